@@ -1,0 +1,165 @@
+"""Dates shown on pages: relative ("3 days ago", "vor 2 Stunden") and absolute, with precision.
+
+Relative dates resolve against the time the page was retrieved. The resolved instant is floored
+to the precision the text carries (an hour for "6 hours ago", the day for "3 days ago"), so that
+the same page and retrieval time always give the same timestamp. Times without a zone are UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from dateutil import parser as dateutil_parser
+from dateutil.tz import gettz, tzoffset
+
+from .profiles import Profile
+
+_UNITS = (  # (prefixes of the unit word in several languages, seconds, precision)
+    (("sec", "seku", "segun"), 1, "second"),
+    (("min",), 60, "minute"),
+    (("h", "hr", "hour", "stund", "heur", "hora"), 3600, "hour"),
+    (("d", "day", "tag", "jour", "día", "dia"), 86400, "day"),
+    (("w", "wk", "week", "woch", "semain", "seman"), 7 * 86400, "week"),
+    (("mo", "month", "monat", "mois", "mes"), 30 * 86400, "month"),
+    (("y", "yr", "year", "jahr", "an", "año"), 365 * 86400, "year"),
+)
+_WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "ein": 1, "einer": 1, "einem": 1, "un": 1, "une": 1, "una": 1}
+
+_TZINFOS = {
+    name: tzoffset(name, hours * 3600)
+    for name, hours in {
+        "UTC": 0, "GMT": 0, "Z": 0, "BST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3, "MSK": 3,
+        "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+        "AKDT": -8, "AKST": -9, "IST": 5.5, "JST": 9, "KST": 9, "AEST": 10, "AEDT": 11,
+        "NZST": 12, "NZDT": 13,
+    }.items()
+}
+
+_MONTHS_EN = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_ABSOLUTE = re.compile(
+    r"(?:\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS_EN},?\s+\d{{4}}"
+    rf"|{_MONTHS_EN}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    r"|\d{1,2}[/.]\d{1,2}[/.]\d{4})",
+    re.IGNORECASE,
+)
+_TIME = re.compile(r"\b\d{1,2}[:.]\d{2}(?P<sec>[:.]\d{2})?\s*(?:[ap]\.?m\.?)?\b|\b\d{1,2}\s*[ap]\.?m\.?\b", re.IGNORECASE)
+_DATE_LEAD = re.compile(
+    r"^(?:(?:first\s+)?(?:published|updated|posted|last updated|modified|date|publié|veröffentlicht|aktualisiert|publicado)"
+    r"(?:\s+on)?\s*:?\s*)+",
+    re.IGNORECASE,
+)
+_FOREIGN_DATE = re.compile(r"\b(1[89]|20)\d{2}\b")
+
+
+@dataclass(frozen=True)
+class ShownDate:
+    text: str  # the date as the page shows it
+    at: datetime | None  # resolved, UTC
+    precision: str | None
+    prefix: str  # text glued before the date on the same line (often the outlet)
+
+
+def _unit(word: str) -> tuple[int, str]:
+    w = word.lower()
+    best = None
+    for prefixes, seconds, precision in _UNITS:
+        for p in prefixes:
+            if w.startswith(p) and (best is None or len(p) > best[0]):
+                best = (len(p), seconds, precision)
+    if best is None:
+        raise ValueError(word)
+    return best[1], best[2]
+
+
+def _floor(at: datetime, precision: str) -> datetime:
+    if precision == "second":
+        return at.replace(microsecond=0)
+    if precision == "minute":
+        return at.replace(second=0, microsecond=0)
+    if precision == "hour":
+        return at.replace(minute=0, second=0, microsecond=0)
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _relative(line: str, retrieved_at: datetime, profile: Profile) -> ShownDate | None:
+    for pattern in profile.relative_dates:
+        for m in pattern.finditer(line):
+            if line[m.end():].strip(" .·•|-–—"):
+                continue
+            n_text = m.group("n").lower()
+            n = int(n_text) if n_text.isdigit() else _WORD_NUMBERS.get(n_text, 1)
+            try:
+                seconds, precision = _unit(m.group("unit"))
+            except ValueError:
+                continue
+            at = _floor(retrieved_at - timedelta(seconds=n * seconds), precision)
+            shown = m.group(0)
+            shown = re.sub(r"^time\s*", "", shown, flags=re.IGNORECASE)
+            return ShownDate(shown.strip(), at, precision, line[: m.start()].strip(" ·•|-–—,"))
+    low = line.strip().lower()
+    for word, precision in profile.relative_words.items():
+        if low == word or low.endswith(" " + word):
+            days = 1 if precision == "day" and word not in ("today", "just now") else 0
+            at = _floor(retrieved_at - timedelta(days=days), precision)
+            prefix = line.strip()[: len(line.strip()) - len(word)].strip(" ·•|-–—,")
+            return ShownDate(line.strip()[len(prefix):].strip(" ·•|-–—,"), at, precision, prefix)
+    return None
+
+
+def _absolute(line: str) -> ShownDate | None:
+    body = _DATE_LEAD.sub("", line.strip())
+    m = _ABSOLUTE.search(body)
+    if not m:
+        return None
+    prefix = body[: m.start()].strip(" ·•|-–—,")
+    rest = body[m.end():]
+    # Allow a time and a zone after the date ("14 Aug 2025, 10:32am NZST"), nothing else.
+    tail = re.match(r"^[\s,|·•-]*(?:at\s+)?(?:\d{1,2}[:.]\d{2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?|\d{1,2}\s*[ap]\.?m\.?)?\s*(?:\(?[A-Z]{1,5}\)?)?\s*$", rest, re.IGNORECASE)
+    if not tail or len(prefix.split()) > 6:
+        return None
+    shown = (m.group(0) + tail.group(0)).strip(" ,|·•-")
+    try:
+        at = dateutil_parser.parse(
+            shown.replace(" at ", " ").replace(".", ":") if re.search(r"\d\.\d{2}\s*[ap]", shown) else shown.replace(" at ", " "),
+            tzinfos=_TZINFOS,
+            dayfirst=not re.match(r"^\d{4}-", shown) and not re.match(rf"^{_MONTHS_EN}", shown, re.IGNORECASE),
+        )
+    except (ValueError, OverflowError):
+        return None
+    t = _TIME.search(shown) or re.search(r"T\d{1,2}:\d{2}(?P<sec>:\d{2})?", shown)
+    precision = "day" if not t else ("second" if t.groupdict().get("sec") else "minute")
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return ShownDate(shown, at.astimezone(timezone.utc), precision, prefix)
+
+
+def _foreign(line: str) -> ShownDate | None:
+    """Absolute dates in other languages ("14. August 2025", "14 août 2025") via dateparser."""
+    import dateparser  # imported on demand: slow to import, rarely needed
+
+    body = _DATE_LEAD.sub("", line.strip())
+    at = dateparser.parse(
+        body,
+        settings={"RETURN_AS_TIMEZONE_AWARE": True, "TO_TIMEZONE": "UTC", "REQUIRE_PARTS": ["day", "month", "year"]},
+    )
+    if at is None:
+        return None
+    precision = "minute" if _TIME.search(body) else "day"
+    return ShownDate(body, at.astimezone(timezone.utc), precision, "")
+
+
+def parse_shown_date(line: str, retrieved_at: datetime, profile: Profile) -> ShownDate | None:
+    """The date a short line shows, or None when the line is not a date line."""
+    stripped = line.strip()
+    if not stripped or len(stripped) > 80 or len(stripped.split()) > 10:
+        return None
+    found = _relative(stripped, retrieved_at, profile) or _absolute(stripped)
+    if found is None and _FOREIGN_DATE.search(stripped) and len(stripped.split()) <= 6 and not stripped.endswith("."):
+        found = _foreign(stripped)
+    return found
+
+
+__all__ = ["ShownDate", "parse_shown_date", "gettz"]

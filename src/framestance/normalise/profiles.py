@@ -1,0 +1,116 @@
+"""Site profiles: per-site knowledge kept as data (YAML files in `framestance/profiles/`).
+
+The generic profile applies to every page. A site profile adds patterns when one of its `detect`
+strings occurs in the page, so a new aggregator is supported by a small YAML file, not by code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+LIST_KEYS = (
+    "chrome",
+    "inline_chrome",
+    "end_markers",
+    "related_markers",
+    "credit_line",
+    "credit_inline",
+    "kickers",
+    "byline_prefixes",
+    "trailers",
+    "relative_dates",
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Compiled patterns of one page: the generic profile merged with matching site profiles."""
+
+    names: tuple[str, ...]
+    chrome: re.Pattern
+    end_marker: re.Pattern
+    related_marker: re.Pattern
+    inline_chrome: re.Pattern | None
+    credit_line: tuple[re.Pattern, ...]
+    credit_inline: re.Pattern
+    caption_max_words: int
+    caption_continuation: re.Pattern
+    kicker_line: re.Pattern
+    kicker_prefix: re.Pattern
+    byline: re.Pattern
+    trailers: tuple[re.Pattern, ...]
+    relative_dates: tuple[re.Pattern, ...]
+    relative_words: dict[str, str] = field(default_factory=dict)
+
+
+def _alternation(patterns: list[str], flags: int = re.IGNORECASE) -> re.Pattern:
+    if not patterns:
+        return re.compile(r"(?!x)x")
+    return re.compile("(?:" + "|".join(f"(?:{p})" for p in patterns) + ")", flags)
+
+
+def _full(patterns: list[str]) -> re.Pattern:
+    return re.compile(r"^\W{0,3}" + _alternation(patterns).pattern + r"\W{0,3}$", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def raw_profiles() -> tuple[dict, ...]:
+    """All profile files, the generic one first, then site profiles sorted by file name."""
+    folder = resources.files("framestance") / "profiles"
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".yaml")), key=lambda p: p.name)
+    docs = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in files]
+    docs.sort(key=lambda d: d.get("name") != "generic")
+    return tuple(docs)
+
+
+@lru_cache(maxsize=64)
+def compile_profile(names: tuple[str, ...]) -> Profile:
+    docs = [d for d in raw_profiles() if d["name"] in names]
+    merged: dict[str, list] = {k: [] for k in LIST_KEYS}
+    scalars: dict = {"relative_words": {}}
+    for d in docs:
+        for k in LIST_KEYS:
+            merged[k].extend(d.get(k) or [])
+        for k in ("caption_max_words", "caption_continuation"):
+            if k in d:
+                scalars[k] = d[k]
+        scalars["relative_words"].update(d.get("relative_words") or {})
+    kickers = [re.escape(k) for k in merged["kickers"]]
+    prefixes = [re.escape(p) for p in merged["byline_prefixes"]]
+    inline = merged["inline_chrome"]
+    return Profile(
+        names=names,
+        chrome=_full(merged["chrome"]),
+        end_marker=_full(merged["end_markers"]),
+        related_marker=_full(merged["related_markers"]),
+        inline_chrome=(
+            re.compile(r"(?<!\w)(?:" + "|".join(re.escape(s) for s in sorted(inline, key=len, reverse=True)) + r")(?!\w)")
+            if inline
+            else None
+        ),
+        credit_line=tuple(re.compile(r"^\s*" + p + r"\s*$", re.IGNORECASE) for p in merged["credit_line"]),
+        credit_inline=_alternation(merged["credit_inline"]),
+        caption_max_words=int(scalars.get("caption_max_words", 30)),
+        caption_continuation=re.compile(scalars.get("caption_continuation", r"(?!x)x"), re.IGNORECASE),
+        kicker_line=re.compile(r"^\W{0,3}(?P<kicker>" + "|".join(kickers) + r")\s*[:|]?\s*$", re.IGNORECASE),
+        kicker_prefix=re.compile(r"^(?P<kicker>" + "|".join(kickers) + r")\s*[:|]\s+(?=\S)", re.IGNORECASE),
+        byline=re.compile(r"^(?:" + "|".join(prefixes) + r")\s*:?\s+(?P<names>\S.*)$"),
+        trailers=tuple(re.compile(r"^\s*" + p + r"\s*$") for p in merged["trailers"]),
+        relative_dates=tuple(re.compile(p, re.IGNORECASE) for p in merged["relative_dates"]),
+        relative_words=dict(scalars["relative_words"]),
+    )
+
+
+def profile_for(text: str) -> Profile:
+    """The generic profile plus every site profile whose `detect` strings occur in `text`."""
+    names = tuple(
+        d["name"]
+        for d in raw_profiles()
+        if d["name"] == "generic" or any(s in text for s in d.get("detect") or [])
+    )
+    return compile_profile(names)

@@ -1,0 +1,70 @@
+"""Text repair and the derived fields every reader shares: paragraphs, offsets, words, hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+import ftfy
+
+# Repair mojibake and control characters; keep typographic quotes (uncurl_quotes=False).
+_FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_latin_ligatures=True, normalization="NFC", explain=False)
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_WORD = re.compile(r"\w+(?:[’'.-]\w+)*")
+
+
+def repair(text: str) -> str:
+    """Mojibake fixed (ftfy), Unicode NFC, zero-width characters dropped, line ends unified."""
+    if not text.isascii():
+        text = ftfy.fix_text(text, _FTFY)
+    text = _ZERO_WIDTH.sub("", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", text)
+
+
+def squash(line: str) -> str:
+    """One line with runs of horizontal white space collapsed and the ends stripped."""
+    return _SPACES.sub(" ", line).strip()
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def n_words(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def assemble(paragraphs: list[str]) -> tuple[str, list[dict]]:
+    """Body text (paragraphs joined by a blank line) and each paragraph's [start, end) offsets."""
+    offsets = []
+    pos = 0
+    kept = [p for p in (squash(p) for p in paragraphs) if p]
+    for i, p in enumerate(kept):
+        if i:
+            pos += 2
+        offsets.append({"start": pos, "end": pos + len(p)})
+        pos += len(p)
+    return "\n\n".join(kept), offsets
+
+
+def sha256(data: str | bytes) -> str:
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def dedup_key(text: str) -> str:
+    """Hash of the text with case, punctuation and spacing ignored: equal keys are exact duplicates."""
+    return sha256(" ".join(w.lower() for w in words(text)))
+
+
+def detect_language(text: str) -> str | None:
+    if n_words(text) < 5:
+        return None
+    import py3langid
+
+    lang, _ = py3langid.classify(text[:3000])
+    return lang

@@ -1,0 +1,84 @@
+"""The Arrow schemas of every table framestance writes: the one place that defines them.
+
+`schemas/articles.md` documents the columns; `tests/test_schema_doc.py` keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+UTC_TS = pa.timestamp("us", tz="UTC")
+
+#: Raw inputs, one row per file (text dump, HTML page) or per crawler record: what a reader
+#: yields and what the pure normaliser consumes.
+RAW_INPUT = pa.schema(
+    [
+        pa.field("source_path", pa.string(), nullable=False),
+        pa.field("source_sha256", pa.string(), nullable=False),
+        pa.field("position", pa.int32(), nullable=True),
+        pa.field("input_kind", pa.string(), nullable=False),
+        pa.field("payload", pa.large_binary(), nullable=True),
+        pa.field("retrieved_at", UTC_TS, nullable=False),
+        pa.field("error", pa.string(), nullable=True),
+    ]
+)
+
+PARAGRAPH = pa.struct([pa.field("start", pa.int32()), pa.field("end", pa.int32())])
+MEDIA = pa.struct([pa.field("caption", pa.string()), pa.field("credit", pa.string())])
+
+ARTICLE = pa.schema(
+    [
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("source_path", pa.string(), nullable=False),
+        pa.field("source_sha256", pa.string(), nullable=False),
+        pa.field("position", pa.int32(), nullable=False),
+        pa.field("input_kind", pa.string(), nullable=False),
+        pa.field("relation", pa.string(), nullable=False),
+        pa.field("parent_id", pa.string()),
+        pa.field("url", pa.string()),
+        pa.field("outlet", pa.string()),
+        pa.field("syndicated_from", pa.string()),
+        pa.field("kicker", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("authors", pa.list_(pa.string()), nullable=False),
+        pa.field("author_roles", pa.list_(pa.string()), nullable=False),
+        pa.field("published_at", UTC_TS),
+        pa.field("published_text", pa.string()),
+        pa.field("date_precision", pa.string()),
+        pa.field("retrieved_at", UTC_TS, nullable=False),
+        pa.field("language", pa.string()),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("paragraphs", pa.list_(PARAGRAPH), nullable=False),
+        pa.field("media", pa.list_(MEDIA), nullable=False),
+        pa.field("n_words", pa.int32(), nullable=False),
+        pa.field("text_sha256", pa.string(), nullable=False),
+        pa.field("duplicate_of", pa.string()),
+        pa.field("cluster_id", pa.string(), nullable=False),
+        pa.field("normaliser_version", pa.string(), nullable=False),
+    ]
+)
+
+#: Why an input gave no article. The set is closed: tests and the summary rely on it.
+REJECT_REASONS = (
+    "empty",
+    "binary",
+    "not an article",
+    "too large",
+    "undecodable",
+    "parse error",
+)
+
+REJECT = pa.schema(
+    [
+        pa.field("source_path", pa.string(), nullable=False),
+        pa.field("source_sha256", pa.string(), nullable=False),
+        pa.field("position", pa.int32()),
+        pa.field("input_kind", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("detail", pa.string(), nullable=False),
+    ]
+)
+
+INPUT_KINDS = ("text", "html", "records")
+RELATIONS = ("main", "related")
+DATE_PRECISIONS = ("second", "minute", "hour", "day", "week", "month", "year")
