@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from dateutil import parser as dateutil_parser
-from dateutil.tz import gettz, tzoffset
+from dateutil.tz import tzoffset
 
 from .profiles import Profile
 
@@ -162,4 +162,4 @@ def parse_shown_date(line: str, retrieved_at: datetime, profile: Profile) -> Sho
     return found
 
 
-__all__ = ["ShownDate", "parse_shown_date", "gettz"]
+__all__ = ["ShownDate", "parse_shown_date"]

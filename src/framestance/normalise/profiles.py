@@ -24,6 +24,7 @@ LIST_KEYS = (
     "byline_prefixes",
     "trailers",
     "relative_dates",
+    "paywall_markers",
 )
 
 
@@ -45,6 +46,7 @@ class Profile:
     byline: re.Pattern
     trailers: tuple[re.Pattern, ...]
     relative_dates: tuple[re.Pattern, ...]
+    paywall: re.Pattern
     relative_words: dict[str, str] = field(default_factory=dict)
 
 
@@ -102,6 +104,7 @@ def compile_profile(names: tuple[str, ...]) -> Profile:
         byline=re.compile(r"^(?:" + "|".join(prefixes) + r")\s*:?\s+(?P<names>\S.*)$"),
         trailers=tuple(re.compile(r"^\s*" + p + r"\s*$") for p in merged["trailers"]),
         relative_dates=tuple(re.compile(p, re.IGNORECASE) for p in merged["relative_dates"]),
+        paywall=_alternation(merged["paywall_markers"]),
         relative_words=dict(scalars["relative_words"]),
     )
 

@@ -7,6 +7,7 @@ import re
 import unicodedata
 
 import ftfy
+from ftfy.badness import is_bad
 
 # Repair mojibake and control characters; keep typographic quotes (uncurl_quotes=False).
 _FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_latin_ligatures=True, normalization="NFC", explain=False)
@@ -17,7 +18,7 @@ _WORD = re.compile(r"\w+(?:[’'.-]\w+)*")
 
 def repair(text: str) -> str:
     """Mojibake fixed (ftfy), Unicode NFC, zero-width characters dropped, line ends unified."""
-    if not text.isascii():
+    if not text.isascii() and is_bad(text):
         text = ftfy.fix_text(text, _FTFY)
     text = _ZERO_WIDTH.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")

@@ -1,0 +1,136 @@
+"""The `framestance` command line: one entry point per pipeline stage.
+
+User mistakes end with one red line naming the file and the reason (exit code 2), never a
+traceback. Bad inputs inside a batch are reported one line each and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+app = typer.Typer(
+    name="framestance",
+    help="Build labelled news corpora for research on media framing and stance.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def root() -> None:
+    """framestance: normalise -> push -> pull -> validate -> publish."""
+
+
+def fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def parse_instant(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"--retrieved-at {text!r}: not an ISO-8601 date-time (e.g. 2025-08-18T09:30:00Z)")
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone(timezone.utc)
+
+
+def _params(section: str) -> dict:
+    """Defaults from params.yaml in the working directory, when there is one."""
+    path = Path("params.yaml")
+    if not path.exists():
+        return {}
+    import yaml
+
+    try:
+        return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(section) or {}
+    except yaml.YAMLError as exc:
+        fail(f"params.yaml: not valid YAML ({exc.__class__.__name__})")
+    return {}
+
+
+@app.command()
+def normalise(
+    inputs: Annotated[list[str], typer.Argument(help="Files, directories or globs (text dumps, HTML, JSONL/JSON/Parquet/CSV; .gz too).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for articles.parquet, rejects.parquet, summary.json.")],
+    retrieved_at: Annotated[Optional[str], typer.Option(help="When the pages were retrieved (ISO-8601); resolves '3 days ago'. Default: params.yaml, else each file's modification time.")] = None,
+    workers: Annotated[int, typer.Option(min=0, help="Worker processes (default: the local cores).")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs in --out.")] = False,
+    min_words: Annotated[Optional[int], typer.Option(help="A body shorter than this is 'not an article'.")] = None,
+    max_bytes: Annotated[Optional[int], typer.Option(help="Inputs larger than this are rejected as 'too large'.")] = None,
+    near_dup_threshold: Annotated[Optional[float], typer.Option(help="MinHash LSH Jaccard threshold for near-duplicates.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-reject lines.")] = False,
+) -> None:
+    """Normalise scraped pages and crawler records into one Arrow corpus."""
+    from .normalise import OutputExists, normalise as run
+    from .normalise.readers import InputError
+
+    p = _params("normalise")
+    when = parse_instant(retrieved_at or str(p["retrieved_at"])) if (retrieved_at or p.get("retrieved_at")) else None
+    workers = workers or os.cpu_count() or 1
+    progress = Progress(
+        TextColumn("normalising"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, disable=quiet, transient=False,
+    )
+    task = progress.add_task("normalise", total=None)
+
+    def on_progress(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    def on_reject(rej: dict) -> None:
+        if not quiet:
+            where = rej["source_path"] + (f" (record {rej['position']})" if rej["input_kind"] == "records" else "")
+            progress.console.print(f"[yellow]rejected[/] {where}: {rej['detail']}", highlight=False, soft_wrap=True)
+
+    try:
+        with progress:
+            summary = run(
+                inputs, out, retrieved_at=when, workers=workers, force=force,
+                min_words=min_words or int(p.get("min_words", 30)),
+                max_bytes=max_bytes or int(p.get("max_bytes", 20_000_000)),
+                near_dup_threshold=near_dup_threshold or float(p.get("near_dup_threshold", 0.8)),
+                num_perm=int(p.get("num_perm", 128)),
+                progress=on_progress, on_reject=on_reject,
+            )
+    except (InputError, OutputExists) as exc:
+        fail(str(exc))
+    except PermissionError as exc:
+        fail(f"{exc.filename}: permission denied")
+    table = Table(title=f"normalised into {out}", show_header=True)
+    table.add_column("count", justify="left")
+    table.add_column("n", justify="right")
+    rows = [
+        ("inputs", summary.inputs),
+        ("  with an article", summary.inputs_with_article),
+        ("  rejected", summary.rejected),
+        *[(f"    {reason}", n) for reason, n in summary.rejects_by_reason.items()],
+        ("articles", summary.articles),
+        ("  main", summary.main),
+        ("  related", summary.related),
+        ("  exact duplicates", summary.exact_duplicates),
+        ("  near duplicates", summary.near_duplicates),
+        ("  unique", summary.unique),
+    ]
+    for name, n in rows:
+        table.add_row(name, str(n))
+    out_console.print(table)
+
+
+def main() -> None:  # pragma: no cover - console script wrapper
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

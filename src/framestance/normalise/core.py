@@ -1,0 +1,209 @@
+"""The pure normaliser: one RAW_INPUT record batch -> (articles, rejects, dedup keys).
+
+No I/O and no state: the same batch and params always give the same output, so any engine
+(a process pool here; datatrove, Ray or Spark elsewhere) can run it in parallel. Duplicate marking
+needs the whole stream and happens afterwards, in `pipeline.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+
+from .. import __version__
+from ..schema import ARTICLE, REJECT, REJECT_REASONS
+from .html import parse_html
+from .records import parse_record, parse_when, pick
+from .text import assemble, dedup_key, detect_language, sha256, words
+from .textdump import Extracted, NotAnArticle, parse_text_dump
+
+NORMALISER_VERSION = __version__
+
+_MAGIC = (
+    (b"\x89PNG", "PNG image"), (b"\xff\xd8\xff", "JPEG image"), (b"GIF8", "GIF image"), (b"%PDF", "PDF document"),
+    (b"PK\x03\x04", "ZIP archive"), (b"\x7fELF", "executable"), (b"RIFF", "RIFF media"), (b"\x00\x00\x00", "binary data"),
+    (b"BZh", "bzip2 archive"), (b"\xfd7zXZ", "xz archive"), (b"OggS", "Ogg media"), (b"ID3", "MP3 audio"),
+)
+
+
+@dataclass(frozen=True)
+class Params:
+    min_words: int = 30
+    num_perm: int = 128
+    shingle: int = 5
+
+
+@dataclass
+class Result:
+    articles: pa.RecordBatch
+    rejects: pa.RecordBatch
+    dedup_keys: list[str]  # exact-duplicate key per article row
+    signatures: np.ndarray  # (rows, num_perm) uint32 MinHash signatures
+
+
+class Rejected(Exception):
+    def __init__(self, reason: str, detail: str):
+        assert reason in REJECT_REASONS, reason
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+def decode(payload: bytes) -> str:
+    """Bytes of a page -> text; Rejected (empty, binary, undecodable) when that cannot be done."""
+    if not payload or not payload.strip():
+        raise Rejected("empty", "empty: the file has no content")
+    for magic, what in _MAGIC:
+        if payload.startswith(magic):
+            raise Rejected("binary", f"binary: looks like a {what}, not text")
+    if payload.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return payload.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise Rejected("undecodable", f"undecodable: broken UTF-16 ({exc.reason})") from None
+    head = payload[:8192]
+    nul = head.count(0)
+    if nul:
+        raise Rejected("binary", f"binary: {nul} NUL bytes in the first 8 KiB")
+    try:
+        text = payload.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(payload, cp_isolation=["cp1252", "latin_1", "iso8859_15", "cp1251", "koi8_r", "shift_jis", "gb18030", "euc_kr", "big5"]).best()
+        if best is None or best.chaos > 0.3:
+            raise Rejected("undecodable", f"undecodable: not UTF-8 ({exc.reason} at byte {exc.start}) and no other encoding fits") from None
+        text = str(best)
+    if not text.strip():
+        raise Rejected("empty", "empty: only white space")
+    control = sum(1 for ch in text[:4096] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if control > 0.05 * min(len(text), 4096):
+        raise Rejected("binary", f"binary: {control} control characters in the first 4 KiB")
+    return text
+
+
+def canonical_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    from courlan import normalize_url
+
+    try:
+        return normalize_url(url.strip(), strict=True)
+    except (ValueError, AttributeError):
+        return url.strip()
+
+
+def article_id(canonical: str | None, source_sha256: str, position: int, related: int | None = None) -> str:
+    """Stable id: from the canonical URL when there is one, else from the source file and position."""
+    if canonical:
+        return sha256("url:" + canonical)[:20]
+    key = f"file:{source_sha256}:{position}" + ("" if related is None else f":related:{related}")
+    return sha256(key)[:20]
+
+
+@lru_cache(maxsize=4)
+def _permutations(num_perm: int):
+    from datasketch import MinHash
+
+    return MinHash(num_perm=num_perm, seed=1).permutations
+
+
+def _crc(data: bytes) -> int:
+    return zlib.crc32(data)
+
+
+def signature(text: str, params: Params) -> np.ndarray:
+    from datasketch import MinHash
+
+    toks = [w.lower() for w in words(text)]
+    k = params.shingle
+    shingles = {" ".join(toks[i : i + k]).encode() for i in range(max(1, len(toks) - k + 1))}
+    m = MinHash(num_perm=params.num_perm, hashfunc=_crc, permutations=_permutations(params.num_perm), scheme="affine32")
+    m.update_batch(sorted(shingles))
+    return m.hashvalues
+
+
+def _extract(kind: str, text_or_record, retrieved_at: datetime, params: Params) -> list[Extracted]:
+    if kind == "text":
+        return parse_text_dump(text_or_record, retrieved_at, params.min_words)
+    if kind == "html":
+        return [parse_html(text_or_record, min_words=params.min_words)]
+    return [parse_record(text_or_record, params.min_words)]
+
+
+def normalise_batch(batch: pa.RecordBatch, params: Params = Params()) -> Result:
+    """Normalise one RAW_INPUT record batch. Pure: no I/O, no global state."""
+    art_rows: list[dict] = []
+    rej_rows: list[dict] = []
+    for row in batch.to_pylist():
+        base = {k: row[k] for k in ("source_path", "source_sha256", "position", "input_kind")}
+        try:
+            if row["error"]:
+                reason = row["error"].split(":", 1)[0]
+                raise Rejected(reason if reason in REJECT_REASONS else "parse error", row["error"])
+            retrieved_at = row["retrieved_at"]
+            if row["input_kind"] == "records":
+                try:
+                    content = json.loads(row["payload"])
+                except ValueError as exc:
+                    raise Rejected("parse error", f"parse error: record is not JSON ({exc})") from None
+                when = parse_when(pick(content, "retrieved")) if isinstance(content, dict) else None
+                if when is not None:
+                    retrieved_at = when[0]
+            else:
+                content = decode(row["payload"])
+            extracted = _extract(row["input_kind"], content, retrieved_at, params)
+        except Rejected as rej:
+            rej_rows.append({**base, "reason": rej.reason, "detail": rej.detail})
+            continue
+        except NotAnArticle as exc:
+            rej_rows.append({**base, "reason": "not an article", "detail": f"not an article: {exc}"})
+            continue
+        except Exception as exc:  # noqa: BLE001 - any parser failure is this input's reject, never the batch's
+            rej_rows.append({**base, "reason": "parse error", "detail": f"parse error: {type(exc).__name__}: {exc}"})
+            continue
+        parent = None
+        for k, art in enumerate(extracted):
+            canon = canonical_url(art.url)
+            aid = article_id(canon, row["source_sha256"], row["position"], None if art.relation == "main" else k)
+            text, offsets = assemble(art.paragraphs)
+            art_rows.append(
+                {
+                    "article_id": aid,
+                    **base,
+                    "relation": art.relation,
+                    "parent_id": parent,
+                    "url": canon,
+                    "outlet": art.outlet,
+                    "syndicated_from": art.syndicated_from,
+                    "kicker": art.kicker,
+                    "title": art.title,
+                    "authors": art.authors,
+                    "author_roles": art.author_roles,
+                    "published_at": art.date.at if art.date else None,
+                    "published_text": art.date.text if art.date else None,
+                    "date_precision": art.date.precision if art.date else None,
+                    "retrieved_at": retrieved_at,
+                    "language": detect_language(text),
+                    "text": text,
+                    "paragraphs": offsets,
+                    "media": art.media,
+                    "n_words": len(words(text)),
+                    "text_sha256": sha256(text),
+                    "duplicate_of": None,
+                    "cluster_id": aid,
+                    "normaliser_version": NORMALISER_VERSION,
+                }
+            )
+            if art.relation == "main":
+                parent = aid
+    articles = pa.RecordBatch.from_pylist(art_rows, schema=ARTICLE)
+    rejects = pa.RecordBatch.from_pylist(rej_rows, schema=REJECT)
+    keys = [dedup_key(r["text"]) for r in art_rows]
+    sigs = np.stack([signature(r["text"], params) for r in art_rows]) if art_rows else np.zeros((0, params.num_perm), np.uint32)
+    return Result(articles, rejects, keys, sigs)

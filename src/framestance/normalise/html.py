@@ -1,0 +1,162 @@
+"""HTML pages: main text with trafilatura, dates with htmldate, metadata from JSON-LD/OpenGraph."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+
+from .dates import ShownDate
+from .profiles import profile_for
+from .text import n_words, repair, squash
+from .textdump import Extracted, NotAnArticle, clean_paragraphs, parse_byline
+
+#: schema.org article types that name a genre ("kicker").
+_LD_KICKERS = {
+    "AnalysisNewsArticle": "Analysis",
+    "OpinionNewsArticle": "Opinion",
+    "ReviewNewsArticle": "Review",
+    "BackgroundNewsArticle": "Explainer",
+    "AskPublicNewsArticle": "Q&A",
+    "SatiricalArticle": "Satire",
+    "LiveBlogPosting": "Live",
+}
+_ARTICLE_TYPES = {"NewsArticle", "Article", "ReportageNewsArticle", "BlogPosting", *_LD_KICKERS}
+
+
+def _ld_objects(tree) -> list[dict]:
+    out = []
+    for node in tree.xpath('//script[@type="application/ld+json"]'):
+        try:
+            data = json.loads(node.text or "")
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                if "@graph" in item:
+                    stack.extend(item["@graph"] if isinstance(item["@graph"], list) else [item["@graph"]])
+                types = item.get("@type")
+                types = types if isinstance(types, list) else [types]
+                if any(t in _ARTICLE_TYPES for t in types if isinstance(t, str)):
+                    out.append(item)
+    return out
+
+
+def _names(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return _names(value.get("name"))
+    if isinstance(value, list):
+        return [n for v in value for n in _names(v)]
+    return []
+
+
+def _parse_iso(text: str) -> tuple[datetime, str] | None:
+    text = text.strip()
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    precision = "day" if len(text) <= 10 else ("second" if re.search(r"T\d{2}:\d{2}:\d{2}", text) else "minute")
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone(timezone.utc), precision
+
+
+def parse_html(html: str, url: str | None = None, min_words: int = 30) -> Extracted:
+    import lxml.html
+    import trafilatura
+    from htmldate import find_date
+
+    html = repair(html)
+    try:
+        tree = lxml.html.fromstring(html)
+    except (ValueError, lxml.etree.ParserError) as exc:
+        raise ValueError(f"HTML does not parse: {exc}") from None
+    art = Extracted(relation="main")
+    ld = _ld_objects(tree)
+    meta = {}
+    for node in tree.xpath("//meta[@property or @name]"):
+        key = (node.get("property") or node.get("name") or "").lower()
+        if key and node.get("content") and key not in meta:
+            meta[key] = node.get("content").strip()
+
+    doc = trafilatura.bare_extraction(
+        html, url=url, with_metadata=True, include_comments=False, include_tables=False,
+        include_images=False, favor_precision=True, deduplicate=False,
+    )
+    body = (getattr(doc, "text", None) or "") if doc is not None else ""
+    paragraphs = [squash(p) for p in body.split("\n") if squash(p)]
+
+    art.url = url or meta.get("og:url") or (getattr(doc, "url", None) if doc is not None else None)
+    for obj in ld:
+        if not art.url and isinstance(obj.get("url"), str):
+            art.url = obj["url"]
+    art.title = squash(
+        next((obj["headline"] for obj in ld if isinstance(obj.get("headline"), str)), None)
+        or meta.get("og:title")
+        or (getattr(doc, "title", None) if doc is not None else None)
+        or ""
+    ) or None
+    art.outlet = (
+        next((n for obj in ld for n in _names(obj.get("publisher"))), None)
+        or meta.get("og:site_name")
+        or (getattr(doc, "sitename", None) if doc is not None else None)
+    )
+    for obj in ld:
+        types = obj.get("@type") if isinstance(obj.get("@type"), list) else [obj.get("@type")]
+        for t in types:
+            if t in _LD_KICKERS:
+                art.kicker = _LD_KICKERS[t]
+    authors = [squash(n) for obj in ld for n in _names(obj.get("author"))]
+    if not authors and doc is not None and getattr(doc, "author", None):
+        authors = [squash(a) for a in doc.author.split(";") if squash(a)]
+    if not authors and meta.get("author"):
+        authors, roles = parse_byline(meta["author"])
+        art.author_roles = roles
+    art.authors = list(dict.fromkeys(a for a in authors if a))
+    if len(art.author_roles) != len(art.authors):
+        art.author_roles = [""] * len(art.authors)
+
+    # Date: JSON-LD / article:published_time carry the time; htmldate finds the rest.
+    raw = next((obj["datePublished"] for obj in ld if isinstance(obj.get("datePublished"), str)), None)
+    raw = raw or meta.get("article:published_time") or meta.get("pubdate") or meta.get("date")
+    parsed = _parse_iso(raw) if raw else None
+    if parsed is None:
+        found = find_date(html, extensive_search=False, original_date=True, outputformat="%Y-%m-%d")
+        if found:
+            raw, parsed = found, _parse_iso(found)
+    if parsed is not None:
+        art.date = ShownDate(raw, parsed[0], parsed[1], "")
+
+    # Figures: captions and credits go to media, never to the body.
+    for fig in tree.xpath("//figure"):
+        cap_nodes = fig.xpath(".//figcaption")
+        caption = squash(cap_nodes[0].text_content()) if cap_nodes else ""
+        credit_nodes = fig.xpath('.//*[contains(@class, "credit") or contains(@class, "copyright")]')
+        credit = squash(credit_nodes[0].text_content()) if credit_nodes else ""
+        if credit and caption.endswith(credit):
+            caption = caption[: -len(credit)].strip()
+        m = re.search(r"\(?(?:photo|image|credit|source)\s*:\s*([^)]+)\)?\s*$", caption, re.IGNORECASE)
+        if m and not credit:
+            credit, caption = m.group(1).strip(), caption[: m.start()].strip()
+        if caption or credit:
+            art.media.append({"caption": caption, "credit": credit})
+    captions = {squash(m["caption"]) for m in art.media if m["caption"]}
+    paragraphs = [p for p in paragraphs if p not in captions and p != art.title]
+
+    profile = profile_for(html if "Daily8" in html else "")
+    paragraphs, source = clean_paragraphs(paragraphs, profile, art.media)
+    art.syndicated_from = source
+    art.paragraphs = paragraphs
+    words = sum(n_words(p) for p in paragraphs)
+    if words < min_words:
+        raise NotAnArticle(f"no article body in the HTML: {words} words (minimum {min_words})")
+    return art

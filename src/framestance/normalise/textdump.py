@@ -1,0 +1,464 @@
+"""Plain-text dumps of rendered pages: what a person gets by selecting all text on a page.
+
+The dump is read line by line:
+
+1. **segment** the page into the main block and blocks of glued-on related articles, dropping site
+   chrome (profile `chrome`) and everything after an end marker (comments, app promos) until a
+   related block opens;
+2. per block, take the **title** (first line; its repeats are removed), scan the **header** for the
+   date line (relative dates resolved), the outlet, the byline and the kicker;
+3. move **photo credits** and their captions out of the body into `media`;
+4. **re-join** sentences broken at inline links into paragraphs;
+5. clean paragraphs: inline chrome ("ADVERTISEMENT"), inline credits ("(Source: AP)") with their
+   caption sentences, the kicker prefix ("Analysis: ..."), the syndication trailer ("-CNN").
+
+Per-site knowledge lives in YAML profiles (`framestance/profiles/`), not here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .dates import ShownDate, parse_shown_date
+from .profiles import Profile, profile_for
+from .text import n_words, repair, squash
+
+_TERMINAL = re.compile(r"[.!?…:;][\"'”’»)\]]*$")
+_CONTINUES = re.compile(r"^[,.;:)\]’”»]|^[-–—]\s+[a-z]")
+_LOWER_START = re.compile(r"^[\"“‘(]?[a-zà-ÿ]")
+_FUNCTION_END = re.compile(
+    r"\b(the|a|an|of|to|in|on|at|by|for|with|from|and|or|but|as|is|are|was|were|be|been|that|which|who|whom|"
+    r"whose|where|when|while|than|then|said|says|his|her|its|their|our|my|your|this|these|those|into|onto|"
+    r"about|after|before|over|under|between|against|during|without|within|including|like|per|via|not|has|"
+    r"have|had|will|would|could|should|can|may|might|must|do|does|did|so|if|because|although|though|"
+    r"der|die|das|und|oder|mit|von|zu|den|dem|des|ein|eine|le|la|les|de|du|des|et|ou|un|une|el|los|las|y|en)$",
+    re.IGNORECASE,
+)
+_BULLET = re.compile(r"^[•·▪■►▶*|]+\s*")
+_URL_LINE = re.compile(r"^(?:(?:url|source|link|canonical)\s*:\s*)?(?P<url>https?://\S+)$", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"“‘(]?[A-ZÀ-Þ0-9])")
+_ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Sgt|Prof|Jr|Sr|No|Inc|Co|Corp|vs|Mt|Ft|Capt|Cmdr|Adm|Pres)|\b[A-Z]|\b(?:U\.S|U\.K|U\.N))\.$")
+_QUOTE_START = re.compile(r"^[\"“‘'«]")
+
+
+@dataclass
+class Extracted:
+    """One article read from a page: the main one or a related one."""
+
+    relation: str = "main"
+    title: str | None = None
+    url: str | None = None
+    outlet: str | None = None
+    syndicated_from: str | None = None
+    kicker: str | None = None
+    authors: list[str] = field(default_factory=list)
+    author_roles: list[str] = field(default_factory=list)
+    date: ShownDate | None = None
+    paragraphs: list[str] = field(default_factory=list)
+    media: list[dict] = field(default_factory=list)
+    paywalled: bool = False
+
+
+class NotAnArticle(ValueError):
+    """The page holds no article body (a paywall stub, a list of links, a cookie wall)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def _norm(line: str) -> str:
+    return re.sub(r"\W+", " ", line).strip().lower()
+
+
+def _terminal(line: str) -> bool:
+    return bool(_TERMINAL.search(line))
+
+
+def sentences(paragraph: str) -> list[str]:
+    """Split a paragraph into sentences (good enough for captions: abbreviations are respected)."""
+    out, start = [], 0
+    for m in _SENTENCE_END.finditer(paragraph):
+        head = paragraph[start : m.start()].rstrip("\"'”’)")
+        if _ABBREV.search(head):
+            continue
+        out.append(paragraph[start : m.start()].strip() + paragraph[m.start() : m.end()].strip())
+        start = m.end()
+    out.append(paragraph[start:].strip())
+    return [s for s in out if s]
+
+
+def parse_byline(names: str) -> tuple[list[str], list[str]]:
+    """"Jane Doe, political editor, and John Roe, Reuters" -> authors and their roles."""
+    names = re.sub(r"\s+", " ", names).strip(" ,.|")
+    names = re.split(r"\s*[|·•]\s*", names)[0]
+    parts = [p.strip(" ,") for p in re.split(r"\s*(?:,\s*and\s+|\s+and\s+|\s*&\s*|;\s*|\s+und\s+|\s+et\s+|\s+y\s+)", names) if p.strip(" ,")]
+    authors, roles = [], []
+    for part in parts:
+        name, _, role = part.partition(",")
+        name = name.strip()
+        if not name or n_words(name) > 5:
+            continue
+        authors.append(name)
+        roles.append(role.strip())
+    if authors and roles[-1] and not any(roles[:-1]) and "," not in names.split(" and ")[0]:
+        roles = [roles[-1]] * len(authors)  # "Jane Doe and John Roe, Reuters": a shared role
+    return authors, roles
+
+
+def trailer_source(paragraph: str, profile: Profile) -> str | None:
+    for pattern in profile.trailers:
+        m = pattern.match(paragraph)
+        if m and n_words(paragraph) <= 12:
+            return m.group("source").strip(" .")
+    return None
+
+
+def _credit(line: str, profile: Profile) -> str | None:
+    """The credit a whole line states ("" when it is on the next line), or None."""
+    if n_words(line) > 14:
+        return None
+    for pattern in profile.credit_line:
+        m = pattern.match(line)
+        if m:
+            return (m.groupdict().get("credit") or "").strip()
+    return None
+
+
+def _caption_like(line: str, profile: Profile) -> bool:
+    if not line or _QUOTE_START.match(line) or line.endswith(":"):
+        return False
+    n = n_words(line)
+    limit = min(20, profile.caption_max_words) if _terminal(line) else profile.caption_max_words
+    return 0 < n <= limit
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. segmentation
+
+
+def _segment(lines: list[str], profile: Profile) -> list[list[str]]:
+    """Main block then related blocks, chrome dropped; "" marks a blank line."""
+    blocks: list[list[str]] = [[]]
+    seen_body = False  # a block's body has started (end markers only count after it)
+    skipping = False
+    for line in lines:
+        if not line:
+            if not skipping:
+                blocks[-1].append("")
+            continue
+        if profile.related_marker.match(line):
+            if seen_body or any(blocks[-1]):
+                blocks.append([])
+                skipping = False
+                seen_body = False
+            continue
+        if skipping:
+            continue
+        if profile.end_marker.match(line) and not profile.paywall.search(line):
+            if seen_body:
+                skipping = True
+            continue
+        if profile.chrome.match(line) and not profile.kicker_line.match(line) and _credit(line, profile) is None:
+            continue
+        blocks[-1].append(line)
+        if n_words(line) >= 12:
+            seen_body = True
+    return [b for b in blocks if any(b)]
+
+
+# ---------------------------------------------------------------------------------------------
+# 2-5. one block
+
+
+def _join_continuations(lines: list[str]) -> list[str]:
+    """Glue lines starting with punctuation (", chief correspondent") to the line before."""
+    out: list[str] = []
+    for line in lines:
+        if line and out and out[-1] and _CONTINUES.match(line):
+            sep = "" if line[0] in ",.;:)]’”»" else " "
+            out[-1] = out[-1] + sep + line
+        else:
+            out.append(line)
+    return out
+
+
+def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile: Profile) -> Extracted:
+    art = Extracted(relation=relation)
+    lines = [_BULLET.sub("", ln) if ln else ln for ln in block]
+    lines = [ln for ln in (squash(x) if x else x for x in lines) if ln is not None]
+
+    # URL lines anywhere are metadata, not text.
+    kept = []
+    for ln in lines:
+        m = _URL_LINE.match(ln) if ln else None
+        if m:
+            art.url = art.url or m.group("url")
+        else:
+            kept.append(ln)
+    lines = kept
+
+    # Title: the first line; every repeat of it goes.
+    first = next((i for i, ln in enumerate(lines) if ln), None)
+    if first is None:
+        return art
+    title = lines[first]
+    if profile.kicker_line.match(title) and first + 1 < len(lines):
+        art.kicker = profile.kicker_line.match(title).group("kicker")
+        lines[first] = ""
+        first = next((i for i, ln in enumerate(lines) if ln), None)
+        if first is None:
+            return art
+        title = lines[first]
+    m = profile.kicker_prefix.match(title)
+    if m and n_words(title) > 3:
+        art.kicker = art.kicker or m.group("kicker")
+        title = title[m.end():]
+    art.title = title.strip()
+    key = _norm(lines[first])
+    lines = [("" if ln and _norm(ln) == key else ln) for ln in lines]
+    lines = _join_continuations(lines)
+
+    # Header: dates, outlet, byline, kicker, before the first long line.
+    header_end = next((i for i, ln in enumerate(lines) if ln and n_words(ln) >= 12 and not profile.byline.match(ln)), len(lines))
+    date_at = None
+    for i in range(min(header_end, len(lines))):
+        ln = lines[i]
+        if not ln:
+            continue
+        if art.date is None:
+            shown = parse_shown_date(ln, retrieved_at, profile)
+            if shown is not None:
+                art.date = shown
+                date_at = i
+                if shown.prefix and n_words(shown.prefix) <= 5:
+                    art.outlet = shown.prefix
+                lines[i] = ""
+                continue
+        if profile.kicker_line.match(ln):
+            art.kicker = art.kicker or profile.kicker_line.match(ln).group("kicker")
+            lines[i] = ""
+            # "Analysis" / ": Alaska is ..." -> the colon belongs to the kicker
+            j = next((k for k in range(i + 1, len(lines)) if lines[k]), None)
+            if j is not None and lines[j].startswith(":"):
+                lines[j] = lines[j][1:].strip()
+            continue
+        bare = re.fullmatch(r"(?:" + "|".join(re.escape(p) for p in ("By", "Written by", "Words by", "Von", "Par", "Por")) + r")", ln)
+        if bare and not art.authors:
+            j = next((k for k in range(i + 1, len(lines)) if lines[k]), None)
+            if j is not None and n_words(lines[j]) <= 20:
+                ln = ln + " " + lines[j]
+                lines[j] = ""
+        bm = profile.byline.match(ln)
+        if bm and not art.authors and n_words(ln) <= 25:
+            art.authors, art.author_roles = parse_byline(bm.group("names"))
+            lines[i] = ""
+            continue
+    # Outlet: a short line next to the date line ("1News" / "6 hours ago").
+    if art.outlet is None and date_at is not None:
+        for j in (date_at - 1, date_at - 2, date_at + 1, date_at + 2):
+            if 0 <= j < len(lines) and lines[j] and n_words(lines[j]) <= 4 and not _terminal(lines[j]) and j < header_end:
+                art.outlet = lines[j]
+                lines[j] = ""
+                break
+    if art.outlet:
+        lines = [("" if ln and _norm(ln) == _norm(art.outlet) else ln) for ln in lines]
+
+    # Credits: "Photo:" + credit (same or next line); the caption is the line before.
+    for i, ln in enumerate(lines):
+        if not ln:
+            continue
+        credit = _credit(ln, profile)
+        if credit is None:
+            continue
+        lines[i] = ""
+        if not credit:
+            j = next((k for k in range(i + 1, min(i + 3, len(lines))) if lines[k]), None)
+            if j is not None and n_words(lines[j]) <= 14 and not _terminal(lines[j].rstrip(".")):
+                credit = lines[j]
+                lines[j] = ""
+            elif j is not None and n_words(lines[j]) <= 8:
+                credit = lines[j]
+                lines[j] = ""
+        caption = ""
+        if i > 0 and lines[i - 1] and _caption_like(lines[i - 1], profile):
+            caption = lines[i - 1]
+            lines[i - 1] = ""
+        art.media.append({"caption": caption, "credit": credit})
+
+    # Dates standing alone in the body ("6 hours ago", "Updated 14 Aug 2025") go.
+    lines = [("" if ln and n_words(ln) <= 8 and parse_shown_date(ln, retrieved_at, profile) else ln) for ln in lines]
+
+    art.paragraphs = _paragraphs(lines)
+    _clean_body(art, profile)
+    if art.paragraphs:
+        m = profile.kicker_prefix.match(art.paragraphs[0])
+        if m:
+            art.kicker = art.kicker or m.group("kicker")
+            art.paragraphs[0] = art.paragraphs[0][m.end():]
+    return art
+
+
+def _paragraphs(lines: list[str]) -> list[str]:
+    """Re-join sentences broken at inline links; a blank line or a finished sentence ends one."""
+    paras: list[str] = []
+    cur: str | None = None
+    blank = False
+    for ln in lines:
+        if not ln:
+            blank = True
+            continue
+        if cur is None:
+            cur, blank = ln, False
+            continue
+        joins = bool(_CONTINUES.match(ln))
+        if not joins and not blank and not _terminal(cur):
+            last_words = n_words(cur)
+            joins = bool(
+                _LOWER_START.match(ln)
+                or cur.endswith(",")
+                or _FUNCTION_END.search(cur)
+                or (last_words >= 9 and n_words(ln) >= 1)
+            )
+        if joins:
+            sep = "" if ln[0] in ",.;:)]’”»" else " "
+            cur = cur + sep + ln
+        else:
+            paras.append(cur)
+            cur = ln
+        blank = False
+    if cur is not None:
+        paras.append(cur)
+    return paras
+
+
+def clean_paragraphs(paragraphs: list[str], profile: Profile, media: list[dict]) -> tuple[list[str], str | None]:
+    """Inline chrome and inline credits out of paragraphs; the syndication trailer read off.
+
+    Shared by every input kind. Returns the paragraphs and the syndication source, if any.
+    """
+    out: list[str] = []
+    for para in paragraphs:
+        pieces = profile.inline_chrome.split(para) if profile.inline_chrome else [para]
+        for piece in pieces:
+            piece = squash(piece)
+            while piece:
+                m = profile.credit_inline.search(piece)
+                if not m:
+                    out.append(piece)
+                    break
+                before, after = piece[: m.start()].strip(), piece[m.end():].strip()
+                credit = next((g for g in m.groups() if g), "").strip()
+                sents = sentences(before) if before else []
+                cap: list[str] = []
+                if sents:
+                    cap.insert(0, sents.pop())
+                    while sents and profile.caption_continuation.match(cap[0]):
+                        cap.insert(0, sents.pop())
+                caption = " ".join(cap)
+                if n_words(caption) > 2 * profile.caption_max_words:
+                    # A long "sentence" before a credit is body text that cites its source.
+                    out.append(squash(before + " " + m.group(0)))
+                else:
+                    media.append({"caption": caption, "credit": credit})
+                    if sents:
+                        out.append(" ".join(sents))
+                piece = after
+    # Syndication trailer: "-CNN", "(AFP)", "This story first appeared on ...".
+    source = None
+    while out:
+        last = out[-1]
+        found = trailer_source(last, profile)
+        if found is not None:
+            source = source or found
+            out.pop()
+            continue
+        m = re.search(r"\s[-–—]\s?(?P<source>[A-Z][A-Za-z&.]{1,15}(?: [A-Z][A-Za-z&.]+){0,2})$", last)
+        if m and _TERMINAL.search(last[: m.start()]):
+            source = m.group("source")
+            out[-1] = last[: m.start()].rstrip()
+        break
+    return [p for p in out if p], source
+
+
+def _clean_body(art: Extracted, profile: Profile) -> None:
+    paras, source = clean_paragraphs(art.paragraphs, profile, art.media)
+    art.syndicated_from = art.syndicated_from or source
+    # A byline inside the body's first paragraphs ("By Jane Doe, Reuters").
+    for k in range(min(3, len(paras))):
+        bm = profile.byline.match(paras[k])
+        if bm and n_words(paras[k]) <= 20 and not art.authors:
+            art.authors, art.author_roles = parse_byline(bm.group("names"))
+            paras[k] = ""
+    paras = [p for p in paras if p]
+    # Trailing tag lines ("Ukraine", "World news") and leftover furniture after the body.
+    while paras and n_words(paras[-1]) <= 3 and not _terminal(paras[-1]):
+        paras.pop()
+    # Paywall markers never belong to the body.
+    if any(profile.paywall.search(p) for p in paras):
+        art.paywalled = True
+        paras = [p for p in paras if not (profile.paywall.search(p) and n_words(p) <= 30)]
+    art.paragraphs = paras
+
+
+# ---------------------------------------------------------------------------------------------
+# related blocks
+
+
+def _split_related(block: list[str], retrieved_at: datetime, profile: Profile) -> list[list[str]]:
+    """A related block may hold several teasers: a new one starts at a title-like line followed,
+    within a few lines, by its own repeat or a date line."""
+    idx = [i for i, ln in enumerate(block) if ln]
+    starts = []
+    for pos, i in enumerate(idx):
+        ln = block[i]
+        if not (2 <= n_words(ln) <= 30) or parse_shown_date(ln, retrieved_at, profile):
+            continue
+        window = [block[j] for j in idx[pos + 1 : pos + 5]]
+        for w in window:
+            if n_words(w) >= 30:
+                break
+            if _norm(w) == _norm(ln) or parse_shown_date(w, retrieved_at, profile):
+                starts.append(i)
+                break
+    starts = [s for k, s in enumerate(starts) if k == 0 or s > starts[k - 1]]
+    if not starts or starts[0] != idx[0]:
+        starts = [idx[0], *starts] if idx else starts
+    # A start inside the header of the previous teaser (its repeated title) is not a new one.
+    merged = []
+    for s in starts:
+        if merged and _norm(block[s]) == _norm(block[merged[-1]]):
+            continue
+        merged.append(s)
+    bounds = merged + [len(block)]
+    return [block[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_text_dump(text: str, retrieved_at: datetime, min_words: int = 30) -> list[Extracted]:
+    """Articles read from one dump: the main one first, then related ones with a real body.
+
+    Raises NotAnArticle when the main block has no body of at least `min_words` words.
+    """
+    text = repair(text)
+    profile = profile_for(text)
+    lines = [squash(ln) for ln in text.split("\n")]
+    blocks = _segment(lines, profile)
+    if not blocks:
+        raise NotAnArticle("no text left after removing site chrome")
+    main = _read_block(blocks[0], "main", retrieved_at, profile)
+    words = sum(n_words(p) for p in main.paragraphs)
+    if words < min_words:
+        why = "paywall stub" if main.paywalled else "no article body"
+        raise NotAnArticle(f"{why}: {words} words of body (minimum {min_words})")
+    out = [main]
+    for block in blocks[1:]:
+        for teaser in _split_related(block, retrieved_at, profile):
+            art = _read_block(teaser, "related", retrieved_at, profile)
+            if sum(n_words(p) for p in art.paragraphs) >= min_words:
+                out.append(art)
+    return out
