@@ -147,6 +147,7 @@ def parse_html(html: str, url: str | None = None, min_words: int = 30) -> Extrac
         m = re.search(r"\(?(?:photo|image|credit|source)\s*:\s*([^)]+)\)?\s*$", caption, re.IGNORECASE)
         if m and not credit:
             credit, caption = m.group(1).strip(), caption[: m.start()].strip()
+        credit = re.sub(r"^(?:photo|image|picture|credit|source|foto|bild)\s*:\s*", "", credit, flags=re.IGNORECASE)
         if caption or credit:
             art.media.append({"caption": caption, "credit": credit})
     captions = {squash(m["caption"]) for m in art.media if m["caption"]}

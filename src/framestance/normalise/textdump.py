@@ -40,6 +40,8 @@ _BULLET = re.compile(r"^[•·▪■►▶*|]+\s*")
 _URL_LINE = re.compile(r"^(?:(?:url|source|link|canonical)\s*:\s*)?(?P<url>https?://\S+)$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"“‘(]?[A-ZÀ-Þ0-9])")
 _ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Sgt|Prof|Jr|Sr|No|Inc|Co|Corp|vs|Mt|Ft|Capt|Cmdr|Adm|Pres)|\b[A-Z]|\b(?:U\.S|U\.K|U\.N))\.$")
+_TIME_LINE = re.compile(r"^\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*(?:[A-Z]{2,5})?$", re.IGNORECASE)
+_DATELINE = re.compile(r"^[A-ZÀ-Þ][A-ZÀ-Þ .'-]{1,40}(?:, [A-Za-z .]{2,30})? \((?P<source>[A-Z][A-Za-z .&]{1,30})\) [-–—] ")
 _QUOTE_START = re.compile(r"^[\"“‘'«]")
 
 
@@ -200,18 +202,38 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
             kept.append(ln)
     lines = kept
 
-    # Title: the first line; every repeat of it goes.
-    first = next((i for i, ln in enumerate(lines) if ln), None)
-    if first is None:
+    # Title: a header line repeated on the page, else the first title-like header line; short
+    # lines above it are section labels or site names (a kicker among them is kept).
+    idx = [i for i, ln in enumerate(lines) if ln]
+    if not idx:
         return art
+    body_at = next((i for i in idx if n_words(lines[i]) >= 12 and not profile.byline.match(lines[i])), len(lines))
+    head = [i for i in idx if i < body_at][:12] or idx[:1]
+    keys = [_norm(lines[i]) for i in idx]
+
+    def title_like(i: int) -> bool:
+        ln = lines[i]
+        return (
+            3 <= n_words(ln) <= 30
+            and not ln.endswith(".")
+            and not profile.byline.match(ln)
+            and not profile.kicker_line.match(ln)
+            and _credit(ln, profile) is None
+            and parse_shown_date(ln, retrieved_at, profile) is None
+        )
+
+    first = next((i for i in head if keys.count(_norm(lines[i])) > 1 and n_words(lines[i]) >= 2), None)
+    if first is None:
+        first = next((i for i in head if title_like(i)), head[0])
+    for i in head:
+        if i >= first:
+            break
+        if profile.kicker_line.match(lines[i]):
+            art.kicker = art.kicker or profile.kicker_line.match(lines[i]).group("kicker")
+            lines[i] = ""
+        elif n_words(lines[i]) <= 3 and parse_shown_date(lines[i], retrieved_at, profile) is None:
+            lines[i] = ""
     title = lines[first]
-    if profile.kicker_line.match(title) and first + 1 < len(lines):
-        art.kicker = profile.kicker_line.match(title).group("kicker")
-        lines[first] = ""
-        first = next((i for i, ln in enumerate(lines) if ln), None)
-        if first is None:
-            return art
-        title = lines[first]
     m = profile.kicker_prefix.match(title)
     if m and n_words(title) > 3:
         art.kicker = art.kicker or m.group("kicker")
@@ -259,7 +281,7 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
     # Outlet: a short line next to the date line ("1News" / "6 hours ago").
     if art.outlet is None and date_at is not None:
         for j in (date_at - 1, date_at - 2, date_at + 1, date_at + 2):
-            if 0 <= j < len(lines) and lines[j] and n_words(lines[j]) <= 4 and not _terminal(lines[j]) and j < header_end:
+            if 0 <= j < len(lines) and lines[j] and n_words(lines[j]) <= 4 and not _terminal(lines[j]) and j < header_end and not _TIME_LINE.match(lines[j]) and not lines[j][0].isdigit():
                 art.outlet = lines[j]
                 lines[j] = ""
                 break
@@ -393,13 +415,20 @@ def _clean_body(art: Extracted, profile: Profile) -> None:
             art.authors, art.author_roles = parse_byline(bm.group("names"))
             paras[k] = ""
     paras = [p for p in paras if p]
-    # Trailing tag lines ("Ukraine", "World news") and leftover furniture after the body.
-    while paras and n_words(paras[-1]) <= 3 and not _terminal(paras[-1]):
-        paras.pop()
     # Paywall markers never belong to the body.
     if any(profile.paywall.search(p) for p in paras):
         art.paywalled = True
         paras = [p for p in paras if not (profile.paywall.search(p) and n_words(p) <= 30)]
+    # Trailing tag lines ("Ukraine", "World news") and leftover furniture after the body.
+    while paras and n_words(paras[-1]) <= 15 and not _terminal(paras[-1]):
+        paras.pop()
+    # Standalone times of live-blog entries ("18.05 BST", "10:42am").
+    paras = [p for p in paras if not _TIME_LINE.match(p)]
+    # A wire dateline names the agency: "KYIV (Northwire) - ...".
+    if paras and art.syndicated_from is None:
+        m = _DATELINE.match(paras[0])
+        if m:
+            art.syndicated_from = m.group("source")
     art.paragraphs = paras
 
 
@@ -411,10 +440,14 @@ def _split_related(block: list[str], retrieved_at: datetime, profile: Profile) -
     """A related block may hold several teasers: a new one starts at a title-like line followed,
     within a few lines, by its own repeat or a date line."""
     idx = [i for i, ln in enumerate(block) if ln]
-    starts = []
+    starts: list[int] = []
+    complete = True  # the teaser since the last start has its date or body: a new one may begin
     for pos, i in enumerate(idx):
         ln = block[i]
-        if not (2 <= n_words(ln) <= 30) or parse_shown_date(ln, retrieved_at, profile):
+        if parse_shown_date(ln, retrieved_at, profile) or n_words(ln) >= 30:
+            complete = True
+            continue
+        if not (2 <= n_words(ln) <= 30) or not complete:
             continue
         window = [block[j] for j in idx[pos + 1 : pos + 5]]
         for w in window:
@@ -422,6 +455,7 @@ def _split_related(block: list[str], retrieved_at: datetime, profile: Profile) -
                 break
             if _norm(w) == _norm(ln) or parse_shown_date(w, retrieved_at, profile):
                 starts.append(i)
+                complete = False
                 break
     starts = [s for k, s in enumerate(starts) if k == 0 or s > starts[k - 1]]
     if not starts or starts[0] != idx[0]:
