@@ -74,7 +74,7 @@ def normalise(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-reject lines.")] = False,
 ) -> None:
     """Normalise scraped pages and crawler records into one Arrow corpus."""
-    from .normalise import OutputExists, normalise as run
+    from .normalise import BadParams, OutputExists, normalise as run
     from .normalise.readers import InputError
 
     p = _params("normalise")
@@ -86,7 +86,13 @@ def normalise(
     )
     task = progress.add_task("normalise", total=None)
 
+    started = False
+
     def on_progress(done: int, total: int) -> None:
+        nonlocal started
+        if not started:  # the bar appears once work has begun, not before an early error
+            progress.start()
+            started = True
         progress.update(task, completed=done, total=total)
 
     def on_reject(rej: dict) -> None:
@@ -95,19 +101,21 @@ def normalise(
             progress.console.print(f"[yellow]rejected[/] {where}: {rej['detail']}", highlight=False, soft_wrap=True)
 
     try:
-        with progress:
-            summary = run(
-                inputs, out, retrieved_at=when, workers=workers, force=force,
-                min_words=min_words or int(p.get("min_words", 30)),
-                max_bytes=max_bytes or int(p.get("max_bytes", 20_000_000)),
-                near_dup_threshold=near_dup_threshold or float(p.get("near_dup_threshold", 0.8)),
-                num_perm=int(p.get("num_perm", 128)),
-                progress=on_progress, on_reject=on_reject,
-            )
-    except (InputError, OutputExists) as exc:
+        summary = run(
+            inputs, out, retrieved_at=when, workers=workers, force=force,
+            min_words=min_words or int(p.get("min_words", 30)),
+            max_bytes=max_bytes or int(p.get("max_bytes", 20_000_000)),
+            near_dup_threshold=near_dup_threshold or float(p.get("near_dup_threshold", 0.8)),
+            num_perm=int(p.get("num_perm", 128)),
+            progress=on_progress, on_reject=on_reject,
+        )
+    except (InputError, OutputExists, BadParams) as exc:
         fail(str(exc))
     except PermissionError as exc:
         fail(f"{exc.filename}: permission denied")
+    finally:
+        if started:
+            progress.stop()
     table = Table(title=f"normalised into {out}", show_header=True)
     table.add_column("count", justify="left")
     table.add_column("n", justify="right")

@@ -4,6 +4,6 @@ readers (one per input kind) -> `core.normalise_batch` (pure, parallel) -> dedup
 """
 
 from .core import NORMALISER_VERSION, Params, normalise_batch
-from .pipeline import OutputExists, Summary, normalise
+from .pipeline import BadParams, OutputExists, Summary, normalise
 
-__all__ = ["NORMALISER_VERSION", "Params", "normalise_batch", "normalise", "OutputExists", "Summary"]
+__all__ = ["NORMALISER_VERSION", "Params", "normalise_batch", "normalise", "OutputExists", "BadParams", "Summary"]

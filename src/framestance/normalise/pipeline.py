@@ -30,6 +30,10 @@ class OutputExists(FileExistsError):
     pass
 
 
+class BadParams(ValueError):
+    pass
+
+
 @dataclass
 class Summary:
     inputs: int = 0
@@ -188,6 +192,14 @@ def normalise(
     on_reject: Callable[[dict], None] | None = None,
 ) -> Summary:
     """Normalise INPUTs into OUT/articles.parquet, OUT/rejects.parquet and OUT/summary.json."""
+    if not 0.0 < near_dup_threshold < 1.0:
+        raise BadParams(f"near_dup_threshold {near_dup_threshold}: must be between 0 and 1")
+    if num_perm < 16 or min_words < 1 or max_bytes < 1:
+        raise BadParams("num_perm must be >= 16, min_words and max_bytes >= 1")
+    try:
+        Deduplicator(near_dup_threshold, num_perm)
+    except ValueError as exc:
+        raise BadParams(f"near_dup_threshold {near_dup_threshold} with num_perm {num_perm}: {exc}") from None
     files = expand_inputs(inputs)
     out.mkdir(parents=True, exist_ok=True)
     existing = [n for n in OUTPUTS if (out / n).exists()]
@@ -250,4 +262,4 @@ def _zip_inputs(raw: Iterator[pa.RecordBatch], workers: int, params: Params):
         yield in_flight.popleft(), result
 
 
-__all__ = ["normalise", "Summary", "OutputExists", "Deduplicator"]
+__all__ = ["normalise", "Summary", "OutputExists", "BadParams", "Deduplicator"]

@@ -281,7 +281,7 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
     # Outlet: a short line next to the date line ("1News" / "6 hours ago").
     if art.outlet is None and date_at is not None:
         for j in (date_at - 1, date_at - 2, date_at + 1, date_at + 2):
-            if 0 <= j < len(lines) and lines[j] and n_words(lines[j]) <= 4 and not _terminal(lines[j]) and j < header_end and not _TIME_LINE.match(lines[j]) and not lines[j][0].isdigit():
+            if 0 <= j < len(lines) and lines[j] and n_words(lines[j]) <= 4 and not _terminal(lines[j]) and j < header_end and not _TIME_LINE.match(lines[j]):
                 art.outlet = lines[j]
                 lines[j] = ""
                 break
@@ -305,7 +305,9 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
                 credit = lines[j]
                 lines[j] = ""
         caption = ""
-        if i > 0 and lines[i - 1] and _caption_like(lines[i - 1], profile):
+        before = next((lines[k] for k in range(i - 2, -1, -1) if lines[k]), "") if i > 1 else ""
+        continues = bool(before) and not _terminal(before) and n_words(before) >= 9
+        if i > 0 and lines[i - 1] and not continues and not _LOWER_START.match(lines[i - 1]) and _caption_like(lines[i - 1], profile):
             caption = lines[i - 1]
             lines[i - 1] = ""
         art.media.append({"caption": caption, "credit": credit})

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "corpus" / "raw"
+SEEDS = ROOT.parent / "shared" / "seeds"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+RETRIEVED = datetime(2025, 8, 18, 9, 30, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def normalise_dir(tmp_path, monkeypatch):
+    """Run the real pipeline on a folder and return (summary, articles rows, rejects rows)."""
+    from framestance.normalise import normalise
+
+    monkeypatch.chdir(tmp_path)
+
+    def run(*inputs, out="out", workers=1, **kw):
+        kw.setdefault("retrieved_at", RETRIEVED)
+        summary = normalise([str(i) for i in inputs], tmp_path / out, workers=workers, **kw)
+        arts = pq.read_table(tmp_path / out / "articles.parquet").to_pylist()
+        rejs = pq.read_table(tmp_path / out / "rejects.parquet").to_pylist()
+        return summary, arts, rejs
+
+    return run
+
+
+def write(path: Path, content: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    else:
+        path.write_bytes(content)
+    return path
+
+
+def body(n_sentences: int = 6, topic: str = "the talks") -> str:
+    """Filler prose of our own, distinct per topic (so that dedup does not merge test articles)."""
+    words = topic.split()
+    out = []
+    for i in range(n_sentences):
+        out.append(
+            f"Sentence {i} about {topic} notes that officials met on day {i} and that "
+            f"{' '.join(reversed(words))} remained the main question for {topic} observers number {i * 7 + len(topic)}."
+        )
+    return " ".join(out)

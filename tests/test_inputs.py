@@ -1,0 +1,156 @@
+"""Each input kind and each bad input, through the real pipeline (readers -> normaliser -> writers)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import datetime, timezone
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from .conftest import SAMPLE, body, write
+
+
+def test_html_page(normalise_dir, tmp_path):
+    summary, arts, rejs = normalise_dir(SAMPLE / "html" / "opinion_guarantees.html")
+    assert summary.main == 1 and not rejs
+    (a,) = arts
+    assert a["input_kind"] == "html"
+    assert a["title"] == "What real security guarantees for Ukraine would look like"
+    assert a["outlet"] == "The Coastal Review" and a["kicker"] == "Opinion"
+    assert a["authors"] == ["Miriam Okafor"]
+    assert a["published_at"] == datetime(2025, 8, 17, 6, 45, tzinfo=timezone.utc)
+    assert a["url"] == "https://coastal-review.example/opinion/2025/08/17/security-guarantees-ukraine"
+    assert a["media"] == [{"caption": "Negotiators leave the conference hall after the first session.", "credit": "Harbour Pictures"}]
+    assert a["text"].startswith("Every peace plan discussed this summer")
+    for junk in ("Subscribe", "Most read", "All rights reserved", "Home", "Negotiators leave"):
+        assert junk not in a["text"]
+    assert len(a["paragraphs"]) == 5
+
+
+def test_html_without_json_ld_uses_htmldate(normalise_dir, tmp_path):
+    paras = "".join(f"<p>{body(2, f'harbour topic {i}')}</p>" for i in range(3))
+    html = (
+        "<html><head><title>Harbour dredging plan approved</title>"
+        '<meta name="date" content="2024-03-05"></head>'
+        f"<body><article><h1>Harbour dredging plan approved</h1>{paras}</article></body></html>"
+    )
+    write(tmp_path / "in" / "page.htm", html)
+    _, arts, _ = normalise_dir(tmp_path / "in")
+    (a,) = arts
+    assert a["published_at"] == datetime(2024, 3, 5, tzinfo=timezone.utc) and a["date_precision"] == "day"
+    assert a["title"] == "Harbour dredging plan approved"
+
+
+def test_jsonl_records_newsplease_and_fundus_fields(normalise_dir):
+    summary, arts, rejs = normalise_dir(SAMPLE / "records" / "crawl_newsplease.jsonl")
+    assert summary.inputs == 6
+    assert [a["position"] for a in arts] == [0, 1, 2, 5]
+    first = arts[0]
+    assert first["outlet"] == "northwire.example" and first["authors"] == ["Lena Marsh"]
+    assert first["published_at"] == datetime(2025, 8, 16, 6, 10, tzinfo=timezone.utc)
+    assert first["retrieved_at"] == datetime(2025, 8, 18, 9, 0, tzinfo=timezone.utc)  # date_download
+    assert first["text"].count("\n\n") == 2
+    assert arts[2]["syndicated_from"] == "Northwire" and arts[2]["author_roles"] == ["Northwire"]
+    fundus = arts[3]
+    assert fundus["title"] == "Finnish president to join Washington talks"
+    assert fundus["published_at"] == datetime(2025, 8, 17, 18, 20, tzinfo=timezone.utc)
+    by_pos = {r["position"]: r for r in rejs}
+    assert by_pos[3]["reason"] == "not an article"
+    assert by_pos[4]["reason"] == "parse error" and "line 5" in by_pos[4]["detail"]
+
+
+def test_parquet_csv_and_json_records(normalise_dir, tmp_path):
+    rows = [
+        {"link": f"https://example.org/p/{i}", "headline": f"Parquet story {i}", "content": body(4, f"parquet topic {i}"),
+         "published": datetime(2025, 1, i + 1, 12, 0, tzinfo=timezone.utc), "author": f"Writer {i}"}
+        for i in range(3)
+    ]
+    write(tmp_path / "in" / "a.parquet", b"")
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "in" / "a.parquet")
+    csv_text = "url,title,text,date\n" + "\n".join(
+        f'https://example.org/c/{i},CSV story {i},"{body(4, f"csv topic {i}")}",2025-02-0{i + 1}' for i in range(2)
+    )
+    write(tmp_path / "in" / "b.csv", csv_text)
+    fundus = [{"title": "Fundus story", "body": {"summary": ["A short lead."], "sections": [{"headline": ["Part"], "paragraphs": [body(3, "fundus topic")]}]},
+               "publishing_date": "2025-03-01T10:00:00+00:00", "url": "https://example.org/f"}]
+    write(tmp_path / "in" / "c.json", json.dumps(fundus))
+    summary, arts, rejs = normalise_dir(tmp_path / "in")
+    assert not rejs, rejs
+    assert [a["title"] for a in arts] == ["Parquet story 0", "Parquet story 1", "Parquet story 2", "CSV story 0", "CSV story 1", "Fundus story"]
+    assert arts[0]["authors"] == ["Writer 0"] and arts[0]["published_at"] == datetime(2025, 1, 1, 12, tzinfo=timezone.utc)
+    assert arts[3]["published_at"] == datetime(2025, 2, 1, tzinfo=timezone.utc) and arts[3]["date_precision"] == "day"
+    assert arts[5]["text"].startswith("A short lead.\n\nSentence 0 about fundus topic")
+    assert summary.inputs == 6 and summary.unique == 6
+
+
+def test_gzip_and_sniffed_kinds(normalise_dir, tmp_path):
+    page = "\n".join(["Gzip title of a page", "By Pat Lee", body(4, "gzip topic")])
+    write(tmp_path / "in" / "page.txt.gz", gzip.compress(page.encode(), mtime=0))
+    write(tmp_path / "in" / "noext", "<!DOCTYPE html><html><body><article><h1>Sniffed page</h1>"
+          + "".join(f"<p>{body(2, f'sniff {i}')}</p>" for i in range(3)) + "</article></body></html>")
+    _, arts, rejs = normalise_dir(tmp_path / "in")
+    assert not rejs
+    kinds = {a["source_path"].split("/")[-1]: a["input_kind"] for a in arts}
+    assert kinds == {"noext": "html", "page.txt.gz": "text"}
+    assert next(a for a in arts if a["input_kind"] == "text")["authors"] == ["Pat Lee"]
+
+
+def test_legacy_encoding_is_decoded(normalise_dir, tmp_path):
+    page = "Café owners protest\nBy Zoë Brontë\n" + body(4, "café topic")
+    write(tmp_path / "in" / "latin.txt", page.encode("cp1252"))
+    _, arts, rejs = normalise_dir(tmp_path / "in")
+    assert not rejs
+    assert arts[0]["title"] == "Café owners protest" and arts[0]["authors"] == ["Zoë Brontë"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("spaces.txt", b"  \n\n\t \n", "empty"),
+        ("image.txt", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "binary"),
+        ("nul.html", b"<html>" + b"\x00" * 50 + b"</html>", "binary"),
+        ("utf16.txt", b"\xff\xfe" + "broken".encode("utf-16-le") + b"\x00", "undecodable"),
+        ("bad.txt.gz", b"\x1f\x8b\x08\x00garbage", "undecodable"),
+        ("stub.txt", "Short note\nOnly a few words here.\n".encode(), "not an article"),
+        ("bad.parquet", b"PAR1 this is not parquet", "parse error"),
+        ("bad.json", b"{\"title\": ", "parse error"),
+        ("rows.jsonl", b"[1, 2]\n", "parse error"),
+    ],
+)
+def test_each_bad_input_is_rejected_with_reason_and_batch_goes_on(normalise_dir, tmp_path, name, content, reason):
+    write(tmp_path / "in" / name, content)
+    write(tmp_path / "in" / "zz_good.txt", "A good page title here\n" + body(4, "good topic"))
+    summary, arts, rejs = normalise_dir(tmp_path / "in")
+    assert [r["reason"] for r in rejs] == [reason]
+    assert rejs[0]["source_path"].endswith(name)
+    assert rejs[0]["detail"].startswith(reason) and "\n" not in rejs[0]["detail"]
+    assert [a["source_path"].split("/")[-1] for a in arts] == ["zz_good.txt"]
+    assert summary.inputs == 2 and summary.rejected == 1
+
+
+def test_too_large(normalise_dir, tmp_path):
+    write(tmp_path / "in" / "big.txt", "Big page title\n" + body(200, "big topic"))
+    write(tmp_path / "in" / "ok.txt", "Small page title\n" + body(4, "small topic"))
+    summary, arts, rejs = normalise_dir(tmp_path / "in", max_bytes=5_000)
+    assert [(r["reason"], r["source_path"].split("/")[-1]) for r in rejs] == [("too large", "big.txt")]
+    assert "limit 5000" in rejs[0]["detail"]
+    assert len(arts) == 1
+
+
+def test_parser_crash_is_a_reject_not_a_stop(normalise_dir, tmp_path, monkeypatch):
+    """A bug in one parser must cost one input, never the batch."""
+    from framestance.normalise import core
+
+    def boom(*a, **k):
+        raise RuntimeError("synthetic parser failure")
+
+    monkeypatch.setattr(core, "parse_html", boom)
+    write(tmp_path / "in" / "a.html", "<html><body><p>" + body(4, "crash topic") + "</p></body></html>")
+    write(tmp_path / "in" / "b.txt", "Title of the text page\n" + body(4, "survivor topic"))
+    summary, arts, rejs = normalise_dir(tmp_path / "in")
+    assert rejs[0]["reason"] == "parse error" and "synthetic parser failure" in rejs[0]["detail"]
+    assert len(arts) == 1

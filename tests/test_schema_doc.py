@@ -1,0 +1,19 @@
+import re
+
+from framestance.schema import ARTICLE, REJECT
+
+from .conftest import ROOT
+
+
+def _documented(section: str) -> list[str]:
+    text = (ROOT / "schemas" / "articles.md").read_text(encoding="utf-8")
+    part = text.split(f"## `{section}`")[1].split("\n## ")[0]
+    return re.findall(r"^\| `([a-z_0-9]+)` \|", part, flags=re.MULTILINE)
+
+
+def test_every_article_column_is_documented_in_order():
+    assert _documented("articles.parquet") == ARTICLE.names
+
+
+def test_every_reject_column_is_documented_in_order():
+    assert _documented("rejects.parquet") == REJECT.names

@@ -1,0 +1,215 @@
+"""Plain-text dumps of rendered pages: the seed, our own fixture of its shape, and other shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from framestance.normalise.textdump import NotAnArticle, parse_byline, parse_text_dump
+
+from .conftest import RETRIEVED, SAMPLE, SEEDS
+
+SEED = SEEDS / "000_97a7e2018422f2ba.txt"
+
+
+def test_seed_gives_main_and_related_article():
+    assert SEED.exists(), f"the seed {SEED} must sit beside the repository (../shared/seeds)"
+    arts = parse_text_dump(SEED.read_text(encoding="utf-8"), RETRIEVED)
+    assert [a.relation for a in arts] == ["main", "related"]
+    main, related = arts
+    assert main.title == "Here's what Putin really wants from Trump – and it's not peace in Ukraine"
+    assert main.authors == ["Matthew Chance"]
+    assert main.author_roles == ["chief global affairs correspondent, CNN"]
+    assert main.outlet == "RNZ News"
+    assert main.syndicated_from == "CNN"
+    assert main.kicker == "Analysis"
+    assert main.date.text == "3 days ago" and main.date.precision == "day"
+    assert main.date.at == datetime(2025, 8, 15, tzinfo=timezone.utc)
+    text = "\n\n".join(main.paragraphs)
+    assert text.startswith("Alaska is unlikely to have been on many people's bingo cards")
+    assert (
+        "Yet America's biggest, remotest state is where Presidents Donald Trump and Vladimir Putin are now set to meet"
+        in text
+    )
+    for junk in ("logo", "Photo:", "Sergei Guneyev", "Try Our AI Features", "No comments yet", "Orange background",
+                 "DOWNLOAD THE APP", "-CNN"):
+        assert junk not in text, junk
+    assert text.count(main.title) == 0
+    assert len(main.media) == 4
+    assert main.media[0] == {"caption": "Russian President Vladimir Putin.", "credit": "Sergei Guneyev / POOL / AFP"}
+    assert all(m["credit"] for m in main.media)
+    # Sentences broken at inline links are one sentence again.
+    assert "the upper hand on the grinding Ukrainian battlefield. As recently as last month" in text
+    assert 'On Wednesday (US time), Trump promised "very severe consequences" if Putin' in text
+
+    assert related.title == "European leaders to join Ukraine's Zelensky for meeting with Trump"
+    assert related.outlet == "1News"
+    assert related.date.text == "6 hours ago" and related.date.precision == "hour"
+    assert related.date.at == datetime(2025, 8, 18, 3, tzinfo=timezone.utc)
+    rtext = "\n\n".join(related.paragraphs)
+    assert rtext.startswith("European and NATO leaders announced overnight")
+    assert "ADVERTISEMENT" not in rtext and "(Source:" not in rtext
+    assert "Download Daily8 app" not in rtext
+    assert related.media[0]["caption"].startswith("President Donald Trump meets with Russia's President")
+    assert related.media[0]["caption"].endswith("Secretary of State Marco Rubio.")
+    assert related.media[0]["credit"] == "Associated Press"
+
+
+def test_own_fixture_with_the_seed_structure():
+    arts = parse_text_dump((SAMPLE / "dumps" / "aggregator_analysis.txt").read_text(encoding="utf-8"), RETRIEVED)
+    assert [a.relation for a in arts] == ["main", "related"]
+    main, related = arts
+    assert main.title == "Why the Kremlin is in no hurry to sign a ceasefire"
+    assert main.outlet == "Harbour Times"
+    assert main.authors == ["Ana Kowalski"]
+    assert main.author_roles == ["senior Europe correspondent, Wire Service International"]
+    assert main.kicker == "Analysis" and main.syndicated_from == "WSI"
+    assert main.date.at == datetime(2025, 8, 16, tzinfo=timezone.utc)
+    text = "\n\n".join(main.paragraphs)
+    assert text.startswith("The summit venue was chosen in a hurry")
+    assert "explaining that any agreement must address" in text
+    assert "become harder to predict. Analysts at several" in text
+    assert [m["credit"] for m in main.media] == ["Northlight Images / POOL", "Defence Ministry handout"]
+    for junk in ("Photo:", "Orange background", "Try Our AI", "Comments", "-WSI", "Northlight"):
+        assert junk not in text
+    assert related.title == "Allies promise to stand with Kyiv before the White House meeting"
+    assert related.outlet == "Pacific Daily" and related.date.precision == "hour"
+    rtext = "\n\n".join(related.paragraphs)
+    assert "ADVERTISEMENT" not in rtext and "(Source:" not in rtext
+    assert "Leaders weigh sanctions as talks stall" not in rtext  # a title-only teaser
+    assert related.media == [{"caption": "The leaders arrive at the airport on Monday morning. At right is the host country's foreign minister.", "credit": "Pacific Wire"}]
+
+
+def test_wire_copy_dateline_byline_and_credits_trailer():
+    (art,) = parse_text_dump((SAMPLE / "dumps" / "wire_copy.txt").read_text(encoding="utf-8"), RETRIEVED)
+    assert art.title == "Envoy says Moscow open to talks on security guarantees"
+    assert art.authors == ["Lena Marsh", "Tomas Greer"] and art.author_roles == ["Northwire", "Northwire"]
+    assert art.syndicated_from == "Northwire"
+    assert art.date.at == datetime(2025, 8, 14, 9, 32, tzinfo=timezone.utc) and art.date.precision == "minute"
+    text = "\n\n".join(art.paragraphs)
+    assert text.startswith("KYIV (Northwire) - A senior envoy")
+    assert "Reporting by" not in text and "Our Standards" not in text and "Share" not in text
+
+
+def test_live_blog_drops_entry_times_and_widgets():
+    import gzip
+
+    raw = gzip.decompress((SAMPLE / "dumps" / "live_blog.txt.gz").read_bytes()).decode()
+    (art,) = parse_text_dump(raw, RETRIEVED)
+    assert art.kicker == "LIVE" and art.title.startswith("Summit day")
+    assert art.date.text == "15 Aug 2025" and art.date.precision == "day"
+    text = "\n\n".join(art.paragraphs)
+    assert "BST" not in text and "Key events" not in text and "JavaScript" not in text
+    assert len(art.paragraphs) == 3
+
+
+def test_non_english_dump():
+    (art,) = parse_text_dump((SAMPLE / "dumps" / "german_report.txt").read_text(encoding="utf-8"), RETRIEVED)
+    assert art.title == "Gipfel in Alaska: Europa fordert Mitsprache"
+    assert art.outlet == "Rundschau Online" and art.authors == ["Karin Albrecht"]
+    assert art.date.text == "vor 5 Stunden" and art.date.at == datetime(2025, 8, 18, 4, tzinfo=timezone.utc)
+    assert "Startseite" not in "\n".join(art.paragraphs) and "Kommentare" not in "\n".join(art.paragraphs)
+
+
+def test_paywall_stub_is_not_an_article():
+    with pytest.raises(NotAnArticle, match="paywall stub"):
+        parse_text_dump((SAMPLE / "dumps" / "paywall_stub.txt").read_text(encoding="utf-8"), RETRIEVED)
+
+
+@pytest.mark.parametrize(
+    ("line", "text", "at", "precision"),
+    [
+        ("time6 hours ago", "6 hours ago", datetime(2025, 8, 18, 3, tzinfo=timezone.utc), "hour"),
+        ("Pacific Daily 45 mins ago", "45 mins ago", datetime(2025, 8, 18, 8, 45, tzinfo=timezone.utc), "minute"),
+        ("a day ago", "a day ago", datetime(2025, 8, 17, tzinfo=timezone.utc), "day"),
+        ("il y a 2 jours", "il y a 2 jours", datetime(2025, 8, 16, tzinfo=timezone.utc), "day"),
+        ("hace 3 horas", "hace 3 horas", datetime(2025, 8, 18, 6, tzinfo=timezone.utc), "hour"),
+        ("Updated: August 14, 2025 at 4:05 PM EDT", "August 14, 2025 at 4:05 PM EDT", datetime(2025, 8, 14, 20, 5, tzinfo=timezone.utc), "minute"),
+        ("2025-08-14T10:32:00Z", "2025-08-14T10:32:00Z", datetime(2025, 8, 14, 10, 32, tzinfo=timezone.utc), "second"),
+        ("14. August 2025", "14. August 2025", datetime(2025, 8, 14, tzinfo=timezone.utc), "day"),
+    ],
+)
+def test_shown_dates(line, text, at, precision):
+    from framestance.normalise.dates import parse_shown_date
+    from framestance.normalise.profiles import profile_for
+
+    shown = parse_shown_date(line, RETRIEVED, profile_for(""))
+    assert shown is not None
+    assert shown.text == text
+    assert shown.at == at
+    assert shown.precision == precision
+
+
+def test_not_a_date():
+    from framestance.normalise.dates import parse_shown_date
+    from framestance.normalise.profiles import profile_for
+
+    assert parse_shown_date("The leaders met in 2025 to talk about the war.", RETRIEVED, profile_for("")) is None
+
+
+@pytest.mark.parametrize(
+    ("names", "authors", "roles"),
+    [
+        ("Jane Doe", ["Jane Doe"], [""]),
+        ("Jane Doe and John Roe, Reuters", ["Jane Doe", "John Roe"], ["Reuters", "Reuters"]),
+        ("Jane Doe, political editor, and John Roe, Moscow correspondent", ["Jane Doe", "John Roe"], ["political editor", "Moscow correspondent"]),
+        ("Jane Doe & John Roe", ["Jane Doe", "John Roe"], ["", ""]),
+        ("Jane Doe | 5 min read", ["Jane Doe"], [""]),
+    ],
+)
+def test_bylines(names, authors, roles):
+    assert parse_byline(names) == (authors, roles)
+
+
+def _page(body_lines: list[str], header: list[str] | None = None, footer: list[str] | None = None) -> str:
+    header = header if header is not None else ["Menu", "A quiet week ends with a loud argument", "By Sam Field", "12 March 2025"]
+    return "\n".join(header + body_lines + (footer or [])) + "\n"
+
+
+def test_mojibake_repaired_nfc_and_typographic_quotes_kept():
+    broken = "The minister said â€œwe will not yieldâ€\x9d and left the cafÃ© before the vote was counted by the clerks."
+    text = _page([broken, "A second paragraph adds that the committee will meet again next month to discuss the budget."])
+    (art,) = parse_text_dump(text, RETRIEVED)
+    joined = " ".join(art.paragraphs)
+    assert "“we will not yield”" in joined and "café" in joined
+    decomposed = _page(["The cafe\u0301 owner said the decision was unfair to everybody who had worked there for decades and more."])
+    (art,) = parse_text_dump(decomposed, RETRIEVED, min_words=5)
+    assert "café" in art.paragraphs[0] and "e\u0301" not in art.paragraphs[0]
+
+
+def test_other_aggregator_shape_with_teaser_list():
+    text = "\n".join(
+        [
+            "NewsHub",
+            "Sign in",
+            "Farmers count the cost of the dry summer",
+            "Valley Courier · 2 hours ago",
+            "Farmers in the valley say the dry summer has cut their harvest by a third, and many are waiting for",
+            "government support",
+            "that was promised in spring.",
+            "Image: Valley Courier",
+            "One grower said the wells had run dry for the first time in forty years, forcing him to buy water by the truckload.",
+            "You may also like",
+            "Rain returns to the coast",
+            "Coastal Times",
+            "3 hours ago",
+            "Prices of feed climb again",
+            "Farm Weekly",
+            "5 hours ago",
+        ]
+    )
+    arts = parse_text_dump(text, RETRIEVED, min_words=20)
+    assert len(arts) == 1  # title-only teasers are not articles
+    (art,) = arts
+    assert art.title == "Farmers count the cost of the dry summer"
+    assert art.outlet == "Valley Courier"
+    assert art.date.at == datetime(2025, 8, 18, 7, tzinfo=timezone.utc)
+    assert art.paragraphs[0].endswith("waiting for government support that was promised in spring.")
+    assert art.media == [{"caption": "", "credit": "Valley Courier"}]
+    assert "Rain returns" not in " ".join(art.paragraphs)
+
+
+def test_chrome_only_page_is_not_an_article():
+    with pytest.raises(NotAnArticle):
+        parse_text_dump("logo\nMenu\nSign in\nSubscribe\nCookie settings\nAccept all\n", RETRIEVED)
