@@ -8,6 +8,7 @@ needs the whole stream and happens afterwards, in `pipeline.py`.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,7 @@ from .textdump import Extracted, NotAnArticle, parse_text_dump
 
 NORMALISER_VERSION = __version__
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 _MAGIC = (
     (b"\x89PNG", "PNG image"), (b"\xff\xd8\xff", "JPEG image"), (b"GIF8", "GIF image"), (b"%PDF", "PDF document"),
     (b"PK\x03\x04", "ZIP archive"), (b"\x7fELF", "executable"), (b"RIFF", "RIFF media"), (b"\x00\x00\x00", "binary data"),
@@ -81,7 +83,7 @@ def decode(payload: bytes) -> str:
         text = str(best)
     if not text.strip():
         raise Rejected("empty", "empty: only white space")
-    control = sum(1 for ch in text[:4096] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    control = len(_CONTROL.findall(text, 0, 4096))
     if control > 0.05 * min(len(text), 4096):
         raise Rejected("binary", f"binary: {control} control characters in the first 4 KiB")
     return text
@@ -113,18 +115,31 @@ def _permutations(num_perm: int):
     return MinHash(num_perm=num_perm, seed=1).permutations
 
 
-def _crc(data: bytes) -> int:
-    return zlib.crc32(data)
+def _identity(value):
+    return value
 
 
-def signature(text: str, params: Params) -> np.ndarray:
+_ROLL = np.array([pow(1_000_003, j, 1 << 32) for j in range(16)], dtype=np.uint64)
+
+
+def shingle_hashes(toks: list[str], k: int) -> np.ndarray:
+    """32-bit hashes of the distinct word k-shingles: crc32 per token, rolled over k tokens."""
+    if not toks:
+        return np.array([zlib.crc32(b"")], dtype=np.uint64)
+    h = np.fromiter((zlib.crc32(t.encode()) for t in toks), dtype=np.uint64, count=len(toks))
+    n = max(1, len(toks) - k + 1)
+    acc = np.zeros(n, dtype=np.uint64)
+    for j in range(min(k, len(toks))):
+        acc = (acc + h[j : j + n] * _ROLL[j]) & np.uint64(0xFFFFFFFF)
+    return np.unique(acc)
+
+
+def signature(toks: list[str], params: Params) -> np.ndarray:
+    """MinHash (datasketch) of the word 5-shingles of lower-cased tokens."""
     from datasketch import MinHash
 
-    toks = [w.lower() for w in words(text)]
-    k = params.shingle
-    shingles = {" ".join(toks[i : i + k]).encode() for i in range(max(1, len(toks) - k + 1))}
-    m = MinHash(num_perm=params.num_perm, hashfunc=_crc, permutations=_permutations(params.num_perm), scheme="affine32")
-    m.update_batch(sorted(shingles))
+    m = MinHash(num_perm=params.num_perm, hashfunc=_identity, permutations=_permutations(params.num_perm), scheme="affine32")
+    m.update_batch(shingle_hashes(toks, params.shingle).tolist())
     return m.hashvalues
 
 
@@ -140,6 +155,7 @@ def normalise_batch(batch: pa.RecordBatch, params: Params = Params()) -> Result:
     """Normalise one RAW_INPUT record batch. Pure: no I/O, no global state."""
     art_rows: list[dict] = []
     rej_rows: list[dict] = []
+    tokens: list[list[str]] = []
     for row in batch.to_pylist():
         base = {k: row[k] for k in ("source_path", "source_sha256", "position", "input_kind")}
         try:
@@ -172,6 +188,8 @@ def normalise_batch(batch: pa.RecordBatch, params: Params = Params()) -> Result:
             canon = canonical_url(art.url)
             aid = article_id(canon, row["source_sha256"], row["position"], None if art.relation == "main" else k)
             text, offsets = assemble(art.paragraphs)
+            toks = words(text)
+            tokens.append([w.lower() for w in toks])
             art_rows.append(
                 {
                     "article_id": aid,
@@ -193,7 +211,7 @@ def normalise_batch(batch: pa.RecordBatch, params: Params = Params()) -> Result:
                     "text": text,
                     "paragraphs": offsets,
                     "media": art.media,
-                    "n_words": len(words(text)),
+                    "n_words": len(toks),
                     "text_sha256": sha256(text),
                     "duplicate_of": None,
                     "cluster_id": aid,
@@ -204,6 +222,6 @@ def normalise_batch(batch: pa.RecordBatch, params: Params = Params()) -> Result:
                 parent = aid
     articles = pa.RecordBatch.from_pylist(art_rows, schema=ARTICLE)
     rejects = pa.RecordBatch.from_pylist(rej_rows, schema=REJECT)
-    keys = [dedup_key(r["text"]) for r in art_rows]
-    sigs = np.stack([signature(r["text"], params) for r in art_rows]) if art_rows else np.zeros((0, params.num_perm), np.uint32)
+    keys = [dedup_key(r["text"], t) for r, t in zip(art_rows, tokens)]
+    sigs = np.stack([signature(t, params) for t in tokens]) if art_rows else np.zeros((0, params.num_perm), np.uint32)
     return Result(articles, rejects, keys, sigs)

@@ -27,6 +27,8 @@ def repair(text: str) -> str:
 
 def squash(line: str) -> str:
     """One line with runs of horizontal white space collapsed and the ends stripped."""
+    if line.isascii() and "  " not in line and "\t" not in line:
+        return line.strip()
     return _SPACES.sub(" ", line).strip()
 
 
@@ -57,15 +59,16 @@ def sha256(data: str | bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def dedup_key(text: str) -> str:
+def dedup_key(text: str, tokens: list[str] | None = None) -> str:
     """Hash of the text with case, punctuation and spacing ignored: equal keys are exact duplicates."""
-    return sha256(" ".join(w.lower() for w in words(text)))
+    return sha256(" ".join(tokens if tokens is not None else (w.lower() for w in words(text))))
 
 
 def detect_language(text: str) -> str | None:
-    if n_words(text) < 5:
+    """ISO 639-1 code from the first 400 characters (py3langid; enough for news prose)."""
+    if n_words(text[:200]) < 5:
         return None
     import py3langid
 
-    lang, _ = py3langid.classify(text[:3000])
+    lang, _ = py3langid.classify(text[:400])
     return lang

@@ -20,10 +20,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from .dates import ShownDate, parse_shown_date
 from .profiles import Profile, profile_for
-from .text import n_words, repair, squash
+from .text import repair, squash
 
 _TERMINAL = re.compile(r"[.!?…:;][\"'”’»)\]]*$")
 _CONTINUES = re.compile(r"^[,.;:)\]’”»]|^[-–—]\s+[a-z]")
@@ -36,6 +37,7 @@ _FUNCTION_END = re.compile(
     r"der|die|das|und|oder|mit|von|zu|den|dem|des|ein|eine|le|la|les|de|du|des|et|ou|un|une|el|los|las|y|en)$",
     re.IGNORECASE,
 )
+_BULLET_CHARS = "•·▪■►▶*|"
 _BULLET = re.compile(r"^[•·▪■►▶*|]+\s*")
 _URL_LINE = re.compile(r"^(?:(?:url|source|link|canonical)\s*:\s*)?(?P<url>https?://\S+)$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"“‘(]?[A-ZÀ-Þ0-9])")
@@ -71,6 +73,12 @@ class NotAnArticle(ValueError):
 # helpers
 
 
+def n_words(text: str) -> int:
+    """Word count for layout heuristics: white-space tokens (fast; exact counts live in text.py)."""
+    return len(text.split())
+
+
+@lru_cache(maxsize=4096)
 def _norm(line: str) -> str:
     return re.sub(r"\W+", " ", line).strip().lower()
 
@@ -189,8 +197,7 @@ def _join_continuations(lines: list[str]) -> list[str]:
 
 def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile: Profile) -> Extracted:
     art = Extracted(relation=relation)
-    lines = [_BULLET.sub("", ln) if ln else ln for ln in block]
-    lines = [ln for ln in (squash(x) if x else x for x in lines) if ln is not None]
+    lines = [_BULLET.sub("", ln).lstrip() if ln and ln[0] in _BULLET_CHARS else ln for ln in block]
 
     # URL lines anywhere are metadata, not text.
     kept = []
@@ -418,9 +425,10 @@ def _clean_body(art: Extracted, profile: Profile) -> None:
             paras[k] = ""
     paras = [p for p in paras if p]
     # Paywall markers never belong to the body.
-    if any(profile.paywall.search(p) for p in paras):
+    marked = [len(p) < 250 and profile.paywall.search(p) is not None for p in paras]
+    if any(marked):
         art.paywalled = True
-        paras = [p for p in paras if not (profile.paywall.search(p) and n_words(p) <= 30)]
+        paras = [p for p, m in zip(paras, marked) if not m]
     # Trailing tag lines ("Ukraine", "World news") and leftover furniture after the body.
     while paras and n_words(paras[-1]) <= 15 and not _terminal(paras[-1]):
         paras.pop()
