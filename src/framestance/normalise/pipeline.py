@@ -7,6 +7,7 @@ and row groups have a fixed size, so the parquet files are byte-identical whatev
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import Counter, deque
@@ -21,6 +22,7 @@ import pyarrow.parquet as pq
 from ..schema import ARTICLE, REJECT
 from .core import Params, Result, normalise_batch
 from .readers import batches, expand_inputs, read_inputs
+from .text import sha256
 
 ROW_GROUP = 10_000
 OUTPUTS = ("articles.parquet", "rejects.parquet", "summary.json")
@@ -58,24 +60,31 @@ class Summary:
 
 class Deduplicator:
     """Marks exact duplicates (same text key) and near-duplicates (MinHash LSH) in stream order:
-    the first article of a story is its representative, later ones point at it."""
+    the first article of a story is its representative, later ones point at it.
+
+    The LSH banding (b bands of r rows) is datasketch's optimum for the threshold. The index keeps,
+    per band bucket, only the earliest representative: a query then returns the earliest colliding
+    representative, which is what datasketch's `MinHashLSH.query` followed by "take the earliest"
+    gives, in about a fifth of the memory (~1 KB per unique article instead of ~5 KB).
+    """
 
     def __init__(self, threshold: float, num_perm: int):
-        from datasketch import MinHashLSH
+        from datasketch.lsh import _optimal_param
 
-        self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self.num_perm = num_perm
-        self.exact: dict[str, str] = {}
-        self.order: dict[str, int] = {}
-        self.ids: set[str] = set()
-        self.url_owner: dict[str, str] = {}
+        b, r = _optimal_param(threshold, num_perm, 0.5, 0.5)
+        self.ranges = [(i * r, (i + 1) * r) for i in range(b)]
+        self.buckets: list[dict[int, int]] = [{} for _ in range(b)]
+        self.rep_ids: list[str] = []  # representative index -> article_id
+        self.exact: dict[int, int] = {}  # 128-bit text key -> representative index
+        self.ids: set[int] = set()  # article ids seen (as ints), to catch a URL crawled twice
+
+    @staticmethod
+    def _band_key(values) -> int:
+        return int.from_bytes(hashlib.blake2b(values.tobytes(), digest_size=8).digest(), "little")
 
     def mark(self, result: Result) -> tuple[pa.RecordBatch, int, int]:
-        from datasketch import LeanMinHash, MinHash
-
         batch = result.articles
         ids = batch.column("article_id").to_pylist()
-        urls = batch.column("url").to_pylist()
         sources = batch.column("source_sha256").to_pylist()
         positions = batch.column("position").to_pylist()
         parents = batch.column("parent_id").to_pylist()
@@ -85,35 +94,38 @@ class Deduplicator:
         renamed: dict[str, str] = {}
         for i, aid in enumerate(ids):
             url_dup = None
-            if aid in self.ids:  # the same URL crawled again: a new id, marked as its duplicate
+            if int(aid, 16) in self.ids:  # the same URL crawled again: a new id, marked as its duplicate
                 url_dup = aid
-                from .text import sha256
-
                 aid = sha256(f"{aid}:{sources[i]}:{positions[i]}:{i}")[:20]
                 renamed[ids[i]] = aid
                 ids[i] = aid
             if parents[i] in renamed:
                 parents[i] = renamed[parents[i]]
-            self.ids.add(aid)
-            key = result.dedup_keys[i]
+            self.ids.add(int(aid, 16))
+            key = int(result.dedup_keys[i][:32], 16)
             rep = self.exact.get(key)
             if rep is not None:
                 exact += 1
+                rep_id = self.rep_ids[rep]
             else:
-                m = LeanMinHash(MinHash(num_perm=self.num_perm, hashvalues=result.signatures[i], scheme="affine32"))
-                cands = self.lsh.query(m)
+                sig = result.signatures[i]
+                bands = [self._band_key(sig[a:z]) for a, z in self.ranges]
+                cands = [self.buckets[k][h] for k, h in enumerate(bands) if h in self.buckets[k]]
                 if cands:
-                    rep = min(cands, key=self.order.__getitem__)
+                    rep_id = self.rep_ids[min(cands)]
                     near += 1
                 elif url_dup is not None:
-                    rep = url_dup
+                    rep_id = url_dup
                     near += 1
                 else:
-                    self.exact[key] = aid
-                    self.order[aid] = len(self.order)
-                    self.lsh.insert(aid, m)
-            dup_of.append(rep)
-            cluster.append(rep or aid)
+                    rep_id = None
+                    idx = len(self.rep_ids)
+                    self.rep_ids.append(aid)
+                    self.exact[key] = idx
+                    for k, h in enumerate(bands):
+                        self.buckets[k].setdefault(h, idx)
+            dup_of.append(rep_id)
+            cluster.append(rep_id or aid)
         cols = {name: batch.column(name) for name in ARTICLE.names}
         cols["article_id"] = pa.array(ids, pa.string())
         cols["parent_id"] = pa.array(parents, pa.string())
@@ -211,7 +223,8 @@ def normalise(
     reasons: Counter = Counter()
     art_w = BufferedWriter(out / "articles.parquet", ARTICLE)
     rej_w = BufferedWriter(out / "rejects.parquet", REJECT)
-    seen_paths: set[str] = set()
+    files_seen = 0
+    last_path = None
     try:
         raw = batches(read_inputs(files, max_bytes, retrieved_at))
         for raw_batch, result in _zip_inputs(raw, workers, params):
@@ -229,9 +242,11 @@ def normalise(
                 reasons[rej["reason"]] += 1
                 if on_reject:
                     on_reject(rej)
-            seen_paths.update(raw_batch.column("source_path").to_pylist())
+            for path in raw_batch.column("source_path").to_pylist():
+                if path != last_path:
+                    files_seen, last_path = files_seen + 1, path
             if progress:
-                progress(len(seen_paths), len(files))
+                progress(files_seen, len(files))
         art_w.close()
         rej_w.close()
     except BaseException:
