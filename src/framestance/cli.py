@@ -136,6 +136,147 @@ def normalise(
     out_console.print(table)
 
 
+studio_app = typer.Typer(help="A real local Label Studio server (own venv, SQLite, 127.0.0.1).", no_args_is_help=True)
+app.add_typer(studio_app, name="studio")
+
+StudioHome = Annotated[Path, typer.Option("--home", help="Folder for the server's venv, data, env file and log (git-ignored).")]
+
+
+@studio_app.command("up")
+def studio_up(
+    home: StudioHome = Path(".studio"),
+    port: Annotated[Optional[int], typer.Option(help="Port on 127.0.0.1 (default: a free one).")] = None,
+) -> None:
+    """Install (once) and start Label Studio; print the URL and how to log in."""
+    from .studio import LocalStudio, StudioError
+
+    studio = LocalStudio(home)
+    try:
+        with err_console.status("starting Label Studio (the first start runs its migrations, ~30 s)"):
+            conn = studio.up(port=port, say=lambda m: err_console.print(m, highlight=False))
+    except StudioError as exc:
+        fail(str(exc))
+    out_console.print(f"Label Studio is up at [bold]{conn.url}[/]", highlight=False)
+    out_console.print(f"log in as {conn.email}; the password and API key are in {studio.env_file} (mode 600, git-ignored)",
+                      highlight=False)
+    out_console.print(f"other commands read LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY, else {studio.env_file}", highlight=False)
+
+
+@studio_app.command("down")
+def studio_down(home: StudioHome = Path(".studio")) -> None:
+    """Stop the server `studio up` started (and nothing else)."""
+    from .studio import LocalStudio
+
+    stopped = LocalStudio(home).down()
+    out_console.print("Label Studio stopped" if stopped else "no Label Studio started from this folder is running")
+
+
+@studio_app.command("status")
+def studio_status(home: StudioHome = Path(".studio")) -> None:
+    """Is the server installed, running and healthy?"""
+    from .studio import LocalStudio
+
+    st = LocalStudio(home).status()
+    for k, v in st.items():
+        out_console.print(f"{k}: {v}", highlight=False)
+    if not st["healthy"]:
+        raise typer.Exit(1)
+
+
+def _client(home: Path):
+    from .labelstudio import Client
+    from .studio import StudioError, connection_from_env
+
+    try:
+        conn = connection_from_env(home)
+    except StudioError as exc:
+        fail(str(exc))
+    return Client(conn.url, conn.api_key)
+
+
+def _codebook(path: Optional[Path]):
+    from .codebook import CodebookError, load
+
+    try:
+        return load(path)
+    except CodebookError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def push(
+    corpus_dir: Annotated[Path, typer.Argument(help="Folder with articles.parquet (the normalise output).")],
+    project: Annotated[str, typer.Option("--project", help="Label Studio project title (created when missing).")],
+    sample_n: Annotated[Optional[int], typer.Option("--sample", help="Push a sample of N articles (default: all).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the sample.")] = 0,
+    stratify: Annotated[Optional[str], typer.Option(help="Stratify the sample by this column (e.g. outlet).")] = None,
+    overlap: Annotated[Optional[int], typer.Option(help="Annotators per task.")] = None,
+    overlap_share: Annotated[int, typer.Option(min=0, max=100, help="Share of tasks (%) that get --overlap annotators.")] = 100,
+    predictions: Annotated[Optional[Path], typer.Option(help="JSON/JSONL of pre-annotations: article_id, model_version, score, result.")] = None,
+    codebook: Annotated[Optional[Path], typer.Option(help="Codebook YAML (default schemas/codebook.yaml).")] = None,
+    home: StudioHome = Path(".studio"),
+) -> None:
+    """Push a seeded, stratified sample of the corpus to a Label Studio project (idempotent)."""
+    from .labelstudio import StudioAuthError, StudioRequestError, StudioUnavailable
+    from .push import PushError, push as run
+
+    cb = _codebook(codebook)
+    client = _client(home)
+    progress = Progress(TextColumn("pushing"), BarColumn(), MofNCompleteColumn(), TextColumn("tasks"),
+                        TimeElapsedColumn(), console=err_console)
+    task = progress.add_task("push", total=None)
+    try:
+        with progress:
+            report = run(client, corpus_dir, project, cb, n=sample_n, seed=seed, stratify=stratify, overlap=overlap,
+                         overlap_share=overlap_share, predictions=predictions,
+                         progress=lambda d, t: progress.update(task, completed=d, total=t))
+    except (PushError, StudioAuthError, StudioUnavailable, StudioRequestError) as exc:
+        fail(str(exc))
+    table = Table(title=f"pushed to project {project!r} (id {report.project_id})")
+    table.add_column("count")
+    table.add_column("n", justify="right")
+    for name, n in [("articles (not duplicates)", report.candidates), ("duplicates skipped", report.skipped_duplicates),
+                    ("sampled", report.sampled), ("tasks created", report.created),
+                    ("already in the project", report.already_present), ("changed since pushed", len(report.changed))]:
+        table.add_row(name, str(n))
+    out_console.print(table)
+    if report.changed:
+        err_console.print(f"[yellow]warning:[/] {len(report.changed)} articles changed since they were pushed "
+                          f"(not re-pushed): {', '.join(report.changed[:10])}{' ...' if len(report.changed) > 10 else ''}",
+                          highlight=False)
+
+
+@app.command()
+def pull(
+    project: Annotated[str, typer.Option("--project", help="Label Studio project title.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for snapshots (annotations/<project>/) and tables.")] = Path("annotations"),
+    codebook: Annotated[Optional[Path], typer.Option(help="Codebook YAML (default schemas/codebook.yaml).")] = None,
+    home: StudioHome = Path(".studio"),
+) -> None:
+    """Export every task with all annotations: a raw snapshot plus annotations/stances/spans tables."""
+    from .labelstudio import StudioAuthError, StudioRequestError, StudioUnavailable
+    from .pull import Pseudonymiser, PullError, slug, tables_from_snapshot, write_snapshot, write_tables
+
+    cb = _codebook(codebook)
+    client = _client(home)
+    try:
+        pid = client.find_project(project)
+        if pid is None:
+            fail(f"project {project!r}: no such project on {client.url}")
+        with err_console.status("exporting from Label Studio"):
+            raw = client.export_snapshot(pid)
+        snap = write_snapshot(raw, out, project)
+        pseudo = Pseudonymiser(home / "pseudonym.key", home / "annotators.json")
+        tables = tables_from_snapshot(raw, cb, pseudo)
+        pseudo.save()
+        paths = write_tables(tables, out / slug(project))
+    except (PullError, StudioAuthError, StudioUnavailable, StudioRequestError) as exc:
+        fail(str(exc))
+    out_console.print(f"snapshot {snap}", highlight=False)
+    for name, path in paths.items():
+        out_console.print(f"{name}: {tables[name].num_rows} rows -> {path}", highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console script wrapper
     app()
 

@@ -82,3 +82,48 @@ REJECT = pa.schema(
 INPUT_KINDS = ("text", "html", "records")
 RELATIONS = ("main", "related")
 DATE_PRECISIONS = ("second", "minute", "hour", "day", "week", "month", "year")
+
+#: Annotations pulled from Label Studio, one row per annotation (submitted, cancelled) or draft.
+#: Annotators are pseudonyms; labels are codebook ids.
+ANNOTATION = pa.schema(
+    [
+        pa.field("article_id", pa.string()),
+        pa.field("text_sha256", pa.string()),
+        pa.field("task_id", pa.int64()),
+        pa.field("annotation_id", pa.int64()),
+        pa.field("annotator", pa.string()),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("created_at", UTC_TS),
+        pa.field("updated_at", UTC_TS),
+        pa.field("lead_time", pa.float64()),
+        pa.field("ground_truth", pa.bool_()),
+        pa.field("primary_frame", pa.string()),
+        pa.field("frames", pa.list_(pa.string()), nullable=False),
+        pa.field("tone", pa.string()),
+    ]
+)
+
+STANCE = pa.schema(
+    [
+        pa.field("article_id", pa.string()),
+        pa.field("annotation_id", pa.int64()),
+        pa.field("annotator", pa.string()),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("target", pa.string(), nullable=False),
+        pa.field("value", pa.string()),
+    ]
+)
+
+SPAN = pa.schema(
+    [
+        pa.field("article_id", pa.string()),
+        pa.field("annotation_id", pa.int64()),
+        pa.field("annotator", pa.string()),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("label", pa.string()),
+        pa.field("start", pa.int64()),
+        pa.field("end", pa.int64()),
+        pa.field("text", pa.string()),
+    ]
+)

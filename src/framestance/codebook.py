@@ -1,0 +1,133 @@
+"""The codebook (`schemas/codebook.yaml`): the single source of every label.
+
+Everything that names a label (the Label Studio interface, pull's tables, validation, the dataset
+card, ClassLabel features) reads it through this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+DEFAULT_PATH = Path("schemas") / "codebook.yaml"
+
+
+class CodebookError(ValueError):
+    """The codebook file is missing or inconsistent (message names the file and the problem)."""
+
+
+@dataclass(frozen=True)
+class Label:
+    id: str
+    name: str
+    definition: str
+
+
+@dataclass(frozen=True)
+class Codebook:
+    name: str
+    version: int
+    frames: tuple[Label, ...]
+    tone: tuple[Label, ...]
+    stance_values: tuple[Label, ...]
+    stance_order: tuple[str, ...]
+    targets: tuple[Label, ...]
+    gold: dict = field(default_factory=dict)
+    max_per_annotator: int = 1
+    source: str = ""
+
+    # ---- names of the labeling interface's controls (one place) -------------------------
+    FRAMES = "frames"
+    PRIMARY = "primary_frame"
+    TONE = "tone"
+    FRAME_SPANS = "frame_spans"
+    EVIDENCE = "stance_evidence"
+
+    @staticmethod
+    def stance_control(target_id: str) -> str:
+        return f"stance_{target_id}"
+
+    # ---- lookups --------------------------------------------------------------------------
+    def frame_ids(self) -> list[str]:
+        return [f.id for f in self.frames]
+
+    def by_name(self, labels: tuple[Label, ...]) -> dict[str, str]:
+        """Display name -> id (Label Studio stores the name an annotator clicked)."""
+        return {lab.name: lab.id for lab in labels}
+
+    def fingerprint(self) -> str:
+        """Hash of every label and definition: changes when the interface must change."""
+        data = {k: v for k, v in asdict(self).items() if k != "source"}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _labels(doc: dict, key: str, where: str) -> tuple[Label, ...]:
+    items = doc
+    for part in key.split("."):
+        items = (items or {}).get(part) if isinstance(items, dict) else None
+    if not isinstance(items, list) or not items:
+        raise CodebookError(f"{where}: `{key}` must be a non-empty list")
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not item.get("id") or not item.get("name"):
+            raise CodebookError(f"{where}: `{key}[{i}]` needs an `id` and a `name`")
+        if not str(item.get("definition") or "").strip():
+            raise CodebookError(f"{where}: `{key}[{i}]` ({item['id']}) has no definition")
+        out.append(Label(str(item["id"]), str(item["name"]).strip(), " ".join(str(item["definition"]).split())))
+    for attr in ("id", "name"):
+        seen = [getattr(lab, attr) for lab in out]
+        dup = sorted({x for x in seen if seen.count(x) > 1})
+        if dup:
+            raise CodebookError(f"{where}: `{key}` repeats the {attr} {', '.join(dup)}")
+    for lab in out:
+        if "," in lab.id or not lab.id.replace("_", "").isalnum():
+            raise CodebookError(f"{where}: `{key}` id {lab.id!r} must be letters, digits and underscores")
+    return tuple(out)
+
+
+def load(path: str | Path | None = None) -> Codebook:
+    path = Path(path) if path else DEFAULT_PATH
+    if not path.exists():
+        raise CodebookError(f"{path}: no such codebook (run from the project folder or pass --codebook)")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CodebookError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(doc, dict):
+        raise CodebookError(f"{path}: expected a mapping at the top level")
+    where = str(path)
+    frames = _labels(doc, "frames", where)
+    tone = _labels(doc, "tone", where)
+    values = _labels(doc, "stance.values", where)
+    targets = _labels(doc, "stance.targets", where)
+    order = tuple((doc.get("stance") or {}).get("order") or ())
+    unknown = [o for o in order if o not in {v.id for v in values}]
+    if unknown:
+        raise CodebookError(f"{where}: `stance.order` names unknown values {', '.join(unknown)}")
+    gold = doc.get("gold") or {}
+    if not isinstance(gold, dict):
+        raise CodebookError(f"{where}: `gold` must map article ids to labels")
+    frame_ids = {f.id for f in frames}
+    for aid, labels in gold.items():
+        labels = labels or {}
+        bad = [f for f in labels.get("frames", []) if f not in frame_ids]
+        if labels.get("primary_frame") and labels["primary_frame"] not in frame_ids:
+            bad.append(labels["primary_frame"])
+        if bad:
+            raise CodebookError(f"{where}: gold article {aid} uses unknown frames {', '.join(map(str, bad))}")
+    return Codebook(
+        name=str(doc.get("name") or "codebook"),
+        version=int(doc.get("version") or 1),
+        frames=frames,
+        tone=tone,
+        stance_values=values,
+        stance_order=order,
+        targets=targets,
+        gold={str(k): v or {} for k, v in gold.items()},
+        max_per_annotator=int((doc.get("annotation") or {}).get("max_per_annotator") or 1),
+        source=str(path),
+    )

@@ -1,0 +1,221 @@
+"""The adapter to Label Studio: the only module that imports `label_studio_sdk`.
+
+Everything else (push, pull, tests, benchmarks) calls these functions, so an SDK upgrade touches
+one file. Connection problems become `StudioUnavailable`, a rejected key `StudioAuthError`: both
+carry one clear line and never the key itself.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .codebook import Codebook
+
+# Imports and bulk calls must not be retried by the SDK: a committed import whose reply was lost
+# would be sent twice and duplicate tasks. We retry ourselves, after re-reading the task keys.
+NO_RETRY = {"max_retries": 0}
+
+
+class StudioUnavailable(ConnectionError):
+    pass
+
+
+class StudioAuthError(PermissionError):
+    pass
+
+
+class StudioRequestError(RuntimeError):
+    pass
+
+
+# ---- the labeling interface, generated from the codebook --------------------------------------
+
+
+def labeling_config(cb: Codebook) -> str:
+    """Label Studio XML for the codebook: the article on the left, the controls in a fixed column
+    on the right (they stay beside the text), definitions as hints on every label."""
+    from label_studio_sdk.label_interface import create as CE
+
+    def choices(name: str, labels, multiple: bool, required: bool = True):
+        attrs = {"name": name, "toName": "text", "choice": "multiple" if multiple else "single-radio",
+                 "showInline": "false"}
+        if required:
+            attrs["required"] = "true"
+        return ("Choices", attrs, tuple(("Choice", {"value": lab.name, "hint": lab.definition}, ()) for lab in labels))
+
+    def span_labels(name: str, labels):
+        return ("Labels", {"name": name, "toName": "text"},
+                tuple(("Label", {"value": lab.name, "hint": lab.definition}, ()) for lab in labels))
+
+    article = (
+        "View", {"style": "flex: 1 1 auto; min-width: 0; max-width: 52em"},
+        (
+            ("Header", {"value": "$title", "size": "3"}, ()),
+            ("Text", {"name": "meta", "value": "$meta"}, ()),
+            ("Header", {"value": "Frame cues (select text, pick a frame)", "size": "6"}, ()),
+            span_labels(cb.FRAME_SPANS, cb.frames),
+            ("Header", {"value": "Stance evidence (select text, pick a target)", "size": "6"}, ()),
+            span_labels(cb.EVIDENCE, cb.targets),
+            ("Text", {"name": "text", "value": "$text", "granularity": "word"}, ()),
+        ),
+    )
+    controls = [
+        ("Header", {"value": "Frames present", "size": "5"}, ()),
+        choices(cb.FRAMES, cb.frames, multiple=True),
+        ("Header", {"value": "Primary frame", "size": "5"}, ()),
+        choices(cb.PRIMARY, cb.frames, multiple=False),
+        ("Header", {"value": "Tone toward the issue", "size": "5"}, ()),
+        choices(cb.TONE, cb.tone, multiple=False),
+    ]
+    for target in cb.targets:
+        controls.append(("Header", {"value": f"Stance toward {target.name}", "size": "5"}, ()))
+        controls.append(choices(cb.stance_control(target.id), cb.stance_values, multiple=False))
+    panel = ("View", {"style": "flex: 0 0 22em; position: sticky; top: 0; max-height: 100vh; overflow-y: auto"}, tuple(controls))
+    root = ("View", {"style": "display: flex; gap: 1.5em; align-items: flex-start"}, (article, panel))
+    tree = CE.tree_from_tuples(root)
+    return CE.tree_to_string(tree, pretty=True).strip() + "\n"
+
+
+def check_config(xml: str) -> None:
+    """Raise ValueError when the SDK's LabelInterface finds the config invalid."""
+    from label_studio_sdk.label_interface import LabelInterface
+
+    LabelInterface(xml).validate()
+
+
+def config_labels(xml: str) -> dict[str, set[str]]:
+    """Control name -> the label values it offers."""
+    from label_studio_sdk.label_interface import LabelInterface
+
+    li = LabelInterface(xml)
+    return {c.name: set(getattr(c, "labels", None) or []) for c in li.controls}
+
+
+# ---- the client ---------------------------------------------------------------------------------
+
+
+class Client:
+    def __init__(self, url: str, api_key: str, timeout: float = 600.0):
+        from label_studio_sdk import LabelStudio
+
+        self.url = url.rstrip("/")
+        self.ls = LabelStudio(base_url=self.url, api_key=api_key, timeout=timeout)
+
+    # Every SDK call goes through here: connection errors and 5xx are retried with backoff,
+    # 401/403 become StudioAuthError, and messages never carry the key.
+    def call(self, fn: Callable, *args, retries: int = 4, **kwargs) -> Any:
+        import httpx
+        from label_studio_sdk.core.api_error import ApiError
+
+        delay = 0.5
+        for attempt in range(retries + 1):
+            try:
+                return fn(*args, **kwargs)
+            except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError, httpx.ConnectTimeout) as exc:
+                if attempt == retries:
+                    raise StudioUnavailable(f"Label Studio is not reachable at {self.url} ({type(exc).__name__})") from None
+            except ApiError as exc:
+                if exc.status_code in (401, 403):
+                    raise StudioAuthError(f"Label Studio at {self.url} rejected the API key (HTTP {exc.status_code})") from None
+                if exc.status_code and exc.status_code >= 500 and attempt < retries:
+                    pass
+                else:
+                    body = exc.body if isinstance(exc.body, str) else json.dumps(exc.body)[:300]
+                    raise StudioRequestError(f"Label Studio answered HTTP {exc.status_code}: {body}") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 8.0)
+        raise AssertionError("unreachable")
+
+    def whoami(self) -> dict:
+        me = self.call(self.ls.users.whoami)
+        return {"id": me.id, "email": me.email}
+
+    # ---- projects --------------------------------------------------------------------------
+    def find_project(self, title: str) -> int | None:
+        for p in self.call(lambda: list(self.ls.projects.list(title=title, page_size=100))):
+            if p.title == title:
+                return p.id
+        return None
+
+    def create_project(self, title: str, config: str, description: str = "") -> int:
+        p = self.call(self.ls.projects.create, title=title, label_config=config, description=description,
+                      request_options=NO_RETRY, retries=0)
+        return p.id
+
+    def project_config(self, pid: int) -> str:
+        return self.call(self.ls.projects.get, id=pid).label_config
+
+    def update_config(self, pid: int, config: str) -> None:
+        self.call(self.ls.projects.update, id=pid, label_config=config)
+
+    def validate_config(self, pid: int, config: str) -> None:
+        """The server's own check (it refuses a config that would orphan existing labels)."""
+        self.call(self.ls.projects.validate_label_config, id=pid, label_config=config, retries=0)
+
+    def set_overlap(self, pid: int, annotators: int, percentage: int) -> None:
+        self.call(self.ls.projects.update, id=pid, maximum_annotations=annotators,
+                  overlap_cohort_percentage=percentage)
+
+    def project_settings(self, pid: int) -> dict:
+        p = self.call(self.ls.projects.get, id=pid)
+        return {"maximum_annotations": p.maximum_annotations, "overlap_cohort_percentage": p.overlap_cohort_percentage,
+                "task_number": getattr(p, "task_number", None)}
+
+    # ---- tasks ------------------------------------------------------------------------------
+    def task_keys(self, pid: int, fields: Iterable[str] = ("article_id", "text_sha256")) -> dict[str, dict]:
+        """article_id -> {task id, fields}: the idempotency keys, read from the server."""
+        out: dict[str, dict] = {}
+        pager = self.call(self.ls.tasks.list, project=pid, page_size=1000, include="id,data")
+        for t in self.call(lambda: list(pager)):
+            data = t.data or {}
+            if "article_id" in data:
+                out[str(data["article_id"])] = {"id": t.id, **{f: data.get(f) for f in fields}}
+        return out
+
+    def import_tasks(self, pid: int, tasks: list[dict]) -> list[int]:
+        res = self.call(self.ls.projects.import_tasks, id=pid, request=tasks, return_task_ids=True,
+                        request_options=NO_RETRY, retries=0)
+        return list(res.task_ids or [])
+
+    def delete_tasks(self, pid: int, ids: list[int]) -> None:
+        if ids:
+            self.call(self.ls.actions.create, id="delete_tasks", project=pid,
+                      selected_items={"all": False, "included": ids})
+
+    # ---- export -------------------------------------------------------------------------------
+    def export_snapshot(self, pid: int, title: str = "framestance pull") -> bytes:
+        """Every task with all annotations, drafts and predictions (full objects), as JSON bytes."""
+        exp = self.call(
+            self.ls.projects.exports.create, id=pid, title=title,
+            serialization_options={"drafts": {"only_id": False}, "predictions": {"only_id": False},
+                                   "annotations__completed_by": {"only_id": False}},
+            task_filter_options={"only_with_annotations": False},
+            request_options=NO_RETRY, retries=0,
+        )
+        for _ in range(600):
+            status = self.call(self.ls.projects.exports.get, id=pid, export_pk=exp.id).status
+            if status == "completed":
+                break
+            if status == "failed":
+                raise StudioRequestError(f"export {exp.id} of project {pid} failed on the server")
+            time.sleep(0.5)
+        chunks = self.call(lambda: list(self.ls.projects.exports.download(id=pid, export_pk=exp.id, export_type="JSON")))
+        self.call(self.ls.projects.exports.delete, id=pid, export_pk=exp.id)
+        return b"".join(chunks)
+
+    # ---- users and annotations (tests, benchmarks, demo) ------------------------------------------
+    def ensure_user(self, email: str) -> int:
+        for u in self.call(self.ls.users.list):
+            if u.email == email:
+                return u.id
+        u = self.call(self.ls.users.create, username=email.split("@")[0], email=email, retries=0)
+        return u.id
+
+    def annotate(self, task_id: int, result: list[dict], user_id: int, lead_time: float | None = None,
+                 was_cancelled: bool = False) -> int:
+        a = self.call(self.ls.annotations.create, id=task_id, result=result, completed_by=user_id,
+                      lead_time=lead_time, was_cancelled=was_cancelled, retries=0)
+        return a.id

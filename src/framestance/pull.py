@@ -1,0 +1,190 @@
+"""Stage 3: annotations come back as a raw export snapshot plus flat Arrow tables.
+
+The snapshot is the server's export bytes, stored content-addressed and dated:
+`annotations/<project>/<YYYYmmddTHHMMSSZ>-<sha256[:12]>.json`. The tables are derived from a
+snapshot alone (`tables_from_snapshot`), sorted and free of pull times, so that the same snapshot
+always gives the same bytes. Annotators appear only as keyed pseudonyms; the pseudonym -> user
+mapping stays in a git-ignored file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .codebook import Codebook
+from .schema import ANNOTATION, SPAN, STANCE
+
+STATUSES = ("submitted", "cancelled", "draft")
+
+
+class PullError(ValueError):
+    pass
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "project"
+
+
+class Pseudonymiser:
+    """Stable pseudonyms: HMAC-SHA256 of the Label Studio user, keyed by a secret kept out of git."""
+
+    def __init__(self, key_file: Path, mapping_file: Path):
+        self.key_file, self.mapping_file = key_file, mapping_file
+        env = os.environ.get("FRAMESTANCE_PSEUDONYM_KEY")
+        if env:
+            self.key = env.encode()
+        else:
+            if not key_file.exists():
+                key_file.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(secrets.token_hex(32) + "\n")
+            self.key = key_file.read_text().strip().encode()
+        self.mapping: dict[str, str] = {}
+        if mapping_file.exists():
+            self.mapping = json.loads(mapping_file.read_text())
+
+    def __call__(self, user: dict | int | None) -> str | None:
+        if user is None:
+            return None
+        uid = user.get("id") if isinstance(user, dict) else user
+        email = user.get("email", "") if isinstance(user, dict) else ""
+        name = "ann-" + hmac.new(self.key, f"user:{uid}".encode(), hashlib.sha256).hexdigest()[:12]
+        if email or name not in self.mapping:
+            self.mapping[name] = email or f"user {uid}"
+        return name
+
+    def save(self) -> None:
+        self.mapping_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.mapping_file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(dict(sorted(self.mapping.items())), fh, indent=1)
+        os.replace(tmp, self.mapping_file)
+
+
+def _ts(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def tables_from_snapshot(snapshot: bytes, cb: Codebook, pseudonym) -> dict[str, pa.Table]:
+    """annotations / stances / spans tables from one raw export (a JSON list of tasks)."""
+    try:
+        tasks = json.loads(snapshot)
+    except ValueError as exc:
+        raise PullError(f"the export is not JSON ({exc})") from None
+    if not isinstance(tasks, list):
+        raise PullError("the export is not a list of tasks")
+    frames = cb.by_name(cb.frames)
+    tones = cb.by_name(cb.tone)
+    values = cb.by_name(cb.stance_values)
+    targets = cb.by_name(cb.targets)
+    stance_controls = {cb.stance_control(t.id): t.id for t in cb.targets}
+    ann_rows, stance_rows, span_rows = [], [], []
+
+    def one(task: dict, ann: dict, status: str) -> None:
+        data = task.get("data") or {}
+        aid = data.get("article_id")
+        user = ann.get("completed_by") if status != "draft" else ann.get("user")
+        who = pseudonym(user)
+        row = {
+            "article_id": aid,
+            "text_sha256": data.get("text_sha256"),
+            "task_id": task.get("id"),
+            "annotation_id": ann.get("id"),
+            "annotator": who,
+            "status": status,
+            "created_at": _ts(ann.get("created_at")),
+            "updated_at": _ts(ann.get("updated_at")),
+            "lead_time": ann.get("lead_time"),
+            "ground_truth": bool(ann.get("ground_truth")),
+            "primary_frame": None,
+            "frames": [],
+            "tone": None,
+        }
+        for item in ann.get("result") or []:
+            name, value = item.get("from_name"), item.get("value") or {}
+            picked = value.get("choices") or []
+            if name == cb.FRAMES:
+                row["frames"] = sorted(frames.get(c, c) for c in picked)
+            elif name == cb.PRIMARY and picked:
+                row["primary_frame"] = frames.get(picked[0], picked[0])
+            elif name == cb.TONE and picked:
+                row["tone"] = tones.get(picked[0], picked[0])
+            elif name in stance_controls and picked:
+                stance_rows.append({"article_id": aid, "annotation_id": ann.get("id"), "annotator": who, "status": status,
+                                    "target": stance_controls[name], "value": values.get(picked[0], picked[0])})
+            elif name in (cb.FRAME_SPANS, cb.EVIDENCE):
+                lookup = frames if name == cb.FRAME_SPANS else targets
+                for lab in value.get("labels") or []:
+                    span_rows.append({
+                        "article_id": aid, "annotation_id": ann.get("id"), "annotator": who, "status": status,
+                        "kind": "frame_cue" if name == cb.FRAME_SPANS else "stance_evidence",
+                        "label": lookup.get(lab, lab), "start": value.get("start"), "end": value.get("end"),
+                        "text": value.get("text"),
+                    })
+        ann_rows.append(row)
+
+    for task in tasks:
+        for ann in task.get("annotations") or []:
+            one(task, ann, "cancelled" if ann.get("was_cancelled") else "submitted")
+        for draft in task.get("drafts") or []:
+            if isinstance(draft, dict):
+                one(task, draft, "draft")
+
+    def table(rows, schema, key):
+        rows.sort(key=key)
+        return pa.Table.from_pylist(rows, schema=schema)
+
+    k = lambda r: (r["article_id"] or "", r["annotator"] or "", r["status"], r["annotation_id"] or 0)  # noqa: E731
+    return {
+        "annotations": table(ann_rows, ANNOTATION, k),
+        "stances": table(stance_rows, STANCE, lambda r: (*k(r), r["target"])),
+        "spans": table(span_rows, SPAN, lambda r: (*k(r), r["kind"], r["start"] or 0, r["end"] or 0, r["label"] or "")),
+    }
+
+
+def write_snapshot(snapshot: bytes, out_dir: Path, project: str, now: datetime | None = None) -> Path:
+    """Store the raw export, dated and content-addressed; an identical snapshot is not stored twice."""
+    digest = hashlib.sha256(snapshot).hexdigest()[:12]
+    folder = Path(out_dir) / slug(project)
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = sorted(folder.glob(f"*-{digest}.json"))
+    if existing:
+        return existing[0]
+    now = now or datetime.now(timezone.utc)
+    path = folder / f"{now:%Y%m%dT%H%M%SZ}-{digest}.json"
+    tmp = path.with_name("." + path.name + ".tmp")
+    tmp.write_bytes(snapshot)
+    os.replace(tmp, path)
+    return path
+
+
+def write_tables(tables: dict[str, pa.Table], out_dir: Path) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, table in tables.items():
+        path = out_dir / f"{name}.parquet"
+        tmp = path.with_name("." + path.name + ".tmp")
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+        paths[name] = path
+    return paths
+
+
+def latest_snapshot(out_dir: Path, project: str) -> Path | None:
+    snaps = sorted((Path(out_dir) / slug(project)).glob("*.json"))
+    return snaps[-1] if snaps else None

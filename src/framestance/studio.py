@@ -1,0 +1,263 @@
+"""A real local Label Studio server: installed in its own virtual environment, SQLite data under a
+git-ignored folder, started on 127.0.0.1 with telemetry and update checks off.
+
+Layout of the studio home (default `.studio/` in the project folder, git-ignored):
+
+    venv/            label-studio (pinned) and its dependencies, apart from the project's
+    data/            LABEL_STUDIO_BASE_DATA_DIR: label_studio.sqlite3, media, exports
+    template/        an initialised data folder (migrations done) copied by `up` and by tests
+    env              LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY / admin login (mode 600)
+    server.pid       the process `up` started; `down` stops only that one
+    server.log       the server's output
+
+This module does not import label_studio_sdk: it manages the process, the adapter in
+`labelstudio.py` talks to it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+LABEL_STUDIO_VERSION = "1.23.2"
+DEFAULT_HOME = Path(".studio")
+ADMIN_EMAIL = "admin@framestance.local"
+
+
+class StudioError(RuntimeError):
+    """A clear, one-line problem with the local server."""
+
+
+@dataclass
+class Connection:
+    url: str
+    api_key: str
+    email: str = ""
+    password: str = ""
+
+
+def _server_env(data: Path, conn: Connection) -> dict:
+    """A clean environment: settings also read unprefixed names (HOST, PORT, DEBUG ...), so
+    nothing from the caller's environment leaks in except what a process needs to run."""
+    keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT") if k in os.environ}
+    return {
+        **keep,
+        "HOME": str(data.parent),
+        "LABEL_STUDIO_BASE_DATA_DIR": str(data),
+        "LATEST_VERSION_CHECK": "false",
+        "COLLECT_ANALYTICS": "false",
+        "SENTRY_DSN": "",
+        "FRONTEND_SENTRY_DSN": "",
+        "LABEL_STUDIO_USERNAME": conn.email,
+        "LABEL_STUDIO_PASSWORD": conn.password,
+        "LABEL_STUDIO_USER_TOKEN": conn.api_key,
+        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
+        "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+class LocalStudio:
+    def __init__(self, home: Path | str = DEFAULT_HOME, python: str | None = None):
+        self.home = Path(home).resolve()
+        self.python = python or sys.executable
+        self.venv = self.home / "venv"
+        self.data = self.home / "data"
+        self.template = self.home / "template"
+        self.env_file = self.home / "env"
+        self.pid_file = self.home / "server.pid"
+        self.log_file = self.home / "server.log"
+
+    # ---- install ---------------------------------------------------------------------------
+    @property
+    def exe(self) -> Path:
+        return self.venv / "bin" / "label-studio"
+
+    def installed(self) -> bool:
+        marker = self.venv / ".installed"
+        return self.exe.exists() and marker.exists() and marker.read_text().strip() == LABEL_STUDIO_VERSION
+
+    def install(self, say=print) -> None:
+        if self.installed():
+            return
+        self.home.mkdir(parents=True, exist_ok=True)
+        say(f"installing label-studio=={LABEL_STUDIO_VERSION} into {self.venv} (its own venv; about a minute)")
+        if not (self.venv / "bin" / "python").exists():
+            subprocess.run([self.python, "-m", "venv", str(self.venv)], check=True)
+        res = subprocess.run(
+            [str(self.venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             f"label-studio=={LABEL_STUDIO_VERSION}"],
+            capture_output=True, text=True,
+        )
+        if res.returncode != 0:
+            tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["pip failed"]
+            raise StudioError(f"installing label-studio failed: {tail[0]}")
+        (self.venv / ".installed").write_text(LABEL_STUDIO_VERSION + "\n")
+
+    # ---- credentials -------------------------------------------------------------------------
+    def connection(self) -> Connection | None:
+        if not self.env_file.exists():
+            return None
+        values = {}
+        for line in self.env_file.read_text().splitlines():
+            if "=" in line and not line.startswith("#"):
+                k, v = line.split("=", 1)
+                values[k.strip()] = v.strip()
+        return Connection(values.get("LABEL_STUDIO_URL", ""), values.get("LABEL_STUDIO_API_KEY", ""),
+                          values.get("LABEL_STUDIO_ADMIN_EMAIL", ""), values.get("LABEL_STUDIO_ADMIN_PASSWORD", ""))
+
+    def _write_env(self, conn: Connection) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        tmp = self.env_file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(
+                "# Written by `framestance studio up`. Secret: never commit or share this file.\n"
+                f"LABEL_STUDIO_URL={conn.url}\nLABEL_STUDIO_API_KEY={conn.api_key}\n"
+                f"LABEL_STUDIO_ADMIN_EMAIL={conn.email}\nLABEL_STUDIO_ADMIN_PASSWORD={conn.password}\n"
+            )
+        os.replace(tmp, self.env_file)
+
+    # ---- process -----------------------------------------------------------------------------
+    def pid(self) -> int | None:
+        if not self.pid_file.exists():
+            return None
+        try:
+            pid = int(self.pid_file.read_text().split()[0])
+        except (ValueError, IndexError):
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return None
+        # Only the process we started: label-studio on our data folder.
+        return pid if "label-studio" in cmdline and str(self.venv) in cmdline else None
+
+    def healthy(self, url: str, timeout: float = 2.0) -> bool:
+        try:
+            with urllib.request.urlopen(url.rstrip("/") + "/api/version", timeout=timeout) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def status(self) -> dict:
+        conn = self.connection()
+        pid = self.pid()
+        return {
+            "installed": self.installed(),
+            "running": pid is not None,
+            "pid": pid,
+            "url": conn.url if conn else None,
+            "healthy": bool(conn and pid and self.healthy(conn.url)),
+        }
+
+    @staticmethod
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    def _init_template(self, conn: Connection) -> None:
+        """Run the migrations once (about 25 s) into template/, with the admin and its token."""
+        if (self.template / "label_studio.sqlite3").exists():
+            return
+        tmp = self.home / "template.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        res = subprocess.run(
+            [str(self.exe), "init", "--data-dir", str(tmp), "--username", conn.email, "--password", conn.password,
+             "--user-token", conn.api_key],
+            env=_server_env(tmp, conn), capture_output=True, text=True, cwd=self.home,
+        )
+        if res.returncode != 0 or not (tmp / "label_studio.sqlite3").exists():
+            raise StudioError(f"label-studio init failed (see {self.log_file})")
+        os.replace(tmp, self.template)
+
+    def up(self, port: int | None = None, timeout: float = 120.0, say=print) -> Connection:
+        """Start the server (installing it first if needed); reuse it when it is already up."""
+        conn = self.connection()
+        if conn and self.pid() and self.healthy(conn.url):
+            return conn
+        self.install(say=say)
+        if conn is None or not conn.api_key:
+            conn = Connection("", secrets.token_hex(20), ADMIN_EMAIL, secrets.token_urlsafe(16))
+        if not (self.data / "label_studio.sqlite3").exists():
+            self._init_template(conn)
+            shutil.rmtree(self.data, ignore_errors=True)
+            shutil.copytree(self.template, self.data, symlinks=True)
+        port = port or self.free_port()
+        conn.url = f"http://127.0.0.1:{port}"
+        log = open(self.log_file, "ab")
+        proc = subprocess.Popen(
+            [str(self.exe), "start", "--no-browser", "--internal-host", "127.0.0.1", "-p", str(port),
+             "--data-dir", str(self.data)],
+            env=_server_env(self.data, conn), stdout=log, stderr=subprocess.STDOUT, cwd=self.home,
+            start_new_session=True,
+        )
+        self.pid_file.write_text(f"{proc.pid}\n")
+        deadline = time.monotonic() + timeout
+        wanted = f"Starting development server at http://127.0.0.1:{port}/"
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise StudioError(f"label-studio exited with code {proc.returncode} (see {self.log_file})")
+            if self.healthy(conn.url, timeout=1.0):
+                text = self.log_file.read_text(errors="replace")
+                if f"is in use" in text[-4000:] and wanted not in text[-4000:]:
+                    self._stop(proc.pid)
+                    raise StudioError(f"port {port} is taken; try again or pass --port")
+                self._write_env(conn)
+                return conn
+            time.sleep(0.5)
+        self._stop(proc.pid)
+        raise StudioError(f"label-studio did not become healthy within {timeout:.0f} s (see {self.log_file})")
+
+    def _stop(self, pid: int) -> None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        for _ in range(100):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+            except ChildProcessError:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+
+    def down(self) -> bool:
+        """Stop the server this folder started; True when one was running."""
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        self._stop(pid)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+
+def connection_from_env(home: Path | str = DEFAULT_HOME) -> Connection:
+    """LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY from the environment, else from the studio env file."""
+    url, key = os.environ.get("LABEL_STUDIO_URL"), os.environ.get("LABEL_STUDIO_API_KEY")
+    if url and key:
+        return Connection(url, key)
+    conn = LocalStudio(home).connection()
+    if conn and conn.url and conn.api_key:
+        return Connection(url or conn.url, key or conn.api_key)
+    raise StudioError(
+        "no Label Studio configured: set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY, or run `framestance studio up`"
+    )
