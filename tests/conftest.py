@@ -50,3 +50,45 @@ def body(n_sentences: int = 6, topic: str = "the talks") -> str:
             f"{' '.join(reversed(words))} remained the main question for {topic} observers number {i * 7 + len(topic)}."
         )
     return " ".join(out)
+
+
+@pytest.fixture(scope="session")
+def studio():
+    """One real Label Studio for the whole session (own venv, SQLite under .studio-test/);
+    reused when one is already running there, stopped at the end when this session started it."""
+    from framestance.studio import LocalStudio
+
+    home = LocalStudio(ROOT / ".studio-test", venv=ROOT / ".venv-ls")
+    was_up = home.status()["healthy"]
+    conn = home.up(say=lambda m: print(m))
+    yield home, conn
+    if not was_up:
+        home.down()
+
+
+@pytest.fixture(scope="session")
+def studio_client(studio):
+    from framestance.labelstudio import Client
+
+    _home, conn = studio
+    return Client(conn.url, conn.api_key)
+
+
+_VOCAB = None
+
+
+def prose(seed: int, n_sentences: int = 6) -> str:
+    """Random but reproducible prose (a fixed vocabulary of made-up words): texts with different
+    seeds share almost no 5-word shingles, so dedup keeps them apart."""
+    import random
+
+    global _VOCAB
+    if _VOCAB is None:
+        rng = random.Random(12345)
+        _VOCAB = ["".join(rng.choices("etaoinshrdlucmfwypvbgk", k=rng.randint(2, 9))) for _ in range(3000)]
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n_sentences):
+        words = rng.choices(_VOCAB, k=rng.randint(8, 20))
+        out.append(" ".join(words).capitalize() + ".")
+    return " ".join(out)

@@ -1,9 +1,9 @@
 """A real local Label Studio server: installed in its own virtual environment, SQLite data under a
 git-ignored folder, started on 127.0.0.1 with telemetry and update checks off.
 
-Layout of the studio home (default `.studio/` in the project folder, git-ignored):
+The server lives in its own virtual environment, `.venv-ls/` (label-studio pinned; its
+dependencies never constrain the project's). Layout of the studio home (default `.studio/` in the project folder, git-ignored):
 
-    venv/            label-studio (pinned) and its dependencies, apart from the project's
     data/            LABEL_STUDIO_BASE_DATA_DIR: label_studio.sqlite3, media, exports
     template/        an initialised data folder (migrations done) copied by `up` and by tests
     env              LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY / admin login (mode 600)
@@ -30,6 +30,7 @@ from pathlib import Path
 
 LABEL_STUDIO_VERSION = "1.23.2"
 DEFAULT_HOME = Path(".studio")
+DEFAULT_VENV = Path(".venv-ls")
 ADMIN_EMAIL = "admin@framestance.local"
 
 
@@ -67,10 +68,11 @@ def _server_env(data: Path, conn: Connection) -> dict:
 
 
 class LocalStudio:
-    def __init__(self, home: Path | str = DEFAULT_HOME, python: str | None = None):
+    def __init__(self, home: Path | str = DEFAULT_HOME, venv: Path | str | None = None, python: str | None = None):
         self.home = Path(home).resolve()
         self.python = python or sys.executable
-        self.venv = self.home / "venv"
+        # The server's own venv, shared by every studio home of the project (it is ~1 GB).
+        self.venv = Path(venv).resolve() if venv else Path(DEFAULT_VENV).resolve()
         self.data = self.home / "data"
         self.template = self.home / "template"
         self.env_file = self.home / "env"

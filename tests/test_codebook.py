@@ -1,0 +1,68 @@
+"""The codebook is the single source of labels; the labeling config is generated from it."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from framestance.cli import app
+from framestance.codebook import CodebookError, load
+from framestance.labelstudio import check_config, config_labels, labeling_config
+
+from .conftest import ROOT
+
+CODEBOOK = ROOT / "schemas" / "codebook.yaml"
+
+
+def test_default_codebook():
+    cb = load(CODEBOOK)
+    assert len(cb.frames) == 15 and cb.frames[0].name == "Economic" and cb.frames[-1].id == "other"
+    assert [t.id for t in cb.tone] == ["positive", "neutral", "negative"]
+    assert [v.id for v in cb.stance_values] == ["favor", "against", "neutral", "not_addressed"]
+    assert cb.stance_order == ("against", "neutral", "favor")
+    assert {"russian_government", "ukrainian_government", "us_administration", "territory_for_ceasefire"} == {t.id for t in cb.targets}
+    assert all(len(f.definition.split()) >= 8 for f in cb.frames)
+
+
+def test_labeling_config_is_generated_from_the_codebook_and_valid():
+    cb = load(CODEBOOK)
+    xml = labeling_config(cb)
+    check_config(xml)
+    labels = config_labels(xml)
+    assert labels[cb.FRAMES] == labels[cb.PRIMARY] == labels[cb.FRAME_SPANS] == {f.name for f in cb.frames}
+    assert labels[cb.TONE] == {t.name for t in cb.tone}
+    assert labels[cb.EVIDENCE] == {t.name for t in cb.targets}
+    for t in cb.targets:
+        assert labels[cb.stance_control(t.id)] == {v.name for v in cb.stance_values}
+    for f in cb.frames:  # definitions are the annotators' hints
+        assert f'hint="{f.definition[:40]}' in xml.replace("&quot;", '"')
+
+
+def test_reviewed_config_in_schemas_is_up_to_date(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    res = CliRunner().invoke(app, ["codebook", "--check"])
+    assert res.exit_code == 0, res.output
+
+
+def test_changing_a_target_in_the_codebook_alone_changes_the_interface(tmp_path):
+    text = CODEBOOK.read_text().replace("name: a territory-for-ceasefire deal", "name: a frozen conflict")
+    (tmp_path / "cb.yaml").write_text(text)
+    cb = load(tmp_path / "cb.yaml")
+    assert "Stance toward a frozen conflict" in labeling_config(cb)
+    assert cb.fingerprint() != load(CODEBOOK).fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("id: morality", "id: economic"), "repeats the id economic"),
+        (lambda t: t.replace("order: [against, neutral, favor]", "order: [against, maybe]"), "unknown values maybe"),
+        (lambda t: t.replace(">-\n      A framing dimension that none of the categories above captures.", "''"), "has no definition"),
+        (lambda t: t.replace("gold: {}", "gold: {abc: {frames: [nonsense]}}"), "unknown frames nonsense"),
+        (lambda t: "frames: [", "not valid YAML"),
+    ],
+)
+def test_bad_codebooks_are_refused_with_a_clear_message(tmp_path, edit, message):
+    (tmp_path / "cb.yaml").write_text(edit(CODEBOOK.read_text()))
+    with pytest.raises(CodebookError, match=message):
+        load(tmp_path / "cb.yaml")
