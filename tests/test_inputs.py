@@ -154,3 +154,27 @@ def test_parser_crash_is_a_reject_not_a_stop(normalise_dir, tmp_path, monkeypatc
     summary, arts, rejs = normalise_dir(tmp_path / "in")
     assert rejs[0]["reason"] == "parse error" and "synthetic parser failure" in rejs[0]["detail"]
     assert len(arts) == 1
+
+
+def test_records_stream_and_the_size_limit_applies_per_record(normalise_dir, tmp_path):
+    from .conftest import prose
+
+    recs = [{"url": f"https://example.org/s/{i}", "title": f"Streamed {i}", "text": prose(i, 6)} for i in range(40)]
+    recs[7]["text"] = prose(999, 400)  # one oversized record
+    lines = "\n".join(json.dumps(r) for r in recs).encode()
+    write(tmp_path / "in" / "crawl.jsonl.gz", gzip.compress(lines, mtime=0))
+    assert len(lines) > 20_000
+    summary, arts, rejs = normalise_dir(tmp_path / "in", max_bytes=20_000)
+    assert [(r["position"], r["reason"]) for r in rejs] == [(7, "too large")]
+    assert len(arts) == 39 and summary.inputs == 40
+
+
+def test_truncated_gzip_records_keep_what_was_read(normalise_dir, tmp_path):
+    from .conftest import prose
+
+    lines = "\n".join(json.dumps({"title": f"T{i}", "text": prose(100 + i, 6)}) for i in range(30)).encode()
+    blob = gzip.compress(lines, mtime=0)
+    write(tmp_path / "in" / "cut.jsonl.gz", blob[: len(blob) * 2 // 3])
+    summary, arts, rejs = normalise_dir(tmp_path / "in")
+    assert len(rejs) == 1 and rejs[0]["reason"] == "undecodable" and "gzip" in rejs[0]["detail"]
+    assert 0 < len(arts) < 30 and summary.inputs == len(arts) + 1

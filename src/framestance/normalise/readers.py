@@ -147,6 +147,66 @@ def _record_rows(path: Path, shown: str, digest: str, data: bytes, retrieved_at:
         yield row(pos, record) if isinstance(record, dict) else row(pos, error=f"parse error: line {pos + 1} is not a JSON object")
 
 
+STREAMED_RECORDS = {".jsonl", ".ndjson", ".csv", ".tsv", ".parquet"}
+
+
+def _stream_records(path: Path, gz: bool, shown: str, digest: str, when: datetime, max_bytes: int) -> Iterator[Raw]:
+    """Records of a JSONL / CSV / Parquet file, one at a time: a crawl of any size streams
+    through; `max_bytes` applies to each record."""
+    suffix = Path(path.name[:-3] if path.name.endswith(".gz") else path.name).suffix.lower()
+
+    def row(pos: int, record=None, error: str | None = None) -> Raw:
+        payload = None if record is None else json.dumps(record, ensure_ascii=False, default=str, sort_keys=True).encode()
+        if payload is not None and len(payload) > max_bytes:
+            payload, error = None, f"too large: record of {len(payload)} bytes (limit {max_bytes})"
+        return Raw(shown, digest, pos, "records", payload, when, error)
+
+    opener = (lambda: gzip.open(path, "rb")) if gz else (lambda: path.open("rb"))
+    pos = 0
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            try:
+                pf = pq.ParquetFile(path)
+                for batch in pf.iter_batches(batch_size=1000):
+                    for record in batch.to_pylist():
+                        yield row(pos, record)
+                        pos += 1
+            except (pa.ArrowException, OSError) as exc:
+                yield row(pos, error=f"parse error: not a readable Parquet file ({exc})")
+            return
+        with opener() as fh:
+            if suffix in (".csv", ".tsv"):
+                csv.field_size_limit(max(max_bytes, 131072))
+                text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+                try:
+                    for pos, record in enumerate(csv.DictReader(text, delimiter="\t" if suffix == ".tsv" else ",")):
+                        yield row(pos, dict(record))
+                except csv.Error as exc:
+                    yield row(pos, error=f"parse error: CSV ({exc})")
+                return
+            for pos, line in enumerate(fh):
+                if not line.strip():
+                    continue
+                if len(line) > max_bytes:
+                    yield row(pos, error=f"too large: line {pos + 1} has {len(line)} bytes (limit {max_bytes})")
+                    continue
+                try:
+                    record = json.loads(line)
+                except UnicodeDecodeError as exc:
+                    yield row(pos, error=f"undecodable: line {pos + 1} is not UTF-8 ({exc.reason})")
+                    continue
+                except ValueError as exc:
+                    yield row(pos, error=f"parse error: line {pos + 1} is not JSON ({getattr(exc, 'msg', exc)})")
+                    continue
+                yield row(pos, record) if isinstance(record, dict) else row(pos, error=f"parse error: line {pos + 1} is not a JSON object")
+    except UnicodeDecodeError as exc:
+        yield row(pos, error=f"undecodable: records must be UTF-8 ({exc.reason})")
+    except (OSError, EOFError) as exc:
+        yield row(pos, error=f"undecodable: broken gzip or unreadable file ({exc})")
+
+
 def read_inputs(files: list[Path], max_bytes: int, retrieved_at: datetime | None = None) -> Iterator[Raw]:
     """One Raw per page (text dump, HTML) or per crawler record, in file order."""
     for path in files:
@@ -154,29 +214,51 @@ def read_inputs(files: list[Path], max_bytes: int, retrieved_at: datetime | None
         try:
             stat = path.stat()
             when = retrieved_at or datetime.fromtimestamp(int(stat.st_mtime), tz=timezone.utc)
-            if stat.st_size > max_bytes:
-                with path.open("rb") as fh:
-                    digest = _hash_stream(fh)
-                yield Raw(shown, digest, 0, kind_of(path.name, b""), None, when,
-                          f"too large: {stat.st_size} bytes (limit {max_bytes})")
-                continue
-            data = path.read_bytes()
+            with path.open("rb") as fh:
+                head = fh.read(8192)
         except OSError as exc:
             yield Raw(shown, sha256(shown), 0, "text", None, retrieved_at or datetime.now(timezone.utc).replace(microsecond=0),
                       f"undecodable: cannot read the file ({exc.strerror})")
             continue
+        gz = path.name.endswith(".gz") or head[:2] == b"\x1f\x8b"
+        if gz:
+            try:
+                with gzip.open(path, "rb") as fh:
+                    head = fh.read(8192)
+            except (OSError, EOFError) as exc:
+                with path.open("rb") as fh:
+                    digest = _hash_stream(fh)
+                yield Raw(shown, digest, 0, kind_of(path.name, b""), None, when, f"undecodable: broken gzip ({exc})")
+                continue
+        kind = kind_of(path.name, head[:1024])
+        suffix = Path(path.name[:-3] if path.name.endswith(".gz") else path.name).suffix.lower()
+        if kind == "records" and (suffix in STREAMED_RECORDS or head[:4] == b"PAR1") and not (gz and suffix == ".parquet"):
+            with path.open("rb") as fh:
+                digest = _hash_stream(fh)
+            if not head.strip():
+                yield Raw(shown, digest, 0, kind, None, when, "empty: the records file has no content")
+            elif head[:4] != b"PAR1" and b"\x00" in head:
+                yield Raw(shown, digest, 0, kind, None, when, "binary: NUL bytes in a records file")
+            else:
+                yield from _stream_records(path, gz, shown, digest, when, max_bytes)
+            continue
+        # Pages (and JSON documents) are read whole, within the size limit.
+        if stat.st_size > max_bytes:
+            with path.open("rb") as fh:
+                digest = _hash_stream(fh)
+            yield Raw(shown, digest, 0, kind, None, when, f"too large: {stat.st_size} bytes (limit {max_bytes})")
+            continue
+        data = path.read_bytes()
         digest = sha256(data)
-        if path.name.endswith(".gz") or data[:2] == b"\x1f\x8b":
+        if gz:
             try:
                 data = gzip.decompress(data)
             except (OSError, EOFError) as exc:
-                yield Raw(shown, digest, 0, kind_of(path.name, b""), None, when, f"undecodable: broken gzip ({exc})")
+                yield Raw(shown, digest, 0, kind, None, when, f"undecodable: broken gzip ({exc})")
                 continue
             if len(data) > max_bytes:
-                yield Raw(shown, digest, 0, kind_of(path.name, data[:512]), None, when,
-                          f"too large: {len(data)} bytes uncompressed (limit {max_bytes})")
+                yield Raw(shown, digest, 0, kind, None, when, f"too large: {len(data)} bytes uncompressed (limit {max_bytes})")
                 continue
-        kind = kind_of(path.name, data[:1024])
         if kind != "records":
             yield Raw(shown, digest, 0, kind, data, when)
         elif not data.strip():

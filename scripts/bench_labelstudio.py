@@ -1,0 +1,135 @@
+"""Benchmark push and pull against a real local Label Studio (started here, stopped at the end).
+
+    .venv/bin/python scripts/bench_labelstudio.py --n 10000
+
+Measures: the server's own bulk import of N tasks (raw SDK calls, batches of 1,000) against
+`framestance push` of the same N articles (sampling, key listing, task building, import); a no-op
+re-push; and `framestance pull` (export snapshot + flat tables) of N annotated tasks, each carrying
+one annotation with frames, tone, four stances and two spans.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_corpus(folder: Path, n: int) -> Path:
+    from framestance.normalise import normalise
+
+    rng = random.Random(5)
+    vocab = ["".join(rng.choices("etaoinshrdlucmfwypvbgk", k=rng.randint(2, 9))) for _ in range(5000)]
+    outlets = ["Harbour Times", "Pacific Daily", "Valley Courier", "Northwire", "Rundschau"]
+    lines = []
+    for i in range(n):
+        r = random.Random(i)
+        text = "\n\n".join(" ".join(r.choices(vocab, k=r.randint(60, 120))).capitalize() + "." for _ in range(6))
+        lines.append(json.dumps({"url": f"https://bench.example/{i}", "title": f"Bench story {i}", "text": text,
+                                 "date": "2025-08-17T10:00:00Z", "source_domain": outlets[i % 5]}))
+    (folder / "raw").mkdir(parents=True)
+    (folder / "raw" / "bench.jsonl").write_text("\n".join(lines) + "\n")
+    normalise([str(folder / "raw")], folder / "corpus", retrieved_at=datetime(2025, 8, 18, tzinfo=timezone.utc), workers=2, force=True)
+    return folder / "corpus"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=10_000)
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT / "src"))
+    import pyarrow.parquet as pq
+
+    from framestance.codebook import load
+    from framestance.labelstudio import Client, labeling_config
+    from framestance.pull import Pseudonymiser, tables_from_snapshot, write_snapshot, write_tables
+    from framestance.push import push, task_for
+    from framestance.studio import LocalStudio
+
+    work = Path(tempfile.mkdtemp(prefix="fs-lsbench-"))
+    home = LocalStudio(work / "studio", venv=ROOT / ".venv-ls")
+    try:
+        t = time.perf_counter()
+        corpus = make_corpus(work, args.n)
+        print(f"corpus of {args.n} articles in {time.perf_counter() - t:.1f} s")
+        conn = home.up()
+        client = Client(conn.url, conn.api_key)
+        cb = load(ROOT / "schemas" / "codebook.yaml")
+        config = labeling_config(cb)
+        rows = sorted(pq.read_table(corpus / "articles.parquet").to_pylist(), key=lambda r: r["article_id"])
+        tasks = [task_for(r) for r in rows]
+
+        # 1. the server's own bulk import (raw SDK, batches of 1,000)
+        pid = client.create_project("bench-raw-import", config)
+        t = time.perf_counter()
+        for i in range(0, len(tasks), 1000):
+            client.import_tasks(pid, tasks[i : i + 1000])
+        raw_import = time.perf_counter() - t
+
+        # 2. framestance push of the same articles, then a no-op re-push
+        t = time.perf_counter()
+        rep = push(client, corpus, "bench-push", cb)
+        push_s = time.perf_counter() - t
+        assert rep.created == args.n, rep
+        t = time.perf_counter()
+        rep2 = push(client, corpus, "bench-push", cb)
+        noop_s = time.perf_counter() - t
+        assert rep2.created == 0 and rep2.already_present == args.n, rep2
+
+        # 3. pull of N annotated tasks (annotations imported with the tasks)
+        user = client.ensure_user("bench-annotator@example.org")
+        frames = [f.name for f in cb.frames]
+        annotated = []
+        for k, task in enumerate(tasks):
+            text = task["data"]["text"]
+            res = [
+                {"from_name": "frames", "to_name": "text", "type": "choices", "value": {"choices": [frames[k % 15], frames[(k + 3) % 15]]}},
+                {"from_name": "primary_frame", "to_name": "text", "type": "choices", "value": {"choices": [frames[k % 15]]}},
+                {"from_name": "tone", "to_name": "text", "type": "choices", "value": {"choices": ["neutral"]}},
+                *({"from_name": f"stance_{tg.id}", "to_name": "text", "type": "choices", "value": {"choices": ["neutral"]}} for tg in cb.targets),
+                {"id": "a", "from_name": "frame_spans", "to_name": "text", "type": "labels",
+                 "value": {"start": 0, "end": 12, "text": text[:12], "labels": [frames[k % 15]]}},
+                {"id": "b", "from_name": "stance_evidence", "to_name": "text", "type": "labels",
+                 "value": {"start": 20, "end": 40, "text": text[20:40], "labels": [cb.targets[0].name]}},
+            ]
+            annotated.append({**task, "annotations": [{"result": res, "completed_by": user, "lead_time": 30.0}]})
+        pid3 = client.create_project("bench-pull", config)
+        for i in range(0, len(annotated), 1000):
+            client.import_tasks(pid3, annotated[i : i + 1000])
+        t = time.perf_counter()
+        raw = client.export_snapshot(pid3)
+        export_s = time.perf_counter() - t
+        snap = write_snapshot(raw, work / "annotations", "bench-pull")
+        pseudo = Pseudonymiser(work / "key", work / "annotators.json")
+        tables = tables_from_snapshot(raw, cb, pseudo)
+        write_tables(tables, work / "annotations" / "bench-pull")
+        pull_s = time.perf_counter() - t
+        assert tables["annotations"].num_rows == args.n, tables["annotations"].num_rows
+        result = {
+            "tasks": args.n,
+            "server_bulk_import_s": round(raw_import, 2),
+            "push_s": round(push_s, 2),
+            "push_tasks_per_s": round(args.n / push_s),
+            "push_overhead_vs_server_pct": round(100 * (push_s - raw_import) / raw_import, 1),
+            "noop_repush_s": round(noop_s, 2),
+            "pull_export_s": round(export_s, 2),
+            "pull_total_s": round(pull_s, 2),
+            "snapshot_MB": round(snap.stat().st_size / 1e6, 1),
+            "rows": {k: v.num_rows for k, v in tables.items()},
+        }
+        print(json.dumps(result))
+    finally:
+        home.down()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
