@@ -42,15 +42,26 @@ class PushReport:
     retries: int = 0
 
 
-def load_candidates(corpus_dir: Path) -> tuple[list[dict], int]:
+LIGHT = ["article_id", "outlet", "language", "relation", "duplicate_of", "text_sha256"]
+TASK_COLUMNS = ["article_id", "title", "outlet", "published_at", "published_text", "url", "text", "text_sha256"]
+
+
+def load_candidates(corpus_dir: Path, stratify: str | None = None):
+    """The corpus table and its non-duplicate rows' light columns (texts stay in Arrow until a
+    batch of tasks is built)."""
     path = Path(corpus_dir) / "articles.parquet"
     if not path.exists():
         raise PushError(f"{path}: no such file (run `framestance normalise ... --out {corpus_dir}` first)")
-    cols = ["article_id", "title", "outlet", "published_at", "published_text", "url", "text", "text_sha256",
-            "duplicate_of", "relation", "language"]
-    rows = pq.read_table(path, columns=cols).to_pylist()
-    kept = [r for r in rows if r["duplicate_of"] is None]
-    return kept, len(rows) - len(kept)
+    table = pq.read_table(path)
+    if stratify and stratify not in table.column_names:
+        raise PushError(f"--stratify {stratify}: not a column of articles.parquet")
+    light = table.select(sorted(set(LIGHT + ([stratify] if stratify else [])))).to_pylist()
+    rows = []
+    for i, r in enumerate(light):
+        if r["duplicate_of"] is None:
+            r["_row"] = i
+            rows.append(r)
+    return table, rows, len(light) - len(rows)
 
 
 def sample(rows: list[dict], n: int | None, seed: int, stratify: str | None) -> list[dict]:
@@ -151,10 +162,9 @@ def push(
     max_attempts: int = 6,
 ) -> PushReport:
     report = PushReport()
-    rows, report.skipped_duplicates = load_candidates(corpus_dir)
+    table, rows, report.skipped_duplicates = load_candidates(corpus_dir, stratify)
+    table = table.select(TASK_COLUMNS)
     report.candidates = len(rows)
-    if stratify and rows and stratify not in rows[0]:
-        raise PushError(f"--stratify {stratify}: not a column of articles.parquet")
     picked = sample(rows, n, seed, stratify)
     report.sampled = len(picked)
     preds = _load_predictions(predictions)
@@ -181,7 +191,8 @@ def push(
             done_before = report.already_present + len(report.changed)
             for start in range(0, len(todo), BATCH):
                 chunk = todo[start : start + BATCH]
-                tasks = [task_for(r) for r in chunk]
+                full = table.take([r["_row"] for r in chunk]).to_pylist()
+                tasks = [task_for(r) for r in full]
                 for r, t in zip(chunk, tasks):
                     if r["article_id"] in preds:
                         t["predictions"] = preds[r["article_id"]]
