@@ -50,7 +50,7 @@ def main() -> None:
 
     from framestance.codebook import load
     from framestance.labelstudio import Client, labeling_config
-    from framestance.pull import Pseudonymiser, tables_from_snapshot, write_snapshot, write_tables
+    from framestance.pull import Pseudonymiser, scrub, tables_from_snapshot, write_snapshot, write_tables
     from framestance.push import push, task_for
     from framestance.studio import LocalStudio
 
@@ -107,9 +107,10 @@ def main() -> None:
         t = time.perf_counter()
         raw = client.export_snapshot(pid3)
         export_s = time.perf_counter() - t
-        snap = write_snapshot(raw, work / "annotations", "bench-pull")
         pseudo = Pseudonymiser(work / "key", work / "annotators.json")
-        tables = tables_from_snapshot(raw, cb, pseudo)
+        clean = scrub(raw, pseudo)
+        snap = write_snapshot(clean, work / "annotations", "bench-pull")
+        tables = tables_from_snapshot(clean, cb)
         write_tables(tables, work / "annotations" / "bench-pull")
         pull_s = time.perf_counter() - t
         assert tables["annotations"].num_rows == args.n, tables["annotations"].num_rows

@@ -11,7 +11,7 @@ import pytest
 
 from framestance.codebook import load
 from framestance.labelstudio import Client, StudioAuthError, StudioUnavailable, labeling_config
-from framestance.pull import Pseudonymiser, slug, tables_from_snapshot, write_snapshot, write_tables
+from framestance.pull import PullError, Pseudonymiser, scrub, slug, tables_from_snapshot, write_snapshot, write_tables
 from framestance.push import PushError, push
 
 from .conftest import ROOT, RETRIEVED, prose, write
@@ -194,12 +194,17 @@ def test_three_annotators_then_pull_returns_what_was_submitted(studio_client, co
                                    user, lead_time=10.0 + u, was_cancelled=cancelled)
             submitted.append((aid, user, frames, primary, tone, stance, spans, cancelled))
     raw = studio_client.export_snapshot(rep.project_id)
-    snap = write_snapshot(raw, tmp_path / "annotations", name)
-    assert snap.parent.name == slug(name) and snap.name.endswith(".json") and snap.read_bytes() == raw
-    assert write_snapshot(raw, tmp_path / "annotations", name) == snap  # content-addressed: not stored twice
+    assert b"@example.org" in raw  # the server's export names the users ...
+    with pytest.raises(PullError, match="not a pseudonym"):
+        tables_from_snapshot(raw, CB)
     pseudo = Pseudonymiser(tmp_path / "key", tmp_path / "annotators.json")
-    tables = tables_from_snapshot(raw, CB, pseudo)
+    clean = scrub(raw, pseudo)
+    assert b"@example.org" not in clean and b"annotator0" not in clean  # ... the stored snapshot does not
     pseudo.save()
+    snap = write_snapshot(clean, tmp_path / "annotations", name)
+    assert snap.parent.name == slug(name) and snap.name.endswith(".json") and snap.read_bytes() == clean
+    assert write_snapshot(clean, tmp_path / "annotations", name) == snap  # content-addressed: not stored twice
+    tables = tables_from_snapshot(clean, CB)
     write_tables(tables, tmp_path / "annotations" / slug(name))
     anns = tables["annotations"].to_pylist()
     assert len(anns) == 15

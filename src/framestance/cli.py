@@ -275,33 +275,175 @@ def push(
 
 @app.command()
 def pull(
-    project: Annotated[str, typer.Option("--project", help="Label Studio project title.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for snapshots (annotations/<project>/) and tables.")] = Path("annotations"),
+    project: Annotated[Optional[str], typer.Option("--project", help="Label Studio project title (default: params.yaml pull.project).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder of the snapshots (<out>/<project>/<time>-<sha>.json, tracked in git).")] = Path("annotations"),
+    tables: Annotated[Path, typer.Option("--tables", help="Folder for annotations/stances/spans.parquet.")] = Path("corpus/annotations"),
     codebook: Annotated[Optional[Path], typer.Option(help="Codebook YAML (default schemas/codebook.yaml).")] = None,
     home: StudioHome = Path(".studio"),
 ) -> None:
-    """Export every task with all annotations: a raw snapshot plus annotations/stances/spans tables."""
+    """Export every task with all annotations to a scrubbed snapshot, then flat tables.
+
+    With no Label Studio configured, the tables are rebuilt from the newest tracked snapshot
+    (that is how `dvc repro` reproduces the corpus anywhere)."""
     from .labelstudio import StudioAuthError, StudioRequestError, StudioUnavailable
-    from .pull import Pseudonymiser, PullError, slug, tables_from_snapshot, write_snapshot, write_tables
+    from .pull import Pseudonymiser, PullError, latest_snapshot, scrub, slug, tables_from_snapshot, write_snapshot, write_tables
+    from .studio import StudioError, connection_from_env
 
     cb = _codebook(codebook)
-    client = _client(home)
+    project = project or _params("pull").get("project")
+    if not project:
+        fail("--project: missing (or set pull.project in params.yaml)")
     try:
-        pid = client.find_project(project)
-        if pid is None:
-            fail(f"project {project!r}: no such project on {client.url}")
-        with err_console.status("exporting from Label Studio"):
-            raw = client.export_snapshot(pid)
-        snap = write_snapshot(raw, out, project)
-        pseudo = Pseudonymiser(home / "pseudonym.key", home / "annotators.json")
-        tables = tables_from_snapshot(raw, cb, pseudo)
-        pseudo.save()
-        paths = write_tables(tables, out / slug(project))
+        conn = connection_from_env(home)
+    except StudioError:
+        conn = None
+    try:
+        if conn is None:
+            snap = latest_snapshot(out, project)
+            if snap is None:
+                fail(f"no Label Studio configured and no snapshot in {out}/{slug(project)}/: "
+                     "set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY, or run `framestance studio up`")
+            err_console.print(f"no Label Studio configured: using the snapshot {snap}", highlight=False)
+        else:
+            from .labelstudio import Client
+
+            client = Client(conn.url, conn.api_key)
+            pid = client.find_project(project)
+            if pid is None:
+                fail(f"project {project!r}: no such project on {client.url}")
+            with err_console.status("exporting from Label Studio"):
+                raw = client.export_snapshot(pid)
+            pseudo = Pseudonymiser(home / "pseudonym.key", home / "annotators.json")
+            clean = scrub(raw, pseudo)
+            pseudo.save()
+            snap = write_snapshot(clean, out, project)
+            out_console.print(f"snapshot {snap}", highlight=False)
+        built = tables_from_snapshot(snap.read_bytes(), cb)
+        paths = write_tables(built, tables)
     except (PullError, StudioAuthError, StudioUnavailable, StudioRequestError) as exc:
         fail(str(exc))
-    out_console.print(f"snapshot {snap}", highlight=False)
     for name, path in paths.items():
-        out_console.print(f"{name}: {tables[name].num_rows} rows -> {path}", highlight=False)
+        out_console.print(f"{name}: {built[name].num_rows} rows -> {path}", highlight=False)
+
+CorpusDir = Annotated[Path, typer.Option("--corpus", help="Folder with articles.parquet.")]
+AnnotationsDir = Annotated[Path, typer.Option("--annotations", help="Folder with annotations/stances/spans.parquet (the pull output).")]
+GoldDir = Annotated[Path, typer.Option("--gold", help="Folder with gold.parquet and gold_spans.parquet (the aggregate output).")]
+CodebookOpt = Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default schemas/codebook.yaml).")]
+
+
+def _tables(corpus: Path, annotations: Path, gold: Path | None = None) -> dict:
+    from .validate import ValidationInputError, load_tables
+
+    try:
+        return load_tables({"corpus": corpus, "annotations": annotations, "gold": gold})
+    except ValidationInputError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def validate(
+    corpus: CorpusDir = Path("corpus/normalised"),
+    annotations: AnnotationsDir = Path("corpus/annotations"),
+    gold: GoldDir = Path("corpus/gold"),
+    report: Annotated[Path, typer.Option("--report", help="Folder for failures.parquet.")] = Path("corpus/validation"),
+    codebook: CodebookOpt = None,
+    min_annotators: Annotated[Optional[int], typer.Option(help="Quality gate (default: params.yaml quality.min_annotators).")] = None,
+) -> None:
+    """Check every table against its pandera schema and the codebook; report every failure."""
+    from .validate import validate as run, write_report
+
+    cb = _codebook(codebook)
+    tables = _tables(corpus, annotations, gold)
+    minimum = min_annotators if min_annotators is not None else int(_params("quality").get("min_annotators", 1))
+    with err_console.status("validating"):
+        result = run(tables, cb, min_annotators=minimum)
+    path = write_report(result, report)
+    rows = Table(title="validated", show_header=True)
+    rows.add_column("table")
+    rows.add_column("rows", justify="right")
+    for name, n in result.rows.items():
+        rows.add_row(name, str(n))
+    out_console.print(rows)
+    if result.ok:
+        out_console.print(f"[green]all checks passed[/] (report: {path})", highlight=False)
+        return
+    fails = Table(title=f"{result.failures.num_rows} failures (all in {path})", show_header=True)
+    for col in ("table", "check", "failures", "first values"):
+        fails.add_column(col, justify="right" if col == "failures" else "left")
+    df = result.failures.to_pandas()
+    for table_name, check, n in result.counts():
+        sel = df[(df["table"] == table_name) & (df["check"] == check)]["value"].dropna().astype(str).unique()[:3]
+        fails.add_row(table_name, check, str(n), ", ".join(v[:40] for v in sel))
+    out_console.print(fails)
+    raise typer.Exit(1)
+
+
+@app.command()
+def agreement(
+    corpus: CorpusDir = Path("corpus/normalised"),
+    annotations: AnnotationsDir = Path("corpus/annotations"),
+    metrics: Annotated[Path, typer.Option("--metrics", help="The metrics file (a DVC metric).")] = Path("metrics/agreement.json"),
+    plots: Annotated[Path, typer.Option("--plots", help="Folder for the PNG plots and their CSV data (DVC plots).")] = Path("plots"),
+    codebook: CodebookOpt = None,
+) -> None:
+    """Krippendorff's alpha per dimension, span F1 between annotators, per-annotator figures, plots."""
+    from . import agreement as ag
+
+    cb = _codebook(codebook)
+    tables = _tables(corpus, annotations)
+    texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
+    with err_console.status("measuring agreement"):
+        result = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, texts)
+        ag.write_outputs(result, tables["annotations"], tables["stances"], cb, metrics, plots)
+    table = Table(title=f"Krippendorff's alpha ({result['counts']['articles']} articles, "
+                        f"{result['counts']['annotators']} annotators)", show_header=True)
+    table.add_column("dimension")
+    table.add_column("alpha", justify="right")
+    for row in ag.summary_rows(result):
+        if not row["dimension"].startswith("frames:"):
+            table.add_row(row["dimension"], "undefined" if row["alpha"] is None else f"{row['alpha']:.3f}")
+    for kind, f1 in sorted((result.get("spans") or {}).items()):
+        table.add_row(f"span F1: {kind}", "undefined" if f1 is None else f"{f1:.3f}")
+    out_console.print(table)
+    out_console.print(f"metrics: {metrics}; plots: {plots}/", highlight=False)
+
+
+@app.command()
+def aggregate(
+    corpus: CorpusDir = Path("corpus/normalised"),
+    annotations: AnnotationsDir = Path("corpus/annotations"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for gold.parquet and gold_spans.parquet.")] = Path("corpus/gold"),
+    method: Annotated[Optional[str], typer.Option(help="majority | dawid-skene (default: params.yaml aggregate.method).")] = None,
+    tie: Annotated[Optional[str], typer.Option(help="unresolved | codebook_order (default: params.yaml aggregate.tie).")] = None,
+    codebook: CodebookOpt = None,
+) -> None:
+    """Gold labels per annotated article (majority or Dawid-Skene), consolidated spans, quality gates."""
+    from . import agreement as ag
+    from .aggregate import AggregateError, gate_failures, gold_labels, gold_spans, unresolved_shares
+    from .pull import write_tables
+
+    cb = _codebook(codebook)
+    p = _params("aggregate")
+    quality = _params("quality")
+    tables = _tables(corpus, annotations)
+    texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
+    try:
+        with err_console.status("aggregating"):
+            gold = gold_labels(tables["annotations"], tables["stances"], cb, method=method or p.get("method", "majority"),
+                               tie=tie or p.get("tie", "unresolved"))
+            spans = gold_spans(tables["annotations"], tables["spans"], texts)
+            metrics = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, None)
+    except AggregateError as exc:
+        fail(str(exc))
+    alphas = {r["dimension"]: r["alpha"] for r in ag.summary_rows(metrics)}
+    problems = gate_failures(alphas, unresolved_shares(gold, cb), quality)
+    if problems:
+        for msg in problems:
+            err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    write_tables({"gold": gold, "gold_spans": spans}, out)
+    out_console.print(f"gold labels for {gold.num_rows} articles -> {out / 'gold.parquet'}; "
+                      f"{spans.num_rows} consolidated spans -> {out / 'gold_spans.parquet'}", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console script wrapper

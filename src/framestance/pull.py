@@ -1,10 +1,12 @@
 """Stage 3: annotations come back as a raw export snapshot plus flat Arrow tables.
 
-The snapshot is the server's export bytes, stored content-addressed and dated:
-`annotations/<project>/<YYYYmmddTHHMMSSZ>-<sha256[:12]>.json`. The tables are derived from a
-snapshot alone (`tables_from_snapshot`), sorted and free of pull times, so that the same snapshot
-always gives the same bytes. Annotators appear only as keyed pseudonyms; the pseudonym -> user
-mapping stays in a git-ignored file.
+The snapshot is the server's export with every user identity replaced by a keyed pseudonym
+(`scrub`), stored canonical (sorted keys), content-addressed and dated:
+`annotations/<project>/<YYYYmmddTHHMMSSZ>-<sha256[:12]>.json`. Snapshots are tracked in git, so
+they never hold an e-mail, a name or a Label Studio user id; the pseudonym -> user mapping and the
+key stay in git-ignored files. The tables are derived from a snapshot alone
+(`tables_from_snapshot`), sorted and free of pull times, so that the same snapshot always gives the
+same bytes, on any machine.
 """
 
 from __future__ import annotations
@@ -73,6 +75,40 @@ class Pseudonymiser:
         os.replace(tmp, self.mapping_file)
 
 
+#: Keys of Label Studio's export that hold users (an id, a {id, email, ...} object, or a list of them).
+USER_KEYS = frozenset({"completed_by", "updated_by", "created_by", "user", "comment_authors", "reviewers", "annotator"})
+
+
+def _is_pseudonym(user) -> bool:
+    return isinstance(user, str) and user.startswith("ann-")
+
+
+def scrub(raw: bytes, pseudonym) -> bytes:
+    """The export with every user replaced by its pseudonym, as canonical JSON bytes."""
+    try:
+        tasks = json.loads(raw)
+    except ValueError as exc:
+        raise PullError(f"the export is not JSON ({exc})") from None
+    if not isinstance(tasks, list):
+        raise PullError("the export is not a list of tasks")
+
+    def users(value):
+        if isinstance(value, list):
+            return [users(v) for v in value]
+        if value is None or _is_pseudonym(value):
+            return value
+        return pseudonym(value)
+
+    def walk(node):
+        if isinstance(node, dict):
+            return {k: users(v) if k in USER_KEYS else walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return json.dumps(walk(tasks), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
 def _ts(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -80,8 +116,8 @@ def _ts(value: str | None) -> datetime | None:
     return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
 
-def tables_from_snapshot(snapshot: bytes, cb: Codebook, pseudonym) -> dict[str, pa.Table]:
-    """annotations / stances / spans tables from one raw export (a JSON list of tasks)."""
+def tables_from_snapshot(snapshot: bytes, cb: Codebook) -> dict[str, pa.Table]:
+    """annotations / stances / spans tables from one scrubbed export (a JSON list of tasks)."""
     try:
         tasks = json.loads(snapshot)
     except ValueError as exc:
@@ -99,7 +135,9 @@ def tables_from_snapshot(snapshot: bytes, cb: Codebook, pseudonym) -> dict[str, 
         data = task.get("data") or {}
         aid = data.get("article_id")
         user = ann.get("completed_by") if status != "draft" else ann.get("user")
-        who = pseudonym(user)
+        who = user.get("id") if isinstance(user, dict) else user
+        if who is not None and not _is_pseudonym(who):
+            raise PullError(f"task {task.get('id')}: annotator {type(who).__name__} is not a pseudonym (scrub the export first)")
         row = {
             "article_id": aid,
             "text_sha256": data.get("text_sha256"),

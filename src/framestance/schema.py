@@ -127,3 +127,52 @@ SPAN = pa.schema(
         pa.field("text", pa.string()),
     ]
 )
+
+#: The label aggregation writes when annotators tie and params.yaml says not to guess.
+UNRESOLVED = "unresolved"
+
+
+def gold_schema(stance_targets: list[str]) -> pa.Schema:
+    """Gold labels, one row per annotated article (codebook ids, or UNRESOLVED on a tie). One
+    column per stance target, so that the published dataset has a typed label per target."""
+    fields = [
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("text_sha256", pa.string()),
+        pa.field("method", pa.string(), nullable=False),
+        pa.field("n_annotators", pa.int32(), nullable=False),
+        pa.field("primary_frame", pa.string()),
+        pa.field("primary_frame_support", pa.float64()),
+        pa.field("frames", pa.list_(pa.string()), nullable=False),
+        pa.field("frames_support", pa.list_(pa.float64()), nullable=False),
+        pa.field("frames_unresolved", pa.list_(pa.string()), nullable=False),
+        pa.field("tone", pa.string()),
+        pa.field("tone_support", pa.float64()),
+    ]
+    for t in stance_targets:
+        fields += [pa.field(f"stance_{t}", pa.string()), pa.field(f"stance_{t}_support", pa.float64())]
+    return pa.schema(fields)
+
+
+#: Consolidated spans: the tokens a majority of an article's annotators marked with one label.
+GOLD_SPAN = pa.schema(
+    [
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("label", pa.string(), nullable=False),
+        pa.field("start", pa.int64(), nullable=False),
+        pa.field("end", pa.int64(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("support", pa.float64(), nullable=False),
+    ]
+)
+
+#: One row per failed check: which table, which check, which column, which row, which value.
+FAILURE = pa.schema(
+    [
+        pa.field("table", pa.string(), nullable=False),
+        pa.field("check", pa.string(), nullable=False),
+        pa.field("column", pa.string()),
+        pa.field("index", pa.int64()),
+        pa.field("value", pa.string()),
+    ]
+)

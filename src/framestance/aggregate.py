@@ -1,0 +1,213 @@
+"""Stage 4c: gold labels, one row per annotated article, from the submitted annotations.
+
+Two methods:
+
+* `majority`: the label most annotators gave; a frame is present when more than half of the
+  article's annotators marked it. Ties follow `tie` (params.yaml): `unresolved` writes the label
+  `unresolved` (for a single label) or lists the frame in `frames_unresolved`, never guessing;
+  `codebook_order` takes the tied label that comes first in the codebook (a frame tie counts as
+  absent).
+* `dawid-skene`: crowd-kit's Dawid-Skene EM, per dimension (each frame a binary one), which
+  weighs annotators by their estimated confusion matrices; support is the posterior probability.
+
+Spans are consolidated per article, kind and label: the words that more than half of the
+article's annotators covered with that label, merged into runs of consecutive words. Drafts and
+cancelled annotations never count. The disaggregated tables stay as they are.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+
+import pandas as pd
+import pyarrow as pa
+
+from .codebook import Codebook
+from .schema import GOLD_SPAN, UNRESOLVED, gold_schema
+
+METHODS = ("majority", "dawid-skene")
+TIE_RULES = ("unresolved", "codebook_order")
+_WORD = re.compile(r"\S+")
+
+
+class AggregateError(ValueError):
+    pass
+
+
+def _majority(votes: list[str], order: list[str], tie: str) -> tuple[str | None, float | None]:
+    if not votes:
+        return None, None
+    counts = Counter(votes)
+    top = max(counts.values())
+    best = [lab for lab in counts if counts[lab] == top]
+    support = round(top / len(votes), 4)
+    if len(best) == 1:
+        return best[0], support
+    if tie == "unresolved":
+        return UNRESOLVED, support
+    rank = {lab: i for i, lab in enumerate(order)}
+    return min(best, key=lambda lab: (rank.get(lab, len(rank)), lab)), support
+
+
+def _dawid_skene(long: pd.DataFrame) -> dict[str, tuple[str, float]]:
+    """article -> (label, posterior) for one dimension; `long` has task, worker, label."""
+    from crowdkit.aggregation import DawidSkene
+
+    if long.empty:
+        return {}
+    long = long.sort_values(["task", "worker", "label"], kind="stable").reset_index(drop=True)
+    with warnings.catch_warnings():  # crowd-kit 1.4.2 uses pandas arguments pandas 3 deprecates
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        proba = DawidSkene(n_iter=100).fit_predict_proba(long)
+    proba = proba.reindex(columns=sorted(proba.columns))
+    out = {}
+    for task, row in proba.iterrows():
+        label = row.idxmax()
+        out[str(task)] = (str(label), round(float(row[label]), 4))
+    return out
+
+
+def submitted(annotations: pd.DataFrame) -> pd.DataFrame:
+    return annotations[annotations["status"] == "submitted"]
+
+
+def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, method: str = "majority",
+                tie: str = "unresolved") -> pa.Table:
+    if method not in METHODS:
+        raise AggregateError(f"method {method!r}: use one of {', '.join(METHODS)}")
+    if tie not in TIE_RULES:
+        raise AggregateError(f"tie rule {tie!r} (params.yaml aggregate.tie): use one of {', '.join(TIE_RULES)}")
+    ann = submitted(annotations).sort_values(["article_id", "annotator", "annotation_id"], kind="stable")
+    ann = ann.drop_duplicates(["article_id", "annotator"], keep="last")
+    keep = set(ann["annotation_id"])
+    st = stances[(stances["status"] == "submitted") & stances["annotation_id"].isin(keep)]
+    frame_order = cb.frame_ids()
+    tone_order = [t.id for t in cb.tone]
+    value_order = [v.id for v in cb.stance_values]
+    targets = [t.id for t in cb.targets]
+
+    articles = sorted(ann["article_id"].unique())
+    n_ann = ann.groupby("article_id")["annotator"].nunique()
+    sha = ann.groupby("article_id")["text_sha256"].last()
+    rows = {a: {"article_id": a, "text_sha256": sha.get(a), "method": method, "n_annotators": int(n_ann[a])}
+            for a in articles}
+
+    # single-label dimensions as long (task, worker, label) tables
+    dims: dict[str, tuple[pd.DataFrame, list[str]]] = {
+        "primary_frame": (ann[["article_id", "annotator", "primary_frame"]].dropna()
+                          .set_axis(["task", "worker", "label"], axis=1), frame_order),
+        "tone": (ann[["article_id", "annotator", "tone"]].dropna().set_axis(["task", "worker", "label"], axis=1), tone_order),
+    }
+    for t in targets:
+        part = st[st["target"] == t][["article_id", "annotator", "value"]].dropna()
+        dims[f"stance_{t}"] = (part.set_axis(["task", "worker", "label"], axis=1), value_order)
+    for col, (long, order) in dims.items():
+        if method == "dawid-skene":
+            res = _dawid_skene(long)
+        else:
+            res = {a: _majority(list(g["label"]), order, tie) for a, g in long.groupby("task", sort=True)}
+        for a in articles:
+            label, support = res.get(a, (None, None))
+            rows[a][col], rows[a][f"{col}_support"] = label, support
+
+    # frames: one binary decision per codebook frame
+    marked = {(a, w): set(fs) for a, w, fs in zip(ann["article_id"], ann["annotator"], ann["frames"])}
+    for r in rows.values():
+        r["frames"], r["frames_support"], r["frames_unresolved"] = [], [], []
+    for f in frame_order:
+        long = pd.DataFrame([(a, w, "present" if f in fs else "absent") for (a, w), fs in marked.items()],
+                            columns=["task", "worker", "label"])
+        if method == "dawid-skene":
+            res = _dawid_skene(long)
+        else:
+            res = {}
+            for a, g in long.groupby("task", sort=True):
+                votes = list(g["label"])
+                yes = votes.count("present")
+                share = round(yes / len(votes), 4)
+                if 2 * yes > len(votes):
+                    res[a] = ("present", share)
+                elif 2 * yes == len(votes) and tie == "unresolved":
+                    res[a] = (UNRESOLVED, share)
+                else:
+                    res[a] = ("absent", share)
+        for a, (label, support) in res.items():
+            if label == "present":
+                rows[a]["frames"].append(f)
+                rows[a]["frames_support"].append(support)
+            elif label == UNRESOLVED:
+                rows[a]["frames_unresolved"].append(f)
+    return pa.Table.from_pylist([rows[a] for a in articles], schema=gold_schema(targets))
+
+
+def gold_spans(annotations: pd.DataFrame, spans: pd.DataFrame, texts: Mapping[str, str]) -> pa.Table:
+    """Spans a majority of each article's annotators marked (per kind and label), word by word."""
+    ann = submitted(annotations)
+    n_ann = ann.groupby("article_id")["annotator"].nunique()
+    sp = spans[(spans["status"] == "submitted") & spans["annotation_id"].isin(set(ann["annotation_id"]))]
+    words: dict[str, list[tuple[int, int]]] = {}
+    votes: dict[tuple[str, str, str], dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for a, who, kind, label, s, e in zip(sp["article_id"], sp["annotator"], sp["kind"], sp["label"], sp["start"], sp["end"]):
+        if a not in texts or pd.isna(s) or pd.isna(e):
+            continue
+        if a not in words:
+            words[a] = [(m.start(), m.end()) for m in _WORD.finditer(texts[a])]
+        for i, (ws, we) in enumerate(words[a]):
+            if ws < e and s < we:
+                votes[(a, kind, label)][i].add(who)
+    rows = []
+    for (a, kind, label), by_word in sorted(votes.items()):
+        n = int(n_ann[a])
+        kept = sorted(i for i, who in by_word.items() if 2 * len(who) > n)
+        run: list[int] = []
+        for i in kept + [None]:
+            if run and (i is None or i != run[-1] + 1):
+                start, end = words[a][run[0]][0], words[a][run[-1]][1]
+                support = sum(len(by_word[j]) for j in run) / (n * len(run))
+                rows.append({"article_id": a, "kind": kind, "label": label, "start": start, "end": end,
+                             "text": texts[a][start:end], "support": round(support, 4)})
+                run = []
+            if i is not None:
+                run.append(i)
+    return pa.Table.from_pylist(rows, schema=GOLD_SPAN)
+
+
+def unresolved_shares(gold: pa.Table, cb: Codebook) -> dict[str, float]:
+    """Share of articles whose label is `unresolved`, per single-label dimension (and frames)."""
+    df = gold.to_pandas()
+    if df.empty:
+        return {}
+    out = {"primary_frame": float((df["primary_frame"] == UNRESOLVED).mean()),
+           "tone": float((df["tone"] == UNRESOLVED).mean()),
+           "frames": float(df["frames_unresolved"].map(len).gt(0).mean())}
+    for t in cb.targets:
+        out[f"stance:{t.id}"] = float((df[f"stance_{t.id}"] == UNRESOLVED).mean())
+    return {k: round(v, 4) for k, v in out.items()}
+
+
+def gate_failures(alphas: Mapping[str, float | None], unresolved: Mapping[str, float], quality: Mapping) -> list[str]:
+    """One message per dimension below its threshold (params.yaml `quality`). Keys of `min_alpha`
+    are dimension names as in the agreement metrics (`primary_frame`, `tone`, `frames_masi`,
+    `stance:<target>`, `frames:<frame>`), or a prefix with `*` (`stance:*`)."""
+    msgs = []
+    for key, minimum in sorted((quality.get("min_alpha") or {}).items()):
+        names = [d for d in alphas if d.startswith(key[:-1])] if key.endswith("*") else [key]
+        if not names:
+            msgs.append(f"quality gate: no agreement figure for {key!r} (params.yaml quality.min_alpha)")
+        for d in sorted(names):
+            a = alphas.get(d)
+            if a is None:
+                msgs.append(f"quality gate: alpha for {d} is undefined (too few paired labels), minimum {minimum}")
+            elif a < minimum:
+                msgs.append(f"quality gate: alpha for {d} is {a:.3f}, below the minimum {minimum} (params.yaml quality.min_alpha.{key})")
+    limit = quality.get("max_unresolved_share")
+    if limit is not None:
+        for d, share in sorted(unresolved.items()):
+            if share > limit:
+                msgs.append(f"quality gate: {share:.0%} of articles have an unresolved {d} label, above the maximum "
+                            f"{limit:.0%} (params.yaml quality.max_unresolved_share)")
+    return msgs

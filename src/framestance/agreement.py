@@ -1,0 +1,441 @@
+"""Inter-annotator agreement: Krippendorff's alpha, span F1 and per-annotator checks.
+
+Alpha follows the coincidence-matrix method of Krippendorff (2011, "Computing Krippendorff's
+Alpha-Reliability"): units with fewer than two pairable values are dropped, every ordered pair of
+values from different coders in a unit of m values adds 1/(m-1) to the coincidences, and
+alpha = 1 - (n-1) * sum(o_ck * d_ck) / sum(n_c * n_k * d_ck). The sums over the coincidence matrix
+are computed in closed form from per-unit counts (nominal: m^2 - sum n_uc^2; interval:
+2*m*sum v^2 - 2*(sum v)^2; ordinal: interval on the mid-ranks r_c = sum_{g<c} n_g + n_c/2, which
+gives Krippendorff's ordinal metric exactly), so the V x V matrix is never built and a million
+values take well under a second. Frame *sets* use the MASI distance (Passonneau 2006) over the
+within-unit pairs. nltk's AnnotationTask gives the same numbers (the tests check it) but is pure
+Python, one unit at a time; the `krippendorff` package is GPL, so this is our own numpy code.
+
+Only submitted annotations count. When a coder has several values in one unit, the first
+non-missing one (in row order: pull sorts by annotation id) is kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .codebook import Codebook
+
+LEVELS = ("nominal", "ordinal", "interval")
+SPAN_KINDS = ("frame_cue", "stance_evidence")
+REFERENCE_LINES = (0.667, 0.800)
+_TOKEN = re.compile(r"\S+")
+
+
+# ---- alpha ---------------------------------------------------------------------------------
+def _first_per_coder(unit: np.ndarray, coder: np.ndarray) -> np.ndarray:
+    """Row positions of the first row of every (unit, coder) pair, in row order."""
+    if len(unit) == 0:
+        return np.zeros(0, dtype=np.int64)
+    key = unit.astype(np.int64) * (int(coder.max()) + 1) + coder
+    _, first = np.unique(key, return_index=True)
+    return np.sort(first)
+
+
+def _pairable(unit: np.ndarray, *values: np.ndarray):
+    """Drop units with fewer than two values; return unit sizes, then the filtered arrays."""
+    m = np.bincount(unit)
+    keep = m[unit] >= 2
+    return (m, unit[keep], *(v[keep] for v in values))
+
+
+def _alpha_core(unit: np.ndarray, value: np.ndarray, level: str, n_ranks: int = 0) -> float | None:
+    """Alpha for one value per (unit, coder): `value` holds codes (nominal), rank indices
+    0..n_ranks-1 (ordinal) or numbers (interval); missing values must already be removed."""
+    if len(unit) == 0:
+        return None
+    m, u, x = _pairable(unit, value)
+    n = len(x)
+    if n < 2:
+        return None
+    mf = m.astype(np.float64)
+    units = m >= 2
+    if level == "nominal":
+        if x.min() == x.max():
+            return None
+        width = int(x.max()) + 1
+        keys, cnt = np.unique(u.astype(np.int64) * width + x, return_counts=True)
+        sq = np.bincount(keys // width, weights=cnt.astype(np.float64) ** 2, minlength=len(m))
+        observed = ((mf**2 - sq)[units] / (mf[units] - 1)).sum()
+        nc = np.bincount(x).astype(np.float64)
+        expected = float(n) * n - (nc**2).sum()
+    else:
+        if level == "ordinal":
+            nc = np.bincount(x, minlength=n_ranks).astype(np.float64)
+            x = (np.cumsum(nc) - nc / 2)[x]
+        x = np.asarray(x, dtype=np.float64)
+        if x.min() == x.max():
+            return None
+        x = x - x.mean()  # alpha is shift-invariant; centring limits cancellation
+        s1 = np.bincount(u, weights=x, minlength=len(m))
+        s2 = np.bincount(u, weights=x * x, minlength=len(m))
+        observed = ((2 * mf * s2 - 2 * s1**2)[units] / (mf[units] - 1)).sum()
+        expected = 2.0 * n * (x * x).sum() - 2.0 * x.sum() ** 2
+    if expected <= 0:
+        return None
+    return float(1.0 - (n - 1) * observed / expected)
+
+
+def alpha(data: pd.DataFrame, level: str = "nominal", order: Sequence[str] | None = None) -> float | None:
+    """Krippendorff's alpha from long reliability data (columns unit, coder, value).
+
+    Null values (and, for "ordinal", values not in `order`) are missing. None when undefined:
+    fewer than two pairable values, or no expected disagreement (a single value overall)."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+    if level == "ordinal" and not order:
+        raise ValueError("ordinal alpha needs `order`, the ranked values")
+    unit = pd.factorize(data["unit"])[0]
+    coder = pd.factorize(data["coder"])[0]
+    if level == "nominal":
+        value = pd.factorize(data["value"])[0]
+        ok = value >= 0
+    elif level == "ordinal":
+        value = pd.Index(list(order)).get_indexer(data["value"])
+        ok = value >= 0
+    else:
+        value = pd.to_numeric(data["value"]).to_numpy(dtype=np.float64, na_value=np.nan)
+        ok = ~np.isnan(value)
+    ok &= (unit >= 0) & (coder >= 0)
+    unit, coder, value = unit[ok], coder[ok], value[ok]
+    first = _first_per_coder(unit, coder)
+    return _alpha_core(unit[first], value[first], level, len(order or ()))
+
+
+def _masi(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """MASI distance between frame sets given as bit masks (Passonneau 2006; nltk's weights)."""
+    inter = np.bitwise_count(a & b).astype(np.float64)
+    union = np.bitwise_count(a | b).astype(np.float64)
+    la, lb = np.bitwise_count(a), np.bitwise_count(b)
+    mono = np.where(a == b, 1.0, np.where(inter == np.minimum(la, lb), 2 / 3, np.where(inter > 0, 1 / 3, 0.0)))
+    jaccard = np.divide(inter, union, out=np.ones_like(inter), where=union > 0)
+    return 1.0 - jaccard * mono
+
+
+def _alpha_masi(unit: np.ndarray, masks: np.ndarray) -> float | None:
+    """Alpha over sets (one bit mask per unit and coder) with the MASI distance."""
+    if len(unit) == 0:
+        return None
+    m, u, x = _pairable(unit, masks)
+    n = len(x)
+    if n < 2:
+        return None
+    sets, inv = np.unique(x, return_inverse=True)
+    if len(sets) < 2:
+        return None
+    nc = np.bincount(inv).astype(np.float64)
+    expected = 0.0
+    for lo in range(0, len(sets), 2048):  # rows of the distinct-set distance matrix, in blocks
+        block = _masi(sets[lo : lo + 2048, None], sets[None, :])
+        expected += float(nc[lo : lo + 2048] @ block @ nc)
+    # every ordered pair (i, j) of values in one unit, weighted 1/(m_u - 1); i == j has distance 0
+    order = np.argsort(u, kind="stable")
+    u, x = u[order], x[order]
+    size = m[u]
+    start = np.cumsum(m) - m
+    i = np.repeat(np.arange(n), size)
+    offset = np.arange(len(i)) - np.repeat(np.cumsum(size) - size, size)
+    j = np.repeat(start[u], size) + offset
+    observed = float((_masi(x[i], x[j]) / (size[i] - 1)).sum())
+    return float(1.0 - (n - 1) * observed / expected) if expected > 0 else None
+
+
+# ---- spans ---------------------------------------------------------------------------------
+def span_f1(
+    spans: pd.DataFrame, texts: Mapping[str, str], annotators_per_article: Mapping[str, set[str]] | None = None
+) -> dict[str, float | None]:
+    """Micro-averaged token F1 between annotator pairs, per span kind.
+
+    Tokens are `\\S+` runs of the article text; a span covers the tokens its [start, end) range
+    overlaps; an annotator's set is {(token, label)}. Pairs are the annotators who submitted on the
+    article (`annotators_per_article`; for an article not in it, those with spans there).
+    F1 = 2 * sum |A & B| / sum (|A| + |B|) over all pairs; None when that sum is 0."""
+    ok = spans["article_id"].isin(list(texts)) & spans["start"].notna() & spans["end"].notna()
+    sp = spans[ok]
+    marked: dict[tuple, set] = defaultdict(set)
+    seen: dict[str, set] = defaultdict(set)
+    for article, group in sp.groupby("article_id", sort=True):
+        found = [(t.start(), t.end()) for t in _TOKEN.finditer(texts[article])]
+        starts = np.array([s for s, _ in found], dtype=np.int64)
+        ends = np.array([e for _, e in found], dtype=np.int64)
+        lo = np.searchsorted(ends, group["start"].to_numpy(np.int64), side="right")
+        hi = np.searchsorted(starts, group["end"].to_numpy(np.int64), side="left")
+        for who, kind, label, a, b in zip(group["annotator"], group["kind"], group["label"], lo, hi):
+            seen[article].add(who)
+            label = None if pd.isna(label) else str(label)
+            marked[(article, who, kind)].update((k, label) for k in range(a, b))
+    articles = set(seen) | {a for a in (annotators_per_article or {}) if a in texts}
+    inter = dict.fromkeys(SPAN_KINDS, 0)
+    total = dict.fromkeys(SPAN_KINDS, 0)
+    for article in sorted(articles):
+        if annotators_per_article is not None and article in annotators_per_article:
+            who = annotators_per_article[article]
+        else:
+            who = seen[article]
+        for a, b in combinations(sorted(w for w in who if isinstance(w, str)), 2):
+            for kind in SPAN_KINDS:
+                sa, sb = marked.get((article, a, kind), set()), marked.get((article, b, kind), set())
+                inter[kind] += len(sa & sb)
+                total[kind] += len(sa) + len(sb)
+    return {k: (2 * inter[k] / total[k] if total[k] else None) for k in SPAN_KINDS}
+
+
+# ---- metrics -------------------------------------------------------------------------------
+def _r(x) -> float | None:
+    return None if x is None or pd.isna(x) else round(float(x), 4)
+
+
+def _sorted(obj):
+    return {k: _sorted(obj[k]) for k in sorted(obj)} if isinstance(obj, dict) else obj
+
+
+def _submitted(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["status"] == "submitted"].reset_index(drop=True)
+
+
+def _frame_matrix(frames: pd.Series, ids: list[str]) -> np.ndarray:
+    """Bool matrix (annotation x codebook frame); labels outside the codebook are ignored."""
+    out = np.zeros((len(frames), len(ids)), dtype=bool)
+    flat = frames.reset_index(drop=True).explode()
+    col = pd.Index(ids).get_indexer(flat)
+    row = flat.index.to_numpy()
+    out[row[col >= 0], col[col >= 0]] = True
+    return out
+
+
+def compute(
+    annotations: pd.DataFrame,
+    stances: pd.DataFrame,
+    spans: pd.DataFrame,
+    cb: Codebook,
+    texts: Mapping[str, str] | None = None,
+) -> dict:
+    """Agreement metrics over submitted annotations (units: articles; coders: annotators)."""
+    sub = _submitted(annotations)
+    unit, units = pd.factorize(sub["article_id"])
+    coder, coders = pd.factorize(sub["annotator"])
+    valid = np.flatnonzero((unit >= 0) & (coder >= 0))
+    idx = valid[_first_per_coder(unit[valid], coder[valid])]  # one annotation per (article, annotator)
+    u, c = unit[idx], coder[idx]
+
+    def nominal(column: pd.Series) -> float | None:
+        v = pd.factorize(column)[0][idx]
+        return _alpha_core(u[v >= 0], v[v >= 0], "nominal")
+
+    frame_ids = cb.frame_ids()
+    if len(frame_ids) > 64:
+        raise ValueError("frame-set alpha supports at most 64 codebook frames")
+    member = _frame_matrix(sub["frames"], frame_ids)[idx]
+    masks = (member.astype(np.uint64) << np.arange(len(frame_ids), dtype=np.uint64)).sum(axis=1, dtype=np.uint64)
+    result: dict = {
+        "primary_frame": _r(nominal(sub["primary_frame"])),
+        "tone": _r(nominal(sub["tone"])),
+        "frames": {f: _r(_alpha_core(u, member[:, k].astype(np.int64), "nominal")) for k, f in enumerate(frame_ids)},
+        "frames_masi": _r(_alpha_masi(u, masks)),
+        "stance": {},
+    }
+
+    st = _submitted(stances)
+    su = pd.factorize(st["article_id"])[0]
+    sc = pd.factorize(st["annotator"])[0]
+    st_target = pd.Index([t.id for t in cb.targets]).get_indexer(st["target"])
+    nominal_code = pd.factorize(st["value"])[0]
+    rank = pd.Index(list(cb.stance_order)).get_indexer(st["value"]) if cb.stance_order else None
+    for k, target in enumerate(cb.targets):
+        rows = np.flatnonzero((st_target == k) & (su >= 0) & (sc >= 0) & (nominal_code >= 0))
+        rows = rows[_first_per_coder(su[rows], sc[rows])]
+        entry = {"nominal": _r(_alpha_core(su[rows], nominal_code[rows], "nominal")), "ordinal": None}
+        if rank is not None:
+            r = rows[rank[rows] >= 0]
+            entry["ordinal"] = _r(_alpha_core(su[r], rank[r], "ordinal", len(cb.stance_order)))
+        result["stance"][target.id] = entry
+
+    # per annotator: matches with the others on the same articles (n_uv - 1 of m_u - 1 others)
+    pv = pd.factorize(sub["primary_frame"])[0][idx]
+    has = pv >= 0
+    m_u = np.bincount(u[has], minlength=len(units))
+    _, inv, n_uv = np.unique(u[has].astype(np.int64) * (int(pv.max(initial=0)) + 1) + pv[has],
+                             return_inverse=True, return_counts=True)
+    matches = np.bincount(c[has], weights=n_uv[inv] - 1, minlength=len(coders))
+    pairs = np.bincount(c[has], weights=m_u[u[has]] - 1, minlength=len(coders))
+    gold = {str(a): g["primary_frame"] for a, g in cb.gold.items() if (g or {}).get("primary_frame")}
+    on_gold = sub["article_id"].isin(list(gold)).to_numpy(bool)
+    correct = on_gold & (sub["primary_frame"] == sub["article_id"].map(gold)).fillna(False).to_numpy(bool)
+    known = coder >= 0
+    tasks, n_gold, n_correct = (np.bincount(coder[known], weights=w[known], minlength=len(coders))
+                                for w in (np.ones(len(sub)), on_gold.astype(float), correct.astype(float)))
+    lead = pd.to_numeric(sub["lead_time"]).groupby(coder).median()
+    people = {
+        who: {
+            "tasks": int(tasks[k]),
+            "median_lead_time": _r(lead.get(k)),
+            "agreement_with_others": _r(matches[k] / pairs[k]) if pairs[k] > 0 else None,
+            "gold_tasks": int(n_gold[k]),
+            "gold_accuracy": _r(n_correct[k] / n_gold[k]) if n_gold[k] else None,
+        }
+        for k, who in enumerate(coders)
+    }
+
+    if texts is None:
+        span_scores: dict = dict.fromkeys(SPAN_KINDS)
+    else:
+        submitted_by = sub.dropna(subset=["article_id", "annotator"]).groupby("article_id")["annotator"]
+        span_scores = span_f1(_submitted(spans), texts, {a: set(g) for a, g in submitted_by})
+    return _sorted({
+        "counts": {
+            "articles": int(len(units)),
+            "annotations": int(len(sub)),
+            "annotators": int(len(coders)),
+            "articles_with_2plus": int((np.bincount(u, minlength=len(units)) >= 2).sum()),
+        },
+        "alpha": result,
+        "spans": {k: _r(v) for k, v in span_scores.items()},
+        "annotators": people,
+    })
+
+
+def summary_rows(metrics: dict) -> list[dict]:
+    """Flat {dimension, alpha} rows in a fixed order (plots, quality gates)."""
+    a = metrics["alpha"]
+    rows = [{"dimension": "primary_frame", "alpha": a["primary_frame"]}, {"dimension": "tone", "alpha": a["tone"]}]
+    rows += [{"dimension": f"frames:{f}", "alpha": v} for f, v in sorted(a["frames"].items())]
+    rows.append({"dimension": "frames_masi", "alpha": a["frames_masi"]})
+    rows += [{"dimension": f"stance:{t}", "alpha": v["nominal"]} for t, v in sorted(a["stance"].items())]
+    rows += [{"dimension": f"stance_ordinal:{t}", "alpha": v["ordinal"]}
+             for t, v in sorted(a["stance"].items()) if v.get("ordinal") is not None]
+    return rows
+
+
+# ---- outputs -------------------------------------------------------------------------------
+def _counts(values: pd.Series, ids: list[str]) -> list[tuple[str, int]]:
+    """(label, count) for every codebook id in order, then any other label found, sorted."""
+    found = values.dropna().astype(str).value_counts()
+    extra = sorted(set(found.index) - set(ids))
+    return [(x, int(found.get(x, 0))) for x in [*ids, *extra]]
+
+
+def _atomic_write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name("." + path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+def _csv(rows: list[list]) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(["" if v is None else v for v in row] for row in rows)
+    return buf.getvalue().encode()
+
+
+def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook,
+                  metrics_path: Path, plots_dir: Path) -> list[Path]:
+    """Write the metrics JSON, three PNG plots and their DVC-plot CSVs (same input, same bytes)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    metrics_path, plots_dir = Path(metrics_path), Path(plots_dir)
+    sub, st = _submitted(annotations), _submitted(stances)
+    frame_name = {f.id: f.name for f in cb.frames}
+    target_name = {t.id: t.name for t in cb.targets}
+    tone_name = {t.id: t.name for t in cb.tone}
+    value_name = {v.id: v.name for v in cb.stance_values}
+    rows = summary_rows(metrics)
+    labels = {"primary_frame": _counts(sub["primary_frame"], cb.frame_ids()),
+              "tone": _counts(sub["tone"], [t.id for t in cb.tone])}
+    for t in cb.targets:
+        labels[f"stance:{t.id}"] = _counts(st.loc[st["target"] == t.id, "value"], [v.id for v in cb.stance_values])
+    people = sorted(sub["annotator"].dropna().astype(str).unique())
+    grid_labels = [x for x, _ in _counts(sub["primary_frame"], cb.frame_ids())]
+    grid = (pd.crosstab(sub["annotator"], sub["primary_frame"]).reindex(index=people, columns=grid_labels, fill_value=0)
+            .to_numpy(np.int64).reshape(len(people), len(grid_labels)))
+
+    def display(dim: str) -> str:
+        kind, _, key = dim.partition(":")
+        return {"primary_frame": "Primary frame", "tone": "Tone", "frames_masi": "Frame sets (MASI)",
+                "frames": f"Frame: {frame_name.get(key, key)}", "stance": f"Stance: {target_name.get(key, key)}",
+                "stance_ordinal": f"Stance (ordinal): {target_name.get(key, key)}"}[kind]
+
+    def png(fig, name: str) -> Path:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+        return _atomic_write(plots_dir / name, buf.getvalue())
+
+    out = [_atomic_write(metrics_path, (json.dumps(metrics, indent=2, sort_keys=True) + "\n").encode())]
+    with matplotlib.style.context("default"):
+        fig = Figure(figsize=(9, 1.2 + 0.3 * len(rows)))
+        ax = fig.add_subplot()
+        ypos = np.arange(len(rows))[::-1]
+        vals = [r["alpha"] for r in rows]
+        ax.barh(ypos, [0.0 if v is None else v for v in vals], color=["#bbbbbb" if v is None else "#4c72b0" for v in vals])
+        for y, v in zip(ypos, vals):
+            ax.text(0.01 if v is None or v < 0 else v + 0.01, y, "undefined" if v is None else f"{v:.3f}",
+                    va="center", fontsize=8)
+        for x, style in zip(REFERENCE_LINES, ("--", "-")):
+            ax.axvline(x, color="#c44e52", linestyle=style, linewidth=1)
+        low = min([0.0, *(v for v in vals if v is not None)])
+        ax.set(yticks=ypos, yticklabels=[display(r["dimension"]) for r in rows], xlim=(low - 0.05, 1.1),
+               xlabel="Krippendorff's alpha (lines at 0.667 and 0.800)")
+        fig.tight_layout()
+        out += [png(fig, "alpha.png")]
+
+        fig = Figure(figsize=(10, 12))
+        axes = fig.subplots(3, 1, height_ratios=[len(labels["primary_frame"]), len(labels["tone"]) + 1,
+                                                  len(cb.targets) + 1])
+        for ax, key, names, title in ((axes[0], "primary_frame", frame_name, "Primary frame"),
+                                      (axes[1], "tone", tone_name, "Tone")):
+            pairs = labels[key]
+            ax.barh(np.arange(len(pairs))[::-1], [n for _, n in pairs], color="#4c72b0")
+            ax.set(yticks=np.arange(len(pairs))[::-1], yticklabels=[names.get(x, x) for x, _ in pairs], title=title)
+        ax, left = axes[2], np.zeros(len(cb.targets))
+        values = [x for x, _ in labels[f"stance:{cb.targets[0].id}"]] if cb.targets else []
+        for k, value in enumerate(values):
+            widths = np.array([dict(labels[f"stance:{t.id}"]).get(value, 0) for t in cb.targets], dtype=float)
+            ax.barh(np.arange(len(cb.targets))[::-1], widths, left=left, color=f"C{k % 10}",
+                    label=value_name.get(value, value))
+            left += widths
+        ax.set(yticks=np.arange(len(cb.targets))[::-1], yticklabels=[t.name for t in cb.targets], title="Stance")
+        ax.legend(loc="lower right", fontsize=8)
+        fig.tight_layout()
+        out += [png(fig, "labels.png")]
+
+        fig = Figure(figsize=(10, min(30.0, 3.0 + 0.35 * len(people))))
+        ax = fig.add_subplot()
+        ax.imshow(grid if len(people) else np.zeros((1, len(grid_labels))), aspect="auto", cmap="Blues",
+                  interpolation="nearest")
+        if grid.size <= 600:
+            for (y, x), n in np.ndenumerate(grid):
+                ax.text(x, y, str(n), ha="center", va="center", fontsize=7)
+        ax.set_xticks(range(len(grid_labels)), [frame_name.get(x, x) for x in grid_labels], rotation=60,
+                      ha="right", fontsize=8)
+        ax.set_yticks(range(len(people)), people, fontsize=8)
+        ax.set_title("Primary frame by annotator (submitted annotations)")
+        fig.tight_layout()
+        out += [png(fig, "annotators.png")]
+
+    out.append(_atomic_write(plots_dir / "alpha.csv", _csv([["dimension", "alpha"]]
+                                                           + [[r["dimension"], r["alpha"]] for r in rows])))
+    out.append(_atomic_write(plots_dir / "labels.csv", _csv([["dimension", "label", "count"]]
+                                                            + [[d, x, n] for d, p in labels.items() for x, n in p])))
+    out.append(_atomic_write(plots_dir / "annotators.csv", _csv(
+        [["annotator", "label", "count"]] + [[p, x, int(grid[i, k])] for i, p in enumerate(people)
+                                             for k, x in enumerate(grid_labels)])))
+    return out

@@ -1,0 +1,426 @@
+"""Stage 4a: pandera schemas for every table framestance writes, and the lazy validation run.
+
+One `DataFrameModel` per table states its structure (columns, dtypes, nullability, uniqueness).
+`checks()` adds the data checks, with label vocabularies read from the codebook (never repeated
+here) and relational checks that close over the other tables (an annotation's article exists, its
+`text_sha256` is the corpus's, a span's text is the article's slice ...).
+
+Validation runs in two passes per table, because a failed dtype makes data checks meaningless (and
+pandera's lazy report incomplete): first the structure, then, for a table whose structure passed,
+the data checks. Every failure becomes one row of `FAILURE` (table, check, column, index, value);
+nothing stops at the first one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pyarrow
+import pyarrow.parquet as pq
+from pandera.typing import Series
+
+from .codebook import Codebook
+from .schema import DATE_PRECISIONS, FAILURE, INPUT_KINDS, RELATIONS, UNRESOLVED
+
+SHA256 = r"^[0-9a-f]{64}$"
+PSEUDONYM = r"^ann-[0-9a-f]{12}$"  # pull's keyed pseudonyms: an e-mail or a user id here is a leak
+STATUSES = ("submitted", "cancelled", "draft")
+SPAN_KINDS = ("frame_cue", "stance_evidence")
+UTC = pd.DatetimeTZDtype(unit="us", tz="UTC")
+
+
+class ValidationInputError(ValueError):
+    """A table is missing or unreadable: one clear line, no traceback."""
+
+
+# ---- structure: one model per table ------------------------------------------------------------
+
+
+class Articles(pa.DataFrameModel):
+    article_id: Series[str] = pa.Field(unique=True)
+    source_path: Series[str]
+    source_sha256: Series[str] = pa.Field(str_matches=SHA256)
+    input_kind: Series[str] = pa.Field(isin=INPUT_KINDS)
+    relation: Series[str] = pa.Field(isin=RELATIONS)
+    parent_id: Series[str] = pa.Field(nullable=True)
+    published_at: Series[UTC] = pa.Field(nullable=True)
+    date_precision: Series[str] = pa.Field(nullable=True, isin=DATE_PRECISIONS)
+    retrieved_at: Series[UTC]
+    text: Series[str]
+    n_words: Series[pd.Int64Dtype] = pa.Field(ge=1)
+    text_sha256: Series[str] = pa.Field(str_matches=SHA256)
+    duplicate_of: Series[str] = pa.Field(nullable=True)
+    cluster_id: Series[str]
+
+    class Config:
+        strict = False
+        coerce = False
+
+
+class Annotations(pa.DataFrameModel):
+    article_id: Series[str]
+    text_sha256: Series[str] = pa.Field(nullable=True)
+    task_id: Series[pd.Int64Dtype] = pa.Field(nullable=True)
+    annotation_id: Series[pd.Int64Dtype]
+    annotator: Series[str] = pa.Field(str_matches=PSEUDONYM)
+    status: Series[str] = pa.Field(isin=STATUSES)
+    created_at: Series[UTC] = pa.Field(nullable=True)
+    updated_at: Series[UTC] = pa.Field(nullable=True)
+    lead_time: Series[float] = pa.Field(nullable=True, ge=0)
+    primary_frame: Series[str] = pa.Field(nullable=True)
+    frames: Series[object]
+    tone: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+        coerce = False
+        unique = ["status", "annotation_id"]  # drafts have ids of their own
+
+    @pa.dataframe_check(name="created <= updated")
+    def created_before_updated(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["created_at"].isna() | df["updated_at"].isna() | (df["created_at"] <= df["updated_at"])
+
+
+class Stances(pa.DataFrameModel):
+    article_id: Series[str]
+    annotation_id: Series[pd.Int64Dtype]
+    annotator: Series[str] = pa.Field(str_matches=PSEUDONYM)
+    status: Series[str] = pa.Field(isin=STATUSES)
+    target: Series[str]
+    value: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+        coerce = False
+        unique = ["status", "annotation_id", "target"]
+
+
+class Spans(pa.DataFrameModel):
+    article_id: Series[str]
+    annotation_id: Series[pd.Int64Dtype]
+    annotator: Series[str] = pa.Field(str_matches=PSEUDONYM)
+    status: Series[str] = pa.Field(isin=STATUSES)
+    kind: Series[str] = pa.Field(isin=SPAN_KINDS)
+    label: Series[str]
+    start: Series[pd.Int64Dtype] = pa.Field(ge=0)
+    end: Series[pd.Int64Dtype]
+    text: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+        coerce = False
+
+    @pa.dataframe_check(name="start < end")
+    def start_before_end(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["start"] < df["end"]
+
+
+class Gold(pa.DataFrameModel):
+    article_id: Series[str] = pa.Field(unique=True)
+    method: Series[str] = pa.Field(isin=["majority", "dawid-skene"])
+    n_annotators: Series[pd.Int64Dtype] = pa.Field(ge=1)
+    primary_frame: Series[str] = pa.Field(nullable=True)
+    primary_frame_support: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    frames: Series[object]
+    tone: Series[str] = pa.Field(nullable=True)
+    tone_support: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+
+    class Config:
+        strict = False
+        coerce = False
+
+
+class GoldSpans(pa.DataFrameModel):
+    article_id: Series[str]
+    kind: Series[str] = pa.Field(isin=SPAN_KINDS)
+    label: Series[str]
+    start: Series[pd.Int64Dtype] = pa.Field(ge=0)
+    end: Series[pd.Int64Dtype]
+    text: Series[str]
+    support: Series[float] = pa.Field(gt=0, le=1)
+
+    class Config:
+        strict = False
+        coerce = False
+        unique = ["article_id", "kind", "label", "start"]
+
+    @pa.dataframe_check(name="start < end")
+    def start_before_end(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["start"] < df["end"]
+
+
+MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "articles": Articles, "annotations": Annotations, "stances": Stances, "spans": Spans,
+    "gold": Gold, "gold_spans": GoldSpans,
+}
+#: Where each table is read from: (folder option, file name).
+FILES = {
+    "articles": ("corpus", "articles.parquet"),
+    "annotations": ("annotations", "annotations.parquet"),
+    "stances": ("annotations", "stances.parquet"),
+    "spans": ("annotations", "spans.parquet"),
+    "gold": ("gold", "gold.parquet"),
+    "gold_spans": ("gold", "gold_spans.parquet"),
+}
+REQUIRED = ("articles", "annotations", "stances", "spans")
+
+
+# ---- data checks: codebook vocabularies and relations between tables ----------------------------
+
+
+def _in(values) -> Callable[[pd.Series], pd.Series]:
+    allowed = set(values)
+    return lambda s: s.isna() | s.isin(allowed)
+
+
+def _items(value) -> list:
+    """The labels of a list cell (a list, an array, or nothing)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return list(np.asarray(value, dtype=object).ravel())
+    return [] if value is None or (isinstance(value, float) and np.isnan(value)) else [value]
+
+
+def _all_in(values) -> Callable[[pd.Series], pd.Series]:
+    allowed = set(values)
+    return lambda s: pd.Series([all(x in allowed for x in _items(xs)) for xs in s], index=s.index, dtype=bool)
+
+
+def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, list[pa.Check]]]:
+    """table -> column -> the data checks of that column (closures over the codebook and the
+    other tables; a check on a table that is absent is not built). The checks see every row,
+    nulls included (`ignore_na=False`), so that they can zip a column with its table's others."""
+    frames, tones = cb.frame_ids(), [t.id for t in cb.tone]
+    values, targets = [v.id for v in cb.stance_values], [t.id for t in cb.targets]
+    out: dict[str, dict[str, list[pa.Check]]] = {name: {} for name in tables}
+    arts = tables.get("articles")
+    first = arts.drop_duplicates("article_id").set_index("article_id") if arts is not None else None  # ids are checked apart
+    sha = first["text_sha256"] if arts is not None else None
+    texts = first["text"] if arts is not None else None
+
+    def add(table: str, column: str, fn, name: str) -> None:
+        if table in out:
+            out[table].setdefault(column, []).append(pa.Check(fn, name=name, ignore_na=False))
+
+    if arts is not None:
+        ids = set(arts["article_id"])
+        add("articles", "duplicate_of", _in(ids), "duplicate_of names an article")
+        add("articles", "parent_id", _in(ids), "parent_id names an article")
+
+    if "annotations" in tables:
+        ann = tables["annotations"]
+        submitted = ann["status"] == "submitted"
+        add("annotations", "primary_frame", _in(frames), "primary frame in the codebook")
+        add("annotations", "frames", _all_in(frames), "frames in the codebook")
+        add("annotations", "tone", _in(tones), "tone in the codebook")
+        add("annotations", "primary_frame", lambda s: ~submitted | s.notna(), "submitted annotation has a primary frame")
+        add("annotations", "tone", lambda s: ~submitted | s.notna(), "submitted annotation has a tone")
+        add("annotations", "primary_frame",
+            lambda s: pd.Series([not isinstance(p, str) or p in _items(fs) for p, fs in zip(s, ann["frames"])],
+                                index=s.index, dtype=bool),
+            "primary frame among the frames marked present")
+        per_pair = ann[submitted].groupby(["article_id", "annotator"])["annotation_id"].transform("size")
+        limit = cb.max_per_annotator
+        add("annotations", "annotator", lambda s: (per_pair.reindex(s.index).fillna(0) <= limit),
+            f"at most {limit} submitted annotation(s) per article and annotator")
+        if sha is not None:
+            add("annotations", "article_id", lambda s: s.isin(sha.index), "refers to an article of the corpus")
+            expected = ann["article_id"].map(sha)
+            add("annotations", "text_sha256", lambda s: expected.isna() | (s == expected),
+                "drift: annotated text differs from the corpus text")
+        if "stances" in tables:
+            st = tables["stances"]
+            got = st[st["target"].isin(targets)].groupby("annotation_id")["target"].nunique()
+            want = len(targets)
+            add("annotations", "annotation_id",
+                lambda s: ~submitted | (s.map(got).fillna(0).astype(int) == want).astype(bool),
+                "a stance for every target of the codebook")
+
+    if "stances" in tables:
+        add("stances", "target", _in(targets), "stance target in the codebook")
+        add("stances", "value", _in(values), "stance value in the codebook")
+        if arts is not None:
+            add("stances", "article_id", lambda s: s.isin(sha.index), "refers to an article of the corpus")
+
+    for name in ("spans", "gold_spans"):
+        if name not in tables:
+            continue
+        sp = tables[name]
+        labels = {"frame_cue": set(frames), "stance_evidence": set(targets)}
+        add(name, "label", lambda s, sp=sp: pd.Series(
+            [lab in labels.get(k, ()) for lab, k in zip(s, sp["kind"])], index=s.index, dtype=bool),
+            "span label in the codebook for its kind")
+        if texts is not None:
+            length = sp["article_id"].map(texts.str.len())
+            add(name, "article_id", lambda s: s.isin(texts.index), "refers to an article of the corpus")
+            add(name, "end", lambda s, length=length: length.isna() | (s <= length).fillna(False).astype(bool),
+                "end <= len(article text)")
+            add(name, "text", lambda s, sp=sp: pd.Series(
+                [not isinstance(t, str) or a not in texts.index or texts[a][b:e] == t
+                 for t, a, b, e in zip(s, sp["article_id"], sp["start"], sp["end"])], index=s.index, dtype=bool),
+                "span text equals the article text slice")
+
+    if "gold" in tables:
+        g = tables["gold"]
+        add("gold", "primary_frame", _in([*frames, UNRESOLVED]), "gold primary frame in the codebook")
+        add("gold", "frames", _all_in(frames), "gold frames in the codebook")
+        add("gold", "tone", _in([*tones, UNRESOLVED]), "gold tone in the codebook")
+        for t in targets:
+            col = f"stance_{t}"
+            if col in g.columns:
+                add("gold", col, _in([*values, UNRESOLVED]), f"gold stance toward {t} in the codebook")
+        if sha is not None:
+            add("gold", "article_id", lambda s: s.isin(sha.index), "refers to an article of the corpus")
+    return out
+
+
+# ---- reading ----------------------------------------------------------------------------------
+
+
+def _nullable_ints(t: pyarrow.DataType):
+    if pyarrow.types.is_integer(t):
+        return pd.Int64Dtype()
+    return None
+
+
+def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    try:
+        schema = pq.read_schema(path)
+        cols = [c for c in columns if c in schema.names] if columns else None
+        return pq.read_table(path, columns=cols).to_pandas(types_mapper=_nullable_ints)
+    except (OSError, pyarrow.ArrowInvalid) as exc:
+        raise ValidationInputError(f"{path}: not a readable parquet table ({exc.__class__.__name__})") from None
+
+
+def load_tables(folders: dict[str, Path | None]) -> dict[str, pd.DataFrame]:
+    """The tables found in `folders` (keys: corpus, annotations, gold). A required table that is
+    missing is an error; gold tables are optional (they exist after `aggregate`)."""
+    tables = {}
+    for name, (folder_key, filename) in FILES.items():
+        folder = folders.get(folder_key)
+        if folder is None:
+            continue
+        path = Path(folder) / filename
+        if not path.exists():
+            if name in REQUIRED:
+                raise ValidationInputError(f"{path}: no such table (expected the output of "
+                                           f"`framestance {'normalise' if name == 'articles' else 'pull'}`)")
+            continue
+        columns = None
+        if name == "articles":  # the corpus can be large: only what the checks read
+            columns = list(Articles.to_schema().columns)
+        tables[name] = read_table(path, columns)
+    return tables
+
+
+# ---- running --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    failures: pyarrow.Table
+    rows: dict[str, int]
+
+    @property
+    def ok(self) -> bool:
+        return self.failures.num_rows == 0
+
+    def counts(self) -> list[tuple[str, str, int]]:
+        """(table, check, failures) in a stable order."""
+        df = self.failures.select(["table", "check"]).to_pandas()
+        if df.empty:
+            return []
+        g = df.groupby(["table", "check"], sort=True).size()
+        return [(t, c, int(n)) for (t, c), n in g.items()]
+
+
+def _failure_rows(table: str, cases: pd.DataFrame) -> list[dict]:
+    """pandera's failure cases as FAILURE rows. A check over whole rows (start < end) names the
+    row, not each of its columns."""
+    rows = []
+    for c in cases.itertuples(index=False):
+        idx = c.index
+        whole_row = c.schema_context == "DataFrameSchema" and not str(c.check).startswith(("column_in_dataframe", "multiple_fields"))
+        column = None if whole_row or c.column is None or isinstance(c.column, float) else str(c.column)
+        value = None if whole_row or c.failure_case is None or (isinstance(c.failure_case, float) and np.isnan(c.failure_case)) \
+            else str(c.failure_case)
+        rows.append({"table": table, "check": str(c.check), "column": column,
+                     "index": None if idx is None or (isinstance(idx, float) and np.isnan(idx)) else int(idx),
+                     "value": value})
+    return rows
+
+
+def _run(schema: pa.DataFrameSchema, df: pd.DataFrame, table: str) -> list[dict]:
+    try:
+        schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        return _failure_rows(table, exc.failure_cases)
+    return []
+
+
+def validate(tables: dict[str, pd.DataFrame], cb: Codebook, min_annotators: int = 1) -> Result:
+    rows: list[dict] = []
+    passed: dict[str, pd.DataFrame] = {}
+    for name, df in tables.items():
+        if df.empty and name in ("annotations",):
+            rows.append({"table": name, "check": "not empty", "column": None, "index": None,
+                         "value": "the export holds no annotation"})
+            continue
+        # pass 1: structure (columns, dtypes, nullability, uniqueness)
+        structure = MODELS[name].to_schema()
+        bad = _run(structure, df, name)
+        broken = [r for r in bad if r["check"].startswith(("dtype", "column_in_dataframe"))]
+        if broken:  # the other checks of a table with a wrong or missing column mean nothing
+            rows += broken
+        else:
+            rows += bad
+            passed[name] = df
+    # pass 2: data checks, only on tables whose structure holds (relations need their partner too)
+    extra = checks(cb, passed)
+    for name, df in passed.items():
+        schema = pa.DataFrameSchema(
+            {col: pa.Column(checks=chks, nullable=True, required=False) for col, chks in extra[name].items()},
+            strict=False,
+        )
+        rows += _run(schema, df, name)
+    if "annotations" in passed and min_annotators > 1:
+        ann = passed["annotations"]
+        sub = ann[ann["status"] == "submitted"]
+        n = sub.groupby("article_id")["annotator"].nunique()
+        for aid, k in n[n < min_annotators].sort_index().items():
+            rows.append({"table": "annotations", "check": f"quality gate: at least {min_annotators} annotators per article",
+                         "column": "article_id", "index": None, "value": f"{aid} ({k})"})
+    rows = _dedupe(rows)
+    rows.sort(key=lambda r: (r["table"], r["check"], r["column"] or "", r["index"] if r["index"] is not None else -1,
+                             r["value"] or ""))
+    failures = pyarrow.Table.from_pylist(rows, schema=FAILURE)
+    return Result(failures, {name: len(df) for name, df in tables.items()})
+
+
+def _dedupe(rows: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for r in rows:
+        key = tuple(r.values())
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
+
+
+def write_report(result: Result, report_dir: Path) -> Path:
+    report_dir.mkdir(parents=True, exist_ok=True)
+    path = report_dir / "failures.parquet"
+    tmp = path.with_name("." + path.name + ".tmp")
+    pq.write_table(result.failures, tmp, compression="zstd")
+    tmp.replace(path)
+    return path
+
+
+def check_label(check: str) -> str:
+    """pandera's names for its built-in checks, made readable."""
+    return re.sub(r"^field_uniqueness$", "unique", check)

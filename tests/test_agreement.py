@@ -1,0 +1,312 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from nltk.metrics.agreement import AnnotationTask
+from nltk.metrics.distance import binary_distance, interval_distance, masi_distance
+
+from framestance import agreement
+from framestance.agreement import alpha, compute, span_f1, summary_rows, write_outputs
+from framestance.codebook import load
+from framestance.schema import ANNOTATION, SPAN, STANCE
+
+from .conftest import ROOT
+
+
+def long(matrix: dict[str, list]) -> pd.DataFrame:
+    """Reliability data matrix (coder -> one value per unit, None = missing) in long form."""
+    rows = [(u, c, v) for c, values in matrix.items() for u, v in enumerate(values)]
+    return pd.DataFrame(rows, columns=["unit", "coder", "value"])
+
+
+# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 observers, 12 units.
+K2011 = {
+    "A": [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
+    "B": [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
+    "C": [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
+    "D": [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None],
+}
+
+
+def test_krippendorff_2011_worked_example():
+    data = long(K2011)
+    assert round(alpha(data, "nominal"), 3) == 0.743
+    assert round(alpha(data, "ordinal", order=[1, 2, 3, 4, 5]), 3) == 0.815
+    assert round(alpha(data, "interval"), 3) == 0.849
+
+
+def test_nominal_by_hand():
+    # A: a a b b / B: a b b b. Pairable n = 8, n_a = 3, n_b = 5; each unit has m = 2 (weight 1).
+    # Observed: only unit 2 disagrees, 2 ordered pairs -> sum o*d = 2.
+    # Expected: sum n_c n_k d = 2 * 3 * 5 = 30. alpha = 1 - (n-1) * 2 / 30 = 1 - 14/30 = 8/15.
+    assert alpha(long({"A": list("aabb"), "B": list("abbb")})) == pytest.approx(8 / 15, abs=1e-12)
+
+
+def test_interval_by_hand():
+    # A: 1 2 3 / B: 1 2 4. Values 1,1,2,2,3,4: n = 6, sum v = 13, sum v^2 = 35.
+    # Observed: unit 3, two ordered pairs with (3-4)^2 -> 2.
+    # Expected: sum over all ordered pairs (v_i - v_j)^2 = 2*6*35 - 2*13^2 = 420 - 338 = 82.
+    # alpha = 1 - 5 * 2 / 82 = 36/41.
+    assert alpha(long({"A": [1, 2, 3], "B": [1, 2, 4]}), "interval") == pytest.approx(36 / 41, abs=1e-12)
+
+
+def test_ordinal_by_hand():
+    # A: lo mid hi / B: lo hi hi; unit 4 has "n/a" (outside the order: missing) so it drops out.
+    # n_lo = 2, n_mid = 1, n_hi = 3, n = 6. Krippendorff's ordinal metric:
+    # d(lo,mid) = 2+1 - (2+1)/2 = 1.5, d(lo,hi) = 6 - 2.5 = 3.5, d(mid,hi) = 4 - 2 = 2.
+    # Observed: unit 2, 2 ordered pairs * 2^2 = 8. Expected: 2*(2*1*2.25 + 2*3*12.25 + 1*3*4) = 180.
+    # alpha = 1 - 5 * 8 / 180 = 7/9.
+    data = long({"A": ["lo", "mid", "hi", "hi"], "B": ["lo", "hi", "hi", "n/a"]})
+    assert alpha(data, "ordinal", order=["lo", "mid", "hi"]) == pytest.approx(7 / 9, abs=1e-12)
+    # nominal on the same data: n=6 ... unit 4 has two values (hi, n/a) under nominal, so it counts
+    assert alpha(data.iloc[[0, 1, 2, 4, 5, 6]], "nominal") == pytest.approx(1 - 5 * 2 / (36 - 4 - 1 - 9), abs=1e-12)
+
+
+def test_perfect_undefined_and_errors():
+    assert alpha(long({"A": list("abcab"), "B": list("abcab"), "C": list("abc") + [None, "b"]})) == 1.0
+    assert alpha(long({"A": list("aaa"), "B": list("aaa")})) is None  # no expected disagreement
+    assert alpha(long({"A": list("abc"), "B": [None, None, None]})) is None  # nothing pairable
+    assert alpha(long({"A": [], "B": []})) is None
+    assert alpha(long({"A": [1, 1], "B": [1, 1]}), "interval") is None
+    with pytest.raises(ValueError):
+        alpha(long(K2011), "ordinal")
+    with pytest.raises(ValueError):
+        alpha(long(K2011), "ratio")
+
+
+def test_first_value_per_coder_kept():
+    data = long({"A": list("aabb"), "B": list("abbb")})
+    dup = pd.DataFrame([(1, "B", "a"), (0, "A", None)], columns=["unit", "coder", "value"])
+    # B's second value in unit 1 ("a", which would agree) is ignored; A's null in unit 0 is missing
+    assert alpha(pd.concat([data, dup], ignore_index=True)) == pytest.approx(8 / 15, abs=1e-12)
+    assert alpha(pd.concat([dup.iloc[:1], data], ignore_index=True)) == 1.0  # now "a" comes first
+
+
+def _random_matrix(rng: random.Random, units: int, coders: int, draw) -> list[tuple[str, int, object]]:
+    triples = []
+    for u in range(units):
+        for c in range(coders):
+            if rng.random() > 0.25:
+                triples.append((f"c{c}", u, draw()))
+    return triples
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_matches_nltk_nominal_and_interval(seed):
+    rng = random.Random(seed)
+    triples = _random_matrix(rng, 60, 4, lambda: rng.choice("wxyz"))
+    ours = alpha(pd.DataFrame([(u, c, v) for c, u, v in triples], columns=["coder", "unit", "value"])[
+        ["unit", "coder", "value"]])
+    assert ours == pytest.approx(AnnotationTask(data=triples, distance=binary_distance).alpha(), abs=1e-9)
+    numbers = _random_matrix(rng, 50, 3, lambda: rng.randint(0, 9))
+    ours = alpha(pd.DataFrame([(u, c, v) for c, u, v in numbers], columns=["unit", "coder", "value"]), "interval")
+    assert ours == pytest.approx(AnnotationTask(data=numbers, distance=interval_distance).alpha(), abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_masi_matches_nltk(seed):
+    rng = random.Random(seed)
+    universe = list(range(6))
+
+    def draw():
+        return frozenset(rng.sample(universe, rng.randint(1, 3)))
+
+    triples = _random_matrix(rng, 50, 3, draw)
+    expected = AnnotationTask(data=triples, distance=masi_distance).alpha()
+    unit = np.array([u for _, u, _ in triples])
+    masks = np.array([sum(1 << k for k in s) for _, _, s in triples], dtype=np.uint64)
+    assert agreement._alpha_masi(unit, masks) == pytest.approx(expected, abs=1e-9)
+
+
+# ---- spans -----------------------------------------------------------------------------------
+TEXT = "The talks in Alaska ended without a deal today ."
+#        tokens: 0 The, 1 talks, 2 in, 3 Alaska, 4 ended, 5 without, 6 a, 7 deal, 8 today, 9 .
+
+
+def span(who, kind, label, start, end, article="a1", status="submitted"):
+    return {"article_id": article, "annotation_id": 1, "annotator": who, "status": status, "kind": kind,
+            "label": label, "start": start, "end": end, "text": None}
+
+
+def at(s: str) -> tuple[int, int]:
+    i = TEXT.index(s)
+    return i, i + len(s)
+
+
+def test_span_f1_by_hand():
+    rows = [
+        span("x", "frame_cue", "political", *at("talks in Alaska")),     # tokens 1 2 3
+        span("x", "frame_cue", "economic", *at("a deal")),              # tokens 6 7
+        span("y", "frame_cue", "political", *at("Alaska ended")),        # tokens 3 4
+        span("y", "frame_cue", "economic", *at("ithout a d")),          # partial: tokens 5 6 7
+        span("x", "stance_evidence", "russian_government", *at("deal")),        # token 7
+        span("y", "stance_evidence", "russian_government", *at("deal today")),  # tokens 7 8
+        span("x", "frame_cue", "economic", 0, 5, article="elsewhere"),  # article without text: skipped
+    ]
+    spans = pd.DataFrame(rows)
+    # frame_cue: A = {1p 2p 3p 6e 7e}, B = {3p 4p 5e 6e 7e}, A&B = {3p 6e 7e} -> 2*3 / 10
+    # stance_evidence: {7} vs {7, 8} -> 2*1 / 3
+    got = span_f1(spans, {"a1": TEXT})
+    assert got["frame_cue"] == pytest.approx(0.6)
+    assert got["stance_evidence"] == pytest.approx(2 / 3)
+    # z submitted too but marked nothing: pairs (x,z) and (y,z) add |A| + 0 to the denominator
+    got = span_f1(spans, {"a1": TEXT}, {"a1": {"x", "y", "z"}})
+    assert got["frame_cue"] == pytest.approx(6 / 20)
+    assert got["stance_evidence"] == pytest.approx(2 / 6)
+    assert span_f1(spans.iloc[:0], {"a1": TEXT}) == {"frame_cue": None, "stance_evidence": None}
+
+
+def test_span_token_boundaries_are_half_open():
+    # "The " (0, 4) ends where "talks" starts: token 0 only; (3, 5) " t" covers token 1 only.
+    spans = pd.DataFrame([span("x", "frame_cue", "policy", 0, 4), span("y", "frame_cue", "policy", 3, 5)])
+    assert span_f1(spans, {"a1": TEXT})["frame_cue"] == 0.0
+    spans = pd.DataFrame([span("x", "frame_cue", "policy", 0, 5), span("y", "frame_cue", "policy", 3, 5)])
+    assert span_f1(spans, {"a1": TEXT})["frame_cue"] == pytest.approx(2 * 1 / 3)
+
+
+# ---- compute -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def cb():
+    return load(ROOT / "schemas" / "codebook.yaml")
+
+
+def ann(article, who, primary, frames, tone="neutral", status="submitted", lead=None, aid=0):
+    return {"article_id": article, "text_sha256": None, "task_id": 1, "annotation_id": aid, "annotator": who,
+            "status": status, "created_at": None, "updated_at": None, "lead_time": lead, "ground_truth": False,
+            "primary_frame": primary, "frames": frames, "tone": tone}
+
+
+def stance(article, who, value, status="submitted", target="russian_government"):
+    return {"article_id": article, "annotation_id": 0, "annotator": who, "status": status, "target": target,
+            "value": value}
+
+
+def fixture_tables():
+    annotations = [
+        ann("a1", "p", "economic", ["economic", "political"], lead=10.0),
+        ann("a1", "q", "economic", ["economic"], lead=5.0),
+        ann("a1", "r", "political", ["political"], lead=3.0),
+        ann("a2", "p", "political", ["political"], lead=20.0),
+        ann("a2", "q", "political", ["political", "security_defense"]),
+        ann("a3", "p", "economic", ["economic"], lead=40.0),
+        ann("a3", "q", "security_defense", ["economic", "security_defense"], lead=7.0),
+        # excluded: r's draft and cancelled annotation, s who only drafted
+        ann("a2", "r", "morality", ["morality"], tone="negative", status="draft"),
+        ann("a3", "r", "morality", ["morality"], tone="positive", status="cancelled"),
+        ann("a1", "s", "morality", ["morality"], tone="positive", status="draft"),
+    ]
+    stances = [
+        stance("a1", "p", "against"), stance("a1", "q", "against"), stance("a1", "r", "favor"),
+        stance("a2", "p", "neutral"), stance("a2", "q", "not_addressed"),
+        stance("a3", "p", "favor"), stance("a3", "q", "favor"),
+        stance("a2", "r", "favor", status="draft"), stance("a3", "r", "against", status="cancelled"),
+    ]
+    return (pa.Table.from_pylist(annotations, schema=ANNOTATION).to_pandas(),
+            pa.Table.from_pylist(stances, schema=STANCE).to_pandas(),
+            pa.Table.from_pylist([], schema=SPAN).to_pandas())
+
+
+def test_compute_by_hand(cb):
+    annotations, stances, spans = fixture_tables()
+    gold = dataclasses.replace(cb, gold={"a1": {"primary_frame": "economic"}, "a3": {"primary_frame": "security_defense"}})
+    m = compute(annotations, stances, spans, gold)
+    assert m["counts"] == {"annotations": 7, "annotators": 3, "articles": 3, "articles_with_2plus": 3}
+    a = m["alpha"]
+    # primary: a1 e e pol, a2 pol pol, a3 e sec; n=7 (3 e, 3 pol, 1 sec).
+    # observed (9-5)/2 + 0 + (4-2)/1 = 4; expected 49 - 19 = 30; alpha = 1 - 6*4/30 = 0.2
+    assert a["primary_frame"] == 0.2
+    assert a["tone"] is None  # everybody submitted "neutral"
+    # economic present: a1 1 1 0, a2 0 0, a3 1 1; observed 2, expected 49 - 16 - 9 = 24 -> 1 - 12/24
+    assert a["frames"]["economic"] == 0.5
+    assert a["frames"]["morality"] is None  # only the draft/cancelled annotations use it
+    assert set(a["frames"]) == set(cb.frame_ids())
+    # stance nominal: a1 ag ag fav, a2 neu na, a3 fav fav: observed 2 + 2 = 4, expected 49 - 15 = 34
+    # ordinal: "not_addressed" is missing, a2 drops out; midranks ag 1, fav 3.5 (n_ag 2, n_fav 3):
+    # observed 4 pairs * 6.25 / 2 = 12.5, expected 2*2*3*6.25 = 75 -> 1 - 4*12.5/75 = 1/3
+    assert a["stance"]["russian_government"] == {"nominal": round(1 - 24 / 34, 4), "ordinal": 0.3333}
+    assert a["stance"]["us_administration"] == {"nominal": None, "ordinal": None}
+    people = m["annotators"]
+    assert sorted(people) == ["p", "q", "r"]
+    # p: a1 1 of 2 others, a2 1/1, a3 0/1 -> 2/4; r: 0 of 2 on a1
+    assert people["p"] == {"tasks": 3, "median_lead_time": 20.0, "agreement_with_others": 0.5,
+                           "gold_tasks": 2, "gold_accuracy": 0.5}
+    assert people["q"] == {"tasks": 3, "median_lead_time": 6.0, "agreement_with_others": 0.5,
+                           "gold_tasks": 2, "gold_accuracy": 1.0}
+    assert people["r"] == {"tasks": 1, "median_lead_time": 3.0, "agreement_with_others": 0.0,
+                           "gold_tasks": 1, "gold_accuracy": 0.0}
+    assert m["spans"] == {"frame_cue": None, "stance_evidence": None}
+    assert list(m) == sorted(m) and list(a["frames"]) == sorted(a["frames"])
+    json.dumps(m, allow_nan=False)
+
+
+def test_drafts_and_cancelled_are_ignored(cb):
+    annotations, stances, spans = fixture_tables()
+    only = annotations[annotations["status"] == "submitted"]
+    base = compute(only, stances[stances["status"] == "submitted"], spans, cb)
+    assert compute(annotations, stances, spans, cb) == base
+    # the excluded rows do disagree: counted as submitted they change alpha
+    promoted = annotations.assign(status="submitted")
+    assert compute(promoted, stances, spans, cb)["alpha"]["primary_frame"] != base["alpha"]["primary_frame"]
+    assert base["annotators"]["r"]["gold_tasks"] == 0 and base["annotators"]["r"]["gold_accuracy"] is None
+
+
+def test_compute_masi_and_spans(cb):
+    annotations, stances, _ = fixture_tables()
+    sub = annotations[annotations["status"] == "submitted"]
+    triples = [(w, a, frozenset(f)) for w, a, f in zip(sub["annotator"], sub["article_id"], sub["frames"])]
+    expected = AnnotationTask(data=triples, distance=masi_distance).alpha()
+    text = "Prices rose . Troops moved ."
+    spans = pd.DataFrame([
+        span("p", "frame_cue", "economic", 0, 6), span("q", "frame_cue", "economic", 0, 11),
+        span("r", "frame_cue", "economic", 0, 6, status="draft"),
+    ])
+    m = compute(annotations, stances, spans, cb, texts={"a1": text})
+    assert m["alpha"]["frames_masi"] == pytest.approx(expected, abs=5e-5)
+    # a1 submitted by p, q, r: p {0} vs q {0, 1}: 2/3; r's span is a draft, r marked nothing: +1, +2
+    assert m["spans"]["frame_cue"] == round(2 * 1 / (3 + 1 + 2), 4)
+    assert m["spans"]["stance_evidence"] is None
+
+
+def test_summary_rows_order(cb):
+    annotations, stances, spans = fixture_tables()
+    rows = summary_rows(compute(annotations, stances, spans, cb))
+    dims = [r["dimension"] for r in rows]
+    assert dims[:2] == ["primary_frame", "tone"]
+    assert dims[2:2 + len(cb.frames)] == [f"frames:{f}" for f in sorted(cb.frame_ids())]
+    assert dims[2 + len(cb.frames)] == "frames_masi"
+    assert "stance:russian_government" in dims and "stance_ordinal:russian_government" in dims
+    assert "stance_ordinal:us_administration" not in dims  # undefined ordinal rows are left out
+    assert {r["dimension"]: r["alpha"] for r in rows}["primary_frame"] == 0.2
+
+
+def test_write_outputs_deterministic(cb, tmp_path):
+    annotations, stances, spans = fixture_tables()
+    metrics = compute(annotations, stances, spans, cb)
+    written = {}
+    for run in ("one", "two"):
+        paths = write_outputs(metrics, annotations, stances, cb, tmp_path / run / "metrics.json", tmp_path / run / "plots")
+        written[run] = {p.relative_to(tmp_path / run).as_posix(): p.read_bytes() for p in paths}
+    assert sorted(written["one"]) == ["metrics.json", "plots/alpha.csv", "plots/alpha.png", "plots/annotators.csv",
+                                      "plots/annotators.png", "plots/labels.csv", "plots/labels.png"]
+    assert written["one"] == written["two"]
+    for name, data in written["one"].items():
+        if name.endswith(".png"):
+            assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert json.loads(written["one"]["metrics.json"]) == metrics
+    assert written["one"]["metrics.json"].endswith(b"}\n")
+    alpha_csv = written["one"]["plots/alpha.csv"].decode().splitlines()
+    assert alpha_csv[:3] == ["dimension,alpha", "primary_frame,0.2", "tone,"]
+    labels = written["one"]["plots/labels.csv"].decode().splitlines()
+    assert "primary_frame,economic,3" in labels and "primary_frame,morality,0" in labels
+    assert "stance:russian_government,favor,3" in labels
+    grid = written["one"]["plots/annotators.csv"].decode().splitlines()
+    assert grid[0] == "annotator,label,count" and "r,political,1" in grid and "r,morality,0" in grid
+    assert len(grid) == 1 + 3 * len(cb.frames)
+    assert not math.isnan(metrics["alpha"]["frames"]["economic"])
