@@ -1,0 +1,150 @@
+"""Gold labels: majority with its tie rule, Dawid-Skene, span consolidation, quality gates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from framestance.aggregate import AggregateError, gate_failures, gold_labels, gold_spans, unresolved_shares
+from framestance.codebook import load
+from framestance.schema import UNRESOLVED
+
+from .conftest import ROOT
+
+CB = load(ROOT / "schemas" / "codebook.yaml")
+TARGETS = [t.id for t in CB.targets]
+
+
+def tables(rows):
+    """rows: (article, annotator, primary, frames, tone, stance of every target, status)."""
+    ann, st = [], []
+    for k, (art, who, primary, frames, tone, stance, status) in enumerate(rows):
+        ann.append({"article_id": art, "text_sha256": "0" * 64, "annotation_id": k, "annotator": who, "status": status,
+                    "primary_frame": primary, "frames": np.array(frames, dtype=object), "tone": tone})
+        for t in TARGETS:
+            st.append({"article_id": art, "annotation_id": k, "annotator": who, "status": status, "target": t, "value": stance})
+    return pd.DataFrame(ann), pd.DataFrame(st)
+
+
+def by_article(table):
+    return {r["article_id"]: r for r in table.to_pylist()}
+
+
+def test_majority_support_and_ties_left_unresolved():
+    ann, st = tables([
+        ("a1", "x", "economic", ["economic", "political"], "negative", "against", "submitted"),
+        ("a1", "y", "economic", ["economic"], "negative", "against", "submitted"),
+        ("a1", "z", "political", ["political"], "neutral", "favor", "submitted"),
+        ("a2", "x", "morality", ["morality", "policy"], "positive", "favor", "submitted"),
+        ("a2", "y", "policy", ["policy"], "neutral", "against", "submitted"),
+        # never counted: a draft and a cancelled annotation that would break the a2 tie
+        ("a2", "z", "morality", ["morality"], "positive", "favor", "draft"),
+        ("a2", "w", "morality", ["morality"], "positive", "favor", "cancelled"),
+    ])
+    g = by_article(gold_labels(ann, st, CB, method="majority", tie="unresolved"))
+    a1, a2 = g["a1"], g["a2"]
+    assert (a1["n_annotators"], a1["primary_frame"], a1["primary_frame_support"]) == (3, "economic", 0.6667)
+    assert (a1["frames"], a1["frames_support"], a1["frames_unresolved"]) == (["economic", "political"], [0.6667, 0.6667], [])
+    assert (a1["tone"], a1[f"stance_{TARGETS[0]}"], a1[f"stance_{TARGETS[0]}_support"]) == ("negative", "against", 0.6667)
+    assert a2["n_annotators"] == 2
+    assert (a2["primary_frame"], a2["primary_frame_support"]) == (UNRESOLVED, 0.5)
+    assert (a2["tone"], a2[f"stance_{TARGETS[1]}"]) == (UNRESOLVED, UNRESOLVED)
+    assert (a2["frames"], a2["frames_unresolved"]) == (["policy"], ["morality"])
+
+
+def test_codebook_order_tie_rule_takes_the_first_label_of_the_codebook():
+    ann, st = tables([
+        ("a2", "x", "policy", ["morality", "policy"], "positive", "favor", "submitted"),
+        ("a2", "y", "morality", ["policy"], "neutral", "against", "submitted"),
+    ])
+    a2 = by_article(gold_labels(ann, st, CB, tie="codebook_order"))["a2"]
+    frames = CB.frame_ids()
+    assert frames.index("morality") < frames.index("policy")
+    assert a2["primary_frame"] == "morality"  # first of the tied labels in the codebook
+    assert a2["tone"] == [t.id for t in CB.tone if t.id in ("positive", "neutral")][0]
+    assert a2[f"stance_{TARGETS[0]}"] == [v.id for v in CB.stance_values if v.id in ("favor", "against")][0]
+    assert (a2["frames"], a2["frames_unresolved"]) == (["policy"], [])  # a frame tie counts as absent
+
+
+def test_dawid_skene_breaks_ties_by_learned_reliability():
+    """Two annotators who always agree on the truth, and a third who always says `negative`. On the
+    articles only the first and the third labelled, majority cannot decide; Dawid-Skene has learned
+    that the third annotator carries no information and follows the first."""
+    rows = []
+    tones = ["positive", "neutral", "negative"]
+    for i in range(30):
+        truth = tones[i % 3]
+        rows.append((f"a{i:02d}", "reliable1", "economic", ["economic"], truth, "favor", "submitted"))
+        rows.append((f"a{i:02d}", "reliable2", "economic", ["economic"], truth, "favor", "submitted"))
+        rows.append((f"a{i:02d}", "constant", "economic", ["economic"], "negative", "favor", "submitted"))
+    for i in range(6):
+        truth = ["positive", "neutral"][i % 2]
+        rows.append((f"b{i}", "reliable1", "economic", ["economic"], truth, "favor", "submitted"))
+        rows.append((f"b{i}", "constant", "economic", ["economic"], "negative", "favor", "submitted"))
+    ann, st = tables(rows)
+    mv = by_article(gold_labels(ann, st, CB, method="majority"))
+    ds = by_article(gold_labels(ann, st, CB, method="dawid-skene"))
+    for i in range(6):
+        truth = ["positive", "neutral"][i % 2]
+        assert mv[f"b{i}"]["tone"] == UNRESOLVED
+        assert ds[f"b{i}"]["tone"] == truth and ds[f"b{i}"]["tone_support"] > 0.9
+        assert ds[f"b{i}"]["method"] == "dawid-skene"
+    assert all(ds[f"a{i:02d}"]["tone"] == tones[i % 3] for i in range(30))
+    assert ds["a00"]["frames"] == ["economic"]
+    # deterministic
+    assert gold_labels(ann, st, CB, method="dawid-skene").equals(gold_labels(ann, st, CB, method="dawid-skene"))
+
+
+def test_unknown_method_or_tie_rule():
+    ann, st = tables([("a1", "x", "economic", ["economic"], "neutral", "favor", "submitted")])
+    with pytest.raises(AggregateError, match="method"):
+        gold_labels(ann, st, CB, method="vote")
+    with pytest.raises(AggregateError, match="tie rule"):
+        gold_labels(ann, st, CB, tie="coin")
+
+
+def test_spans_marked_by_a_majority_are_consolidated_word_by_word():
+    text = "alpha beta gamma delta epsilon zeta"
+    ann, _ = tables([(("t"), w, "economic", ["economic"], "neutral", "favor", "submitted") for w in "ABC"])
+
+    def at(word_from: str, word_to: str) -> tuple[int, int]:
+        return text.index(word_from), text.index(word_to) + len(word_to)
+
+    spans = []
+    for k, (who, (s, e), label) in enumerate([
+        ("A", at("beta", "gamma"), "economic"),
+        ("B", at("beta", "delta"), "economic"),
+        ("C", at("delta", "delta"), "economic"),
+        ("C", at("zeta", "zeta"), "economic"),       # one vote of three: dropped
+        ("A", at("alpha", "alpha"), "morality"),     # another label: its own votes
+    ]):
+        spans.append({"article_id": "t", "annotation_id": "ABC".index(who), "annotator": who, "status": "submitted",
+                      "kind": "frame_cue", "label": label, "start": s, "end": e, "text": text[s:e]})
+    spans.append({**spans[0], "annotator": "D", "annotation_id": 99, "status": "draft"})
+    out = gold_spans(ann, pd.DataFrame(spans), {"t": text}).to_pylist()
+    assert out == [{"article_id": "t", "kind": "frame_cue", "label": "economic", "start": 6, "end": 22,
+                    "text": "beta gamma delta", "support": 0.6667}]
+
+
+def test_quality_gates_name_the_dimension():
+    alphas = {"primary_frame": 0.71, "tone": 0.12, "stance:russian_government": None, "stance:us_administration": 0.9}
+    quality = {"min_alpha": {"primary_frame": 0.5, "tone": 0.3, "stance:*": 0.5}, "max_unresolved_share": 0.2}
+    msgs = gate_failures(alphas, {"primary_frame": 0.25, "tone": 0.0}, quality)
+    assert msgs == [
+        "quality gate: alpha for stance:russian_government is undefined (too few paired labels), minimum 0.5",
+        "quality gate: alpha for tone is 0.120, below the minimum 0.3 (params.yaml quality.min_alpha.tone)",
+        "quality gate: 25% of articles have an unresolved primary_frame label, above the maximum 20% "
+        "(params.yaml quality.max_unresolved_share)",
+    ]
+    assert gate_failures({"primary_frame": 0.9}, {}, {"min_alpha": {"primary_frame": 0.5}}) == []
+
+
+def test_unresolved_shares():
+    ann, st = tables([
+        ("a1", "x", "economic", ["economic"], "neutral", "favor", "submitted"),
+        ("a1", "y", "policy", ["economic"], "neutral", "favor", "submitted"),
+        ("a2", "x", "economic", ["economic"], "neutral", "favor", "submitted"),
+    ])
+    shares = unresolved_shares(gold_labels(ann, st, CB), CB)
+    assert shares["primary_frame"] == 0.5 and shares["tone"] == 0.0 and shares["frames"] == 0.0
