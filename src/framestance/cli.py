@@ -446,6 +446,45 @@ def aggregate(
                       f"{spans.num_rows} consolidated spans -> {out / 'gold_spans.parquet'}", highlight=False)
 
 
+@app.command()
+def publish(
+    version: Annotated[Optional[str], typer.Option("--version", help="MAJOR.MINOR.PATCH (default: params.yaml publish.version).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder of published datasets: <out>/<name>/<version>/.")] = Path("dist"),
+    name: Annotated[Optional[str], typer.Option("--name", help="Dataset name (default: params.yaml publish.name).")] = None,
+    corpus: CorpusDir = Path("corpus/normalised"),
+    annotations: AnnotationsDir = Path("corpus/annotations"),
+    gold: GoldDir = Path("corpus/gold"),
+    metrics: Annotated[Path, typer.Option("--metrics", help="Agreement metrics for the card.")] = Path("metrics/agreement.json"),
+    codebook: CodebookOpt = None,
+    push_to_hub: Annotated[Optional[str], typer.Option("--push-to-hub", help="Also upload to this Hub dataset repo (token: HF_TOKEN), tagged v<version>.")] = None,
+) -> None:
+    """Write an immutable, versioned Hugging Face dataset (parquet shards, card, manifest)."""
+    from .publish import Options, PublishError, publish as run, push_to_hub as upload, read_inputs
+
+    cb = _codebook(codebook)
+    p = _params("publish")
+    opts = Options(name=name or p.get("name") or "framestance", version=version or str(p.get("version") or ""),
+                   ratios=p.get("splits") or Options.__dataclass_fields__["ratios"].default_factory(),
+                   salt=str(p.get("salt") or "framestance"), max_shard_bytes=int(p.get("max_shard_bytes") or 100_000_000),
+                   license=str(p.get("license") or "other"), pretty_name=str(p.get("pretty_name") or ""))
+    if not opts.version:
+        fail("--version: missing (or set publish.version in params.yaml)")
+    try:
+        inp = read_inputs(corpus, annotations, gold, metrics)
+        with err_console.status(f"publishing {opts.name} {opts.version}"):
+            path, created = run(inp, cb, out, opts, Path(cb.source).read_text(encoding="utf-8"))
+    except PublishError as exc:
+        fail(str(exc))
+    if created:
+        out_console.print(f"published {opts.name} {opts.version} -> {path}", highlight=False)
+    else:
+        out_console.print(f"{path} is already published with identical content: nothing to do", highlight=False)
+    out_console.print(f'load it with: datasets.load_dataset("{path}")', highlight=False)
+    if push_to_hub:
+        res = upload(path, push_to_hub, opts.version, token=os.environ.get("HF_TOKEN"))
+        out_console.print(f"pushed to the Hub: {res['repo_id']} tag {res['tag']} (commit {res['commit']})", highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console script wrapper
     app()
 

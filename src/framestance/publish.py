@@ -1,0 +1,398 @@
+"""Stage 5: an immutable, versioned Hugging Face dataset directory.
+
+`dist/<name>/<version>/` holds parquet shards per config and split, a dataset card (README.md,
+whose YAML header `datasets.load_dataset` reads: configs, data_files, features with the
+codebook's ClassLabel names), the codebook the labels follow, and MANIFEST.json (sha256, bytes
+and rows of every file). Built aside and renamed into place, so a failed publish leaves nothing;
+a version that exists is never rewritten: publishing it again succeeds only when every byte
+would be the same.
+
+Configs: `default` (one row per annotated article: text, metadata, gold labels and spans),
+`annotations` (one row per article x annotator, pseudonymised), `spans` (every annotator's span)
+and `corpus` (every normalised article, unlabelled). Splits are assigned per near-duplicate
+cluster from a salted hash of its id, so no story is in two splits and an article keeps its split
+across versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .codebook import Codebook
+from .schema import UNRESOLVED
+
+SPLITS = ("train", "validation", "test")
+CONFIGS = ("default", "annotations", "spans", "corpus")
+SPAN_KINDS = ["frame_cue", "stance_evidence"]
+_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+#: Local provenance that must not travel (a path on somebody's machine).
+PRIVATE_COLUMNS = ("source_path",)
+
+
+class PublishError(ValueError):
+    pass
+
+
+class VersionExists(PublishError):
+    pass
+
+
+@dataclass
+class Options:
+    name: str
+    version: str
+    ratios: Mapping[str, float] = field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
+    salt: str = "framestance"
+    max_shard_bytes: int = 100_000_000
+    license: str = "other"
+    pretty_name: str = ""
+    citation: str = ""
+
+
+@dataclass
+class Inputs:
+    articles: pa.Table
+    annotations: pa.Table
+    stances: pa.Table
+    spans: pa.Table
+    gold: pa.Table
+    gold_spans: pa.Table
+    agreement: dict | None = None
+
+
+def read_inputs(corpus: Path, annotations: Path, gold: Path, metrics: Path | None) -> Inputs:
+    paths = {
+        "articles": corpus / "articles.parquet", "annotations": annotations / "annotations.parquet",
+        "stances": annotations / "stances.parquet", "spans": annotations / "spans.parquet",
+        "gold": gold / "gold.parquet", "gold_spans": gold / "gold_spans.parquet",
+    }
+    tables = {}
+    for key, path in paths.items():
+        if not path.exists():
+            raise PublishError(f"{path}: no such table (run the stages before publish: `dvc repro`)")
+        tables[key] = pq.read_table(path)
+    agreement = json.loads(metrics.read_text()) if metrics and metrics.exists() else None
+    return Inputs(**tables, agreement=agreement)
+
+
+# ---- features: the codebook's labels as ClassLabel -----------------------------------------------
+
+
+def _names(labels, extra: tuple[str, ...] = ()) -> list[str]:
+    return [lab.id for lab in labels] + list(extra)
+
+
+def features(cb: Codebook) -> dict:
+    """config -> datasets.Features."""
+    from datasets import ClassLabel, Features, List, Value
+
+    frames = ClassLabel(names=_names(cb.frames))
+    frames_or_tie = ClassLabel(names=_names(cb.frames, (UNRESOLVED,)))
+    tone, tone_or_tie = ClassLabel(names=_names(cb.tone)), ClassLabel(names=_names(cb.tone, (UNRESOLVED,)))
+    value, value_or_tie = ClassLabel(names=_names(cb.stance_values)), ClassLabel(names=_names(cb.stance_values, (UNRESOLVED,)))
+    ts = Value("timestamp[us, tz=UTC]")
+    meta = {"article_id": Value("string"), "title": Value("string"), "text": Value("string"),
+            "outlet": Value("string"), "url": Value("string"), "published_at": ts, "language": Value("string"),
+            "kicker": Value("string"), "cluster_id": Value("string"), "text_sha256": Value("string")}
+    default = {**meta, "n_annotators": Value("int32"),
+               "primary_frame": frames_or_tie, "primary_frame_support": Value("float64"),
+               "frames": List(frames), "frames_support": List(Value("float64")), "frames_unresolved": List(frames),
+               "tone": tone_or_tie, "tone_support": Value("float64")}
+    annotations = {"article_id": Value("string"), "annotator": Value("string"), "primary_frame": frames,
+                   "frames": List(frames), "tone": tone}
+    for t in cb.targets:
+        default[f"stance_{t.id}"] = value_or_tie
+        default[f"stance_{t.id}_support"] = Value("float64")
+        annotations[f"stance_{t.id}"] = value
+    annotations.update({"lead_time": Value("float64"), "created_at": ts, "updated_at": ts})
+    default["spans"] = List({"kind": Value("string"), "label": Value("string"), "start": Value("int64"),
+                             "end": Value("int64"), "text": Value("string"), "support": Value("float64")})
+    spans = {"article_id": Value("string"), "annotator": Value("string"), "kind": ClassLabel(names=SPAN_KINDS),
+             "label": Value("string"), "start": Value("int64"), "end": Value("int64"), "text": Value("string")}
+    corpus = {"article_id": Value("string"), "source_sha256": Value("string"), "position": Value("int32"),
+              "input_kind": Value("string"), "relation": Value("string"), "parent_id": Value("string"),
+              "url": Value("string"), "outlet": Value("string"), "syndicated_from": Value("string"),
+              "kicker": Value("string"), "title": Value("string"), "authors": List(Value("string")),
+              "author_roles": List(Value("string")), "published_at": ts, "published_text": Value("string"),
+              "date_precision": Value("string"), "retrieved_at": ts, "language": Value("string"),
+              "text": Value("string"), "paragraphs": List({"start": Value("int32"), "end": Value("int32")}),
+              "media": List({"caption": Value("string"), "credit": Value("string")}), "n_words": Value("int32"),
+              "text_sha256": Value("string"), "duplicate_of": Value("string"), "cluster_id": Value("string"),
+              "normaliser_version": Value("string")}
+    return {name: Features(f) for name, f in
+            (("default", default), ("annotations", annotations), ("spans", spans), ("corpus", corpus))}
+
+
+def _encode(column: pa.ChunkedArray | pa.Array, names: list[str], what: str) -> pa.Array:
+    """Label names -> ClassLabel integers (nulls stay null; an unknown label is an error)."""
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_list(arr.type):
+        flat = _encode(arr.flatten(), names, what)
+        return pa.ListArray.from_arrays(arr.offsets, flat, mask=arr.is_null())
+    idx = pc.index_in(arr, value_set=pa.array(names, pa.string()))
+    unknown = pc.and_(pc.is_null(idx), pc.is_valid(arr))
+    if pc.any(unknown).as_py():
+        bad = sorted(set(pc.filter(arr, unknown).to_pylist()))[:5]
+        raise PublishError(f"{what}: labels not in the codebook: {', '.join(map(str, bad))} (run `framestance validate`)")
+    return idx.cast(pa.int64())
+
+
+# ---- splits ---------------------------------------------------------------------------------------
+
+
+def split_of(cluster_ids: list[str], ratios: Mapping[str, float], salt: str) -> dict[str, str]:
+    """cluster -> split, from a salted sha256 of the cluster id (stable across versions)."""
+    total = sum(ratios.get(s, 0) for s in SPLITS)
+    if total <= 0 or any(ratios.get(s, 0) < 0 for s in SPLITS):
+        raise PublishError("publish.splits: ratios must be >= 0 and sum to more than 0")
+    bounds, acc = [], 0.0
+    for s in SPLITS:
+        acc += ratios.get(s, 0) / total
+        bounds.append((acc, s))
+    out = {}
+    for c in set(cluster_ids):
+        x = int(hashlib.sha256(f"{salt}:{c}".encode()).hexdigest()[:15], 16) / 16**15
+        out[c] = next(s for b, s in bounds if x < b or b == bounds[-1][0])
+    return out
+
+
+# ---- building the config tables ---------------------------------------------------------------------
+
+
+def _sorted(table: pa.Table, keys: list[str]) -> pa.Table:
+    return table.sort_by([(k, "ascending") for k in keys])
+
+
+def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
+    feats = features(cb)
+    arts = inp.articles
+    frames, tones, values = _names(cb.frames), _names(cb.tone), _names(cb.stance_values)
+
+    # default: gold labels joined with the article's metadata and its consolidated spans
+    gold = inp.gold
+    meta_cols = ["article_id", "title", "text", "outlet", "url", "published_at", "language", "kicker", "cluster_id",
+                 "text_sha256"]
+    meta = arts.select(meta_cols)
+    g = gold.drop_columns([c for c in ("text_sha256", "method") if c in gold.column_names])
+    at = pc.index_in(g["article_id"], value_set=meta["article_id"])
+    if at.null_count:
+        missing = pc.filter(g["article_id"], pc.is_null(at)).to_pylist()[:5]
+        raise PublishError(f"gold labels for articles not in the corpus: {', '.join(missing)} (run `framestance validate`)")
+    joined = meta.take(at)
+    for name in g.column_names[1:]:
+        joined = joined.append_column(name, g[name])
+    spans_by = {}
+    for r in _sorted(inp.gold_spans, ["article_id", "kind", "label", "start"]).to_pylist():
+        spans_by.setdefault(r.pop("article_id"), []).append(r)
+    cols = {}
+    for name in feats["default"]:
+        if name == "spans":
+            cols[name] = pa.array([spans_by.get(a, []) for a in joined["article_id"].to_pylist()],
+                                  feats["default"].arrow_schema.field("spans").type)
+        elif name in ("primary_frame", "frames", "frames_unresolved"):
+            cols[name] = _encode(joined[name], frames + ([UNRESOLVED] if name == "primary_frame" else []), f"gold {name}")
+        elif name == "tone":
+            cols[name] = _encode(joined[name], tones + [UNRESOLVED], "gold tone")
+        elif name.startswith("stance_") and not name.endswith("_support"):
+            cols[name] = _encode(joined[name], values + [UNRESOLVED], f"gold {name}")
+        else:
+            cols[name] = joined[name]
+    default = _sorted(pa.table(cols).cast(feats["default"].arrow_schema), ["article_id"])
+
+    # annotations: submitted annotations, one row per article x annotator, stances widened
+    ann = inp.annotations.filter(pc.equal(inp.annotations["status"], "submitted"))
+    st = inp.stances.filter(pc.equal(inp.stances["status"], "submitted"))
+    by_ann: dict[int, dict[str, str]] = {}
+    for aid, target, val in zip(st["annotation_id"].to_pylist(), st["target"].to_pylist(), st["value"].to_pylist()):
+        by_ann.setdefault(aid, {})[target] = val
+    ids = ann["annotation_id"].to_pylist()
+    cols = {"article_id": ann["article_id"], "annotator": ann["annotator"],
+            "primary_frame": _encode(ann["primary_frame"], frames, "primary_frame"),
+            "frames": _encode(ann["frames"], frames, "frames"), "tone": _encode(ann["tone"], tones, "tone")}
+    for t in cb.targets:
+        cols[f"stance_{t.id}"] = _encode(pa.array([by_ann.get(i, {}).get(t.id) for i in ids], pa.string()), values,
+                                         f"stance toward {t.id}")
+    cols.update({"lead_time": ann["lead_time"], "created_at": ann["created_at"], "updated_at": ann["updated_at"]})
+    annotations = _sorted(pa.table(cols).cast(feats["annotations"].arrow_schema), ["article_id", "annotator"])
+
+    sp = inp.spans.filter(pc.equal(inp.spans["status"], "submitted"))
+    spans = pa.table({"article_id": sp["article_id"], "annotator": sp["annotator"],
+                      "kind": _encode(sp["kind"], SPAN_KINDS, "span kind"), "label": sp["label"],
+                      "start": sp["start"], "end": sp["end"], "text": sp["text"]}).cast(feats["spans"].arrow_schema)
+    spans = _sorted(spans, ["article_id", "annotator", "kind", "start", "end", "label"])
+
+    corpus = arts.drop_columns([c for c in PRIVATE_COLUMNS if c in arts.column_names])
+    corpus = _sorted(corpus.select(list(feats["corpus"])).cast(feats["corpus"].arrow_schema), ["article_id"])
+    return {"default": default, "annotations": annotations, "spans": spans, "corpus": corpus}
+
+
+def split_tables(tables: dict[str, pa.Table], articles: pa.Table, opts: Options) -> dict[str, dict[str, pa.Table]]:
+    """config -> split -> rows (every config splits by its article's cluster); empty splits dropped."""
+    clusters = dict(zip(articles["article_id"].to_pylist(), articles["cluster_id"].to_pylist()))
+    assign = split_of(list(clusters.values()), opts.ratios, opts.salt)
+    out: dict[str, dict[str, pa.Table]] = {}
+    for config, table in tables.items():
+        split = pa.array([assign.get(clusters.get(a), "train") for a in table["article_id"].to_pylist()], pa.string())
+        out[config] = {}
+        for s in SPLITS:
+            part = table.filter(pc.equal(split, s))
+            if part.num_rows:
+                out[config][s] = part
+    return out
+
+
+# ---- writing ------------------------------------------------------------------------------------------
+
+
+def _write_shards(table: pa.Table, folder: Path, split: str, max_bytes: int) -> list[Path]:
+    n = max(1, math.ceil(table.nbytes / max_bytes))
+    per = math.ceil(table.num_rows / n)
+    paths = []
+    for i in range(n):
+        path = folder / f"{split}-{i:05d}-of-{n:05d}.parquet"
+        pq.write_table(table.slice(i * per, per), path, compression="zstd", row_group_size=10_000,
+                       write_statistics=True, store_schema=True)
+        paths.append(path)
+    return paths
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _versions(root: Path) -> list[str]:
+    if not root.exists():
+        return []
+    vs = [p.name for p in root.iterdir() if p.is_dir() and _VERSION.match(p.name)]
+    return sorted(vs, key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
+def changelog(previous: Path | None, splits: dict[str, dict[str, pa.Table]], cb: Codebook) -> dict:
+    """Articles added/removed (corpus) and gold labels changed (default) against the previous version."""
+    if previous is None:
+        return {}
+
+    def rows(folder: Path, config: str) -> dict[str, dict]:
+        out = {}
+        for f in sorted((folder / "data" / config).glob("*.parquet")):
+            t = pq.read_table(f)
+            from datasets import Features
+
+            feats = Features.from_arrow_schema(t.schema)
+            for r in t.to_pylist():
+                out[r["article_id"]] = {k: feats[k].int2str(v) if hasattr(feats[k], "int2str") and v is not None else v
+                                        for k, v in r.items()}
+        return out
+
+    def current(config: str) -> dict[str, dict]:
+        from datasets import Features
+
+        out = {}
+        for t in splits.get(config, {}).values():
+            feats = Features.from_arrow_schema(t.schema)
+            for r in t.to_pylist():
+                out[r["article_id"]] = {k: feats[k].int2str(v) if hasattr(feats[k], "int2str") and v is not None else v
+                                        for k, v in r.items()}
+        return out
+
+    old_c, new_c = set(rows(previous, "corpus")), set(current("corpus"))
+    old_d, new_d = rows(previous, "default"), current("default")
+    label_cols = ["primary_frame", "frames", "tone", *[f"stance_{t.id}" for t in cb.targets]]
+    changed = {}
+    for a in sorted(set(old_d) & set(new_d)):
+        diff = [c for c in label_cols if old_d[a].get(c) != new_d[a].get(c)]
+        if diff:
+            changed[a] = diff
+    return {"previous": previous.name, "articles_added": len(new_c - old_c), "articles_removed": len(old_c - new_c),
+            "labelled_added": len(set(new_d) - set(old_d)), "labelled_removed": len(set(old_d) - set(new_d)),
+            "labels_changed": changed}
+
+
+def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: str) -> tuple[Path, bool]:
+    """Write dist/<name>/<version>/; returns (path, created). Raises VersionExists when the version
+    exists with other content."""
+    from .card import render_card
+
+    if not _VERSION.match(opts.version):
+        raise PublishError(f"--version {opts.version!r}: use MAJOR.MINOR.PATCH, e.g. 1.0.0")
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", opts.name):
+        raise PublishError(f"name {opts.name!r}: letters, digits, '.', '_' and '-' only")
+    root = out / opts.name
+    final = root / opts.version
+    tables = build_tables(inp, cb)
+    splits = split_tables(tables, inp.articles, opts)
+    older = [v for v in _versions(root) if tuple(map(int, v.split("."))) < tuple(map(int, opts.version.split(".")))]
+    log = changelog(root / older[-1] if older else None, splits, cb)
+
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".{opts.version}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        files: dict[str, dict] = {}
+        data_files = {}
+        for config in CONFIGS:
+            folder = tmp / "data" / config
+            folder.mkdir(parents=True)
+            data_files[config] = {}
+            for s, table in splits[config].items():
+                for p in _write_shards(table, folder, s, opts.max_shard_bytes):
+                    files[str(p.relative_to(tmp))] = {"rows": pq.read_metadata(p).num_rows}
+                data_files[config][s] = (f"data/{config}/{s}-*.parquet", table.num_rows)
+        (tmp / "codebook.yaml").write_text(codebook_text, encoding="utf-8")
+        files["codebook.yaml"] = {}
+        card = render_card(opts, cb, features(cb), data_files, splits, inp, log)
+        (tmp / "README.md").write_text(card, encoding="utf-8")
+        files["README.md"] = {}
+        for rel in files:
+            p = tmp / rel
+            files[rel] = {**files[rel], "bytes": p.stat().st_size, "sha256": _sha256(p)}
+        manifest = {"name": opts.name, "version": opts.version, "files": dict(sorted(files.items()))}
+        (tmp / "MANIFEST.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        if final.exists():
+            if _same_tree(tmp, final):
+                shutil.rmtree(tmp)
+                return final, False
+            raise VersionExists(f"{final}: version {opts.version} is already published with other content; "
+                                "published versions are immutable: publish a new version")
+        os.rename(tmp, final)
+        return final, True
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _same_tree(a: Path, b: Path) -> bool:
+    fa = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    fb = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    return fa == fb and all((a / f).read_bytes() == (b / f).read_bytes() for f in fa)
+
+
+def push_to_hub(folder: Path, repo_id: str, version: str, api=None, token: str | None = None) -> dict:
+    """Upload a published version to the Hub and tag it `v<version>` at the upload's commit."""
+    if api is None:
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+    api.create_repo(repo_id=repo_id, repo_type="dataset", exist_ok=True)
+    info = api.upload_folder(repo_id=repo_id, folder_path=str(folder), repo_type="dataset",
+                             commit_message=f"framestance: publish version {version}")
+    commit = getattr(info, "oid", None)
+    api.create_tag(repo_id=repo_id, tag=f"v{version}", repo_type="dataset", revision=commit,
+                   tag_message=f"version {version}")
+    return {"repo_id": repo_id, "tag": f"v{version}", "commit": commit}
