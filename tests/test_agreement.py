@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import random
 
 import numpy as np
@@ -65,7 +64,7 @@ def test_ordinal_by_hand():
     # alpha = 1 - 5 * 8 / 180 = 7/9.
     data = long({"A": ["lo", "mid", "hi", "hi"], "B": ["lo", "hi", "hi", "n/a"]})
     assert alpha(data, "ordinal", order=["lo", "mid", "hi"]) == pytest.approx(7 / 9, abs=1e-12)
-    # nominal on the same data: n=6 ... unit 4 has two values (hi, n/a) under nominal, so it counts
+    # nominal without unit 4: same counts, d = 1 off the diagonal: observed 2, expected 36 - 4 - 1 - 9
     assert alpha(data.iloc[[0, 1, 2, 4, 5, 6]], "nominal") == pytest.approx(1 - 5 * 2 / (36 - 4 - 1 - 9), abs=1e-12)
 
 
@@ -102,11 +101,10 @@ def _random_matrix(rng: random.Random, units: int, coders: int, draw) -> list[tu
 def test_matches_nltk_nominal_and_interval(seed):
     rng = random.Random(seed)
     triples = _random_matrix(rng, 60, 4, lambda: rng.choice("wxyz"))
-    ours = alpha(pd.DataFrame([(u, c, v) for c, u, v in triples], columns=["coder", "unit", "value"])[
-        ["unit", "coder", "value"]])
+    ours = alpha(pd.DataFrame(triples, columns=["coder", "unit", "value"]))
     assert ours == pytest.approx(AnnotationTask(data=triples, distance=binary_distance).alpha(), abs=1e-9)
     numbers = _random_matrix(rng, 50, 3, lambda: rng.randint(0, 9))
-    ours = alpha(pd.DataFrame([(u, c, v) for c, u, v in numbers], columns=["unit", "coder", "value"]), "interval")
+    ours = alpha(pd.DataFrame(numbers, columns=["coder", "unit", "value"]), "interval")
     assert ours == pytest.approx(AnnotationTask(data=numbers, distance=interval_distance).alpha(), abs=1e-9)
 
 
@@ -215,7 +213,8 @@ def fixture_tables():
 
 def test_compute_by_hand(cb):
     annotations, stances, spans = fixture_tables()
-    gold = dataclasses.replace(cb, gold={"a1": {"primary_frame": "economic"}, "a3": {"primary_frame": "security_defense"}})
+    gold = dataclasses.replace(
+        cb, gold={"a1": {"primary_frame": "economic"}, "a3": {"primary_frame": "security_defense"}, "a9": {}})
     m = compute(annotations, stances, spans, gold)
     assert m["counts"] == {"annotations": 7, "annotators": 3, "articles": 3, "articles_with_2plus": 3}
     a = m["alpha"]
@@ -291,8 +290,9 @@ def test_write_outputs_deterministic(cb, tmp_path):
     metrics = compute(annotations, stances, spans, cb)
     written = {}
     for run in ("one", "two"):
-        paths = write_outputs(metrics, annotations, stances, cb, tmp_path / run / "metrics.json", tmp_path / run / "plots")
-        written[run] = {p.relative_to(tmp_path / run).as_posix(): p.read_bytes() for p in paths}
+        folder = tmp_path / run
+        paths = write_outputs(metrics, annotations, stances, cb, folder / "metrics.json", folder / "plots")
+        written[run] = {p.relative_to(folder).as_posix(): p.read_bytes() for p in paths}
     assert sorted(written["one"]) == ["metrics.json", "plots/alpha.csv", "plots/alpha.png", "plots/annotators.csv",
                                       "plots/annotators.png", "plots/labels.csv", "plots/labels.png"]
     assert written["one"] == written["two"]
@@ -309,4 +309,14 @@ def test_write_outputs_deterministic(cb, tmp_path):
     grid = written["one"]["plots/annotators.csv"].decode().splitlines()
     assert grid[0] == "annotator,label,count" and "r,political,1" in grid and "r,morality,0" in grid
     assert len(grid) == 1 + 3 * len(cb.frames)
-    assert not math.isnan(metrics["alpha"]["frames"]["economic"])
+
+
+def test_empty_input(cb, tmp_path):
+    annotations, stances, spans = (t.iloc[:0] for t in fixture_tables())
+    m = compute(annotations, stances, spans, cb, texts={})
+    assert m["counts"] == {"annotations": 0, "annotators": 0, "articles": 0, "articles_with_2plus": 0}
+    assert m["alpha"]["primary_frame"] is None and m["alpha"]["frames_masi"] is None
+    assert m["annotators"] == {} and m["spans"] == {"frame_cue": None, "stance_evidence": None}
+    paths = write_outputs(m, annotations, stances, cb, tmp_path / "m.json", tmp_path / "plots")
+    assert (tmp_path / "plots" / "annotators.csv").read_text() == "annotator,label,count\n"
+    assert all(p.exists() for p in paths)

@@ -70,8 +70,12 @@ def _alpha_core(unit: np.ndarray, value: np.ndarray, level: str, n_ranks: int = 
         if x.min() == x.max():
             return None
         width = int(x.max()) + 1
-        keys, cnt = np.unique(u.astype(np.int64) * width + x, return_counts=True)
-        sq = np.bincount(keys // width, weights=cnt.astype(np.float64) ** 2, minlength=len(m))
+        key = u.astype(np.int64) * width + x
+        if len(m) * width <= 4 * len(key) + 1_000_000:  # n_uc as a dense (unit x value) table
+            sq = (np.bincount(key, minlength=len(m) * width).reshape(len(m), width).astype(np.float64) ** 2).sum(axis=1)
+        else:
+            keys, cnt = np.unique(key, return_counts=True)
+            sq = np.bincount(keys // width, weights=cnt.astype(np.float64) ** 2, minlength=len(m))
         observed = ((mf**2 - sq)[units] / (mf[units] - 1)).sum()
         nc = np.bincount(x).astype(np.float64)
         expected = float(n) * n - (nc**2).sum()
@@ -92,6 +96,13 @@ def _alpha_core(unit: np.ndarray, value: np.ndarray, level: str, n_ranks: int = 
     return float(1.0 - (n - 1) * observed / expected)
 
 
+def _index_of(values: pd.Series, labels: Sequence) -> np.ndarray:
+    """Position of every value in `labels`; -1 for nulls and values not in it."""
+    codes, uniques = pd.factorize(values)
+    lookup = np.append(pd.Index(list(labels)).get_indexer(pd.Index(uniques, dtype=object)), -1)
+    return lookup[codes]  # codes == -1 picks the trailing -1
+
+
 def alpha(data: pd.DataFrame, level: str = "nominal", order: Sequence[str] | None = None) -> float | None:
     """Krippendorff's alpha from long reliability data (columns unit, coder, value).
 
@@ -107,7 +118,7 @@ def alpha(data: pd.DataFrame, level: str = "nominal", order: Sequence[str] | Non
         value = pd.factorize(data["value"])[0]
         ok = value >= 0
     elif level == "ordinal":
-        value = pd.Index(list(order)).get_indexer(data["value"])
+        value = _index_of(data["value"], order)
         ok = value >= 0
     else:
         value = pd.to_numeric(data["value"]).to_numpy(dtype=np.float64, na_value=np.nan)
@@ -147,8 +158,9 @@ def _alpha_masi(unit: np.ndarray, masks: np.ndarray) -> float | None:
     # every ordered pair (i, j) of values in one unit, weighted 1/(m_u - 1); i == j has distance 0
     order = np.argsort(u, kind="stable")
     u, x = u[order], x[order]
-    size = m[u]
-    start = np.cumsum(m) - m
+    kept = np.bincount(u, minlength=len(m))  # m without the dropped units
+    size = kept[u]
+    start = np.cumsum(kept) - kept
     i = np.repeat(np.arange(n), size)
     offset = np.arange(len(i)) - np.repeat(np.cumsum(size) - size, size)
     j = np.repeat(start[u], size) + offset
@@ -211,11 +223,15 @@ def _submitted(df: pd.DataFrame) -> pd.DataFrame:
 
 def _frame_matrix(frames: pd.Series, ids: list[str]) -> np.ndarray:
     """Bool matrix (annotation x codebook frame); labels outside the codebook are ignored."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     out = np.zeros((len(frames), len(ids)), dtype=bool)
-    flat = frames.reset_index(drop=True).explode()
-    col = pd.Index(ids).get_indexer(flat)
-    row = flat.index.to_numpy()
-    out[row[col >= 0], col[col >= 0]] = True
+    lists = pa.array(frames, type=pa.list_(pa.string()), from_pandas=True)
+    row = pc.list_parent_indices(lists).to_numpy()
+    col = pc.index_in(pc.list_flatten(lists), value_set=pa.array(ids, pa.string())).to_numpy(zero_copy_only=False)
+    ok = ~np.isnan(col) if col.dtype.kind == "f" else np.ones(len(col), bool)
+    out[row[ok], col[ok].astype(np.int64)] = True
     return out
 
 
@@ -254,9 +270,9 @@ def compute(
     st = _submitted(stances)
     su = pd.factorize(st["article_id"])[0]
     sc = pd.factorize(st["annotator"])[0]
-    st_target = pd.Index([t.id for t in cb.targets]).get_indexer(st["target"])
+    st_target = _index_of(st["target"], [t.id for t in cb.targets])
     nominal_code = pd.factorize(st["value"])[0]
-    rank = pd.Index(list(cb.stance_order)).get_indexer(st["value"]) if cb.stance_order else None
+    rank = _index_of(st["value"], cb.stance_order) if cb.stance_order else None
     for k, target in enumerate(cb.targets):
         rows = np.flatnonzero((st_target == k) & (su >= 0) & (sc >= 0) & (nominal_code >= 0))
         rows = rows[_first_per_coder(su[rows], sc[rows])]
@@ -275,8 +291,11 @@ def compute(
     matches = np.bincount(c[has], weights=n_uv[inv] - 1, minlength=len(coders))
     pairs = np.bincount(c[has], weights=m_u[u[has]] - 1, minlength=len(coders))
     gold = {str(a): g["primary_frame"] for a, g in cb.gold.items() if (g or {}).get("primary_frame")}
-    on_gold = sub["article_id"].isin(list(gold)).to_numpy(bool)
-    correct = on_gold & (sub["primary_frame"] == sub["article_id"].map(gold)).fillna(False).to_numpy(bool)
+    which = _index_of(sub["article_id"], list(gold))
+    on_gold = which >= 0
+    correct = np.zeros(len(sub), dtype=bool)
+    expected = np.array(list(gold.values()), dtype=object)[which[on_gold]]
+    correct[on_gold] = sub["primary_frame"].to_numpy(object)[on_gold] == expected
     known = coder >= 0
     tasks, n_gold, n_correct = (np.bincount(coder[known], weights=w[known], minlength=len(coders))
                                 for w in (np.ones(len(sub)), on_gold.astype(float), correct.astype(float)))
@@ -350,6 +369,7 @@ def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFram
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.style
     from matplotlib.figure import Figure
 
     metrics_path, plots_dir = Path(metrics_path), Path(plots_dir)
@@ -385,7 +405,7 @@ def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFram
         ax = fig.add_subplot()
         ypos = np.arange(len(rows))[::-1]
         vals = [r["alpha"] for r in rows]
-        ax.barh(ypos, [0.0 if v is None else v for v in vals], color=["#bbbbbb" if v is None else "#4c72b0" for v in vals])
+        ax.barh(ypos, [0.0 if v is None else v for v in vals], color="#4c72b0")
         for y, v in zip(ypos, vals):
             ax.text(0.01 if v is None or v < 0 else v + 0.01, y, "undefined" if v is None else f"{v:.3f}",
                     va="center", fontsize=8)
@@ -406,7 +426,7 @@ def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFram
             ax.barh(np.arange(len(pairs))[::-1], [n for _, n in pairs], color="#4c72b0")
             ax.set(yticks=np.arange(len(pairs))[::-1], yticklabels=[names.get(x, x) for x, _ in pairs], title=title)
         ax, left = axes[2], np.zeros(len(cb.targets))
-        values = [x for x, _ in labels[f"stance:{cb.targets[0].id}"]] if cb.targets else []
+        values = list(dict.fromkeys(x for t in cb.targets for x, _ in labels[f"stance:{t.id}"]))
         for k, value in enumerate(values):
             widths = np.array([dict(labels[f"stance:{t.id}"]).get(value, 0) for t in cb.targets], dtype=float)
             ax.barh(np.arange(len(cb.targets))[::-1], widths, left=left, color=f"C{k % 10}",
@@ -423,7 +443,8 @@ def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFram
                   interpolation="nearest")
         if grid.size <= 600:
             for (y, x), n in np.ndenumerate(grid):
-                ax.text(x, y, str(n), ha="center", va="center", fontsize=7)
+                ax.text(x, y, str(n), ha="center", va="center", fontsize=7,
+                        color="white" if n > grid.max() / 2 else "black")
         ax.set_xticks(range(len(grid_labels)), [frame_name.get(x, x) for x in grid_labels], rotation=60,
                       ha="right", fontsize=8)
         ax.set_yticks(range(len(people)), people, fontsize=8)

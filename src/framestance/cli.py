@@ -331,6 +331,12 @@ GoldDir = Annotated[Path, typer.Option("--gold", help="Folder with gold.parquet 
 CodebookOpt = Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default schemas/codebook.yaml).")]
 
 
+def _int_mapper(t):
+    from .validate import nullable_ints
+
+    return nullable_ints(t)
+
+
 def _tables(corpus: Path, annotations: Path, gold: Path | None = None) -> dict:
     from .validate import ValidationInputError, load_tables
 
@@ -344,7 +350,7 @@ def _tables(corpus: Path, annotations: Path, gold: Path | None = None) -> dict:
 def validate(
     corpus: CorpusDir = Path("corpus/normalised"),
     annotations: AnnotationsDir = Path("corpus/annotations"),
-    gold: GoldDir = Path("corpus/gold"),
+    gold: Annotated[Optional[Path], typer.Option("--gold", help="Also check gold.parquet and gold_spans.parquet in this folder (the aggregate output).")] = None,
     report: Annotated[Path, typer.Option("--report", help="Folder for failures.parquet.")] = Path("corpus/validation"),
     codebook: CodebookOpt = None,
     min_annotators: Annotated[Optional[int], typer.Option(help="Quality gate (default: params.yaml quality.min_annotators).")] = None,
@@ -441,6 +447,12 @@ def aggregate(
         for msg in problems:
             err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
+    from .validate import validate as check
+
+    own = check({"articles": tables["articles"], "gold": gold.to_pandas(types_mapper=_int_mapper),
+                 "gold_spans": spans.to_pandas(types_mapper=_int_mapper)}, cb)
+    if not own.ok:  # a bug, not a user mistake: say which check failed
+        fail(f"the gold labels fail their own schema: {own.counts()[:5]}")
     write_tables({"gold": gold, "gold_spans": spans}, out)
     out_console.print(f"gold labels for {gold.num_rows} articles -> {out / 'gold.parquet'}; "
                       f"{spans.num_rows} consolidated spans -> {out / 'gold_spans.parquet'}", highlight=False)

@@ -282,7 +282,7 @@ def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str,
 # ---- reading ----------------------------------------------------------------------------------
 
 
-def _nullable_ints(t: pyarrow.DataType):
+def nullable_ints(t: pyarrow.DataType):
     if pyarrow.types.is_integer(t):
         return pd.Int64Dtype()
     return None
@@ -292,7 +292,7 @@ def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     try:
         schema = pq.read_schema(path)
         cols = [c for c in columns if c in schema.names] if columns else None
-        return pq.read_table(path, columns=cols).to_pandas(types_mapper=_nullable_ints)
+        return pq.read_table(path, columns=cols).to_pandas(types_mapper=nullable_ints)
     except (OSError, pyarrow.ArrowInvalid) as exc:
         raise ValidationInputError(f"{path}: not a readable parquet table ({exc.__class__.__name__})") from None
 
