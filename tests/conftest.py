@@ -92,3 +92,27 @@ def prose(seed: int, n_sentences: int = 6) -> str:
         words = rng.choices(_VOCAB, k=rng.randint(8, 20))
         out.append(" ".join(words).capitalize() + ".")
     return " ".join(out)
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory):
+    """The bundled sample corpus, normalised, and the synthetic annotations of the bundled snapshot's
+    generator (scripts/make_sample_annotations.py), as folders of parquet tables: corpus/, annotations/."""
+    import json
+    import sys
+
+    from framestance.codebook import load
+    from framestance.normalise import normalise
+    from framestance.pull import scrub, tables_from_snapshot, write_tables
+
+    root = tmp_path_factory.mktemp("sample")
+    normalise([str(SAMPLE)], root / "corpus", retrieved_at=RETRIEVED, workers=1, force=True)
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from make_sample_annotations import build
+    finally:
+        sys.path.pop(0)
+    codebook = ROOT / "schemas" / "codebook.yaml"
+    snapshot = scrub(json.dumps(build(root / "corpus", codebook)).encode(), lambda u: u)
+    write_tables(tables_from_snapshot(snapshot, load(codebook)), root / "annotations")
+    return root

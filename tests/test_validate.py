@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -12,30 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from framestance.codebook import load
-from framestance.pull import scrub, tables_from_snapshot, write_tables
 from framestance.validate import load_tables, validate
 
-from .conftest import ROOT, RETRIEVED
+from .conftest import ROOT
 
 CB = load(ROOT / "schemas" / "codebook.yaml")
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """The bundled sample corpus, normalised, and synthetic annotations of it (the generator of the
-    bundled snapshot), as folders of parquet tables."""
-    from framestance.normalise import normalise
-
-    root = tmp_path_factory.mktemp("sample")
-    normalise([str(ROOT / "corpus" / "raw")], root / "corpus", retrieved_at=RETRIEVED, workers=1, force=True)
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        from make_sample_annotations import build
-    finally:
-        sys.path.pop(0)
-    snapshot = scrub(json.dumps(build(root / "corpus", ROOT / "schemas" / "codebook.yaml")).encode(), lambda u: u)
-    write_tables(tables_from_snapshot(snapshot, CB), root / "annotations")
-    return root
 
 
 @pytest.fixture
