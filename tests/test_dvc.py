@@ -27,7 +27,7 @@ def _project_copy(dest: Path) -> Path:
     for name in ("dvc.yaml", "params.yaml", ".dvcignore", ".gitignore"):
         if (ROOT / name).exists():
             shutil.copy2(ROOT / name, dest / name)
-    for name in ("corpus/raw", "src", ".dvc"):
+    for name in ("corpus/raw", "src", ".dvc", "annotations", "schemas"):
         shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "tmp", "cache"))
     _run(["git", "init", "-q"], dest)
     _run(["git", "add", "-A"], dest)
@@ -35,22 +35,52 @@ def _project_copy(dest: Path) -> Path:
     return dest
 
 
-def test_dvc_repro_normalise_twice_changes_nothing(tmp_path):
+def _published(repo: Path) -> dict[str, bytes]:
+    root = repo / "dist" / "framestance-sample" / "0.1.0"
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_dvc_repro_whole_pipeline_twice_and_in_two_clean_repos(tmp_path):
     repo = _project_copy(tmp_path / "repo")
-    _run([str(BIN / "dvc"), "repro", "normalise"], repo)
+    first = _run([str(BIN / "dvc"), "repro"], repo)
+    for stage in ("normalise", "pull", "validate", "agreement", "aggregate", "publish"):
+        assert f"Running stage '{stage}'" in first.stdout, first.stdout
+    assert "no Label Studio configured: using the snapshot" in first.stdout + first.stderr
+    published = _published(repo)
+    assert {"README.md", "MANIFEST.json", "codebook.yaml"} <= set(published)
+    assert any(name.startswith("data/default/train-") for name in published)
     out = repo / "corpus" / "normalised"
-    first = {n: (out / n).read_bytes() for n in ("articles.parquet", "rejects.parquet", "summary.json")}
-    assert b"paywall stub" in first["rejects.parquet"] or len(first["rejects.parquet"]) > 0
-    second = _run([str(BIN / "dvc"), "repro", "normalise"], repo)
-    assert "didn't change" in second.stdout or "up to date" in second.stdout.lower(), second.stdout
-    status = _run([str(BIN / "dvc"), "status"], repo)
-    assert "up to date" in status.stdout.lower() or status.stdout.strip() == "", status.stdout
-    # A forced re-run from scratch gives the same bytes.
+    normalised = {n: (out / n).read_bytes() for n in ("articles.parquet", "rejects.parquet", "summary.json")}
+
+    # Again: pull always runs (it may find new annotations), but its tables are the same bytes,
+    # so nothing downstream re-runs.
+    second = _run([str(BIN / "dvc"), "repro"], repo)
+    for stage in ("normalise", "validate", "agreement", "aggregate", "publish"):
+        assert f"Stage '{stage}' didn't change, skipping" in second.stdout, second.stdout
+    assert _published(repo) == published
+
+    # A second clean repository gives byte-identical published files.
+    other = _project_copy(tmp_path / "other")
+    _run([str(BIN / "dvc"), "repro"], other)
+    assert _published(other) == published
+    assert (other / "metrics" / "agreement.json").read_bytes() == (repo / "metrics" / "agreement.json").read_bytes()
+
+    # A forced normalise gives the same bytes; a changed parameter re-runs the stage.
     _run([str(BIN / "dvc"), "repro", "--force", "normalise"], repo)
-    for name, data in first.items():
+    for name, data in normalised.items():
         assert (out / name).read_bytes() == data, name
-    # Changing a parameter re-runs the stage.
     params = (repo / "params.yaml").read_text().replace("min_words: 30", "min_words: 60")
     (repo / "params.yaml").write_text(params)
     third = _run([str(BIN / "dvc"), "repro", "normalise"], repo)
     assert "Running stage 'normalise'" in third.stdout
+
+
+def test_a_quality_gate_stops_the_pipeline_before_publish(tmp_path):
+    repo = _project_copy(tmp_path / "repo")
+    params = (repo / "params.yaml").read_text().replace("primary_frame: 0.3", "primary_frame: 0.99")
+    (repo / "params.yaml").write_text(params)
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    res = subprocess.run([str(BIN / "dvc"), "repro"], cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode != 0
+    assert "quality gate: alpha for primary_frame" in res.stdout + res.stderr
+    assert not (repo / "dist").exists()

@@ -257,8 +257,8 @@ def split_tables(tables: dict[str, pa.Table], articles: pa.Table, opts: Options)
 
 
 def _write_shards(table: pa.Table, folder: Path, split: str, max_bytes: int) -> list[Path]:
-    n = max(1, math.ceil(table.nbytes / max_bytes))
-    per = math.ceil(table.num_rows / n)
+    per = max(1, math.ceil(table.num_rows / max(1, math.ceil(table.nbytes / max_bytes))))
+    n = math.ceil(table.num_rows / per)  # never an empty shard
     paths = []
     for i in range(n):
         path = folder / f"{split}-{i:05d}-of-{n:05d}.parquet"

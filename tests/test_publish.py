@@ -1,0 +1,195 @@
+"""Publish: every config read back with `datasets.load_dataset` (offline), features typed by the
+codebook, splits by cluster, immutability, atomicity, changelog, and the Hub upload path."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from framestance import agreement as ag
+from framestance.aggregate import gold_labels, gold_spans
+from framestance.codebook import load
+from framestance.publish import CONFIGS, Inputs, Options, PublishError, VersionExists, publish, push_to_hub
+from framestance.validate import load_tables
+
+from .conftest import ROOT
+
+CB = load(ROOT / "schemas" / "codebook.yaml")
+CODEBOOK_TEXT = (ROOT / "schemas" / "codebook.yaml").read_text()
+
+
+@pytest.fixture(scope="module")
+def inputs(sample) -> Inputs:
+    t = load_tables({"corpus": sample / "corpus", "annotations": sample / "annotations"})
+    texts = dict(zip(t["articles"]["article_id"], t["articles"]["text"]))
+    metrics = ag.compute(t["annotations"], t["stances"], t["spans"], CB, texts)
+    return Inputs(
+        articles=pq.read_table(sample / "corpus" / "articles.parquet"),
+        annotations=pq.read_table(sample / "annotations" / "annotations.parquet"),
+        stances=pq.read_table(sample / "annotations" / "stances.parquet"),
+        spans=pq.read_table(sample / "annotations" / "spans.parquet"),
+        gold=gold_labels(t["annotations"], t["stances"], CB),
+        gold_spans=gold_spans(t["annotations"], t["spans"], texts),
+        agreement=json.loads(json.dumps(metrics)),
+    )
+
+
+def opts(version="1.0.0", **kw) -> Options:
+    return Options(name="fs-test", version=version, ratios={"train": 0.6, "validation": 0.2, "test": 0.2}, **kw)
+
+
+def load(path: Path, config: str, cache: Path):
+    import datasets
+
+    return datasets.load_dataset(str(path), config, cache_dir=str(cache))
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+def test_every_config_loads_with_codebook_features_and_cluster_splits(inputs, tmp_path):
+    path, created = publish(inputs, CB, tmp_path / "dist", opts(), CODEBOOK_TEXT)
+    assert created and path == tmp_path / "dist" / "fs-test" / "1.0.0"
+    arts = inputs.articles.to_pylist()
+    cluster = {a["article_id"]: a["cluster_id"] for a in arts}
+    expected_rows = {
+        "default": inputs.gold.num_rows,
+        "annotations": sum(s == "submitted" for s in inputs.annotations["status"].to_pylist()),
+        "spans": sum(s == "submitted" for s in inputs.spans["status"].to_pylist()),
+        "corpus": len(arts),
+    }
+    split_of = {}
+    for config in CONFIGS:
+        ds = load(path, config, tmp_path / "cache")
+        assert sum(d.num_rows for d in ds.values()) == expected_rows[config], config
+        assert set(ds) <= {"train", "validation", "test"}
+        for split, d in ds.items():
+            for aid in d["article_id"]:
+                # an article, and every article of its cluster, is in one split in every config
+                assert split_of.setdefault(cluster[aid], split) == split, (config, aid)
+    assert len(set(split_of.values())) >= 2  # the sample does get split
+
+    gold = load(path, "default", tmp_path / "cache")
+    f = gold["train"].features
+    assert f["primary_frame"].names == [x.id for x in CB.frames] + ["unresolved"]
+    assert f["frames"].feature.names == [x.id for x in CB.frames]
+    assert f["tone"].names == [x.id for x in CB.tone] + ["unresolved"]
+    for t in CB.targets:
+        assert f[f"stance_{t.id}"].names == [v.id for v in CB.stance_values] + ["unresolved"]
+    by_id = {r["article_id"]: r for r in inputs.gold.to_pylist()}
+    row = gold["train"][0]
+    assert f["primary_frame"].int2str(row["primary_frame"]) == by_id[row["article_id"]]["primary_frame"]
+    assert [f["frames"].feature.int2str(i) for i in row["frames"]] == by_id[row["article_id"]]["frames"]
+    raters = load(path, "annotations", tmp_path / "cache")
+    assert all(a.startswith("ann-") for d in raters.values() for a in d["annotator"])
+    assert "source_path" not in load(path, "corpus", tmp_path / "cache")["train"].features
+
+    manifest = json.loads((path / "MANIFEST.json").read_text())
+    import hashlib
+
+    for rel, meta in manifest["files"].items():
+        data = (path / rel).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == meta["sha256"] and len(data) == meta["bytes"]
+    card = (path / "README.md").read_text()
+    for section in ("## Motivation", "## Composition", "## Collection", "## Annotation process", "## Agreement",
+                    "## Splits", "## Label distributions", "## Known limitations", "## Changelog", "## How to cite"):
+        assert section in card
+    assert CB.frames[0].definition in card and "First published version." in card
+
+
+def test_shards_are_bounded(inputs, tmp_path):
+    path, _ = publish(inputs, CB, tmp_path / "dist", opts(max_shard_bytes=2_000), CODEBOOK_TEXT)
+    shards = sorted((path / "data" / "corpus").glob("train-*.parquet"))
+    assert len(shards) > 1 and shards[0].name.endswith(f"-of-{len(shards):05d}.parquet")
+    ds = load(path, "corpus", tmp_path / "cache")
+    assert ds["train"].num_rows == sum(pq.read_metadata(s).num_rows for s in shards)
+
+
+def test_same_inputs_same_bytes_and_versions_are_immutable(inputs, tmp_path):
+    a, _ = publish(inputs, CB, tmp_path / "one", opts(), CODEBOOK_TEXT)
+    b, _ = publish(inputs, CB, tmp_path / "two", opts(), CODEBOOK_TEXT)
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+    before = {f: (a / f).read_bytes() for f in files}
+    # the same content again: accepted, nothing written
+    assert publish(inputs, CB, tmp_path / "one", opts(), CODEBOOK_TEXT) == (a, False)
+    # other content under the same version: refused, the published files untouched
+    changed = Inputs(**{**inputs.__dict__, "gold": inputs.gold.slice(1)})
+    with pytest.raises(VersionExists, match="immutable"):
+        publish(changed, CB, tmp_path / "one", opts(), CODEBOOK_TEXT)
+    assert {f: (a / f).read_bytes() for f in files} == before
+    assert sorted(p.name for p in (tmp_path / "one" / "fs-test").iterdir()) == ["1.0.0"]
+
+
+def test_a_failed_publish_leaves_no_partial_directory(inputs, tmp_path, monkeypatch):
+    import framestance.card as card
+
+    def broken(*a, **k):
+        raise RuntimeError("disk full while writing the card")
+
+    monkeypatch.setattr(card, "render_card", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        publish(inputs, CB, tmp_path / "dist", opts(), CODEBOOK_TEXT)
+    assert list((tmp_path / "dist" / "fs-test").iterdir()) == []
+
+
+def test_bad_version_and_unknown_labels(inputs, tmp_path):
+    with pytest.raises(PublishError, match="MAJOR.MINOR.PATCH"):
+        publish(inputs, CB, tmp_path, opts(version="v1"), CODEBOOK_TEXT)
+    import pyarrow as pa
+
+    bad = inputs.gold.set_column(inputs.gold.schema.get_field_index("tone"), "tone",
+                                 pa.array(["furious"] * inputs.gold.num_rows))
+    with pytest.raises(PublishError, match="furious"):
+        publish(Inputs(**{**inputs.__dict__, "gold": bad}), CB, tmp_path, opts(), CODEBOOK_TEXT)
+
+
+def test_changelog_against_the_previous_version(inputs, tmp_path):
+    publish(inputs, CB, tmp_path, opts("1.0.0"), CODEBOOK_TEXT)
+    gold = inputs.gold.to_pylist()
+    victim = gold[0]["article_id"]
+    gold[0]["tone"] = "positive" if gold[0]["tone"] != "positive" else "negative"
+    import pyarrow as pa
+
+    dropped = inputs.articles.filter(pa.compute.is_null(inputs.articles["duplicate_of"]))  # duplicates: not labelled
+    n_removed = inputs.articles.num_rows - dropped.num_rows
+    newer = Inputs(**{**inputs.__dict__, "gold": pa.Table.from_pylist(gold, schema=inputs.gold.schema), "articles": dropped})
+    path, _ = publish(newer, CB, tmp_path, opts("1.1.0"), CODEBOOK_TEXT)
+    card = (path / "README.md").read_text()
+    assert f"Against version 1.0.0: 0 articles added, {n_removed} removed" in card
+    assert f"- `{victim}`: tone" in card
+
+
+def test_push_to_hub_calls_the_library_api_as_it_is(tmp_path):
+    from huggingface_hub import HfApi
+
+    calls = []
+
+    class Recorder:
+        """Checks every call against HfApi's real signature, records it, touches no network."""
+
+        def __getattr__(self, name):
+            real = getattr(HfApi, name)
+
+            def call(*args, **kwargs):
+                inspect.signature(real).bind(None, *args, **kwargs)
+                calls.append((name, kwargs))
+                return type("CommitInfo", (), {"oid": "abc123"})() if name == "upload_folder" else None
+
+            return call
+
+    (tmp_path / "README.md").write_text("card")
+    res = push_to_hub(tmp_path, "org/framestance-sample", "1.2.0", api=Recorder())
+    assert res == {"repo_id": "org/framestance-sample", "tag": "v1.2.0", "commit": "abc123"}
+    assert [c[0] for c in calls] == ["create_repo", "upload_folder", "create_tag"]
+    assert calls[1][1]["folder_path"] == str(tmp_path) and calls[1][1]["repo_type"] == "dataset"
+    assert calls[2][1]["revision"] == "abc123" and calls[2][1]["tag"] == "v1.2.0"
