@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 
@@ -37,19 +38,37 @@ class AggregateError(ValueError):
     pass
 
 
-def _majority(votes: list[str], order: list[str], tie: str) -> tuple[str | None, float | None]:
-    if not votes:
-        return None, None
-    counts = Counter(votes)
-    top = max(counts.values())
-    best = [lab for lab in counts if counts[lab] == top]
-    support = round(top / len(votes), 4)
-    if len(best) == 1:
-        return best[0], support
-    if tie == "unresolved":
-        return UNRESOLVED, support
+def _majority(long: pd.DataFrame, order: list[str], tie: str) -> dict[str, tuple[str, float]]:
+    """task -> (label, support) by plurality, vectorised; a tie follows `tie`."""
+    if long.empty:
+        return {}
+    c = long.groupby(["task", "label"], sort=False).size().rename("k").reset_index()
     rank = {lab: i for i, lab in enumerate(order)}
-    return min(best, key=lambda lab: (rank.get(lab, len(rank)), lab)), support
+    c["rank"] = c["label"].map(rank).fillna(len(rank))
+    g = c.groupby("task")["k"]
+    c["total"], c["top"] = g.transform("sum"), g.transform("max")
+    best = c[c["k"] == c["top"]].copy()
+    best["n_best"] = best.groupby("task")["label"].transform("size")
+    best = best.sort_values(["task", "rank", "label"], kind="stable").drop_duplicates("task")
+    label = best["label"].where((best["n_best"] == 1) | (tie != "unresolved"), UNRESOLVED)
+    support = (best["k"] / best["total"]).round(4)
+    return dict(zip(best["task"], zip(label, support)))
+
+
+def _frame_votes(ann: pd.DataFrame, frame_order: list[str], tie: str) -> dict[tuple[str, str], tuple[str, float]]:
+    """(article, frame) -> (present | absent | unresolved, share of annotators marking it)."""
+    n = ann.groupby("article_id")["annotator"].nunique()
+    marked = ann[["article_id", "annotator", "frames"]].explode("frames").dropna(subset=["frames"])
+    marked = marked.drop_duplicates()
+    yes = marked.groupby(["article_id", "frames"]).size()
+    out = {}
+    for (a, f), k in yes.items():
+        total = int(n[a])
+        if 2 * k > total:
+            out[(a, f)] = ("present", round(k / total, 4))
+        elif 2 * k == total and tie == "unresolved":
+            out[(a, f)] = (UNRESOLVED, round(k / total, 4))
+    return out
 
 
 def _dawid_skene(long: pd.DataFrame) -> dict[str, tuple[str, float]]:
@@ -109,33 +128,26 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
         if method == "dawid-skene":
             res = _dawid_skene(long)
         else:
-            res = {a: _majority(list(g["label"]), order, tie) for a, g in long.groupby("task", sort=True)}
+            res = _majority(long, order, tie)
         for a in articles:
             label, support = res.get(a, (None, None))
             rows[a][col], rows[a][f"{col}_support"] = label, support
 
     # frames: one binary decision per codebook frame
-    marked = {(a, w): set(fs) for a, w, fs in zip(ann["article_id"], ann["annotator"], ann["frames"])}
     for r in rows.values():
         r["frames"], r["frames_support"], r["frames_unresolved"] = [], [], []
-    for f in frame_order:
-        long = pd.DataFrame([(a, w, "present" if f in fs else "absent") for (a, w), fs in marked.items()],
-                            columns=["task", "worker", "label"])
-        if method == "dawid-skene":
-            res = _dawid_skene(long)
-        else:
-            res = {}
-            for a, g in long.groupby("task", sort=True):
-                votes = list(g["label"])
-                yes = votes.count("present")
-                share = round(yes / len(votes), 4)
-                if 2 * yes > len(votes):
-                    res[a] = ("present", share)
-                elif 2 * yes == len(votes) and tie == "unresolved":
-                    res[a] = (UNRESOLVED, share)
-                else:
-                    res[a] = ("absent", share)
-        for a, (label, support) in res.items():
+    if method == "dawid-skene":
+        marked = {(a, w): set(fs) for a, w, fs in zip(ann["article_id"], ann["annotator"], ann["frames"])}
+        decided = {}
+        for f in frame_order:
+            long = pd.DataFrame([(a, w, "present" if f in fs else "absent") for (a, w), fs in marked.items()],
+                                columns=["task", "worker", "label"])
+            decided.update({(a, f): v for a, v in _dawid_skene(long).items()})
+    else:
+        decided = _frame_votes(ann, frame_order, tie)
+    rank = {f: i for i, f in enumerate(frame_order)}
+    for (a, f), (label, support) in sorted(decided.items(), key=lambda kv: (kv[0][0], rank.get(kv[0][1], len(rank)))):
+        if a in rows and f in rank:  # codebook order within each article's lists
             if label == "present":
                 rows[a]["frames"].append(f)
                 rows[a]["frames_support"].append(support)
@@ -149,16 +161,18 @@ def gold_spans(annotations: pd.DataFrame, spans: pd.DataFrame, texts: Mapping[st
     ann = submitted(annotations)
     n_ann = ann.groupby("article_id")["annotator"].nunique()
     sp = spans[(spans["status"] == "submitted") & spans["annotation_id"].isin(set(ann["annotation_id"]))]
-    words: dict[str, list[tuple[int, int]]] = {}
+    words: dict[str, tuple[list[tuple[int, int]], list[int], list[int]]] = {}
     votes: dict[tuple[str, str, str], dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
     for a, who, kind, label, s, e in zip(sp["article_id"], sp["annotator"], sp["kind"], sp["label"], sp["start"], sp["end"]):
         if a not in texts or pd.isna(s) or pd.isna(e):
             continue
         if a not in words:
-            words[a] = [(m.start(), m.end()) for m in _WORD.finditer(texts[a])]
-        for i, (ws, we) in enumerate(words[a]):
-            if ws < e and s < we:
-                votes[(a, kind, label)][i].add(who)
+            bounds = [(m.start(), m.end()) for m in _WORD.finditer(texts[a])]
+            words[a] = (bounds, [b[0] for b in bounds], [b[1] for b in bounds])
+        _bounds, starts, ends = words[a]
+        # the words overlapping [s, e): ending after s, starting before e
+        for i in range(bisect_right(ends, s), bisect_left(starts, e)):
+            votes[(a, kind, label)][i].add(who)
     rows = []
     for (a, kind, label), by_word in sorted(votes.items()):
         n = int(n_ann[a])
@@ -166,7 +180,7 @@ def gold_spans(annotations: pd.DataFrame, spans: pd.DataFrame, texts: Mapping[st
         run: list[int] = []
         for i in kept + [None]:
             if run and (i is None or i != run[-1] + 1):
-                start, end = words[a][run[0]][0], words[a][run[-1]][1]
+                start, end = words[a][0][run[0]][0], words[a][0][run[-1]][1]
                 support = sum(len(by_word[j]) for j in run) / (n * len(run))
                 rows.append({"article_id": a, "kind": kind, "label": label, "start": start, "end": end,
                              "text": texts[a][start:end], "support": round(support, 4)})

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pyarrow
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pandera.typing import Series
 
@@ -174,9 +175,24 @@ REQUIRED = ("articles", "annotations", "stances", "spans")
 # ---- data checks: codebook vocabularies and relations between tables ----------------------------
 
 
+def _strings(values) -> pyarrow.Array:
+    if isinstance(values, (set, frozenset)):
+        values = sorted(values)
+    arr = pyarrow.array(values, from_pandas=True) if isinstance(values, (pd.Series, pd.Index)) else \
+        pyarrow.array(list(values), type=pyarrow.string(), from_pandas=True)
+    return arr if arr.type == pyarrow.string() else arr.cast(pyarrow.string())
+
+
+def _isin(s: pd.Series, values) -> pd.Series:
+    """`s.isin(values)` in Arrow: pandas 3's Arrow strings walk `values` in Python, which costs
+    seconds when `values` is the corpus's ids."""
+    hit = pc.is_in(_strings(s), value_set=_strings(values)).to_numpy(zero_copy_only=False)
+    return pd.Series(hit, index=s.index, dtype=bool)
+
+
 def _in(values) -> Callable[[pd.Series], pd.Series]:
-    allowed = set(values)
-    return lambda s: s.isna() | s.isin(allowed)
+    allowed = list(values)
+    return lambda s: s.isna() | _isin(s, allowed)
 
 
 def _items(value) -> list:
@@ -186,9 +202,32 @@ def _items(value) -> list:
     return [] if value is None or (isinstance(value, float) and np.isnan(value)) else [value]
 
 
+def _exploded(s: pd.Series) -> pd.Series:
+    """One row per label of a list column, indexed by the row it came from (vectorised)."""
+    cells = s.map(_items) if not all(isinstance(x, (list, np.ndarray)) for x in s.head(1000)) else s
+    return cells.explode().dropna()
+
+
 def _all_in(values) -> Callable[[pd.Series], pd.Series]:
-    allowed = set(values)
-    return lambda s: pd.Series([all(x in allowed for x in _items(xs)) for xs in s], index=s.index, dtype=bool)
+    allowed = list(values)
+
+    def check(s: pd.Series) -> pd.Series:
+        flat = _exploded(s)
+        bad = flat.index[~_isin(flat, allowed).to_numpy()]
+        return pd.Series(~s.index.isin(bad), index=s.index, dtype=bool)
+
+    return check
+
+
+def _among(lists: pd.Series) -> Callable[[pd.Series], pd.Series]:
+    """A label is one of the labels of the same row's list column (or null)."""
+    def check(s: pd.Series) -> pd.Series:
+        flat = _exploded(lists.loc[s.index])
+        pairs = pd.MultiIndex.from_arrays([flat.index, flat.astype(str).to_numpy()])
+        mine = pd.MultiIndex.from_arrays([s.index, s.astype(object).where(s.notna(), "").astype(str).to_numpy()])
+        return pd.Series(s.isna().to_numpy() | mine.isin(pairs), index=s.index, dtype=bool)
+
+    return check
 
 
 def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, list[pa.Check]]]:
@@ -201,7 +240,7 @@ def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str,
     arts = tables.get("articles")
     first = arts.drop_duplicates("article_id").set_index("article_id") if arts is not None else None  # ids are checked apart
     sha = first["text_sha256"] if arts is not None else None
-    texts = first["text"] if arts is not None else None
+    texts = dict(zip(first.index, first["text"])) if arts is not None else None
 
     def add(table: str, column: str, fn, name: str) -> None:
         if table in out:
@@ -220,16 +259,13 @@ def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str,
         add("annotations", "tone", _in(tones), "tone in the codebook")
         add("annotations", "primary_frame", lambda s: ~submitted | s.notna(), "submitted annotation has a primary frame")
         add("annotations", "tone", lambda s: ~submitted | s.notna(), "submitted annotation has a tone")
-        add("annotations", "primary_frame",
-            lambda s: pd.Series([not isinstance(p, str) or p in _items(fs) for p, fs in zip(s, ann["frames"])],
-                                index=s.index, dtype=bool),
-            "primary frame among the frames marked present")
+        add("annotations", "primary_frame", _among(ann["frames"]), "primary frame among the frames marked present")
         per_pair = ann[submitted].groupby(["article_id", "annotator"])["annotation_id"].transform("size")
         limit = cb.max_per_annotator
         add("annotations", "annotator", lambda s: (per_pair.reindex(s.index).fillna(0) <= limit),
             f"at most {limit} submitted annotation(s) per article and annotator")
         if sha is not None:
-            add("annotations", "article_id", lambda s: s.isin(sha.index), "refers to an article of the corpus")
+            add("annotations", "article_id", lambda s: _isin(s, sha.index), "refers to an article of the corpus")
             expected = ann["article_id"].map(sha)
             add("annotations", "text_sha256", lambda s: expected.isna() | (s == expected),
                 "drift: annotated text differs from the corpus text")
@@ -245,23 +281,21 @@ def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str,
         add("stances", "target", _in(targets), "stance target in the codebook")
         add("stances", "value", _in(values), "stance value in the codebook")
         if arts is not None:
-            add("stances", "article_id", lambda s: s.isin(sha.index), "refers to an article of the corpus")
+            add("stances", "article_id", lambda s: _isin(s, sha.index), "refers to an article of the corpus")
 
     for name in ("spans", "gold_spans"):
         if name not in tables:
             continue
         sp = tables[name]
-        labels = {"frame_cue": set(frames), "stance_evidence": set(targets)}
-        add(name, "label", lambda s, sp=sp: pd.Series(
-            [lab in labels.get(k, ()) for lab, k in zip(s, sp["kind"])], index=s.index, dtype=bool),
-            "span label in the codebook for its kind")
+        add(name, "label", lambda s, sp=sp: ((sp["kind"] == "frame_cue") & _isin(s, frames))
+            | ((sp["kind"] == "stance_evidence") & _isin(s, targets)), "span label in the codebook for its kind")
         if texts is not None:
-            length = sp["article_id"].map(texts.str.len())
-            add(name, "article_id", lambda s: s.isin(texts.index), "refers to an article of the corpus")
+            length = sp["article_id"].map(first["text"].str.len())
+            add(name, "article_id", lambda s: _isin(s, first.index), "refers to an article of the corpus")
             add(name, "end", lambda s, length=length: length.isna() | (s <= length).fillna(False).astype(bool),
                 "end <= len(article text)")
             add(name, "text", lambda s, sp=sp: pd.Series(
-                [not isinstance(t, str) or a not in texts.index or texts[a][b:e] == t
+                [not isinstance(t, str) or a not in texts or texts[a][b:e] == t
                  for t, a, b, e in zip(s, sp["article_id"], sp["start"], sp["end"])], index=s.index, dtype=bool),
                 "span text equals the article text slice")
 
@@ -275,7 +309,7 @@ def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str,
             if col in g.columns:
                 add("gold", col, _in([*values, UNRESOLVED]), f"gold stance toward {t} in the codebook")
         if sha is not None:
-            add("gold", "article_id", lambda s: s.isin(sha.index), "refers to an article of the corpus")
+            add("gold", "article_id", lambda s: _isin(s, sha.index), "refers to an article of the corpus")
     return out
 
 
