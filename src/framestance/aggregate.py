@@ -57,7 +57,7 @@ def _majority(long: pd.DataFrame, order: list[str], tie: str) -> dict[str, tuple
 
 def _frame_votes(ann: pd.DataFrame, frame_order: list[str], tie: str) -> dict[tuple[str, str], tuple[str, float]]:
     """(article, frame) -> (present | absent | unresolved, share of annotators marking it)."""
-    n = ann.groupby("article_id")["annotator"].nunique()
+    n = ann.groupby("article_id")["annotator"].nunique().to_dict()
     marked = ann[["article_id", "annotator", "frames"]].explode("frames").dropna(subset=["frames"])
     marked = marked.drop_duplicates()
     yes = marked.groupby(["article_id", "frames"]).size()
@@ -110,8 +110,8 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
     targets = [t.id for t in cb.targets]
 
     articles = sorted(ann["article_id"].unique())
-    n_ann = ann.groupby("article_id")["annotator"].nunique()
-    sha = ann.groupby("article_id")["text_sha256"].last()
+    n_ann = ann.groupby("article_id")["annotator"].nunique().to_dict()
+    sha = ann.groupby("article_id")["text_sha256"].last().to_dict()
     rows = {a: {"article_id": a, "text_sha256": sha.get(a), "method": method, "n_annotators": int(n_ann[a])}
             for a in articles}
 
@@ -159,15 +159,16 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
 def gold_spans(annotations: pd.DataFrame, spans: pd.DataFrame, texts: Mapping[str, str]) -> pa.Table:
     """Spans a majority of each article's annotators marked (per kind and label), word by word."""
     ann = submitted(annotations)
-    n_ann = ann.groupby("article_id")["annotator"].nunique()
+    n_ann = ann.groupby("article_id")["annotator"].nunique().to_dict()
     sp = spans[(spans["status"] == "submitted") & spans["annotation_id"].isin(set(ann["annotation_id"]))]
     words: dict[str, tuple[list[tuple[int, int]], list[int], list[int]]] = {}
     votes: dict[tuple[str, str, str], dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for a, who, kind, label, s, e in zip(sp["article_id"], sp["annotator"], sp["kind"], sp["label"], sp["start"], sp["end"]):
+    cols = [sp[c].to_numpy(dtype=object) for c in ("article_id", "annotator", "kind", "label", "start", "end")]
+    for a, who, kind, label, s, e in zip(*cols):
         if a not in texts or pd.isna(s) or pd.isna(e):
             continue
         if a not in words:
-            bounds = [(m.start(), m.end()) for m in _WORD.finditer(texts[a])]
+            bounds = [m.span() for m in _WORD.finditer(texts[a])]
             words[a] = (bounds, [b[0] for b in bounds], [b[1] for b in bounds])
         _bounds, starts, ends = words[a]
         # the words overlapping [s, e): ending after s, starting before e

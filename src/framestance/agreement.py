@@ -17,6 +17,8 @@ non-missing one (in row order: pull sorts by annotation id) is kept.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+
 import csv
 import io
 import json
@@ -178,20 +180,22 @@ def span_f1(
     overlaps; an annotator's set is {(token, label)}. Pairs are the annotators who submitted on the
     article (`annotators_per_article`; for an article not in it, those with spans there).
     F1 = 2 * sum |A & B| / sum (|A| + |B|) over all pairs; None when that sum is 0."""
-    ok = spans["article_id"].isin(list(texts)) & spans["start"].notna() & spans["end"].notna()
-    sp = spans[ok]
+    sp = spans[spans["start"].notna() & spans["end"].notna()]
     marked: dict[tuple, set] = defaultdict(set)
     seen: dict[str, set] = defaultdict(set)
-    for article, group in sp.groupby("article_id", sort=True):
-        found = [(t.start(), t.end()) for t in _TOKEN.finditer(texts[article])]
-        starts = np.array([s for s, _ in found], dtype=np.int64)
-        ends = np.array([e for _, e in found], dtype=np.int64)
-        lo = np.searchsorted(ends, group["start"].to_numpy(np.int64), side="right")
-        hi = np.searchsorted(starts, group["end"].to_numpy(np.int64), side="left")
-        for who, kind, label, a, b in zip(group["annotator"], group["kind"], group["label"], lo, hi):
-            seen[article].add(who)
-            label = None if pd.isna(label) else str(label)
-            marked[(article, who, kind)].update((k, label) for k in range(a, b))
+    tokens: dict[str, tuple[list[int], list[int]]] = {}
+    for article, who, kind, label, a, b in zip(sp["article_id"], sp["annotator"], sp["kind"], sp["label"],
+                                               sp["start"], sp["end"]):
+        if article not in texts:
+            continue
+        if article not in tokens:
+            found = [(t.start(), t.end()) for t in _TOKEN.finditer(texts[article])]
+            tokens[article] = ([s for s, _ in found], [e for _, e in found])
+        starts, ends = tokens[article]
+        lo, hi = bisect_right(ends, int(a)), bisect_left(starts, int(b))  # tokens overlapping [a, b)
+        seen[article].add(who)
+        label = None if pd.isna(label) else str(label)
+        marked[(article, who, kind)].update((k, label) for k in range(lo, hi))
     articles = set(seen) | {a for a in (annotators_per_article or {}) if a in texts}
     inter = dict.fromkeys(SPAN_KINDS, 0)
     total = dict.fromkeys(SPAN_KINDS, 0)
