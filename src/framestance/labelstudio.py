@@ -166,14 +166,37 @@ class Client:
 
     # ---- tasks ------------------------------------------------------------------------------
     def task_keys(self, pid: int, fields: Iterable[str] = ("article_id", "text_sha256")) -> dict[str, dict]:
-        """article_id -> {task id, fields}: the idempotency keys, read from the server."""
+        """article_id -> {task id, fields}: the idempotency keys, read from the server.
+
+        Pages of `GET /api/tasks/?include=id,data` through the SDK's own authenticated HTTP
+        client, read as plain JSON: the SDK's pager validates every task into a model, which
+        costs about a third of the listing (4.6 s -> 3.4 s for 10,000 tasks here)."""
+        from label_studio_sdk.core.api_error import ApiError
+
+        http = self.ls._client_wrapper.httpx_client  # the SDK's client: auth headers, base URL, timeout
+
+        def page(n: int) -> dict:
+            r = http.request("api/tasks/", method="GET",
+                             params={"project": pid, "include": "id,data", "page_size": 1000, "page": n})
+            if r.status_code == 404 and n > 1:  # past the last page
+                return {"tasks": []}
+            if r.status_code >= 400:
+                raise ApiError(status_code=r.status_code, headers=dict(r.headers), body=r.text[:300])
+            return r.json()
+
         out: dict[str, dict] = {}
-        pager = self.call(self.ls.tasks.list, project=pid, page_size=1000, include="id,data")
-        for t in self.call(lambda: list(pager)):
-            data = t.data or {}
-            if "article_id" in data:
-                out[str(data["article_id"])] = {"id": t.id, **{f: data.get(f) for f in fields}}
-        return out
+        n = 1
+        while True:
+            body = self.call(page, n)
+            tasks = body.get("tasks") or []
+            for t in tasks:
+                data = t.get("data") or {}
+                if "article_id" in data:
+                    out[str(data["article_id"])] = {"id": t["id"], **{f: data.get(f) for f in fields}}
+            total = body.get("total")
+            if not tasks or (total is not None and n * 1000 >= total):
+                return out
+            n += 1
 
     def import_tasks(self, pid: int, tasks: list[dict]) -> list[int]:
         res = self.call(self.ls.projects.import_tasks, id=pid, request=tasks, return_task_ids=True,
