@@ -125,7 +125,7 @@ def test_span_out_of_range_wrong_text_wrong_label(tables):
     assert 0 in only(df, "end <= len(article text)")["index"].tolist()
     # span 0 now reaches the end of the article, so its stored text no longer matches either
     assert only(df, "span text equals the article text slice")["index"].tolist() == [0, 1, 2]
-    assert only(df, "start < end")["index"].tolist() == [2]
+    assert only(df, "start_before_end")["index"].tolist() == [2]
     assert only(df, "span label in the codebook for its kind")[["index", "value"]].values.tolist() == [[k, "ukrainian_government"]]
 
 

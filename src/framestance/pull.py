@@ -83,14 +83,19 @@ def _is_pseudonym(user) -> bool:
     return isinstance(user, str) and user.startswith("ann-")
 
 
-def scrub(raw: bytes, pseudonym) -> bytes:
-    """The export with every user replaced by its pseudonym, as canonical JSON bytes."""
+def _tasks(export: bytes) -> list:
     try:
-        tasks = json.loads(raw)
+        tasks = json.loads(export)
     except ValueError as exc:
         raise PullError(f"the export is not JSON ({exc})") from None
     if not isinstance(tasks, list):
         raise PullError("the export is not a list of tasks")
+    return tasks
+
+
+def scrub(raw: bytes, pseudonym) -> bytes:
+    """The export with every user replaced by its pseudonym, as canonical JSON bytes."""
+    tasks = _tasks(raw)
 
     def users(value):
         if isinstance(value, list):
@@ -118,12 +123,7 @@ def _ts(value: str | None) -> datetime | None:
 
 def tables_from_snapshot(snapshot: bytes, cb: Codebook) -> dict[str, pa.Table]:
     """annotations / stances / spans tables from one scrubbed export (a JSON list of tasks)."""
-    try:
-        tasks = json.loads(snapshot)
-    except ValueError as exc:
-        raise PullError(f"the export is not JSON ({exc})") from None
-    if not isinstance(tasks, list):
-        raise PullError("the export is not a list of tasks")
+    tasks = _tasks(snapshot)
     frames = cb.by_name(cb.frames)
     tones = cb.by_name(cb.tone)
     values = cb.by_name(cb.stance_values)

@@ -43,7 +43,23 @@ class ValidationInputError(ValueError):
 # ---- structure: one model per table ------------------------------------------------------------
 
 
-class Articles(pa.DataFrameModel):
+class _Table(pa.DataFrameModel):
+    """Extra columns are allowed (tables grow); dtypes are checked as they are, never coerced."""
+
+    class Config:
+        strict = False
+        coerce = False
+
+
+class _Ranges(_Table):
+    """Tables of character ranges into an article's text."""
+
+    @pa.dataframe_check
+    def start_before_end(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["start"] < df["end"]
+
+
+class Articles(_Table):
     article_id: Series[str] = pa.Field(unique=True)
     source_path: Series[str]
     source_sha256: Series[str] = pa.Field(str_matches=SHA256)
@@ -59,12 +75,8 @@ class Articles(pa.DataFrameModel):
     duplicate_of: Series[str] = pa.Field(nullable=True)
     cluster_id: Series[str]
 
-    class Config:
-        strict = False
-        coerce = False
 
-
-class Annotations(pa.DataFrameModel):
+class Annotations(_Table):
     article_id: Series[str]
     text_sha256: Series[str] = pa.Field(nullable=True)
     task_id: Series[pd.Int64Dtype] = pa.Field(nullable=True)
@@ -79,8 +91,6 @@ class Annotations(pa.DataFrameModel):
     tone: Series[str] = pa.Field(nullable=True)
 
     class Config:
-        strict = False
-        coerce = False
         unique = ["status", "annotation_id"]  # drafts have ids of their own
 
     @pa.dataframe_check(name="created <= updated")
@@ -88,7 +98,7 @@ class Annotations(pa.DataFrameModel):
         return df["created_at"].isna() | df["updated_at"].isna() | (df["created_at"] <= df["updated_at"])
 
 
-class Stances(pa.DataFrameModel):
+class Stances(_Table):
     article_id: Series[str]
     annotation_id: Series[pd.Int64Dtype]
     annotator: Series[str] = pa.Field(str_matches=PSEUDONYM)
@@ -97,12 +107,10 @@ class Stances(pa.DataFrameModel):
     value: Series[str] = pa.Field(nullable=True)
 
     class Config:
-        strict = False
-        coerce = False
         unique = ["status", "annotation_id", "target"]
 
 
-class Spans(pa.DataFrameModel):
+class Spans(_Ranges):
     article_id: Series[str]
     annotation_id: Series[pd.Int64Dtype]
     annotator: Series[str] = pa.Field(str_matches=PSEUDONYM)
@@ -113,16 +121,8 @@ class Spans(pa.DataFrameModel):
     end: Series[pd.Int64Dtype]
     text: Series[str] = pa.Field(nullable=True)
 
-    class Config:
-        strict = False
-        coerce = False
 
-    @pa.dataframe_check(name="start < end")
-    def start_before_end(cls, df: pd.DataFrame) -> Series[bool]:
-        return df["start"] < df["end"]
-
-
-class Gold(pa.DataFrameModel):
+class Gold(_Table):
     article_id: Series[str] = pa.Field(unique=True)
     method: Series[str] = pa.Field(isin=["majority", "dawid-skene"])
     n_annotators: Series[pd.Int64Dtype] = pa.Field(ge=1)
@@ -132,12 +132,8 @@ class Gold(pa.DataFrameModel):
     tone: Series[str] = pa.Field(nullable=True)
     tone_support: Series[float] = pa.Field(nullable=True, ge=0, le=1)
 
-    class Config:
-        strict = False
-        coerce = False
 
-
-class GoldSpans(pa.DataFrameModel):
+class GoldSpans(_Ranges):
     article_id: Series[str]
     kind: Series[str] = pa.Field(isin=SPAN_KINDS)
     label: Series[str]
@@ -147,13 +143,7 @@ class GoldSpans(pa.DataFrameModel):
     support: Series[float] = pa.Field(gt=0, le=1)
 
     class Config:
-        strict = False
-        coerce = False
         unique = ["article_id", "kind", "label", "start"]
-
-    @pa.dataframe_check(name="start < end")
-    def start_before_end(cls, df: pd.DataFrame) -> Series[bool]:
-        return df["start"] < df["end"]
 
 
 MODELS: dict[str, type[pa.DataFrameModel]] = {
@@ -374,7 +364,7 @@ class Result:
 
 
 def _failure_rows(table: str, cases: pd.DataFrame) -> list[dict]:
-    """pandera's failure cases as FAILURE rows. A check over whole rows (start < end) names the
+    """pandera's failure cases as FAILURE rows. A check over whole rows (start_before_end) names the
     row, not each of its columns."""
     rows = []
     for c in cases.itertuples(index=False):
