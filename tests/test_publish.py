@@ -193,3 +193,33 @@ def test_push_to_hub_calls_the_library_api_as_it_is(tmp_path):
     assert [c[0] for c in calls] == ["create_repo", "upload_folder", "create_tag"]
     assert calls[1][1]["folder_path"] == str(tmp_path) and calls[1][1]["repo_type"] == "dataset"
     assert calls[2][1]["revision"] == "abc123" and calls[2][1]["tag"] == "v1.2.0"
+
+
+def test_a_config_without_rows_is_left_out_and_an_empty_gold_table_is_refused(inputs, tmp_path):
+    no_spans = Inputs(**{**inputs.__dict__, "spans": inputs.spans.slice(0, 0)})
+    path, _ = publish(no_spans, CB, tmp_path / "dist", opts(), CODEBOOK_TEXT)
+    assert not (path / "data" / "spans").exists() and "config_name: spans" not in (path / "README.md").read_text()
+    assert sum(d.num_rows for d in load(path, "default", tmp_path / "cache").values()) == inputs.gold.num_rows
+    from framestance.publish import read_inputs
+
+    gold_dir = tmp_path / "gold"
+    gold_dir.mkdir()
+    pq.write_table(inputs.gold.slice(0, 0), gold_dir / "gold.parquet")
+    pq.write_table(inputs.gold_spans, gold_dir / "gold_spans.parquet")
+    with pytest.raises(PublishError, match="no annotated article"):
+        read_inputs(_corpus_dir(inputs, tmp_path), _ann_dir(inputs, tmp_path), gold_dir, None)
+
+
+def _corpus_dir(inputs, tmp_path):
+    d = tmp_path / "c"
+    d.mkdir(exist_ok=True)
+    pq.write_table(inputs.articles, d / "articles.parquet")
+    return d
+
+
+def _ann_dir(inputs, tmp_path):
+    d = tmp_path / "a"
+    d.mkdir(exist_ok=True)
+    for name in ("annotations", "stances", "spans"):
+        pq.write_table(getattr(inputs, name), d / f"{name}.parquet")
+    return d

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import warnings
 from bisect import bisect_left, bisect_right
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping
 
 import pandas as pd
@@ -55,7 +55,7 @@ def _majority(long: pd.DataFrame, order: list[str], tie: str) -> dict[str, tuple
     return dict(zip(best["task"], zip(label, support)))
 
 
-def _frame_votes(ann: pd.DataFrame, frame_order: list[str], tie: str) -> dict[tuple[str, str], tuple[str, float]]:
+def _frame_votes(ann: pd.DataFrame, tie: str) -> dict[tuple[str, str], tuple[str, float]]:
     """(article, frame) -> (present | absent | unresolved, share of annotators marking it)."""
     n = ann.groupby("article_id")["annotator"].nunique().to_dict()
     marked = ann[["article_id", "annotator", "frames"]].explode("frames").dropna(subset=["frames"])
@@ -144,7 +144,7 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
                                 columns=["task", "worker", "label"])
             decided.update({(a, f): v for a, v in _dawid_skene(long).items()})
     else:
-        decided = _frame_votes(ann, frame_order, tie)
+        decided = _frame_votes(ann, tie)
     rank = {f: i for i, f in enumerate(frame_order)}
     for (a, f), (label, support) in sorted(decided.items(), key=lambda kv: (kv[0][0], rank.get(kv[0][1], len(rank)))):
         if a in rows and f in rank:  # codebook order within each article's lists
@@ -212,10 +212,14 @@ def gate_failures(alphas: Mapping[str, float | None], unresolved: Mapping[str, f
     for key, minimum in sorted((quality.get("min_alpha") or {}).items()):
         names = [d for d in alphas if d.startswith(key[:-1])] if key.endswith("*") else [key]
         if not names:
-            msgs.append(f"quality gate: no agreement figure for {key!r} (params.yaml quality.min_alpha)")
+            msgs.append(f"quality gate: no agreement figure for {key!r} (params.yaml quality.min_alpha; "
+                        "dimension names as in metrics/agreement.json)")
         for d in sorted(names):
             a = alphas.get(d)
-            if a is None:
+            if d not in alphas:
+                msgs.append(f"quality gate: no agreement figure for {d!r} (params.yaml quality.min_alpha; "
+                            "dimension names as in metrics/agreement.json)")
+            elif a is None:
                 msgs.append(f"quality gate: alpha for {d} is undefined (too few paired labels), minimum {minimum}")
             elif a < minimum:
                 msgs.append(f"quality gate: alpha for {d} is {a:.3f}, below the minimum {minimum} (params.yaml quality.min_alpha.{key})")

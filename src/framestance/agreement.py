@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 
 from .codebook import Codebook
+from .schema import SPAN_KINDS
 
 LEVELS = ("nominal", "ordinal", "interval")
-SPAN_KINDS = ("frame_cue", "stance_evidence")
 REFERENCE_LINES = (0.667, 0.800)
 _TOKEN = re.compile(r"\S+")
 

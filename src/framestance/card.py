@@ -37,9 +37,9 @@ def header(opts, feats: dict, data_files: dict, languages: list[str]) -> str:
         for s, (_p, n) in files.items():
             splits.add(SplitInfo(s, num_examples=n))
         infos[config] = DatasetInfo(features=feats[config], splits=splits, config_name=config)
-    n_corpus = sum(n for _p, n in data_files["corpus"].values())
+    n_corpus = sum(n for _p, n in data_files.get("corpus", {}).values())
     data = DatasetCardData(
-        license=opts.license, language=languages or ["en"], pretty_name=opts.pretty_name or opts.name,
+        license=opts.license, language=languages or None, pretty_name=opts.pretty_name or opts.name,
         task_categories=TASKS, task_ids=["multi-label-classification", "sentiment-classification"],
         size_categories=[_size_category(n_corpus)], tags=["framing", "stance", "news", "media-frames"],
         configs=configs, version=opts.version,
@@ -72,20 +72,24 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
     arts: pa.Table = inp.articles
     langs = sorted({x for x in arts["language"].to_pylist() if x})
     n = {cfg: sum(n for _p, n in files.values()) for cfg, files in data_files.items()}
-    annotators = len(set(inp.annotations["annotator"].to_pylist()))
+    n = {cfg: n.get(cfg, 0) for cfg in ("default", "annotations", "spans", "corpus")}
+    annotators = len({a for a, st in zip(inp.annotations["annotator"].to_pylist(), inp.annotations["status"].to_pylist())
+                      if st == "submitted"})
+    method = inp.gold["method"][0].as_py() if inp.gold.num_rows else "majority"
     outlets = Counter(o or "(unknown)" for o in arts["outlet"].to_pylist())
     title = opts.pretty_name or opts.name
     parts = [header(opts, feats, data_files, langs), f"# {title} (version {opts.version})", ""]
     parts += [
-        "A corpus of news articles labelled for media **framing** (the 15 dimensions of the Media Frames "
-        "Corpus, Boydstun et al. 2014) and **stance** toward named targets, built with "
+        f"A corpus of news articles labelled for media **framing** ({len(cb.frames)} frame dimensions, after the "
+        f"Media Frames Corpus of Boydstun et al. 2014) and **stance** toward {len(cb.targets)} targets, built with "
         "framestance from scraped pages: normalised, annotated in Label Studio, "
         "validated, aggregated and published by one reproducible DVC pipeline.",
         "",
         "```python",
         "from datasets import load_dataset",
-        f'gold = load_dataset("{opts.name}")                  # one row per annotated article',
-        f'raters = load_dataset("{opts.name}", "annotations")  # one row per article x annotator',
+        f'gold = load_dataset("path/to/{opts.name}/{opts.version}")                 # one row per annotated article',
+        f'raters = load_dataset("path/to/{opts.name}/{opts.version}", "annotations")  # one row per article x annotator',
+        "# or, from the Hub: load_dataset(\"ORG/NAME\", revision=\"v" + opts.version + "\")",
         "```",
         "",
         "## Motivation",
@@ -136,9 +140,14 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "",
         _table(["value", "definition"], [[v.id, v.definition] for v in cb.stance_values]),
         "",
-        f"Gold labels: `{(inp.gold['method'][0].as_py() if inp.gold.num_rows else 'majority')}` aggregation; "
-        f"a tie is published as the label `{UNRESOLVED}` (frames: listed in `frames_unresolved`), never "
-        "guessed. `*_support` is the share of annotators behind a label (Dawid-Skene: its posterior).",
+        f"Gold labels: `{method}` aggregation"
+        + (f", ties under the rule `{opts.tie}`" if method == "majority" else "") + ". "
+        + (f"A tie is published as the label `{UNRESOLVED}` (frames: listed in `frames_unresolved`), never guessed. "
+           if method == "majority" and opts.tie == "unresolved" else
+           "Ties are resolved (majority: the tied label first in the codebook; a frame tie counts as absent). "
+           if method == "majority" else
+           "Dawid-Skene weighs annotators by their estimated confusion matrices; its label is the most probable. ")
+        + "`*_support` is the share of annotators behind a label (Dawid-Skene: its posterior).",
         "",
         "## Agreement",
         "",

@@ -331,19 +331,20 @@ GoldDir = Annotated[Path, typer.Option("--gold", help="Folder with gold.parquet 
 CodebookOpt = Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default schemas/codebook.yaml).")]
 
 
-def _int_mapper(t):
-    from .validate import nullable_ints
-
-    return nullable_ints(t)
-
-
-def _tables(corpus: Path, annotations: Path, gold: Path | None = None) -> dict:
-    from .validate import ValidationInputError, load_tables
+def _tables(corpus: Path, annotations: Path, gold: Path | None = None, checked: bool = False) -> dict:
+    """The tables; with `checked`, a table with a missing column or a wrong dtype ends the command
+    with one line (the commands after validate rely on the structure)."""
+    from .validate import ValidationInputError, load_tables, structure_problems
 
     try:
-        return load_tables({"corpus": corpus, "annotations": annotations, "gold": gold})
+        tables = load_tables({"corpus": corpus, "annotations": annotations, "gold": gold})
     except ValidationInputError as exc:
         fail(str(exc))
+    if checked:
+        problems = structure_problems(tables)
+        if problems:
+            fail(problems[0])
+    return tables
 
 
 @app.command()
@@ -396,7 +397,7 @@ def agreement(
     from . import agreement as ag
 
     cb = _codebook(codebook)
-    tables = _tables(corpus, annotations)
+    tables = _tables(corpus, annotations, checked=True)
     texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
     with err_console.status("measuring agreement"):
         result = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, texts)
@@ -431,7 +432,7 @@ def aggregate(
     cb = _codebook(codebook)
     p = _params("aggregate")
     quality = _params("quality")
-    tables = _tables(corpus, annotations)
+    tables = _tables(corpus, annotations, checked=True)
     texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
     try:
         with err_console.status("aggregating"):
@@ -447,12 +448,13 @@ def aggregate(
         for msg in problems:
             err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
-    from .validate import validate as check
+    from .validate import nullable_ints, validate as check
 
-    own = check({"articles": tables["articles"], "gold": gold.to_pandas(types_mapper=_int_mapper),
-                 "gold_spans": spans.to_pandas(types_mapper=_int_mapper)}, cb)
-    if not own.ok:  # a bug, not a user mistake: say which check failed
-        fail(f"the gold labels fail their own schema: {own.counts()[:5]}")
+    own = check({"articles": tables["articles"], "gold": gold.to_pandas(types_mapper=nullable_ints),
+                 "gold_spans": spans.to_pandas(types_mapper=nullable_ints)}, cb)
+    wrong = [c for c in own.counts() if c[0] in ("gold", "gold_spans")]  # the corpus is validate's business
+    if wrong:  # a bug, not a user mistake: say which check failed
+        fail(f"the gold labels fail their own schema: {wrong[:5]}")
     write_tables({"gold": gold, "gold_spans": spans}, out)
     out_console.print(f"gold labels for {gold.num_rows} articles -> {out / 'gold.parquet'}; "
                       f"{spans.num_rows} consolidated spans -> {out / 'gold_spans.parquet'}", highlight=False)
@@ -478,7 +480,8 @@ def publish(
     opts = Options(name=name or p.get("name") or "framestance", version=version or str(p.get("version") or ""),
                    ratios=p.get("splits") or Options.__dataclass_fields__["ratios"].default_factory(),
                    salt=str(p.get("salt") or "framestance"), max_shard_bytes=int(p.get("max_shard_bytes") or 100_000_000),
-                   license=str(p.get("license") or "other"), pretty_name=str(p.get("pretty_name") or ""))
+                   license=str(p.get("license") or "other"), pretty_name=str(p.get("pretty_name") or ""),
+                   tie=str(_params("aggregate").get("tie") or "unresolved"))
     if not opts.version:
         fail("--version: missing (or set publish.version in params.yaml)")
     try:
@@ -487,13 +490,20 @@ def publish(
             path, created = run(inp, cb, out, opts, Path(cb.source).read_text(encoding="utf-8"))
     except PublishError as exc:
         fail(str(exc))
+    except KeyError as exc:
+        fail(f"column {exc} missing from an input table (run `framestance validate --gold {gold}`)")
     if created:
         out_console.print(f"published {opts.name} {opts.version} -> {path}", highlight=False)
     else:
         out_console.print(f"{path} is already published with identical content: nothing to do", highlight=False)
     out_console.print(f'load it with: datasets.load_dataset("{path}")', highlight=False)
     if push_to_hub:
-        res = upload(path, push_to_hub, opts.version, token=os.environ.get("HF_TOKEN"))
+        from huggingface_hub.errors import HfHubHTTPError
+
+        try:
+            res = upload(path, push_to_hub, opts.version, token=os.environ.get("HF_TOKEN"))
+        except (HfHubHTTPError, OSError, ValueError) as exc:
+            fail(f"--push-to-hub {push_to_hub}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
         out_console.print(f"pushed to the Hub: {res['repo_id']} tag {res['tag']} (commit {res['commit']})", highlight=False)
 
 

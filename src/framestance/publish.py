@@ -31,11 +31,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .codebook import Codebook
-from .schema import UNRESOLVED
+from .schema import SPAN_KINDS, UNRESOLVED
 
 SPLITS = ("train", "validation", "test")
 CONFIGS = ("default", "annotations", "spans", "corpus")
-SPAN_KINDS = ["frame_cue", "stance_evidence"]
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 #: Local provenance that must not travel (a path on somebody's machine).
 PRIVATE_COLUMNS = ("source_path",)
@@ -59,6 +58,7 @@ class Options:
     license: str = "other"
     pretty_name: str = ""
     citation: str = ""
+    tie: str = "unresolved"  # the aggregation's tie rule, for the card
 
 
 @dataclass
@@ -82,8 +82,18 @@ def read_inputs(corpus: Path, annotations: Path, gold: Path, metrics: Path | Non
     for key, path in paths.items():
         if not path.exists():
             raise PublishError(f"{path}: no such table (run the stages before publish: `dvc repro`)")
-        tables[key] = pq.read_table(path)
-    agreement = json.loads(metrics.read_text()) if metrics and metrics.exists() else None
+        try:
+            tables[key] = pq.read_table(path)
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise PublishError(f"{path}: not a readable parquet table ({exc.__class__.__name__})") from None
+    if tables["gold"].num_rows == 0:
+        raise PublishError(f"{paths['gold']}: no annotated article: nothing to publish")
+    agreement = None
+    if metrics and metrics.exists():
+        try:
+            agreement = json.loads(metrics.read_text())
+        except ValueError:
+            raise PublishError(f"{metrics}: not JSON (run `framestance agreement`)") from None
     return Inputs(**tables, agreement=agreement)
 
 
@@ -119,7 +129,7 @@ def features(cb: Codebook) -> dict:
     annotations.update({"lead_time": Value("float64"), "created_at": ts, "updated_at": ts})
     default["spans"] = List({"kind": Value("string"), "label": Value("string"), "start": Value("int64"),
                              "end": Value("int64"), "text": Value("string"), "support": Value("float64")})
-    spans = {"article_id": Value("string"), "annotator": Value("string"), "kind": ClassLabel(names=SPAN_KINDS),
+    spans = {"article_id": Value("string"), "annotator": Value("string"), "kind": ClassLabel(names=list(SPAN_KINDS)),
              "label": Value("string"), "start": Value("int64"), "end": Value("int64"), "text": Value("string")}
     corpus = {"article_id": Value("string"), "source_sha256": Value("string"), "position": Value("int32"),
               "input_kind": Value("string"), "relation": Value("string"), "parent_id": Value("string"),
@@ -229,7 +239,7 @@ def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
 
     sp = inp.spans.filter(pc.equal(inp.spans["status"], "submitted"))
     spans = pa.table({"article_id": sp["article_id"], "annotator": sp["annotator"],
-                      "kind": _encode(sp["kind"], SPAN_KINDS, "span kind"), "label": sp["label"],
+                      "kind": _encode(sp["kind"], list(SPAN_KINDS), "span kind"), "label": sp["label"],
                       "start": sp["start"], "end": sp["end"], "text": sp["text"]}).cast(feats["spans"].arrow_schema)
     spans = _sorted(spans, ["article_id", "annotator", "kind", "start", "end", "label"])
 
@@ -288,28 +298,29 @@ def changelog(previous: Path | None, splits: dict[str, dict[str, pa.Table]], cb:
     if previous is None:
         return {}
 
-    def rows(folder: Path, config: str) -> dict[str, dict]:
-        out = {}
-        for f in sorted((folder / "data" / config).glob("*.parquet")):
-            t = pq.read_table(f)
-            from datasets import Features
+    from datasets import Features
 
+    def decoded(tables) -> dict[str, dict]:
+        out = {}
+        for t in tables:
             feats = Features.from_arrow_schema(t.schema)
             for r in t.to_pylist():
-                out[r["article_id"]] = {k: feats[k].int2str(v) if hasattr(feats[k], "int2str") and v is not None else v
-                                        for k, v in r.items()}
+                row = {}
+                for k, v in r.items():
+                    f = feats[k]
+                    if hasattr(f, "int2str") and v is not None:
+                        v = f.int2str(v)
+                    elif hasattr(getattr(f, "feature", None), "int2str") and v is not None:
+                        v = [f.feature.int2str(i) for i in v]
+                    row[k] = v
+                out[r["article_id"]] = row
         return out
+
+    def rows(folder: Path, config: str) -> dict[str, dict]:
+        return decoded(pq.read_table(f) for f in sorted((folder / "data" / config).glob("*.parquet")))
 
     def current(config: str) -> dict[str, dict]:
-        from datasets import Features
-
-        out = {}
-        for t in splits.get(config, {}).values():
-            feats = Features.from_arrow_schema(t.schema)
-            for r in t.to_pylist():
-                out[r["article_id"]] = {k: feats[k].int2str(v) if hasattr(feats[k], "int2str") and v is not None else v
-                                        for k, v in r.items()}
-        return out
+        return decoded(splits.get(config, {}).values())
 
     old_c, new_c = set(rows(previous, "corpus")), set(current("corpus"))
     old_d, new_d = rows(previous, "default"), current("default")
@@ -347,6 +358,8 @@ def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: 
         files: dict[str, dict] = {}
         data_files = {}
         for config in CONFIGS:
+            if not splits[config]:  # no rows (e.g. nobody marked a span): no config, load_dataset cannot read one
+                continue
             folder = tmp / "data" / config
             folder.mkdir(parents=True)
             data_files[config] = {}

@@ -24,9 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .codebook import Codebook
-from .schema import ANNOTATION, SPAN, STANCE
+from .schema import ANNOTATION, PSEUDONYM, SPAN, STANCE
 
-STATUSES = ("submitted", "cancelled", "draft")
 
 
 class PullError(ValueError):
@@ -76,11 +75,15 @@ class Pseudonymiser:
 
 
 #: Keys of Label Studio's export that hold users (an id, a {id, email, ...} object, or a list of them).
-USER_KEYS = frozenset({"completed_by", "updated_by", "created_by", "user", "comment_authors", "reviewers", "annotator"})
+USER_KEYS = frozenset({"completed_by", "updated_by", "created_by", "last_created_by", "user", "comment_authors",
+                       "reviewers", "annotator"})
+#: Keys that name a user in free text ("First Last email, 7") or depend on when the export ran.
+DROP_KEYS = frozenset({"created_username", "created_ago"})
+_TRAILING_ID = re.compile(r",\s*(\d+)\s*$")
 
 
 def _is_pseudonym(user) -> bool:
-    return isinstance(user, str) and user.startswith("ann-")
+    return isinstance(user, str) and re.fullmatch(PSEUDONYM, user) is not None
 
 
 def _tasks(export: bytes) -> list:
@@ -106,7 +109,13 @@ def scrub(raw: bytes, pseudonym) -> bytes:
 
     def walk(node):
         if isinstance(node, dict):
-            return {k: users(v) if k in USER_KEYS else walk(v) for k, v in node.items()}
+            node = dict(node)
+            # a draft's `user` is the user's string form (an e-mail); its id is at the end of
+            # `created_username`: pseudonymise by id, like annotations, so one person is one pseudonym
+            named = _TRAILING_ID.search(str(node.get("created_username") or ""))
+            if named and isinstance(node.get("user"), str) and not _is_pseudonym(node["user"]):
+                node["user"] = int(named.group(1))
+            return {k: users(v) if k in USER_KEYS else walk(v) for k, v in node.items() if k not in DROP_KEYS}
         if isinstance(node, list):
             return [walk(v) for v in node]
         return node

@@ -83,6 +83,13 @@ INPUT_KINDS = ("text", "html", "records")
 RELATIONS = ("main", "related")
 DATE_PRECISIONS = ("second", "minute", "hour", "day", "week", "month", "year")
 
+#: Annotation statuses: only `submitted` counts as a label.
+STATUSES = ("submitted", "cancelled", "draft")
+#: Span kinds: a frame cue (label: a frame) or stance evidence (label: a target).
+SPAN_KINDS = ("frame_cue", "stance_evidence")
+#: pull's keyed pseudonyms of annotators: an e-mail or a Label Studio user id in a table is a leak.
+PSEUDONYM = r"^ann-[0-9a-f]{12}$"
+
 #: Annotations pulled from Label Studio, one row per annotation (submitted, cancelled) or draft.
 #: Annotators are pseudonyms; labels are codebook ids.
 ANNOTATION = pa.schema(

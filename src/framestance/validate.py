@@ -27,12 +27,9 @@ import pyarrow.parquet as pq
 from pandera.typing import Series
 
 from .codebook import Codebook
-from .schema import DATE_PRECISIONS, FAILURE, INPUT_KINDS, RELATIONS, UNRESOLVED
+from .schema import DATE_PRECISIONS, FAILURE, INPUT_KINDS, PSEUDONYM, RELATIONS, SPAN_KINDS, STATUSES, UNRESOLVED
 
 SHA256 = r"^[0-9a-f]{64}$"
-PSEUDONYM = r"^ann-[0-9a-f]{12}$"  # pull's keyed pseudonyms: an e-mail or a user id here is a leak
-STATUSES = ("submitted", "cancelled", "draft")
-SPAN_KINDS = ("frame_cue", "stance_evidence")
 UTC = pd.DatetimeTZDtype(unit="us", tz="UTC")
 
 
@@ -257,11 +254,12 @@ def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str,
         if sha is not None:
             add("annotations", "article_id", lambda s: _isin(s, sha.index), "refers to an article of the corpus")
             expected = ann["article_id"].map(sha)
-            add("annotations", "text_sha256", lambda s: expected.isna() | (s == expected),
+            add("annotations", "text_sha256", lambda s: expected.isna() | s.isna() | (s == expected),
                 "drift: annotated text differs from the corpus text")
         if "stances" in tables:
             st = tables["stances"]
-            got = st[st["target"].isin(targets)].groupby("annotation_id")["target"].nunique()
+            sub_st = st[(st["status"] == "submitted") & st["target"].isin(targets)]  # draft ids overlap annotation ids
+            got = sub_st.groupby("annotation_id")["target"].nunique()
             want = len(targets)
             add("annotations", "annotation_id",
                 lambda s: ~submitted | (s.map(got).fillna(0).astype(int) == want).astype(bool),
@@ -426,6 +424,20 @@ def validate(tables: dict[str, pd.DataFrame], cb: Codebook, min_annotators: int 
     return Result(failures, {name: len(df) for name, df in tables.items()})
 
 
+def structure_problems(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """One line per table whose columns or dtypes are wrong (the first pass of `validate`), for
+    the commands that read the tables without validating them."""
+    out = []
+    for name, df in tables.items():
+        bad = [r for r in _run(MODELS[name].to_schema(), df, name)
+               if r["check"].startswith(("dtype", "column_in_dataframe"))]
+        if bad:
+            what = ", ".join(f"{r['value'] if r['check'].startswith('column_in') else r['column']} ({r['check']})"
+                             for r in bad[:3])
+            out.append(f"{FILES[name][1]}: {what}; run `framestance validate`")
+    return out
+
+
 def _dedupe(rows: list[dict]) -> list[dict]:
     seen, out = set(), []
     for r in rows:
@@ -437,14 +449,6 @@ def _dedupe(rows: list[dict]) -> list[dict]:
 
 
 def write_report(result: Result, report_dir: Path) -> Path:
-    report_dir.mkdir(parents=True, exist_ok=True)
-    path = report_dir / "failures.parquet"
-    tmp = path.with_name("." + path.name + ".tmp")
-    pq.write_table(result.failures, tmp, compression="zstd")
-    tmp.replace(path)
-    return path
+    from .pull import write_tables
 
-
-def check_label(check: str) -> str:
-    """pandera's names for its built-in checks, made readable."""
-    return re.sub(r"^field_uniqueness$", "unique", check)
+    return write_tables({"failures": result.failures}, report_dir)["failures"]

@@ -1,0 +1,54 @@
+"""Scrubbing identities out of an export before it is stored (no server needed: the export shape
+below is the one Label Studio 1.23 writes, drafts included)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from framestance.codebook import load
+from framestance.pull import PullError, Pseudonymiser, scrub, tables_from_snapshot
+
+from .conftest import ROOT
+
+CB = load(ROOT / "schemas" / "codebook.yaml")
+
+EXPORT = [{
+    "id": 3, "data": {"article_id": "a1", "text_sha256": "0" * 64, "text": "Some text here."},
+    "updated_by": 1, "comment_authors": [{"id": 7, "email": "maria@example.org"}],
+    "annotations": [{
+        "id": 11, "completed_by": {"id": 7, "email": "maria@example.org", "first_name": "Maria", "last_name": "Q"},
+        "updated_by": 1, "last_created_by": 7, "created_username": "Maria Q maria@example.org, 7",
+        "created_ago": "3 minutes", "was_cancelled": False, "lead_time": 9.5,
+        "created_at": "2025-08-20T10:00:00Z", "updated_at": "2025-08-20T10:01:00Z",
+        "result": [{"from_name": "tone", "to_name": "text", "type": "choices", "value": {"choices": ["neutral"]}}],
+    }],
+    "drafts": [{"id": 2, "user": "maria@example.org", "created_username": "Maria Q maria@example.org, 7",
+                "created_ago": "1 minute", "lead_time": 3.0, "result": [],
+                "created_at": "2025-08-20T10:02:00Z", "updated_at": "2025-08-20T10:02:00Z"}],
+}]
+
+
+def test_scrub_leaves_no_identity_and_one_pseudonym_per_person(tmp_path):
+    pseudo = Pseudonymiser(tmp_path / "key", tmp_path / "map.json")
+    clean = scrub(json.dumps(EXPORT).encode(), pseudo)
+    text = clean.decode()
+    for leak in ("maria", "Maria", "example.org", "minutes ago", "created_ago", "created_username"):
+        assert leak not in text, leak
+    tables = tables_from_snapshot(clean, CB)
+    rows = tables["annotations"].to_pylist()
+    assert {r["status"] for r in rows} == {"submitted", "draft"}
+    assert len({r["annotator"] for r in rows}) == 1  # the draft and the annotation: the same person
+    assert scrub(json.dumps(EXPORT).encode(), pseudo) == clean  # same key, same bytes
+    pseudo.save()
+    assert "maria@example.org" in json.loads((tmp_path / "map.json").read_text()).values()
+
+
+def test_a_lookalike_user_is_not_taken_for_a_pseudonym(tmp_path):
+    export = json.loads(json.dumps(EXPORT))
+    export[0]["annotations"][0]["completed_by"] = "ann-marie@example.org"
+    with pytest.raises(PullError, match="not a pseudonym"):
+        tables_from_snapshot(json.dumps(export).encode(), CB)
+    clean = scrub(json.dumps(export).encode(), Pseudonymiser(tmp_path / "key", tmp_path / "map.json"))
+    assert b"ann-marie" not in clean
