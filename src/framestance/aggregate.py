@@ -101,7 +101,7 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
     if tie not in TIE_RULES:
         raise AggregateError(f"tie rule {tie!r} (params.yaml aggregate.tie): use one of {', '.join(TIE_RULES)}")
     ann = submitted(annotations).sort_values(["article_id", "annotator", "annotation_id"], kind="stable")
-    ann = ann.drop_duplicates(["article_id", "annotator"], keep="last")
+    ann = ann.drop_duplicates(["article_id", "annotator"], keep="first")  # as agreement does (codebooks may allow more)
     keep = set(ann["annotation_id"])
     st = stances[(stances["status"] == "submitted") & stances["annotation_id"].isin(keep)]
     frame_order = cb.frame_ids()

@@ -361,9 +361,15 @@ def validate(
 
     cb = _codebook(codebook)
     tables = _tables(corpus, annotations, gold)
-    minimum = min_annotators if min_annotators is not None else int(_params("quality").get("min_annotators", 1))
+    try:
+        minimum = min_annotators if min_annotators is not None else int(_params("quality").get("min_annotators", 1))
+    except (TypeError, ValueError):
+        fail("params.yaml quality.min_annotators: not a whole number")
     with err_console.status("validating"):
         result = run(tables, cb, min_annotators=minimum)
+    if gold is not None and not any(k in tables for k in ("gold", "gold_spans")):
+        err_console.print(f"[yellow]warning:[/] --gold {gold}: no gold.parquet or gold_spans.parquet there; not checked",
+                          highlight=False)
     path = write_report(result, report)
     rows = Table(title="validated", show_header=True)
     rows.add_column("table")
@@ -477,11 +483,14 @@ def publish(
 
     cb = _codebook(codebook)
     p = _params("publish")
-    opts = Options(name=name or p.get("name") or "framestance", version=version or str(p.get("version") or ""),
-                   ratios=p.get("splits") or Options.__dataclass_fields__["ratios"].default_factory(),
-                   salt=str(p.get("salt") or "framestance"), max_shard_bytes=int(p.get("max_shard_bytes") or 100_000_000),
-                   license=str(p.get("license") or "other"), pretty_name=str(p.get("pretty_name") or ""),
-                   tie=str(_params("aggregate").get("tie") or "unresolved"))
+    given = {"ratios": p.get("splits"), "salt": p.get("salt"), "max_shard_bytes": p.get("max_shard_bytes"),
+             "license": p.get("license"), "pretty_name": p.get("pretty_name"), "tie": _params("aggregate").get("tie")}
+    try:  # params.yaml overrides the defaults of Options only where it says something
+        opts = Options(name=str(name or p.get("name") or "framestance"), version=str(version or p.get("version") or ""),
+                       **{k: v for k, v in given.items() if v is not None})
+        opts.max_shard_bytes = int(opts.max_shard_bytes)
+    except (TypeError, ValueError) as exc:
+        fail(f"params.yaml publish: {exc}")
     if not opts.version:
         fail("--version: missing (or set publish.version in params.yaml)")
     try:

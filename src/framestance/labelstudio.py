@@ -182,7 +182,10 @@ class Client:
                 return {"tasks": []}
             if r.status_code >= 400:
                 raise ApiError(status_code=r.status_code, headers=dict(r.headers), body=r.text[:300])
-            return r.json()
+            try:
+                return r.json()
+            except ValueError:
+                raise StudioRequestError(f"Label Studio answered page {n} of the task list with something that is not JSON") from None
 
         out: dict[str, dict] = {}
         n = 1

@@ -164,6 +164,9 @@ def _encode(column: pa.ChunkedArray | pa.Array, names: list[str], what: str) -> 
 
 def split_of(cluster_ids: list[str], ratios: Mapping[str, float], salt: str) -> dict[str, str]:
     """cluster -> split, from a salted sha256 of the cluster id (stable across versions)."""
+    unknown = sorted(set(ratios) - set(SPLITS))
+    if unknown:
+        raise PublishError(f"publish.splits: unknown split {', '.join(unknown)} (use {', '.join(SPLITS)})")
     total = sum(ratios.get(s, 0) for s in SPLITS)
     if total <= 0 or any(ratios.get(s, 0) < 0 for s in SPLITS):
         raise PublishError("publish.splits: ratios must be >= 0 and sum to more than 0")
