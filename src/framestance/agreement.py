@@ -22,7 +22,6 @@ from bisect import bisect_left, bisect_right
 import csv
 import io
 import json
-import os
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -33,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .codebook import Codebook
+from .pull import atomic_write
 from .schema import SPAN_KINDS
 
 LEVELS = ("nominal", "ordinal", "interval")
@@ -353,14 +353,6 @@ def _counts(values: pd.Series, ids: list[str]) -> list[tuple[str, int]]:
     return [(x, int(found.get(x, 0))) for x in [*ids, *extra]]
 
 
-def _atomic_write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
-
-
 def _csv(rows: list[list]) -> bytes:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(["" if v is None else v for v in row] for row in rows)
@@ -401,9 +393,9 @@ def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFram
     def png(fig, name: str) -> Path:
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-        return _atomic_write(plots_dir / name, buf.getvalue())
+        return atomic_write(plots_dir / name, buf.getvalue())
 
-    out = [_atomic_write(metrics_path, (json.dumps(metrics, indent=2, sort_keys=True) + "\n").encode())]
+    out = [atomic_write(metrics_path, (json.dumps(metrics, indent=2, sort_keys=True) + "\n").encode())]
     with matplotlib.style.context("default"):
         fig = Figure(figsize=(9, 1.2 + 0.3 * len(rows)))
         ax = fig.add_subplot()
@@ -456,11 +448,11 @@ def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFram
         fig.tight_layout()
         out += [png(fig, "annotators.png")]
 
-    out.append(_atomic_write(plots_dir / "alpha.csv", _csv([["dimension", "alpha"]]
+    out.append(atomic_write(plots_dir / "alpha.csv", _csv([["dimension", "alpha"]]
                                                            + [[r["dimension"], r["alpha"]] for r in rows])))
-    out.append(_atomic_write(plots_dir / "labels.csv", _csv([["dimension", "label", "count"]]
+    out.append(atomic_write(plots_dir / "labels.csv", _csv([["dimension", "label", "count"]]
                                                             + [[d, x, n] for d, p in labels.items() for x, n in p])))
-    out.append(_atomic_write(plots_dir / "annotators.csv", _csv(
+    out.append(atomic_write(plots_dir / "annotators.csv", _csv(
         [["annotator", "label", "count"]] + [[p, x, int(grid[i, k])] for i, p in enumerate(people)
                                              for k, x in enumerate(grid_labels)])))
     return out

@@ -214,8 +214,14 @@ def write_snapshot(snapshot: bytes, out_dir: Path, project: str, now: datetime |
         return existing[0]
     now = now or datetime.now(timezone.utc)
     path = folder / f"{now:%Y%m%dT%H%M%SZ}-{digest}.json"
+    return atomic_write(path, snapshot)
+
+
+def atomic_write(path: Path, data: bytes) -> Path:
+    """Write aside, then rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_bytes(snapshot)
+    tmp.write_bytes(data)
     os.replace(tmp, path)
     return path
 
