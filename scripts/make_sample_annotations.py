@@ -86,7 +86,7 @@ def build(corpus: Path, codebook: Path, seed: int = 2025) -> list[dict]:
             result = [
                 {"from_name": cb.FRAMES, "to_name": "text", "type": "choices", "value": {"choices": picked}},
                 {"from_name": cb.PRIMARY, "to_name": "text", "type": "choices", "value": {"choices": [primary]}},
-                {"from_name": cb.TONE, "to_name": "text", "type": "choices", "value": {"choices": [choice(rng, ref_tone, tones, err)]}},
+                {"from_name": cb.TONE, "to_name": "text", "type": "choices", "value": {"choices": [choice(rng, ref_tone, tones, err / 2)]}},  # tone: easier to agree on
             ]
             for t in cb.targets:
                 result.append({"from_name": cb.stance_control(t.id), "to_name": "text", "type": "choices",
