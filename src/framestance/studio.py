@@ -175,13 +175,17 @@ class LocalStudio:
         tmp = self.home / "template.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
+        # `--opt=value`: a generated secret may start with "-", which `--opt value` takes for a flag
         res = subprocess.run(
-            [str(self.exe), "init", "--data-dir", str(tmp), "--username", conn.email, "--password", conn.password,
-             "--user-token", conn.api_key],
+            [str(self.exe), "init", f"--data-dir={tmp}", f"--username={conn.email}", f"--password={conn.password}",
+             f"--user-token={conn.api_key}"],
             env=_server_env(tmp, conn), capture_output=True, text=True, cwd=self.home,
         )
         if res.returncode != 0 or not (tmp / "label_studio.sqlite3").exists():
-            raise StudioError(f"label-studio init failed (see {self.log_file})")
+            with open(self.log_file, "a", encoding="utf-8") as log:  # what init said, minus the secrets
+                out = (res.stdout or "") + (res.stderr or "")
+                log.write(out.replace(conn.password, "***").replace(conn.api_key, "***"))
+            raise StudioError(f"label-studio init failed with code {res.returncode} (see {self.log_file})")
         os.replace(tmp, self.template)
 
     def up(self, port: int | None = None, timeout: float = 120.0, say=print) -> Connection:
@@ -191,7 +195,7 @@ class LocalStudio:
             return conn
         self.install(say=say)
         if conn is None or not conn.api_key:
-            conn = Connection("", secrets.token_hex(20), ADMIN_EMAIL, secrets.token_urlsafe(16))
+            conn = Connection("", secrets.token_hex(20), ADMIN_EMAIL, secrets.token_hex(16))
         if not (self.data / "label_studio.sqlite3").exists():
             self._init_template(conn)
             shutil.rmtree(self.data, ignore_errors=True)
