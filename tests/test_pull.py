@@ -8,7 +8,7 @@ import json
 import pytest
 
 from framestance.codebook import load
-from framestance.pull import PullError, Pseudonymiser, scrub, tables_from_snapshot
+from framestance.pull import PullError, Pseudonymiser, canonical, scrub, scrub_tasks, tables_from_snapshot, tables_from_tasks
 
 from .conftest import ROOT
 
@@ -41,6 +41,10 @@ def test_scrub_leaves_no_identity_and_one_pseudonym_per_person(tmp_path):
     assert {r["status"] for r in rows} == {"submitted", "draft"}
     assert len({r["annotator"] for r in rows}) == 1  # the draft and the annotation: the same person
     assert scrub(json.dumps(EXPORT).encode(), pseudo) == clean  # same key, same bytes
+    # what `pull` does with a fresh export (parsed once) is what a rebuild from the stored snapshot gives
+    tasks = scrub_tasks(json.dumps(EXPORT).encode(), pseudo)
+    assert canonical(tasks) == clean
+    assert all(tables_from_tasks(tasks, CB)[k].equals(v) for k, v in tables.items())
     pseudo.save()
     assert "maria@example.org" in json.loads((tmp_path / "map.json").read_text()).values()
 

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 import pandas as pd
 import pyarrow as pa
 
+from .agreement import submitted
 from .codebook import Codebook
 from .schema import GOLD_SPAN, UNRESOLVED, gold_schema
 
@@ -90,10 +91,6 @@ def _dawid_skene(long: pd.DataFrame) -> dict[str, tuple[str, float]]:
     return out
 
 
-def submitted(annotations: pd.DataFrame) -> pd.DataFrame:
-    return annotations[annotations["status"] == "submitted"]
-
-
 def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, method: str = "majority",
                 tie: str = "unresolved") -> pa.Table:
     if method not in METHODS:
@@ -103,7 +100,8 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
     ann = submitted(annotations).sort_values(["article_id", "annotator", "annotation_id"], kind="stable")
     ann = ann.drop_duplicates(["article_id", "annotator"], keep="first")  # as agreement does (codebooks may allow more)
     keep = set(ann["annotation_id"])
-    st = stances[(stances["status"] == "submitted") & stances["annotation_id"].isin(keep)]
+    st = submitted(stances)
+    st = st[st["annotation_id"].isin(keep)]
     frame_order = cb.frame_ids()
     tone_order = [t.id for t in cb.tone]
     value_order = [v.id for v in cb.stance_values]
@@ -160,7 +158,8 @@ def gold_spans(annotations: pd.DataFrame, spans: pd.DataFrame, texts: Mapping[st
     """Spans a majority of each article's annotators marked (per kind and label), word by word."""
     ann = submitted(annotations)
     n_ann = ann.groupby("article_id")["annotator"].nunique().to_dict()
-    sp = spans[(spans["status"] == "submitted") & spans["annotation_id"].isin(set(ann["annotation_id"]))]
+    sp = submitted(spans)
+    sp = sp[sp["annotation_id"].isin(set(ann["annotation_id"]))]
     words: dict[str, tuple[list[tuple[int, int]], list[int], list[int]]] = {}
     votes: dict[tuple[str, str, str], dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
     cols = [sp[c].to_numpy(dtype=object) for c in ("article_id", "annotator", "kind", "label", "start", "end")]

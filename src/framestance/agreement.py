@@ -221,7 +221,8 @@ def _sorted(obj):
     return {k: _sorted(obj[k]) for k in sorted(obj)} if isinstance(obj, dict) else obj
 
 
-def _submitted(df: pd.DataFrame) -> pd.DataFrame:
+def submitted(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of submitted annotations: drafts and cancelled (skipped) ones are never labels."""
     return df[df["status"] == "submitted"].reset_index(drop=True)
 
 
@@ -247,7 +248,7 @@ def compute(
     texts: Mapping[str, str] | None = None,
 ) -> dict:
     """Agreement metrics over submitted annotations (units: articles; coders: annotators)."""
-    sub = _submitted(annotations)
+    sub = submitted(annotations)
     unit, units = pd.factorize(sub["article_id"])
     coder, coders = pd.factorize(sub["annotator"])
     valid = np.flatnonzero((unit >= 0) & (coder >= 0))
@@ -271,7 +272,7 @@ def compute(
         "stance": {},
     }
 
-    st = _submitted(stances)
+    st = submitted(stances)
     su = pd.factorize(st["article_id"])[0]
     sc = pd.factorize(st["annotator"])[0]
     st_target = _index_of(st["target"], [t.id for t in cb.targets])
@@ -319,7 +320,7 @@ def compute(
         span_scores: dict = dict.fromkeys(SPAN_KINDS)
     else:
         submitted_by = sub.dropna(subset=["article_id", "annotator"]).groupby("article_id")["annotator"]
-        span_scores = span_f1(_submitted(spans), texts, {a: set(g) for a, g in submitted_by})
+        span_scores = span_f1(submitted(spans), texts, {a: set(g) for a, g in submitted_by})
     return _sorted({
         "counts": {
             "articles": int(len(units)),
@@ -369,7 +370,7 @@ def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFram
     from matplotlib.figure import Figure
 
     metrics_path, plots_dir = Path(metrics_path), Path(plots_dir)
-    sub, st = _submitted(annotations), _submitted(stances)
+    sub, st = submitted(annotations), submitted(stances)
     frame_name = {f.id: f.name for f in cb.frames}
     target_name = {t.id: t.name for t in cb.targets}
     tone_name = {t.id: t.name for t in cb.tone}

@@ -286,7 +286,8 @@ def pull(
     With no Label Studio configured, the tables are rebuilt from the newest tracked snapshot
     (that is how `dvc repro` reproduces the corpus anywhere)."""
     from .labelstudio import StudioAuthError, StudioRequestError, StudioUnavailable
-    from .pull import Pseudonymiser, PullError, latest_snapshot, scrub, slug, tables_from_snapshot, write_snapshot, write_tables
+    from .pull import (Pseudonymiser, PullError, canonical, latest_snapshot, scrub_tasks, slug, tables_from_snapshot,
+                       tables_from_tasks, write_snapshot, write_tables)
     from .studio import StudioError, connection_from_env
 
     cb = _codebook(codebook)
@@ -304,6 +305,7 @@ def pull(
                 fail(f"no Label Studio configured and no snapshot in {out}/{slug(project)}/: "
                      "set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY, or run `framestance studio up`")
             err_console.print(f"no Label Studio configured: using the snapshot {snap}", highlight=False)
+            built = tables_from_snapshot(snap.read_bytes(), cb)
         else:
             from .labelstudio import Client
 
@@ -314,11 +316,11 @@ def pull(
             with err_console.status("exporting from Label Studio"):
                 raw = client.export_snapshot(pid)
             pseudo = Pseudonymiser(home / "pseudonym.key", home / "annotators.json")
-            clean = scrub(raw, pseudo)
+            tasks = scrub_tasks(raw, pseudo)
             pseudo.save()
-            snap = write_snapshot(clean, out, project)
+            snap = write_snapshot(canonical(tasks), out, project)
             out_console.print(f"snapshot {snap}", highlight=False)
-        built = tables_from_snapshot(snap.read_bytes(), cb)
+            built = tables_from_tasks(tasks, cb)  # the export is parsed once
         paths = write_tables(built, tables)
     except (PullError, StudioAuthError, StudioUnavailable, StudioRequestError) as exc:
         fail(str(exc))

@@ -98,6 +98,16 @@ def _tasks(export: bytes) -> list:
 
 def scrub(raw: bytes, pseudonym) -> bytes:
     """The export with every user replaced by its pseudonym, as canonical JSON bytes."""
+    return canonical(scrub_tasks(raw, pseudonym))
+
+
+def canonical(tasks: list) -> bytes:
+    """The bytes a snapshot is stored as (sorted keys: the same tasks give the same file)."""
+    return json.dumps(tasks, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def scrub_tasks(raw: bytes, pseudonym) -> list:
+    """The export's tasks with every user replaced by its pseudonym."""
     tasks = _tasks(raw)
 
     def users(value):
@@ -120,7 +130,7 @@ def scrub(raw: bytes, pseudonym) -> bytes:
             return [walk(v) for v in node]
         return node
 
-    return json.dumps(walk(tasks), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    return walk(tasks)
 
 
 def _ts(value: str | None) -> datetime | None:
@@ -132,7 +142,11 @@ def _ts(value: str | None) -> datetime | None:
 
 def tables_from_snapshot(snapshot: bytes, cb: Codebook) -> dict[str, pa.Table]:
     """annotations / stances / spans tables from one scrubbed export (a JSON list of tasks)."""
-    tasks = _tasks(snapshot)
+    return tables_from_tasks(_tasks(snapshot), cb)
+
+
+def tables_from_tasks(tasks: list, cb: Codebook) -> dict[str, pa.Table]:
+    """The tables of a scrubbed export's tasks (parsed once, whether just pulled or read from a snapshot)."""
     frames = cb.by_name(cb.frames)
     tones = cb.by_name(cb.tone)
     values = cb.by_name(cb.stance_values)
