@@ -481,7 +481,7 @@ def publish(
     push_to_hub: Annotated[Optional[str], typer.Option("--push-to-hub", help="Also upload to this Hub dataset repo (token: HF_TOKEN), tagged v<version>.")] = None,
 ) -> None:
     """Write an immutable, versioned Hugging Face dataset (parquet shards, card, manifest)."""
-    from .publish import Options, PublishError, publish as run, push_to_hub as upload, read_inputs
+    from .publish import Options, PublishError, check_name_and_version, publish as run, push_to_hub as upload, read_inputs
 
     cb = _codebook(codebook)
     p = _params("publish")
@@ -496,6 +496,7 @@ def publish(
     if not opts.version:
         fail("--version: missing (or set publish.version in params.yaml)")
     try:
+        check_name_and_version(opts)
         inp = read_inputs(corpus, annotations, gold, metrics)
         with err_console.status(f"publishing {opts.name} {opts.version}"):
             path, created = run(inp, cb, out, opts, Path(cb.source).read_text(encoding="utf-8"))

@@ -35,7 +35,7 @@ from .schema import SPAN_KINDS, UNRESOLVED
 
 SPLITS = ("train", "validation", "test")
 CONFIGS = ("default", "annotations", "spans", "corpus")
-_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+_VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")  # used with fullmatch: nothing after
 #: Local provenance that must not travel (a path on somebody's machine).
 PRIVATE_COLUMNS = ("source_path",)
 
@@ -292,7 +292,7 @@ def _sha256(path: Path) -> str:
 def _versions(root: Path) -> list[str]:
     if not root.exists():
         return []
-    vs = [p.name for p in root.iterdir() if p.is_dir() and _VERSION.match(p.name)]
+    vs = [p.name for p in root.iterdir() if p.is_dir() and _VERSION.fullmatch(p.name)]
     return sorted(vs, key=lambda v: tuple(int(x) for x in v.split(".")))
 
 
@@ -338,15 +338,21 @@ def changelog(previous: Path | None, splits: dict[str, dict[str, pa.Table]], cb:
             "labels_changed": changed}
 
 
+def check_name_and_version(opts: Options) -> None:
+    """A version is MAJOR.MINOR.PATCH in ASCII digits without leading zeros and nothing after;
+    a name is a plain folder name. Both become paths, so nothing else is let through."""
+    if not _VERSION.fullmatch(opts.version):
+        raise PublishError(f"--version {opts.version!r}: use MAJOR.MINOR.PATCH, e.g. 1.0.0 (ASCII digits, no leading zeros)")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", opts.name):
+        raise PublishError(f"name {opts.name!r}: letters, digits, '.', '_' and '-' only")
+
+
 def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: str) -> tuple[Path, bool]:
     """Write dist/<name>/<version>/; returns (path, created). Raises VersionExists when the version
     exists with other content."""
     from .card import render_card
 
-    if not _VERSION.match(opts.version):
-        raise PublishError(f"--version {opts.version!r}: use MAJOR.MINOR.PATCH, e.g. 1.0.0")
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", opts.name):
-        raise PublishError(f"name {opts.name!r}: letters, digits, '.', '_' and '-' only")
+    check_name_and_version(opts)
     root = out / opts.name
     final = root / opts.version
     tables = build_tables(inp, cb)

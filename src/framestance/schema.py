@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 import pyarrow as pa
 
 UTC_TS = pa.timestamp("us", tz="UTC")
@@ -19,6 +21,7 @@ RAW_INPUT = pa.schema(
         pa.field("input_kind", pa.string(), nullable=False),
         pa.field("payload", pa.large_binary(), nullable=True),
         pa.field("retrieved_at", UTC_TS, nullable=False),
+        pa.field("reason", pa.string(), nullable=True),
         pa.field("error", pa.string(), nullable=True),
     ]
 )
@@ -55,18 +58,24 @@ ARTICLE = pa.schema(
         pa.field("duplicate_of", pa.string()),
         pa.field("cluster_id", pa.string(), nullable=False),
         pa.field("normaliser_version", pa.string(), nullable=False),
+        pa.field("notes", pa.list_(pa.string()), nullable=False),
     ]
 )
 
 #: Why an input gave no article. The set is closed: tests and the summary rely on it.
-REJECT_REASONS = (
-    "empty",
-    "binary",
-    "not an article",
-    "too large",
-    "undecodable",
-    "parse error",
-)
+class RejectReason(str, Enum):
+    """Why an input gave no article: a closed set, one per row of rejects.parquet."""
+
+    EMPTY = "empty"
+    BINARY = "binary"
+    NOT_AN_ARTICLE = "not an article"
+    TOO_LARGE = "too large"
+    UNDECODABLE = "undecodable"
+    PARSE_ERROR = "parse error"
+    UNREADABLE = "unreadable"
+
+
+REJECT_REASONS = tuple(r.value for r in RejectReason)
 
 REJECT = pa.schema(
     [

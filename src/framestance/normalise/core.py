@@ -18,8 +18,9 @@ import numpy as np
 import pyarrow as pa
 
 from .. import __version__
-from ..schema import ARTICLE, REJECT, REJECT_REASONS
+from ..schema import ARTICLE, REJECT, REJECT_REASONS, RejectReason
 from .html import parse_html
+from .readers import bom_encoding
 from .records import parse_record, parse_when, pick
 from .text import assemble, dedup_key, detect_language, sha256, words
 from .textdump import Extracted, NotAnArticle, parse_text_dump
@@ -63,11 +64,15 @@ def decode(payload: bytes) -> str:
     for magic, what in _MAGIC:
         if payload.startswith(magic):
             raise Rejected("binary", f"binary: looks like a {what}, not text")
-    if payload.startswith((b"\xff\xfe", b"\xfe\xff")):
+    encoding = bom_encoding(payload[:4])
+    if encoding in ("utf-16", "utf-32"):
         try:
-            return payload.decode("utf-16")
+            text = payload.decode(encoding)
         except UnicodeDecodeError as exc:
-            raise Rejected("undecodable", f"undecodable: broken UTF-16 ({exc.reason})") from None
+            raise Rejected("undecodable", f"undecodable: broken {encoding.upper()} ({exc.reason})") from None
+        if not text.strip():
+            raise Rejected("empty", "empty: only white space")
+        return text
     head = payload[:8192]
     nul = head.count(0)
     if nul:
@@ -160,8 +165,7 @@ def normalise_batch(batch: pa.RecordBatch, params: Params = Params()) -> Result:
         base = {k: row[k] for k in ("source_path", "source_sha256", "position", "input_kind")}
         try:
             if row["error"]:
-                reason = row["error"].split(":", 1)[0]
-                raise Rejected(reason if reason in REJECT_REASONS else "parse error", row["error"])
+                raise Rejected(row["reason"] or RejectReason.PARSE_ERROR.value, row["error"])
             retrieved_at = row["retrieved_at"]
             if row["input_kind"] == "records":
                 try:
@@ -216,6 +220,7 @@ def normalise_batch(batch: pa.RecordBatch, params: Params = Params()) -> Result:
                     "duplicate_of": None,
                     "cluster_id": aid,
                     "normaliser_version": NORMALISER_VERSION,
+                    "notes": art.notes,
                 }
             )
             if art.relation == "main":

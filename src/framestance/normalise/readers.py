@@ -1,36 +1,69 @@
 """Readers: INPUT paths -> a stream of RAW_INPUT record batches (one row per page or record).
 
 Readers only find, read and split inputs; they never interpret article text (that is the pure
-normaliser in `core.py`). Problems a reader sees (too large, unreadable gzip, bad JSON line) travel
-as the row's `error`, so that every input reaches the rejects table with its reason.
+normaliser in `core.py`). Every path found and every record read ends as exactly one row: a
+problem a reader sees (an unreadable folder, a dangling link, too large, broken gzip, a bad JSON
+line, a CSV row with broken quoting, a file with no records) travels as the row's `reason` and
+one-line `error`, so that it reaches the rejects table. No reader failure escapes: one bad input
+never stops the batch.
+
+Memory is bounded by `max_bytes`: pages and JSON documents are read (and decompressed) up to
+`max_bytes` and no further; JSONL, CSV and Parquet stream, with `max_bytes` per record.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import errno
 import glob
 import gzip
+import hashlib
 import io
 import json
 import os
+import re
+import stat as stat_mod
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import IO, Any
 
 import pyarrow as pa
 
-from ..schema import RAW_INPUT
+from ..schema import RAW_INPUT, RejectReason
 from .text import sha256
 
 TEXT_EXT = {".txt", ".text", ".dump"}
 HTML_EXT = {".html", ".htm", ".xhtml"}
 RECORD_EXT = {".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".tsv"}
+STREAMED_RECORDS = {".jsonl", ".ndjson", ".csv", ".tsv", ".parquet"}
 BATCH_ROWS = 64  # rows per raw batch: fixed, so outputs do not depend on the number of workers
+PARQUET_BATCH_BYTES = 64 << 20  # rows of a Parquet file are read in batches of about this size
+# Failures a gzip stream can raise anywhere while it is read (corrupt deflate data is zlib.error).
+GZIP_ERRORS = (OSError, EOFError, zlib.error)
+# Byte-order marks, longest first (UTF-32 LE starts with UTF-16 LE's mark).
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+R = RejectReason
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class InputError(ValueError):
     """A user mistake in the INPUT arguments (nothing matches, a path does not exist)."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """A path met while expanding INPUTs: a file to read, or one that cannot be (`problem`)."""
+
+    path: Path
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,48 +75,126 @@ class Raw:
     payload: bytes | None
     retrieved_at: datetime
     error: str | None = None
+    reason: str | None = None
 
 
-def expand_inputs(inputs: Iterable[str]) -> list[Path]:
-    """Files, directories (recursively) and globs -> a sorted list of files without repeats."""
-    files: set[Path] = set()
+class _Reject(Exception):
+    """Raised inside a reader: this input (or the rest of this file) is a reject."""
+
+    def __init__(self, reason: RejectReason, detail: str):
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+# ---------------------------------------------------------------------------------------------
+# finding inputs
+
+
+def _link_problem(path: Path) -> str:
+    """Why a path that is neither a file nor a folder cannot be read."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "unreadable: symbolic link loop"
+        if exc.errno == errno.ENOENT and os.path.islink(path):
+            return f"unreadable: dangling symbolic link (to {os.readlink(path)!s})"
+        return f"unreadable: {exc.strerror or exc}"
+    mode = st.st_mode
+    what = ("a FIFO" if stat_mod.S_ISFIFO(mode) else "a socket" if stat_mod.S_ISSOCK(mode)
+            else "a device" if stat_mod.S_ISCHR(mode) or stat_mod.S_ISBLK(mode) else "not a regular file")
+    return f"unreadable: {what}, not a regular file"
+
+
+def _walk(folder: Path, found: dict[str, Found], ancestors: frozenset[tuple[int, int]]) -> None:
+    """Files under `folder`, following links to folders; loops, dangling links, special files and
+    folders that cannot be listed are recorded as problems. Hidden entries are skipped."""
+    try:
+        st = os.stat(folder)
+        key = (st.st_dev, st.st_ino)
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        found[_key(folder)] = Found(folder, f"unreadable: cannot list the folder ({exc.strerror or exc})")
+        return
+    inner = ancestors | {key}
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        try:
+            if entry.is_dir():
+                sub = os.stat(path)
+                if (sub.st_dev, sub.st_ino) in inner:
+                    found[_key(path)] = Found(path, "unreadable: symbolic link loop (links back to a folder above it)")
+                else:
+                    _walk(path, found, inner)
+            elif entry.is_file():
+                found[_key(path)] = Found(path)
+            else:
+                found[_key(path)] = Found(path, _link_problem(path))
+        except OSError:
+            found[_key(path)] = Found(path, _link_problem(path))
+
+
+def _key(path: Path) -> str:
+    return path.as_posix()
+
+
+def expand_inputs(inputs: Iterable[str]) -> list[Found]:
+    """Files, directories (recursively) and globs -> every path found, sorted, without repeats.
+
+    A path that cannot be read is kept with its problem, never dropped."""
+    found: dict[str, Found] = {}
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            files.update(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+            _walk(p, found, frozenset())
         elif p.is_file():
-            files.add(p)
+            found[_key(p)] = Found(p)
+        elif os.path.lexists(p):
+            found[_key(p)] = Found(p, _link_problem(p))
         elif any(ch in item for ch in "*?["):
-            matched = [Path(m) for m in glob.glob(item, recursive=True)]
-            files.update(f for f in matched if f.is_file())
-            for d in (m for m in matched if m.is_dir()):
-                files.update(f for f in d.rglob("*") if f.is_file() and not f.name.startswith("."))
+            matched = sorted(glob.glob(item, recursive=True))
             if not matched:
                 raise InputError(f"{item}: no file matches this pattern")
+            for m in map(Path, matched):
+                if m.is_dir():
+                    _walk(m, found, frozenset())
+                elif m.is_file():
+                    found[_key(m)] = Found(m)
+                else:
+                    found[_key(m)] = Found(m, _link_problem(m))
         else:
             raise InputError(f"{item}: no such file or directory")
-    return sorted(files, key=lambda f: f.as_posix())
+    return [found[k] for k in sorted(found)]
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
     """The path as recorded in outputs: relative to the working directory when inside it, so that
-    the same checkout gives the same bytes wherever it lives."""
+    the same checkout gives the same bytes wherever it lives. Bytes of a file name that are not
+    UTF-8 are shown as \\x escapes (the name stays readable and the output valid UTF-8)."""
+    absolute = Path(os.path.normpath(path.absolute()))
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        shown = absolute.relative_to(Path.cwd()).as_posix()
     except ValueError:
-        return path.resolve().as_posix()
+        shown = absolute.as_posix()
+    return os.fsencode(shown).decode("utf-8", "backslashreplace")
 
 
 def kind_of(name: str, head: bytes) -> str:
     """text / html / records, from the extension (gzip's stripped) and then the first bytes."""
-    suffix = Path(name[:-3] if name.endswith(".gz") else name).suffix.lower()
+    suffix = _suffix(name)
     if suffix in HTML_EXT:
         return "html"
     if suffix in RECORD_EXT:
         return "records"
     if suffix in TEXT_EXT:
         return "text"
-    start = head.lstrip()[:512].lower()
+    encoding = bom_encoding(head)
+    if encoding and encoding != "utf-8-sig":
+        head = head.decode(encoding, errors="ignore").encode("utf-8")
+    start = head.lstrip().lstrip(codecs.BOM_UTF8).lstrip()[:512].lower()
     if start.startswith((b"<!doctype html", b"<html")) or b"<body" in start or b"<head" in start:
         return "html"
     if start.startswith((b"{", b"[")) or head.startswith(b"PAR1"):
@@ -91,191 +202,342 @@ def kind_of(name: str, head: bytes) -> str:
     return "text"
 
 
-def _record_rows(path: Path, shown: str, digest: str, data: bytes, retrieved_at: datetime) -> Iterator[Raw]:
-    """One Raw per crawler record; a bad line or an unreadable file becomes a row with an error."""
-    suffix = Path(path.name[:-3] if path.name.endswith(".gz") else path.name).suffix.lower()
+def bom_encoding(head: bytes) -> str | None:
+    """The codec named by a byte-order mark at the start, if any."""
+    for bom, codec in BOMS:
+        if head.startswith(bom):
+            return codec
+    return None
 
-    def row(pos: int, record=None, error: str | None = None) -> Raw:
-        payload = None if record is None else json.dumps(record, ensure_ascii=False, default=str, sort_keys=True).encode()
-        return Raw(shown, digest, pos, "records", payload, retrieved_at, error)
 
-    if suffix == ".parquet" or data[:4] == b"PAR1":
-        import pyarrow.parquet as pq
+def _suffix(name: str) -> str:
+    return Path(name[:-3] if name.lower().endswith(".gz") else name).suffix.lower()
 
-        try:
-            pf = pq.ParquetFile(io.BytesIO(data))
-            pos = 0
-            for batch in pf.iter_batches(batch_size=1000):
-                for record in batch.to_pylist():
-                    yield row(pos, record)
-                    pos += 1
-        except (pa.ArrowException, OSError) as exc:
-            yield row(0, error=f"parse error: not a readable Parquet file ({exc})")
-        return
+
+# ---------------------------------------------------------------------------------------------
+# records
+
+
+def _dumps(record: Any) -> bytes:
+    """A record as canonical JSON bytes; _Reject when it cannot be one."""
     try:
-        text = data.decode("utf-8-sig")
+        text = json.dumps(record, ensure_ascii=False, default=str, sort_keys=True)
+        # a lone surrogate (a JSON "\ud800" escape) is not text: U+FFFD, as a decoder would give
+        return _LONE_SURROGATE.sub("\ufffd", text).encode("utf-8")
+    except RecursionError:
+        raise _Reject(R.PARSE_ERROR, "parse error: the record is nested too deeply") from None
+    except (TypeError, ValueError, UnicodeError) as exc:
+        raise _Reject(R.PARSE_ERROR, f"parse error: the record cannot be stored as JSON ({_plain(exc)})") from None
+
+
+def _loads(text: str | bytes, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise _Reject(R.PARSE_ERROR, f"parse error: {what} is nested too deeply") from None
     except UnicodeDecodeError as exc:
-        yield row(0, error=f"undecodable: records must be UTF-8 ({exc.reason} at byte {exc.start})")
-        return
-    if suffix in (".csv", ".tsv"):
+        raise _Reject(R.UNDECODABLE, f"undecodable: {what} is not UTF-8 ({exc.reason})") from None
+    except ValueError as exc:
+        raise _Reject(R.PARSE_ERROR, f"parse error: {what} is not JSON ({getattr(exc, 'msg', None) or _plain(exc)})") from None
+
+
+def _plain(exc: BaseException) -> str:
+    """An exception as one plain line."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
+
+
+class _Records:
+    """Rows of one records file: positions in order, every record or failure exactly one row."""
+
+    def __init__(self, shown: str, digest: str, when: datetime, max_bytes: int):
+        self.shown, self.digest, self.when, self.max_bytes = shown, digest, when, max_bytes
+        self.count = 0
+
+    def record(self, pos: int, record: Any) -> Raw:
+        self.count += 1
         try:
-            reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if suffix == ".tsv" else ",")
-            for pos, record in enumerate(reader):
-                yield row(pos, dict(record))
-        except csv.Error as exc:
-            yield row(0, error=f"parse error: CSV ({exc})")
-        return
-    stripped = text.lstrip()
-    if suffix == ".json" or (stripped.startswith("[") and suffix not in (".jsonl", ".ndjson")):
-        try:
-            value = json.loads(text)
-        except ValueError as exc:
-            yield row(0, error=f"parse error: JSON ({exc})")
+            payload = _dumps(record)
+        except _Reject as rej:
+            return self.reject(pos, rej.reason, rej.detail, counted=True)
+        if len(payload) > self.max_bytes:
+            return self.reject(pos, R.TOO_LARGE, f"too large: record of {len(payload)} bytes (limit {self.max_bytes})", counted=True)
+        return Raw(self.shown, self.digest, pos, "records", payload, self.when)
+
+    def reject(self, pos: int, reason: RejectReason, detail: str, counted: bool = False) -> Raw:
+        if not counted:
+            self.count += 1
+        return Raw(self.shown, self.digest, pos, "records", None, self.when, detail, reason.value)
+
+    def empty(self) -> Iterator[Raw]:
+        if not self.count:
+            yield self.reject(0, R.EMPTY, "empty: the records file holds no records")
+
+
+def _bounded_lines(fh: IO, limit: int) -> Iterator[str | bytes]:
+    """Lines of a binary or text stream; _LineTooLong at a line longer than `limit`, which is
+    neither held in memory nor read to its end (a line that long is a broken file or a bomb)."""
+    while True:
+        line = fh.readline(limit + 1)
+        if not line:
             return
-        records = value if isinstance(value, list) else [value]
-        for pos, record in enumerate(records):
-            yield row(pos, record) if isinstance(record, dict) else row(pos, error=f"parse error: record {pos} is not an object")
-        return
-    for pos, line in enumerate(text.splitlines()):
-        if not line.strip():
-            continue
+        if len(line) > limit and not line.endswith(("\n" if isinstance(line, str) else b"\n")):
+            raise _LineTooLong(len(line))
+        yield line
+
+
+class _LineTooLong(Exception):
+    pass
+
+
+def _jsonl(fh: IO, rows: _Records) -> Iterator[Raw]:
+    read = 0  # lines read so far: the index of a line that is too long
+    try:
+        for pos, line in enumerate(_bounded_lines(fh, rows.max_bytes)):
+            read = pos + 1
+            if not line.strip():
+                continue
+            try:
+                record = _loads(line, f"line {pos + 1}")
+            except _Reject as rej:
+                yield rows.reject(pos, rej.reason, rej.detail)
+                continue
+            if isinstance(record, dict):
+                yield rows.record(pos, record)
+            else:
+                yield rows.reject(pos, R.PARSE_ERROR, f"parse error: line {pos + 1} is not a JSON object")
+    except _LineTooLong:
+        yield rows.reject(read, R.TOO_LARGE, f"too large: line {read + 1} is longer than the limit of {rows.max_bytes} bytes; the rest of the file is skipped")
+
+
+def _csv(text: IO[str], delimiter: str, rows: _Records) -> Iterator[Raw]:
+    """CSV/TSV records, checked: a row whose field count differs from the header's (broken
+    quoting, a stray delimiter) is rejected, not turned into a record; strict quoting."""
+
+    def lines() -> Iterator[str]:
+        for line in _bounded_lines(text, rows.max_bytes):
+            yield line  # type: ignore[misc]
+
+    csv.field_size_limit(max(rows.max_bytes, 131072))
+    reader = csv.reader(lines(), delimiter=delimiter, strict=True)
+    header: list[str] | None = None
+    pos = 0
+    while True:
         try:
-            record = json.loads(line)
-        except ValueError as exc:
-            yield row(pos, error=f"parse error: line {pos + 1} is not JSON ({exc.msg})")
+            fields = next(reader)
+        except StopIteration:
+            return
+        except _LineTooLong:
+            yield rows.reject(pos, R.TOO_LARGE, f"too large: line {reader.line_num + 1} is longer than the limit of {rows.max_bytes} characters; the rest of the file is skipped")
+            return
+        except csv.Error as exc:
+            if header is None:
+                yield rows.reject(pos, R.PARSE_ERROR, f"parse error: CSV header ({_plain(exc)})")
+                return
+            yield rows.reject(pos, R.PARSE_ERROR, f"parse error: CSV row {pos + 1} near line {reader.line_num} ({_plain(exc)})")
+            pos += 1
             continue
-        yield row(pos, record) if isinstance(record, dict) else row(pos, error=f"parse error: line {pos + 1} is not a JSON object")
+        if not fields or fields == [""] and header is not None:
+            continue  # a blank line
+        if header is None:
+            header = fields
+            if len(set(header)) != len(header):
+                dup = sorted({h for h in header if header.count(h) > 1})[0]
+                yield rows.reject(pos, R.PARSE_ERROR, f"parse error: CSV header names column {dup!r} twice")
+                return
+            continue
+        if len(fields) != len(header):
+            yield rows.reject(pos, R.PARSE_ERROR, f"parse error: CSV row {pos + 1} (line {reader.line_num}) has {len(fields)} fields, the header {len(header)} (broken quoting?)")
+        else:
+            yield rows.record(pos, dict(zip(header, fields)))
+        pos += 1
 
 
-STREAMED_RECORDS = {".jsonl", ".ndjson", ".csv", ".tsv", ".parquet"}
+def _parquet(source: Any, rows: _Records) -> Iterator[Raw]:
+    import pyarrow.parquet as pq
 
-
-def _stream_records(path: Path, gz: bool, shown: str, digest: str, when: datetime, max_bytes: int) -> Iterator[Raw]:
-    """Records of a JSONL / CSV / Parquet file, one at a time: a crawl of any size streams
-    through; `max_bytes` applies to each record."""
-    suffix = Path(path.name[:-3] if path.name.endswith(".gz") else path.name).suffix.lower()
-
-    def row(pos: int, record=None, error: str | None = None) -> Raw:
-        payload = None if record is None else json.dumps(record, ensure_ascii=False, default=str, sort_keys=True).encode()
-        if payload is not None and len(payload) > max_bytes:
-            payload, error = None, f"too large: record of {len(payload)} bytes (limit {max_bytes})"
-        return Raw(shown, digest, pos, "records", payload, when, error)
-
-    opener = (lambda: gzip.open(path, "rb")) if gz else (lambda: path.open("rb"))
     pos = 0
     try:
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq
+        pf = pq.ParquetFile(source)
+        for g in range(pf.num_row_groups):
+            meta = pf.metadata.row_group(g)
+            per_row = meta.total_byte_size / max(meta.num_rows, 1)
+            if per_row > rows.max_bytes:  # records too large to hold: counted without reading them
+                for _ in range(meta.num_rows):
+                    yield rows.reject(pos, R.TOO_LARGE, f"too large: record of about {int(per_row)} bytes (limit {rows.max_bytes})")
+                    pos += 1
+                continue
+            size = max(1, min(1000, int(PARQUET_BATCH_BYTES // max(per_row, 1))))
+            for batch in pf.iter_batches(batch_size=size, row_groups=[g]):
+                for record in batch.to_pylist():
+                    yield rows.record(pos, record)
+                    pos += 1
+    except (pa.ArrowException, OSError, ValueError, *GZIP_ERRORS) as exc:
+        yield rows.reject(pos, R.PARSE_ERROR, f"parse error: not a readable Parquet file ({_plain(exc)})")
 
-            try:
-                pf = pq.ParquetFile(path)
-                for batch in pf.iter_batches(batch_size=1000):
-                    for record in batch.to_pylist():
-                        yield row(pos, record)
-                        pos += 1
-            except (pa.ArrowException, OSError) as exc:
-                yield row(pos, error=f"parse error: not a readable Parquet file ({exc})")
-            return
-        with opener() as fh:
-            if suffix in (".csv", ".tsv"):
-                csv.field_size_limit(max(max_bytes, 131072))
-                text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
-                try:
-                    for pos, record in enumerate(csv.DictReader(text, delimiter="\t" if suffix == ".tsv" else ",")):
-                        yield row(pos, dict(record))
-                except csv.Error as exc:
-                    yield row(pos, error=f"parse error: CSV ({exc})")
-                return
-            for pos, line in enumerate(fh):
-                if not line.strip():
-                    continue
-                if len(line) > max_bytes:
-                    yield row(pos, error=f"too large: line {pos + 1} has {len(line)} bytes (limit {max_bytes})")
-                    continue
-                try:
-                    record = json.loads(line)
-                except UnicodeDecodeError as exc:
-                    yield row(pos, error=f"undecodable: line {pos + 1} is not UTF-8 ({exc.reason})")
-                    continue
-                except ValueError as exc:
-                    yield row(pos, error=f"parse error: line {pos + 1} is not JSON ({getattr(exc, 'msg', exc)})")
-                    continue
-                yield row(pos, record) if isinstance(record, dict) else row(pos, error=f"parse error: line {pos + 1} is not a JSON object")
+
+def _json_document(data: bytes, encoding: str, rows: _Records) -> Iterator[Raw]:
+    try:
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        yield row(pos, error=f"undecodable: records must be UTF-8 ({exc.reason})")
-    except (OSError, EOFError) as exc:
-        yield row(pos, error=f"undecodable: broken gzip or unreadable file ({exc})")
-
-
-def read_inputs(files: list[Path], max_bytes: int, retrieved_at: datetime | None = None) -> Iterator[Raw]:
-    """One Raw per page (text dump, HTML) or per crawler record, in file order."""
-    for path in files:
-        shown = _display(path)
-        try:
-            stat = path.stat()
-            when = retrieved_at or datetime.fromtimestamp(int(stat.st_mtime), tz=timezone.utc)
-            with path.open("rb") as fh:
-                head = fh.read(8192)
-        except OSError as exc:
-            yield Raw(shown, sha256(shown), 0, "text", None, retrieved_at or datetime.now(timezone.utc).replace(microsecond=0),
-                      f"undecodable: cannot read the file ({exc.strerror})")
-            continue
-        gz = path.name.endswith(".gz") or head[:2] == b"\x1f\x8b"
-        if gz:
-            try:
-                with gzip.open(path, "rb") as fh:
-                    head = fh.read(8192)
-            except (OSError, EOFError) as exc:
-                with path.open("rb") as fh:
-                    digest = _hash_stream(fh)
-                yield Raw(shown, digest, 0, kind_of(path.name, b""), None, when, f"undecodable: broken gzip ({exc})")
-                continue
-        kind = kind_of(path.name, head[:1024])
-        suffix = Path(path.name[:-3] if path.name.endswith(".gz") else path.name).suffix.lower()
-        if kind == "records" and (suffix in STREAMED_RECORDS or head[:4] == b"PAR1") and not (gz and suffix == ".parquet"):
-            with path.open("rb") as fh:
-                digest = _hash_stream(fh)
-            if not head.strip():
-                yield Raw(shown, digest, 0, kind, None, when, "empty: the records file has no content")
-            elif head[:4] != b"PAR1" and b"\x00" in head:
-                yield Raw(shown, digest, 0, kind, None, when, "binary: NUL bytes in a records file")
-            else:
-                yield from _stream_records(path, gz, shown, digest, when, max_bytes)
-            continue
-        # Pages (and JSON documents) are read whole, within the size limit.
-        if stat.st_size > max_bytes:
-            with path.open("rb") as fh:
-                digest = _hash_stream(fh)
-            yield Raw(shown, digest, 0, kind, None, when, f"too large: {stat.st_size} bytes (limit {max_bytes})")
-            continue
-        data = path.read_bytes()
-        digest = sha256(data)
-        if gz:
-            try:
-                data = gzip.decompress(data)
-            except (OSError, EOFError) as exc:
-                yield Raw(shown, digest, 0, kind, None, when, f"undecodable: broken gzip ({exc})")
-                continue
-            if len(data) > max_bytes:
-                yield Raw(shown, digest, 0, kind, None, when, f"too large: {len(data)} bytes uncompressed (limit {max_bytes})")
-                continue
-        if kind != "records":
-            yield Raw(shown, digest, 0, kind, data, when)
-        elif not data.strip():
-            yield Raw(shown, digest, 0, kind, None, when, "empty: the records file has no content")
-        elif data[:4] != b"PAR1" and b"\x00" in data[:8192]:
-            yield Raw(shown, digest, 0, kind, None, when, "binary: NUL bytes in a records file")
+        yield rows.reject(0, R.UNDECODABLE, f"undecodable: records must be UTF-8, -16 or -32 ({exc.reason} at byte {exc.start})")
+        return
+    try:
+        value = _loads(text, "the file")
+    except _Reject as rej:
+        yield rows.reject(0, rej.reason, rej.detail)
+        return
+    records = value if isinstance(value, list) else [value]
+    for pos, record in enumerate(records):
+        if isinstance(record, dict):
+            yield rows.record(pos, record)
         else:
-            yield from _record_rows(path, shown, digest, data, when)
+            yield rows.reject(pos, R.PARSE_ERROR, f"parse error: record {pos + 1} is not an object")
 
 
-def _hash_stream(fh) -> str:
-    import hashlib
+def _records(path: Path, gz: bool, head: bytes, rows: _Records) -> Iterator[Raw]:
+    """Every record of a records file, streamed where the format allows."""
+    suffix = _suffix(path.name)
+    encoding = bom_encoding(head) or "utf-8-sig"
+    if not head.strip() or not head.lstrip(codecs.BOM_UTF8).strip():
+        yield rows.reject(0, R.EMPTY, "empty: the records file has no content")
+        return
+    if head[:4] != b"PAR1" and encoding == "utf-8-sig" and b"\x00" in head:
+        yield rows.reject(0, R.BINARY, "binary: NUL bytes in a records file")
+        return
+    opened: IO[bytes] = gzip.open(path, "rb") if gz else path.open("rb")
+    with opened as fh:
+        if suffix == ".parquet" or head[:4] == b"PAR1":
+            source: Any = fh  # a file object: pyarrow cannot open a path that is not UTF-8
+            if gz:  # Parquet needs random access: decompress, within the limit
+                data = _read_bounded(fh, rows.max_bytes)
+                if data is None:
+                    yield rows.reject(0, R.TOO_LARGE, f"too large: more than {rows.max_bytes} bytes uncompressed (limit {rows.max_bytes})")
+                    return
+                source = io.BytesIO(data)
+            yield from _parquet(source, rows)
+        elif suffix in (".csv", ".tsv"):
+            text = io.TextIOWrapper(fh, encoding=encoding, newline="")
+            yield from _csv(text, "\t" if suffix == ".tsv" else ",", rows)
+        else:
+            yield from _jsonl(_text_lines(fh, encoding, head), rows)
 
+
+def _text_lines(fh: IO[bytes], encoding: str, head: bytes) -> IO:
+    """The stream JSONL lines are read from: bytes for UTF-8 (its BOM skipped), else text."""
+    if encoding != "utf-8-sig":
+        return io.TextIOWrapper(fh, encoding=encoding, newline="")
+    if head.startswith(codecs.BOM_UTF8):
+        fh.read(len(codecs.BOM_UTF8))
+    return fh
+
+
+def _is_json_document(suffix: str, data: bytes, encoding: str) -> bool:
+    """A .json file, or a file whose text starts with "[", is one JSON document; else JSONL."""
+    if suffix == ".json":
+        return True
+    start = data[:64].decode(encoding, errors="ignore") if encoding != "utf-8-sig" else data[:64].decode("utf-8-sig", errors="ignore")
+    return start.lstrip().startswith("[")
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+def _read_bounded(fh: IO[bytes], limit: int) -> bytes | None:
+    """At most `limit` bytes of a stream; None when it holds more (never reads past limit + 1)."""
+    data = fh.read(limit + 1)
+    return None if len(data) > limit else data
+
+
+def _hash_file(path: Path) -> str:
     h = hashlib.sha256()
-    for chunk in iter(lambda: fh.read(1 << 20), b""):
-        h.update(chunk)
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
     return h.hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def read_inputs(found: list[Found], max_bytes: int, retrieved_at: datetime | None = None) -> Iterator[Raw]:
+    """One Raw per page (text dump, HTML) or per crawler record, in path order; one reject row for
+    each path that cannot be read. Never raises for a bad input."""
+    for item in found:
+        shown = display_path(item.path)
+        if item.problem:
+            yield Raw(shown, sha256(shown), 0, "text", None, retrieved_at or _now(), item.problem, R.UNREADABLE.value)
+            continue
+        try:
+            yield from _read_file(item.path, shown, max_bytes, retrieved_at)
+        except OSError as exc:  # vanished or became unreadable while being read
+            yield Raw(shown, sha256(shown), 0, kind_of(item.path.name, b""), None, retrieved_at or _now(),
+                      f"unreadable: cannot read the file ({exc.strerror or _plain(exc)})", R.UNREADABLE.value)
+
+
+def _read_file(path: Path, shown: str, max_bytes: int, retrieved_at: datetime | None) -> Iterator[Raw]:
+    st = path.stat()
+    when = retrieved_at or datetime.fromtimestamp(int(st.st_mtime), tz=timezone.utc)
+    with path.open("rb") as fh:
+        head = fh.read(8192)
+    gz = path.name.lower().endswith(".gz") or head[:2] == b"\x1f\x8b"
+
+    def reject(digest: str, kind: str, reason: RejectReason, detail: str) -> Raw:
+        return Raw(shown, digest, 0, kind, None, when, detail, reason.value)
+
+    if gz:
+        try:
+            with gzip.open(path, "rb") as zf:
+                head = zf.read(8192)
+        except GZIP_ERRORS as exc:
+            yield reject(_hash_file(path), kind_of(path.name, b""), R.UNDECODABLE, f"undecodable: broken gzip ({_plain(exc)})")
+            return
+    kind = kind_of(path.name, head[:1024])
+    suffix = _suffix(path.name)
+    if kind == "records" and (suffix in STREAMED_RECORDS or head[:4] == b"PAR1"):
+        digest = _hash_file(path)
+        rows = _Records(shown, digest, when, max_bytes)
+        try:
+            yield from _records(path, gz, head, rows)
+        except GZIP_ERRORS as exc:
+            yield rows.reject(rows.count, R.UNDECODABLE, f"undecodable: broken gzip or unreadable file after {rows.count} records ({_plain(exc)})")
+        except UnicodeDecodeError as exc:
+            yield rows.reject(rows.count, R.UNDECODABLE, f"undecodable: not UTF-8 after {rows.count} records ({exc.reason})")
+        yield from rows.empty()
+        return
+    # Pages and JSON documents are read whole, within the size limit (expanded size for gzip).
+    if st.st_size > max_bytes:
+        yield reject(_hash_file(path), kind, R.TOO_LARGE, f"too large: {st.st_size} bytes (limit {max_bytes})")
+        return
+    data = path.read_bytes()
+    digest = sha256(data)
+    if gz:
+        try:
+            expanded = _read_bounded(gzip.GzipFile(fileobj=io.BytesIO(data)), max_bytes)
+        except GZIP_ERRORS as exc:
+            yield reject(digest, kind, R.UNDECODABLE, f"undecodable: broken gzip ({_plain(exc)})")
+            return
+        if expanded is None:
+            yield reject(digest, kind, R.TOO_LARGE, f"too large: more than {max_bytes} bytes uncompressed (limit {max_bytes})")
+            return
+        data = expanded
+    if kind != "records":
+        yield Raw(shown, digest, 0, kind, data, when)
+        return
+    rows = _Records(shown, digest, when, max_bytes)
+    encoding = bom_encoding(data[:4]) or "utf-8-sig"
+    if not data.lstrip(codecs.BOM_UTF8).strip():
+        yield rows.reject(0, R.EMPTY, "empty: the records file has no content")
+    elif data[:4] != b"PAR1" and encoding == "utf-8-sig" and b"\x00" in data[:8192]:
+        yield rows.reject(0, R.BINARY, "binary: NUL bytes in a records file")
+    elif _is_json_document(_suffix(path.name), data, encoding):
+        yield from _json_document(data, encoding, rows)
+        yield from rows.empty()
+    else:
+        yield from _jsonl(_text_lines(io.BytesIO(data), encoding, data[:4]), rows)
+        yield from rows.empty()
 
 
 def batches(rows: Iterable[Raw], size: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
@@ -293,8 +555,3 @@ def batches(rows: Iterable[Raw], size: int = BATCH_ROWS) -> Iterator[pa.RecordBa
 def to_batch(rows: list[Raw]) -> pa.RecordBatch:
     cols = {name: [getattr(r, name) for r in rows] for name in RAW_INPUT.names}
     return pa.RecordBatch.from_pydict(cols, schema=RAW_INPUT)
-
-
-def count_hint(files: list[Path]) -> int:
-    """Total size in bytes, for the progress bar."""
-    return sum(os.path.getsize(f) for f in files if f.exists())

@@ -60,20 +60,45 @@ def parse_when(value) -> tuple[datetime, str, str] | None:
     if isinstance(value, datetime):
         at = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
         return at.astimezone(timezone.utc), value.isoformat(), "second"
+    if isinstance(value, bool):
+        return None
     if isinstance(value, (int, float)):
-        at = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, tz=timezone.utc)
+        try:
+            at = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
         return at, str(value), "second"
-    text = str(value).strip()
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
     try:
         from dateutil import parser
 
         at = parser.parse(text)
-    except (ValueError, OverflowError):
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=timezone.utc)
+        at = at.astimezone(timezone.utc)
+    except (ValueError, OverflowError, TypeError):
         return None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
     precision = "day" if not re.search(r"\d{1,2}:\d{2}", text) else ("second" if re.search(r"\d{1,2}:\d{2}:\d{2}", text) else "minute")
-    return at.astimezone(timezone.utc), text, precision
+    return at, text, precision
+
+
+def _shown(value) -> str:
+    """A field value in a note: short, on one line."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _scalar(record: dict, target: str, notes: list[str]) -> str | None:
+    """A field that must be text (a number is taken as its text); anything else is dropped with a note."""
+    value = pick(record, target)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    notes.append(f"{target} dropped: {_shown(value)} is not text")
+    return None
 
 
 def parse_record(record: dict, min_words: int = 30) -> Extracted:
@@ -82,40 +107,47 @@ def parse_record(record: dict, min_words: int = 30) -> Extracted:
         raise ValueError(f"a record must be an object, not {type(record).__name__}")
     text_value = pick(record, "text")
     html_value = pick(record, "html")
-    url = pick(record, "url")
-    if text_value is None and html_value is not None:
+    notes: list[str] = []
+    url = _scalar(record, "url", notes)
+    if text_value is None and isinstance(html_value, str):
         from .html import parse_html
 
-        art = parse_html(str(html_value), url=str(url) if url else None, min_words=min_words)
+        art = parse_html(html_value, url=url or None, min_words=min_words)
     else:
         art = Extracted(relation="main")
         paragraphs = [repair(p) for p in _text_of(text_value)]
         profile = profile_for("\n".join(paragraphs[:3]))
         art.paragraphs, art.syndicated_from = clean_paragraphs(paragraphs, profile, art.media)
-        art.url = str(url) if url else None
-    title = pick(record, "title")
+        art.url = url or None
+    art.notes = notes
+    title = _scalar(record, "title", art.notes)
     if title is not None:
-        art.title = squash(repair(str(title)))
+        art.title = squash(repair(title)) or None
     outlet = pick(record, "outlet")
-    if outlet is not None and not isinstance(outlet, (dict, list)):
-        art.outlet = squash(str(outlet))
-    elif isinstance(outlet, dict) and outlet.get("name"):
-        art.outlet = squash(str(outlet["name"]))
-    kicker = pick(record, "kicker")
+    if isinstance(outlet, dict) and isinstance(outlet.get("name"), str):
+        art.outlet = squash(outlet["name"]) or None
+    else:
+        outlet = _scalar(record, "outlet", art.notes)
+        if outlet is not None:
+            art.outlet = squash(outlet) or None
+    kicker = _scalar(record, "kicker", art.notes)
     if kicker is not None:
-        art.kicker = squash(str(kicker))
+        art.kicker = squash(kicker) or None
     authors = pick(record, "authors")
-    if authors is not None:
-        if isinstance(authors, str):
-            names, roles = parse_byline(re.sub(r"^by\s+", "", authors, flags=re.IGNORECASE))
-        else:
-            names = [squash(a.get("name", "") if isinstance(a, dict) else str(a)) for a in authors]
-            names = [n for n in names if n]
-            roles = [""] * len(names)
-        art.authors, art.author_roles = names, roles
-    when = parse_when(pick(record, "date"))
+    if isinstance(authors, str):
+        art.authors, art.author_roles = parse_byline(re.sub(r"^by\s+", "", authors, flags=re.IGNORECASE))
+    elif isinstance(authors, (list, tuple)) and all(isinstance(a, (str, dict)) for a in authors):
+        names = [squash(a.get("name") if isinstance(a.get("name"), str) else "") if isinstance(a, dict) else squash(a) for a in authors]
+        art.authors = [n for n in names if n]
+        art.author_roles = [""] * len(art.authors)
+    elif authors is not None:
+        art.notes.append(f"authors dropped: {_shown(authors)} is not a name or a list of names")
+    date_value = pick(record, "date")
+    when = parse_when(date_value)
     if when is not None:
         art.date = ShownDate(when[1], when[0], when[2], "")
+    elif date_value is not None:
+        art.notes.append(f"date dropped: {_shown(date_value)} is not a date")
     words = sum(n_words(p) for p in art.paragraphs)
     if words < min_words:
         raise NotAnArticle(f"record has no article body: {words} words (minimum {min_words})")

@@ -63,6 +63,7 @@ class Extracted:
     paragraphs: list[str] = field(default_factory=list)
     media: list[dict] = field(default_factory=list)
     paywalled: bool = False
+    notes: list[str] = field(default_factory=list)  # fields of the input dropped as unusable
 
 
 class NotAnArticle(ValueError):
