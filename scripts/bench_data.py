@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from framestance.codebook import load  # noqa: E402
 from framestance.schema import ANNOTATION, ARTICLE, SPAN, STANCE  # noqa: E402
 
-T0 = datetime(2025, 8, 18, tzinfo=timezone.utc)
+T0 = datetime(2025, 8, 18, tzinfo=UTC)
 
 
 def make(folder: Path, n_articles: int, per_article: int = 3, text_words: int = 60, seed: int = 7) -> dict[str, int]:

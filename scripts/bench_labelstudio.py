@@ -17,7 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +37,7 @@ def make_corpus(folder: Path, n: int) -> Path:
                                  "date": "2025-08-17T10:00:00Z", "source_domain": outlets[i % 5]}))
     (folder / "raw").mkdir(parents=True)
     (folder / "raw" / "bench.jsonl").write_text("\n".join(lines) + "\n")
-    normalise([str(folder / "raw")], folder / "corpus", retrieved_at=datetime(2025, 8, 18, tzinfo=timezone.utc), workers=2, force=True)
+    normalise([str(folder / "raw")], folder / "corpus", retrieved_at=datetime(2025, 8, 18, tzinfo=UTC), workers=2, force=True)
     return folder / "corpus"
 
 

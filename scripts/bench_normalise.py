@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import os
+import random
 import shutil
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 VOCAB_SEED = 7
@@ -122,7 +122,7 @@ def run_once(src: Path, out: Path, workers: int) -> dict:
     sampler = RssSampler()
     sampler.start()
     t0 = time.perf_counter()
-    summary = normalise([str(src)], out, retrieved_at=datetime(2025, 8, 18, 9, 30, tzinfo=timezone.utc), workers=workers, force=True)
+    summary = normalise([str(src)], out, retrieved_at=datetime(2025, 8, 18, 9, 30, tzinfo=UTC), workers=workers, force=True)
     seconds = time.perf_counter() - t0
     sampler.stop.set()
     sampler.join()

@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pyarrow.parquet as pq  # noqa: E402
+from tests.fuzzgen import write_case  # noqa: E402
 
 from framestance.normalise.readers import display_path  # noqa: E402
-from tests.fuzzgen import write_case  # noqa: E402
 
 
 def main() -> int:
@@ -75,7 +75,7 @@ def main() -> int:
         reasons = Counter(r["reason"] for r in rejs)
         print(f"| inputs (paths) | {len(paths):,} |")
         print(f"| well-formed inputs | {len(good):,} (all give their articles: {'yes' if not good_wrong else f'no, {len(good_wrong)} differ'}) |")
-        print(f"| crashes (non-zero exit) | 0 |")
+        print("| crashes (non-zero exit) | 0 |")
         print(f"| vanished inputs | {len(vanished)} |")
         print(f"| articles / reject rows | {len(arts):,} / {len(rejs):,} |")
         print(f"| reject reasons | {', '.join(f'{k} {v:,}' for k, v in sorted(reasons.items()))} |")

@@ -16,7 +16,7 @@ import argparse
 import random
 import re
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ ANNOTATORS = {  # pseudonym -> how often they depart from the reference label
     "ann-3d4e5f607182": 0.30,
 }
 PROJECT = "sample"
-EXPORTED_AT = datetime(2025, 8, 22, 12, 0, tzinfo=timezone.utc)
+EXPORTED_AT = datetime(2025, 8, 22, 12, 0, tzinfo=UTC)
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -92,7 +92,7 @@ def build(corpus: Path, codebook: Path, seed: int = 2025) -> list[dict]:
                 result.append({"from_name": cb.stance_control(t.id), "to_name": "text", "type": "choices",
                                "value": {"choices": [choice(rng, ref_stance[t.id], values, err)]}})
 
-            def span(control: str, label: str, se: tuple[int, int], n: int) -> dict:
+            def span(control: str, label: str, se: tuple[int, int], n: int, err: float = err, text: str = text) -> dict:
                 s, e = se
                 if rng.random() < err:  # a sloppier selection: one word more or less at the start
                     words = [m.start() for m in re.finditer(r"\S+", text[s:e])]

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -11,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "corpus" / "raw"
 SEEDS = ROOT.parent / "shared" / "seeds"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-RETRIEVED = datetime(2025, 8, 18, 9, 30, tzinfo=timezone.utc)
+RETRIEVED = datetime(2025, 8, 18, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -19,8 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-WORDS = ("harbour council budget ceasefire talks minister vote river school farmers union court "
-         "price energy report village tariff strike election border grain hospital").split()
+WORDS = ["harbour", "council", "budget", "ceasefire", "talks", "minister", "vote", "river", "school", "farmers", "union", "court", "price", "energy", "report", "village", "tariff", "strike", "election", "border", "grain", "hospital"]
 KINDS = ("txt", "html", "jsonl", "json", "csv", "parquet")
 
 
@@ -54,7 +53,7 @@ def page_html(rng: random.Random) -> str:
 
 def record(rng: random.Random) -> dict:
     return {"url": f"https://fuzz.example/{rng.randrange(10**9)}", "title": f"Record {rng.randrange(10**6)}",
-            "text": prose(rng, 8), "date": "2025-03-0%d" % rng.randint(1, 9), "authors": ["Ada Quill"]}
+            "text": prose(rng, 8), "date": f"2025-03-0{rng.randint(1, 9)}", "authors": ["Ada Quill"]}
 
 
 def _csv_bytes(rows: list[dict]) -> bytes:

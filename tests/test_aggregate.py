@@ -112,13 +112,13 @@ def test_spans_marked_by_a_majority_are_consolidated_word_by_word():
         return text.index(word_from), text.index(word_to) + len(word_to)
 
     spans = []
-    for k, (who, (s, e), label) in enumerate([
+    for who, (s, e), label in [
         ("A", at("beta", "gamma"), "economic"),
         ("B", at("beta", "delta"), "economic"),
         ("C", at("delta", "delta"), "economic"),
         ("C", at("zeta", "zeta"), "economic"),       # one vote of three: dropped
         ("A", at("alpha", "alpha"), "morality"),     # another label: its own votes
-    ]):
+    ]:
         spans.append({"article_id": "t", "annotation_id": "ABC".index(who), "annotator": who, "status": "submitted",
                       "kind": "frame_cue", "label": label, "start": s, "end": e, "text": text[s:e]})
     spans.append({**spans[0], "annotator": "D", "annotation_id": 99, "status": "draft"})

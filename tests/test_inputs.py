@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,7 +21,7 @@ def test_html_page(normalise_dir, tmp_path):
     assert a["title"] == "What real security guarantees for Ukraine would look like"
     assert a["outlet"] == "The Coastal Review" and a["kicker"] == "Opinion"
     assert a["authors"] == ["Miriam Okafor"]
-    assert a["published_at"] == datetime(2025, 8, 17, 6, 45, tzinfo=timezone.utc)
+    assert a["published_at"] == datetime(2025, 8, 17, 6, 45, tzinfo=UTC)
     assert a["url"] == "https://coastal-review.example/opinion/2025/08/17/security-guarantees-ukraine"
     assert a["media"] == [{"caption": "Negotiators leave the conference hall after the first session.", "credit": "Harbour Pictures"}]
     assert a["text"].startswith("Every peace plan discussed this summer")
@@ -40,7 +40,7 @@ def test_html_without_json_ld_uses_htmldate(normalise_dir, tmp_path):
     write(tmp_path / "in" / "page.htm", html)
     _, arts, _ = normalise_dir(tmp_path / "in")
     (a,) = arts
-    assert a["published_at"] == datetime(2024, 3, 5, tzinfo=timezone.utc) and a["date_precision"] == "day"
+    assert a["published_at"] == datetime(2024, 3, 5, tzinfo=UTC) and a["date_precision"] == "day"
     assert a["title"] == "Harbour dredging plan approved"
 
 
@@ -50,13 +50,13 @@ def test_jsonl_records_newsplease_and_fundus_fields(normalise_dir):
     assert [a["position"] for a in arts] == [0, 1, 2, 5]
     first = arts[0]
     assert first["outlet"] == "northwire.example" and first["authors"] == ["Lena Marsh"]
-    assert first["published_at"] == datetime(2025, 8, 16, 6, 10, tzinfo=timezone.utc)
-    assert first["retrieved_at"] == datetime(2025, 8, 18, 9, 0, tzinfo=timezone.utc)  # date_download
+    assert first["published_at"] == datetime(2025, 8, 16, 6, 10, tzinfo=UTC)
+    assert first["retrieved_at"] == datetime(2025, 8, 18, 9, 0, tzinfo=UTC)  # date_download
     assert first["text"].count("\n\n") == 2
     assert arts[2]["syndicated_from"] == "Northwire" and arts[2]["author_roles"] == ["Northwire"]
     fundus = arts[3]
     assert fundus["title"] == "Finnish president to join Washington talks"
-    assert fundus["published_at"] == datetime(2025, 8, 17, 18, 20, tzinfo=timezone.utc)
+    assert fundus["published_at"] == datetime(2025, 8, 17, 18, 20, tzinfo=UTC)
     by_pos = {r["position"]: r for r in rejs}
     assert by_pos[3]["reason"] == "not an article"
     assert by_pos[4]["reason"] == "parse error" and "line 5" in by_pos[4]["detail"]
@@ -65,7 +65,7 @@ def test_jsonl_records_newsplease_and_fundus_fields(normalise_dir):
 def test_parquet_csv_and_json_records(normalise_dir, tmp_path):
     rows = [
         {"link": f"https://example.org/p/{i}", "headline": f"Parquet story {i}", "content": body(4, f"parquet topic {i}"),
-         "published": datetime(2025, 1, i + 1, 12, 0, tzinfo=timezone.utc), "author": f"Writer {i}"}
+         "published": datetime(2025, 1, i + 1, 12, 0, tzinfo=UTC), "author": f"Writer {i}"}
         for i in range(3)
     ]
     write(tmp_path / "in" / "a.parquet", b"")
@@ -80,8 +80,8 @@ def test_parquet_csv_and_json_records(normalise_dir, tmp_path):
     summary, arts, rejs = normalise_dir(tmp_path / "in")
     assert not rejs, rejs
     assert [a["title"] for a in arts] == ["Parquet story 0", "Parquet story 1", "Parquet story 2", "CSV story 0", "CSV story 1", "Fundus story"]
-    assert arts[0]["authors"] == ["Writer 0"] and arts[0]["published_at"] == datetime(2025, 1, 1, 12, tzinfo=timezone.utc)
-    assert arts[3]["published_at"] == datetime(2025, 2, 1, tzinfo=timezone.utc) and arts[3]["date_precision"] == "day"
+    assert arts[0]["authors"] == ["Writer 0"] and arts[0]["published_at"] == datetime(2025, 1, 1, 12, tzinfo=UTC)
+    assert arts[3]["published_at"] == datetime(2025, 2, 1, tzinfo=UTC) and arts[3]["date_precision"] == "day"
     assert arts[5]["text"].startswith("A short lead.\n\nSentence 0 about fundus topic")
     assert summary.inputs == 6 and summary.unique == 6
 
@@ -115,7 +115,7 @@ def test_legacy_encoding_is_decoded(normalise_dir, tmp_path):
         ("nul.html", b"<html>" + b"\x00" * 50 + b"</html>", "binary"),
         ("utf16.txt", b"\xff\xfe" + "broken".encode("utf-16-le") + b"\x00", "undecodable"),
         ("bad.txt.gz", b"\x1f\x8b\x08\x00garbage", "undecodable"),
-        ("stub.txt", "Short note\nOnly a few words here.\n".encode(), "not an article"),
+        ("stub.txt", b"Short note\nOnly a few words here.\n", "not an article"),
         ("bad.parquet", b"PAR1 this is not parquet", "parse error"),
         ("bad.json", b"{\"title\": ", "parse error"),
         ("rows.jsonl", b"[1, 2]\n", "parse error"),

@@ -11,10 +11,10 @@ import pytest
 
 from framestance.codebook import load
 from framestance.labelstudio import Client, StudioAuthError, StudioUnavailable, labeling_config
-from framestance.pull import PullError, Pseudonymiser, scrub, slug, tables_from_snapshot, write_snapshot, write_tables
+from framestance.pull import Pseudonymiser, PullError, scrub, slug, tables_from_snapshot, write_snapshot, write_tables
 from framestance.push import PushError, push
 
-from .conftest import ROOT, RETRIEVED, prose, write
+from .conftest import RETRIEVED, ROOT, prose, write
 
 CB = load(ROOT / "schemas" / "codebook.yaml")
 
@@ -43,6 +43,7 @@ def _project() -> str:
 
 def _count(client: Client, name: str) -> int:
     pid = client.find_project(name)
+    assert pid is not None, name
     return len(client.task_keys(pid))
 
 
@@ -218,7 +219,7 @@ def test_three_annotators_then_pull_returns_what_was_submitted(studio_client, co
     by = {(a["article_id"], a["annotator"]): a for a in anns}
     who = {u: pseudo({"id": u}) for u in users}
     ids = {f.name: f.id for f in CB.frames}
-    for aid, user, frames, primary, tone, stance, spans, cancelled in submitted:
+    for aid, user, frames, primary, tone, _stance, _spans, cancelled in submitted:
         a = by[(aid, who[user])]
         if cancelled:
             assert a["status"] == "cancelled" and a["primary_frame"] is None

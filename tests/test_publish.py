@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -43,7 +42,7 @@ def opts(version="1.0.0", **kw) -> Options:
     return Options(name="fs-test", version=version, ratios={"train": 0.6, "validation": 0.2, "test": 0.2}, **kw)
 
 
-def load(path: Path, config: str, cache: Path):
+def load_config(path: Path, config: str, cache: Path):
     import datasets
 
     return datasets.load_dataset(str(path), config, cache_dir=str(cache))
@@ -68,7 +67,7 @@ def test_every_config_loads_with_codebook_features_and_cluster_splits(inputs, tm
     }
     split_of = {}
     for config in CONFIGS:
-        ds = load(path, config, tmp_path / "cache")
+        ds = load_config(path, config, tmp_path / "cache")
         assert sum(d.num_rows for d in ds.values()) == expected_rows[config], config
         assert set(ds) <= {"train", "validation", "test"}
         for split, d in ds.items():
@@ -77,7 +76,7 @@ def test_every_config_loads_with_codebook_features_and_cluster_splits(inputs, tm
                 assert split_of.setdefault(cluster[aid], split) == split, (config, aid)
     assert len(set(split_of.values())) >= 2  # the sample does get split
 
-    gold = load(path, "default", tmp_path / "cache")
+    gold = load_config(path, "default", tmp_path / "cache")
     f = gold["train"].features
     assert f["primary_frame"].names == [x.id for x in CB.frames] + ["unresolved"]
     assert f["frames"].feature.names == [x.id for x in CB.frames]
@@ -88,9 +87,9 @@ def test_every_config_loads_with_codebook_features_and_cluster_splits(inputs, tm
     row = gold["train"][0]
     assert f["primary_frame"].int2str(row["primary_frame"]) == by_id[row["article_id"]]["primary_frame"]
     assert [f["frames"].feature.int2str(i) for i in row["frames"]] == by_id[row["article_id"]]["frames"]
-    raters = load(path, "annotations", tmp_path / "cache")
+    raters = load_config(path, "annotations", tmp_path / "cache")
     assert all(a.startswith("ann-") for d in raters.values() for a in d["annotator"])
-    assert "source_path" not in load(path, "corpus", tmp_path / "cache")["train"].features
+    assert "source_path" not in load_config(path, "corpus", tmp_path / "cache")["train"].features
 
     manifest = json.loads((path / "MANIFEST.json").read_text())
     import hashlib
@@ -109,7 +108,7 @@ def test_shards_are_bounded(inputs, tmp_path):
     path, _ = publish(inputs, CB, tmp_path / "dist", opts(max_shard_bytes=2_000), CODEBOOK_TEXT)
     shards = sorted((path / "data" / "corpus").glob("train-*.parquet"))
     assert len(shards) > 1 and shards[0].name.endswith(f"-of-{len(shards):05d}.parquet")
-    ds = load(path, "corpus", tmp_path / "cache")
+    ds = load_config(path, "corpus", tmp_path / "cache")
     assert ds["train"].num_rows == sum(pq.read_metadata(s).num_rows for s in shards)
 
 
@@ -199,7 +198,7 @@ def test_a_config_without_rows_is_left_out_and_an_empty_gold_table_is_refused(in
     no_spans = Inputs(**{**inputs.__dict__, "spans": inputs.spans.slice(0, 0)})
     path, _ = publish(no_spans, CB, tmp_path / "dist", opts(), CODEBOOK_TEXT)
     assert not (path / "data" / "spans").exists() and "config_name: spans" not in (path / "README.md").read_text()
-    assert sum(d.num_rows for d in load(path, "default", tmp_path / "cache").values()) == inputs.gold.num_rows
+    assert sum(d.num_rows for d in load_config(path, "default", tmp_path / "cache").values()) == inputs.gold.num_rows
     from framestance.publish import read_inputs
 
     gold_dir = tmp_path / "gold"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -25,7 +25,7 @@ def test_seed_gives_main_and_related_article():
     assert main.syndicated_from == "CNN"
     assert main.kicker == "Analysis"
     assert main.date.text == "3 days ago" and main.date.precision == "day"
-    assert main.date.at == datetime(2025, 8, 15, tzinfo=timezone.utc)
+    assert main.date.at == datetime(2025, 8, 15, tzinfo=UTC)
     text = "\n\n".join(main.paragraphs)
     assert text.startswith("Alaska is unlikely to have been on many people's bingo cards")
     assert (
@@ -46,7 +46,7 @@ def test_seed_gives_main_and_related_article():
     assert related.title == "European leaders to join Ukraine's Zelensky for meeting with Trump"
     assert related.outlet == "1News"
     assert related.date.text == "6 hours ago" and related.date.precision == "hour"
-    assert related.date.at == datetime(2025, 8, 18, 3, tzinfo=timezone.utc)
+    assert related.date.at == datetime(2025, 8, 18, 3, tzinfo=UTC)
     rtext = "\n\n".join(related.paragraphs)
     assert rtext.startswith("European and NATO leaders announced overnight")
     assert "ADVERTISEMENT" not in rtext and "(Source:" not in rtext
@@ -65,7 +65,7 @@ def test_own_fixture_with_the_seed_structure():
     assert main.authors == ["Ana Kowalski"]
     assert main.author_roles == ["senior Europe correspondent, Wire Service International"]
     assert main.kicker == "Analysis" and main.syndicated_from == "WSI"
-    assert main.date.at == datetime(2025, 8, 16, tzinfo=timezone.utc)
+    assert main.date.at == datetime(2025, 8, 16, tzinfo=UTC)
     text = "\n\n".join(main.paragraphs)
     assert text.startswith("The summit venue was chosen in a hurry")
     assert "explaining that any agreement must address" in text
@@ -86,7 +86,7 @@ def test_wire_copy_dateline_byline_and_credits_trailer():
     assert art.title == "Envoy says Moscow open to talks on security guarantees"
     assert art.authors == ["Lena Marsh", "Tomas Greer"] and art.author_roles == ["Northwire", "Northwire"]
     assert art.syndicated_from == "Northwire"
-    assert art.date.at == datetime(2025, 8, 14, 9, 32, tzinfo=timezone.utc) and art.date.precision == "minute"
+    assert art.date.at == datetime(2025, 8, 14, 9, 32, tzinfo=UTC) and art.date.precision == "minute"
     text = "\n\n".join(art.paragraphs)
     assert text.startswith("KYIV (Northwire) - A senior envoy")
     assert "Reporting by" not in text and "Our Standards" not in text and "Share" not in text
@@ -108,7 +108,7 @@ def test_non_english_dump():
     (art,) = parse_text_dump((SAMPLE / "dumps" / "german_report.txt").read_text(encoding="utf-8"), RETRIEVED)
     assert art.title == "Gipfel in Alaska: Europa fordert Mitsprache"
     assert art.outlet == "Rundschau Online" and art.authors == ["Karin Albrecht"]
-    assert art.date.text == "vor 5 Stunden" and art.date.at == datetime(2025, 8, 18, 4, tzinfo=timezone.utc)
+    assert art.date.text == "vor 5 Stunden" and art.date.at == datetime(2025, 8, 18, 4, tzinfo=UTC)
     assert "Startseite" not in "\n".join(art.paragraphs) and "Kommentare" not in "\n".join(art.paragraphs)
 
 
@@ -120,14 +120,14 @@ def test_paywall_stub_is_not_an_article():
 @pytest.mark.parametrize(
     ("line", "text", "at", "precision"),
     [
-        ("time6 hours ago", "6 hours ago", datetime(2025, 8, 18, 3, tzinfo=timezone.utc), "hour"),
-        ("Pacific Daily 45 mins ago", "45 mins ago", datetime(2025, 8, 18, 8, 45, tzinfo=timezone.utc), "minute"),
-        ("a day ago", "a day ago", datetime(2025, 8, 17, tzinfo=timezone.utc), "day"),
-        ("il y a 2 jours", "il y a 2 jours", datetime(2025, 8, 16, tzinfo=timezone.utc), "day"),
-        ("hace 3 horas", "hace 3 horas", datetime(2025, 8, 18, 6, tzinfo=timezone.utc), "hour"),
-        ("Updated: August 14, 2025 at 4:05 PM EDT", "August 14, 2025 at 4:05 PM EDT", datetime(2025, 8, 14, 20, 5, tzinfo=timezone.utc), "minute"),
-        ("2025-08-14T10:32:00Z", "2025-08-14T10:32:00Z", datetime(2025, 8, 14, 10, 32, tzinfo=timezone.utc), "second"),
-        ("14. August 2025", "14. August 2025", datetime(2025, 8, 14, tzinfo=timezone.utc), "day"),
+        ("time6 hours ago", "6 hours ago", datetime(2025, 8, 18, 3, tzinfo=UTC), "hour"),
+        ("Pacific Daily 45 mins ago", "45 mins ago", datetime(2025, 8, 18, 8, 45, tzinfo=UTC), "minute"),
+        ("a day ago", "a day ago", datetime(2025, 8, 17, tzinfo=UTC), "day"),
+        ("il y a 2 jours", "il y a 2 jours", datetime(2025, 8, 16, tzinfo=UTC), "day"),
+        ("hace 3 horas", "hace 3 horas", datetime(2025, 8, 18, 6, tzinfo=UTC), "hour"),
+        ("Updated: August 14, 2025 at 4:05 PM EDT", "August 14, 2025 at 4:05 PM EDT", datetime(2025, 8, 14, 20, 5, tzinfo=UTC), "minute"),
+        ("2025-08-14T10:32:00Z", "2025-08-14T10:32:00Z", datetime(2025, 8, 14, 10, 32, tzinfo=UTC), "second"),
+        ("14. August 2025", "14. August 2025", datetime(2025, 8, 14, tzinfo=UTC), "day"),
     ],
 )
 def test_shown_dates(line, text, at, precision):
@@ -204,7 +204,7 @@ def test_other_aggregator_shape_with_teaser_list():
     (art,) = arts
     assert art.title == "Farmers count the cost of the dry summer"
     assert art.outlet == "Valley Courier"
-    assert art.date.at == datetime(2025, 8, 18, 7, tzinfo=timezone.utc)
+    assert art.date.at == datetime(2025, 8, 18, 7, tzinfo=UTC)
     assert art.paragraphs[0].endswith("waiting for government support that was promised in spring.")
     assert art.media == [{"caption": "", "credit": "Valley Courier"}]
     assert "Rain returns" not in " ".join(art.paragraphs)

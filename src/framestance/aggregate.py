@@ -178,14 +178,14 @@ def gold_spans(annotations: pd.DataFrame, spans: pd.DataFrame, texts: Mapping[st
         n = int(n_ann[a])
         kept = sorted(i for i, who in by_word.items() if 2 * len(who) > n)
         run: list[int] = []
-        for i in kept + [None]:
-            if run and (i is None or i != run[-1] + 1):
+        for i in [*kept, -1]:  # -1 closes the last run
+            if run and (i < 0 or i != run[-1] + 1):
                 start, end = words[a][0][run[0]][0], words[a][0][run[-1]][1]
                 support = sum(len(by_word[j]) for j in run) / (n * len(run))
                 rows.append({"article_id": a, "kind": kind, "label": label, "start": start, "end": end,
                              "text": texts[a][start:end], "support": round(support, 4)})
                 run = []
-            if i is not None:
+            if i >= 0:
                 run.append(i)
     return pa.Table.from_pylist(rows, schema=GOLD_SPAN)
 

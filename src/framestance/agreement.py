@@ -17,12 +17,11 @@ non-missing one (in row order: pull sorts by annotation id) is kept.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
-
 import csv
 import io
 import json
 import re
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from itertools import combinations
@@ -120,7 +119,7 @@ def alpha(data: pd.DataFrame, level: str = "nominal", order: Sequence[str] | Non
         value = pd.factorize(data["value"])[0]
         ok = value >= 0
     elif level == "ordinal":
-        value = _index_of(data["value"], order)
+        value = _index_of(data["value"], order or ())
         ok = value >= 0
     else:
         value = pd.to_numeric(data["value"]).to_numpy(dtype=np.float64, na_value=np.nan)

@@ -7,9 +7,9 @@ traceback. Bad inputs inside a batch are reported one line each and the batch go
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -32,7 +32,7 @@ def root() -> None:
     """framestance: normalise -> push -> pull -> validate -> publish."""
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
@@ -43,8 +43,8 @@ def parse_instant(text: str) -> datetime:
     except ValueError:
         fail(f"--retrieved-at {text!r}: not an ISO-8601 date-time (e.g. 2025-08-18T09:30:00Z)")
     if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(timezone.utc)
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC)
 
 
 def _params(section: str) -> dict:
@@ -74,7 +74,8 @@ def normalise(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-reject lines.")] = False,
 ) -> None:
     """Normalise scraped pages and crawler records into one Arrow corpus."""
-    from .normalise import BadParams, OutputExists, normalise as run
+    from .normalise import BadParams, OutputExists
+    from .normalise import normalise as run
     from .normalise.readers import InputError
 
     p = _params("normalise")
@@ -149,7 +150,7 @@ def codebook(
     xml = labeling_config(cb)
     try:
         check_config(xml)
-    except Exception as exc:  # noqa: BLE001 - the SDK raises several types
+    except Exception as exc:
         fail(f"the generated labeling config is invalid: {exc}")
     if check:
         if not out.exists() or out.read_text(encoding="utf-8") != xml:
@@ -245,7 +246,8 @@ def push(
 ) -> None:
     """Push a seeded, stratified sample of the corpus to a Label Studio project (idempotent)."""
     from .labelstudio import StudioAuthError, StudioRequestError, StudioUnavailable
-    from .push import PushError, push as run
+    from .push import PushError
+    from .push import push as run
 
     cb = _codebook(codebook)
     client = _client(home)
@@ -286,8 +288,18 @@ def pull(
     With no Label Studio configured, the tables are rebuilt from the newest tracked snapshot
     (that is how `dvc repro` reproduces the corpus anywhere)."""
     from .labelstudio import StudioAuthError, StudioRequestError, StudioUnavailable
-    from .pull import (Pseudonymiser, PullError, canonical, latest_snapshot, scrub_tasks, slug, tables_from_snapshot,
-                       tables_from_tasks, write_snapshot, write_tables)
+    from .pull import (
+        Pseudonymiser,
+        PullError,
+        canonical,
+        latest_snapshot,
+        scrub_tasks,
+        slug,
+        tables_from_snapshot,
+        tables_from_tasks,
+        write_snapshot,
+        write_tables,
+    )
     from .studio import StudioError, connection_from_env
 
     cb = _codebook(codebook)
@@ -359,7 +371,8 @@ def validate(
     min_annotators: Annotated[Optional[int], typer.Option(help="Quality gate (default: params.yaml quality.min_annotators).")] = None,
 ) -> None:
     """Check every table against its pandera schema and the codebook; report every failure."""
-    from .validate import validate as run, write_report
+    from .validate import validate as run
+    from .validate import write_report
 
     cb = _codebook(codebook)
     tables = _tables(corpus, annotations, gold)
@@ -456,7 +469,8 @@ def aggregate(
         for msg in problems:
             err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
-    from .validate import nullable_ints, validate as check
+    from .validate import nullable_ints
+    from .validate import validate as check
 
     own = check({"articles": tables["articles"], "gold": gold.to_pandas(types_mapper=nullable_ints),
                  "gold_spans": spans.to_pandas(types_mapper=nullable_ints)}, cb)
@@ -481,7 +495,9 @@ def publish(
     push_to_hub: Annotated[Optional[str], typer.Option("--push-to-hub", help="Also upload to this Hub dataset repo (token: HF_TOKEN), tagged v<version>.")] = None,
 ) -> None:
     """Write an immutable, versioned Hugging Face dataset (parquet shards, card, manifest)."""
-    from .publish import Options, PublishError, check_name_and_version, publish as run, push_to_hub as upload, read_inputs
+    from .publish import Options, PublishError, check_name_and_version, read_inputs
+    from .publish import publish as run
+    from .publish import push_to_hub as upload
 
     cb = _codebook(codebook)
     p = _params("publish")

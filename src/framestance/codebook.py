@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -66,7 +67,7 @@ class Codebook:
 
 
 def _labels(doc: dict, key: str, where: str) -> tuple[Label, ...]:
-    items = doc
+    items: Any = doc
     for part in key.split("."):
         items = (items or {}).get(part) if isinstance(items, dict) else None
     if not isinstance(items, list) or not items:

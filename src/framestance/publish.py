@@ -25,6 +25,7 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -206,7 +207,7 @@ def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
     joined = meta.take(at)
     for name in g.column_names[1:]:
         joined = joined.append_column(name, g[name])
-    spans_by = {}
+    spans_by: dict[str, list[dict]] = {}
     for r in _sorted(inp.gold_spans, ["article_id", "kind", "label", "start"]).to_pylist():
         spans_by.setdefault(r.pop("article_id"), []).append(r)
     cols = {}
@@ -257,7 +258,7 @@ def split_tables(tables: dict[str, pa.Table], articles: pa.Table, opts: Options)
     assign = split_of(list(clusters.values()), opts.ratios, opts.salt)
     out: dict[str, dict[str, pa.Table]] = {}
     for config, table in tables.items():
-        split = pa.array([assign.get(clusters.get(a), "train") for a in table["article_id"].to_pylist()], pa.string())
+        split = pa.array([assign.get(clusters.get(a) or "", "train") for a in table["article_id"].to_pylist()], pa.string())
         out[config] = {}
         for s in SPLITS:
             part = table.filter(pc.equal(split, s))
@@ -365,7 +366,7 @@ def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: 
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         files: dict[str, dict] = {}
-        data_files = {}
+        data_files: dict[str, Any] = {}
         for config in CONFIGS:
             if not splits[config]:  # no rows (e.g. nobody marked a span): no config, load_dataset cannot read one
                 continue

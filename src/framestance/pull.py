@@ -17,15 +17,15 @@ import json
 import os
 import re
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .codebook import Codebook
 from .schema import ANNOTATION, PSEUDONYM, SPAN, STANCE
-
 
 
 class PullError(ValueError):
@@ -137,7 +137,7 @@ def _ts(value: str | None) -> datetime | None:
     if not value:
         return None
     at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def tables_from_snapshot(snapshot: bytes, cb: Codebook) -> dict[str, pa.Table]:
@@ -161,7 +161,7 @@ def tables_from_tasks(tasks: list, cb: Codebook) -> dict[str, pa.Table]:
         who = user.get("id") if isinstance(user, dict) else user
         if who is not None and not _is_pseudonym(who):
             raise PullError(f"task {task.get('id')}: annotator {type(who).__name__} is not a pseudonym (scrub the export first)")
-        row = {
+        row: dict[str, Any] = {
             "article_id": aid,
             "text_sha256": data.get("text_sha256"),
             "task_id": task.get("id"),
@@ -226,7 +226,7 @@ def write_snapshot(snapshot: bytes, out_dir: Path, project: str, now: datetime |
     existing = sorted(folder.glob(f"*-{digest}.json"))
     if existing:
         return existing[0]
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     path = folder / f"{now:%Y%m%dT%H%M%SZ}-{digest}.json"
     return atomic_write(path, snapshot)
 

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import pyarrow as pa
 
@@ -63,7 +63,7 @@ ARTICLE = pa.schema(
 )
 
 #: Why an input gave no article. The set is closed: tests and the summary rely on it.
-class RejectReason(str, Enum):
+class RejectReason(StrEnum):
     """Why an input gave no article: a closed set, one per row of rejects.parquet."""
 
     EMPTY = "empty"

@@ -202,7 +202,7 @@ class LocalStudio:
             shutil.copytree(self.template, self.data, symlinks=True)
         port = port or self.free_port()
         conn.url = f"http://127.0.0.1:{port}"
-        log = open(self.log_file, "ab")
+        log = open(self.log_file, "ab")  # noqa: SIM115 - the server process keeps it open
         proc = subprocess.Popen(
             [str(self.exe), "start", "--no-browser", "--internal-host", "127.0.0.1", "-p", str(port),
              "--data-dir", str(self.data)],
@@ -217,7 +217,7 @@ class LocalStudio:
                 raise StudioError(f"label-studio exited with code {proc.returncode} (see {self.log_file})")
             if self.healthy(conn.url, timeout=1.0):
                 text = self.log_file.read_text(errors="replace")
-                if f"is in use" in text[-4000:] and wanted not in text[-4000:]:
+                if "is in use" in text[-4000:] and wanted not in text[-4000:]:
                     self._stop(proc.pid)
                     raise StudioError(f"port {port} is taken; try again or pass --port")
                 self._write_env(conn)

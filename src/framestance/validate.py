@@ -13,10 +13,10 @@ nothing stops at the first one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,7 +52,7 @@ class _Ranges(_Table):
     """Tables of character ranges into an article's text."""
 
     @pa.dataframe_check
-    def start_before_end(cls, df: pd.DataFrame) -> Series[bool]:
+    def start_before_end(cls, df: pd.DataFrame) -> Series[bool]:  # type: ignore[misc]
         return df["start"] < df["end"]
 
 
@@ -63,9 +63,9 @@ class Articles(_Table):
     input_kind: Series[str] = pa.Field(isin=INPUT_KINDS)
     relation: Series[str] = pa.Field(isin=RELATIONS)
     parent_id: Series[str] = pa.Field(nullable=True)
-    published_at: Series[UTC] = pa.Field(nullable=True)
+    published_at: Series[UTC] = pa.Field(nullable=True)  # type: ignore[valid-type]
     date_precision: Series[str] = pa.Field(nullable=True, isin=DATE_PRECISIONS)
-    retrieved_at: Series[UTC]
+    retrieved_at: Series[UTC]  # type: ignore[valid-type]
     text: Series[str]
     n_words: Series[pd.Int64Dtype] = pa.Field(ge=1)
     text_sha256: Series[str] = pa.Field(str_matches=SHA256)
@@ -80,8 +80,8 @@ class Annotations(_Table):
     annotation_id: Series[pd.Int64Dtype]
     annotator: Series[str] = pa.Field(str_matches=PSEUDONYM)
     status: Series[str] = pa.Field(isin=STATUSES)
-    created_at: Series[UTC] = pa.Field(nullable=True)
-    updated_at: Series[UTC] = pa.Field(nullable=True)
+    created_at: Series[UTC] = pa.Field(nullable=True)  # type: ignore[valid-type]
+    updated_at: Series[UTC] = pa.Field(nullable=True)  # type: ignore[valid-type]
     lead_time: Series[float] = pa.Field(nullable=True, ge=0)
     primary_frame: Series[str] = pa.Field(nullable=True)
     frames: Series[object]
@@ -225,8 +225,8 @@ def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str,
     values, targets = [v.id for v in cb.stance_values], [t.id for t in cb.targets]
     out: dict[str, dict[str, list[pa.Check]]] = {name: {} for name in tables}
     arts = tables.get("articles")
-    first = arts.drop_duplicates("article_id").set_index("article_id") if arts is not None else None  # ids are checked apart
-    sha = first["text_sha256"] if arts is not None else None
+    first: Any = arts.drop_duplicates("article_id").set_index("article_id") if arts is not None else None  # ids are checked apart
+    sha: Any = first["text_sha256"] if arts is not None else None
     texts = dict(zip(first.index, first["text"])) if arts is not None else None
 
     def add(table: str, column: str, fn, name: str) -> None:

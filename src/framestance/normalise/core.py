@@ -184,7 +184,7 @@ def normalise_batch(batch: pa.RecordBatch, params: Params = Params()) -> Result:
         except NotAnArticle as exc:
             rej_rows.append({**base, "reason": "not an article", "detail": f"not an article: {exc}"})
             continue
-        except Exception as exc:  # noqa: BLE001 - any parser failure is this input's reject, never the batch's
+        except Exception as exc:
             rej_rows.append({**base, "reason": "parse error", "detail": f"parse error: {type(exc).__name__}: {exc}"})
             continue
         parent = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from dateutil import parser as dateutil_parser
 from dateutil.tz import tzoffset
@@ -132,8 +132,8 @@ def _absolute(line: str) -> ShownDate | None:
     t = _TIME.search(shown) or re.search(r"T\d{1,2}:\d{2}(?P<sec>:\d{2})?", shown)
     precision = "day" if not t else ("second" if t.groupdict().get("sec") else "minute")
     if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return ShownDate(shown, at.astimezone(timezone.utc), precision, prefix)
+        at = at.replace(tzinfo=UTC)
+    return ShownDate(shown, at.astimezone(UTC), precision, prefix)
 
 
 def _foreign(line: str) -> ShownDate | None:
@@ -148,7 +148,7 @@ def _foreign(line: str) -> ShownDate | None:
     if at is None:
         return None
     precision = "minute" if _TIME.search(body) else "day"
-    return ShownDate(body, at.astimezone(timezone.utc), precision, "")
+    return ShownDate(body, at.astimezone(UTC), precision, "")
 
 
 def parse_shown_date(line: str, retrieved_at: datetime, profile: Profile) -> ShownDate | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 from .dates import ShownDate
 from .profiles import profile_for
@@ -66,8 +67,8 @@ def _parse_iso(text: str) -> tuple[datetime, str] | None:
         return None
     precision = "day" if len(text) <= 10 else ("second" if re.search(r"T\d{2}:\d{2}:\d{2}", text) else "minute")
     if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(timezone.utc), precision
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC), precision
 
 
 def parse_html(html: str, url: str | None = None, min_words: int = 30) -> Extracted:
@@ -111,13 +112,13 @@ def parse_html(html: str, url: str | None = None, min_words: int = 30) -> Extrac
         or (getattr(doc, "sitename", None) if doc is not None else None)
     )
     for obj in ld:
-        types = obj.get("@type") if isinstance(obj.get("@type"), list) else [obj.get("@type")]
+        types: Any = obj.get("@type") if isinstance(obj.get("@type"), list) else [obj.get("@type")]
         for t in types:
             if t in _LD_KICKERS:
                 art.kicker = _LD_KICKERS[t]
     authors = [squash(n) for obj in ld for n in _names(obj.get("author"))]
     if not authors and doc is not None and getattr(doc, "author", None):
-        authors = [squash(a) for a in doc.author.split(";") if squash(a)]
+        authors = [squash(a) for a in str(getattr(doc, "author", "")).split(";") if squash(a)]
     if not authors and meta.get("author"):
         authors, roles = parse_byline(meta["author"])
         art.author_roles = roles
@@ -134,7 +135,7 @@ def parse_html(html: str, url: str | None = None, min_words: int = 30) -> Extrac
         if found:
             raw, parsed = found, _parse_iso(found)
     if parsed is not None:
-        art.date = ShownDate(raw, parsed[0], parsed[1], "")
+        art.date = ShownDate(str(raw), parsed[0], parsed[1], "")
 
     # Figures: captions and credits go to media, never to the body.
     for fig in tree.xpath("//figure"):

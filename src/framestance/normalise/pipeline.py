@@ -166,7 +166,7 @@ class BufferedWriter:
     def abort(self) -> None:
         try:
             self.writer.close()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
         self.tmp.unlink(missing_ok=True)
 

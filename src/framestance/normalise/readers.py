@@ -27,7 +27,7 @@ import stat as stat_mod
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,6 +41,7 @@ HTML_EXT = {".html", ".htm", ".xhtml"}
 RECORD_EXT = {".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".tsv"}
 STREAMED_RECORDS = {".jsonl", ".ndjson", ".csv", ".tsv", ".parquet"}
 BATCH_ROWS = 64  # rows per raw batch: fixed, so outputs do not depend on the number of workers
+SKIP_LIMIT_FACTOR = 8  # a record line up to 8x max_bytes is skipped; a longer one ends its file
 PARQUET_BATCH_BYTES = 64 << 20  # rows of a Parquet file are read in batches of about this size
 # Failures a gzip stream can raise anywhere while it is read (corrupt deflate data is zlib.error).
 GZIP_ERRORS = (OSError, EOFError, zlib.error)
@@ -274,16 +275,36 @@ class _Records:
             yield self.reject(0, R.EMPTY, "empty: the records file holds no records")
 
 
-def _bounded_lines(fh: IO, limit: int) -> Iterator[str | bytes]:
-    """Lines of a binary or text stream; _LineTooLong at a line longer than `limit`, which is
-    neither held in memory nor read to its end (a line that long is a broken file or a bomb)."""
+def _bounded_lines(fh: Any, limit: int) -> Iterator[Any]:
+    """Lines of a binary or text stream, each at most `limit` long. A longer line is never held
+    in memory: it is read through and given as a _Skipped marker when it ends within
+    SKIP_LIMIT_FACTOR times the limit; beyond that, _LineTooLong (a line that long is a broken
+    file or a bomb, not a record)."""
+    newline = None
     while True:
         line = fh.readline(limit + 1)
         if not line:
             return
-        if len(line) > limit and not line.endswith(("\n" if isinstance(line, str) else b"\n")):
-            raise _LineTooLong(len(line))
+        newline = newline or ("\n" if isinstance(line, str) else b"\n")
+        if len(line) > limit and not line.endswith(newline):
+            size = len(line)
+            while size <= SKIP_LIMIT_FACTOR * limit:
+                more = fh.readline(1 << 20)
+                size += len(more)
+                if not more or more.endswith(newline):
+                    break
+            else:
+                raise _LineTooLong(size)
+            yield _Skipped(size)
+            continue
         yield line
+
+
+@dataclass(frozen=True)
+class _Skipped:
+    """A line longer than the limit, read through and not kept."""
+
+    size: int
 
 
 class _LineTooLong(Exception):
@@ -295,6 +316,9 @@ def _jsonl(fh: IO, rows: _Records) -> Iterator[Raw]:
     try:
         for pos, line in enumerate(_bounded_lines(fh, rows.max_bytes)):
             read = pos + 1
+            if isinstance(line, _Skipped):
+                yield rows.reject(pos, R.TOO_LARGE, f"too large: line {pos + 1} has {line.size} bytes (limit {rows.max_bytes})")
+                continue
             if not line.strip():
                 continue
             try:
@@ -316,7 +340,9 @@ def _csv(text: IO[str], delimiter: str, rows: _Records) -> Iterator[Raw]:
 
     def lines() -> Iterator[str]:
         for line in _bounded_lines(text, rows.max_bytes):
-            yield line  # type: ignore[misc]
+            if isinstance(line, _Skipped):  # a CSV record may span lines: no resuming inside one
+                raise _LineTooLong(line.size)
+            yield line
 
     csv.field_size_limit(max(rows.max_bytes, 131072))
     reader = csv.reader(lines(), delimiter=delimiter, strict=True)
@@ -405,8 +431,7 @@ def _records(path: Path, gz: bool, head: bytes, rows: _Records) -> Iterator[Raw]
     if head[:4] != b"PAR1" and encoding == "utf-8-sig" and b"\x00" in head:
         yield rows.reject(0, R.BINARY, "binary: NUL bytes in a records file")
         return
-    opened: IO[bytes] = gzip.open(path, "rb") if gz else path.open("rb")
-    with opened as fh:
+    with (gzip.open(path, "rb") if gz else path.open("rb")) as fh:
         if suffix == ".parquet" or head[:4] == b"PAR1":
             source: Any = fh  # a file object: pyarrow cannot open a path that is not UTF-8
             if gz:  # Parquet needs random access: decompress, within the limit
@@ -423,7 +448,7 @@ def _records(path: Path, gz: bool, head: bytes, rows: _Records) -> Iterator[Raw]
             yield from _jsonl(_text_lines(fh, encoding, head), rows)
 
 
-def _text_lines(fh: IO[bytes], encoding: str, head: bytes) -> IO:
+def _text_lines(fh: Any, encoding: str, head: bytes) -> Any:
     """The stream JSONL lines are read from: bytes for UTF-8 (its BOM skipped), else text."""
     if encoding != "utf-8-sig":
         return io.TextIOWrapper(fh, encoding=encoding, newline="")
@@ -444,7 +469,7 @@ def _is_json_document(suffix: str, data: bytes, encoding: str) -> bool:
 # reading
 
 
-def _read_bounded(fh: IO[bytes], limit: int) -> bytes | None:
+def _read_bounded(fh: Any, limit: int) -> bytes | None:
     """At most `limit` bytes of a stream; None when it holds more (never reads past limit + 1)."""
     data = fh.read(limit + 1)
     return None if len(data) > limit else data
@@ -459,7 +484,7 @@ def _hash_file(path: Path) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def read_inputs(found: list[Found], max_bytes: int, retrieved_at: datetime | None = None) -> Iterator[Raw]:
@@ -479,7 +504,7 @@ def read_inputs(found: list[Found], max_bytes: int, retrieved_at: datetime | Non
 
 def _read_file(path: Path, shown: str, max_bytes: int, retrieved_at: datetime | None) -> Iterator[Raw]:
     st = path.stat()
-    when = retrieved_at or datetime.fromtimestamp(int(st.st_mtime), tz=timezone.utc)
+    when = retrieved_at or datetime.fromtimestamp(int(st.st_mtime), tz=UTC)
     with path.open("rb") as fh:
         head = fh.read(8192)
     gz = path.name.lower().endswith(".gz") or head[:2] == b"\x1f\x8b"

@@ -4,7 +4,7 @@ generic scrapers mapped onto one record shape."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .dates import ShownDate
 from .profiles import profile_for
@@ -58,13 +58,13 @@ def parse_when(value) -> tuple[datetime, str, str] | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        at = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return at.astimezone(timezone.utc), value.isoformat(), "second"
+        at = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return at.astimezone(UTC), value.isoformat(), "second"
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
         try:
-            at = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, tz=timezone.utc)
+            at = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
         return at, str(value), "second"
@@ -76,12 +76,18 @@ def parse_when(value) -> tuple[datetime, str, str] | None:
 
         at = parser.parse(text)
         if at.tzinfo is None:
-            at = at.replace(tzinfo=timezone.utc)
-        at = at.astimezone(timezone.utc)
+            at = at.replace(tzinfo=UTC)
+        at = at.astimezone(UTC)
     except (ValueError, OverflowError, TypeError):
         return None
     precision = "day" if not re.search(r"\d{1,2}:\d{2}", text) else ("second" if re.search(r"\d{1,2}:\d{2}:\d{2}", text) else "minute")
     return at, text, precision
+
+
+def _name_of(author: str | dict) -> str:
+    """An author given as a string or as {"name": ...}."""
+    name = author.get("name") if isinstance(author, dict) else author
+    return name if isinstance(name, str) else ""
 
 
 def _shown(value) -> str:
@@ -137,7 +143,7 @@ def parse_record(record: dict, min_words: int = 30) -> Extracted:
     if isinstance(authors, str):
         art.authors, art.author_roles = parse_byline(re.sub(r"^by\s+", "", authors, flags=re.IGNORECASE))
     elif isinstance(authors, (list, tuple)) and all(isinstance(a, (str, dict)) for a in authors):
-        names = [squash(a.get("name") if isinstance(a.get("name"), str) else "") if isinstance(a, dict) else squash(a) for a in authors]
+        names = [squash(_name_of(a)) for a in authors]
         art.authors = [n for n in names if n]
         art.author_roles = [""] * len(art.authors)
     elif authors is not None:

@@ -236,8 +236,8 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
     for i in head:
         if i >= first:
             break
-        if profile.kicker_line.match(lines[i]):
-            art.kicker = art.kicker or profile.kicker_line.match(lines[i]).group("kicker")
+        if kicker := profile.kicker_line.match(lines[i]):
+            art.kicker = art.kicker or kicker.group("kicker")
             lines[i] = ""
         elif n_words(lines[i]) <= 3 and parse_shown_date(lines[i], retrieved_at, profile) is None:
             lines[i] = ""
@@ -267,8 +267,8 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
                     art.outlet = shown.prefix
                 lines[i] = ""
                 continue
-        if profile.kicker_line.match(ln):
-            art.kicker = art.kicker or profile.kicker_line.match(ln).group("kicker")
+        if kicker := profile.kicker_line.match(ln):
+            art.kicker = art.kicker or kicker.group("kicker")
             lines[i] = ""
             # "Analysis" / ": Alaska is ..." -> the colon belongs to the kicker
             j = next((k for k in range(i + 1, len(lines)) if lines[k]), None)
@@ -306,10 +306,7 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
         lines[i] = ""
         if not credit:
             j = next((k for k in range(i + 1, min(i + 3, len(lines))) if lines[k]), None)
-            if j is not None and n_words(lines[j]) <= 14 and not _terminal(lines[j].rstrip(".")):
-                credit = lines[j]
-                lines[j] = ""
-            elif j is not None and n_words(lines[j]) <= 8:
+            if j is not None and n_words(lines[j]) <= 14 and not _terminal(lines[j].rstrip(".")) or j is not None and n_words(lines[j]) <= 8:
                 credit = lines[j]
                 lines[j] = ""
         caption = ""
@@ -472,7 +469,7 @@ def _split_related(block: list[str], retrieved_at: datetime, profile: Profile) -
     if not starts or starts[0] != idx[0]:
         starts = [idx[0], *starts] if idx else starts
     # A start inside the header of the previous teaser (its repeated title) is not a new one.
-    merged = []
+    merged: list[int] = []
     for s in starts:
         if merged and _norm(block[s]) == _norm(block[merged[-1]]):
             continue
