@@ -1,0 +1,96 @@
+"""`framestance normalise`: scraped pages and crawler records -> one Arrow corpus."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ._app import (
+    _params,
+    app,
+    err_console,
+    fail,
+    out_console,
+    parse_instant,
+)
+
+
+@app.command()
+def normalise(
+    inputs: Annotated[list[str], typer.Argument(help="Files, directories or globs (text dumps, HTML, JSONL/JSON/Parquet/CSV; .gz too).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for articles.parquet, rejects.parquet, summary.json.")],
+    retrieved_at: Annotated[Optional[str], typer.Option(help="When the pages were retrieved (ISO-8601); resolves '3 days ago'. Default: params.yaml, else each file's modification time.")] = None,
+    workers: Annotated[int, typer.Option(min=0, help="Worker processes (default: the local cores).")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs in --out.")] = False,
+    min_words: Annotated[Optional[int], typer.Option(help="A body shorter than this is 'not an article'.")] = None,
+    max_bytes: Annotated[Optional[int], typer.Option(help="Inputs larger than this are rejected as 'too large'.")] = None,
+    near_dup_threshold: Annotated[Optional[float], typer.Option(help="MinHash LSH Jaccard threshold for near-duplicates.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-reject lines.")] = False,
+) -> None:
+    """Normalise scraped pages and crawler records into one Arrow corpus."""
+    from ..normalise import BadParams, OutputExists
+    from ..normalise import normalise as run
+    from ..normalise.readers import InputError
+
+    p = _params("normalise")
+    when = parse_instant(retrieved_at or str(p["retrieved_at"])) if (retrieved_at or p.get("retrieved_at")) else None
+    workers = workers or os.cpu_count() or 1
+    progress = Progress(
+        TextColumn("normalising"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, disable=quiet, transient=False,
+    )
+    task = progress.add_task("normalise", total=None)
+
+    started = False
+
+    def on_progress(done: int, total: int) -> None:
+        nonlocal started
+        if not started:  # the bar appears once work has begun, not before an early error
+            progress.start()
+            started = True
+        progress.update(task, completed=done, total=total)
+
+    def on_reject(rej: dict) -> None:
+        if not quiet:
+            where = rej["source_path"] + (f" (record {rej['position']})" if rej["input_kind"] == "records" else "")
+            progress.console.print(f"[yellow]rejected[/] {where}: {rej['detail']}", highlight=False, soft_wrap=True)
+
+    try:
+        summary = run(
+            inputs, out, retrieved_at=when, workers=workers, force=force,
+            min_words=min_words or int(p.get("min_words", 30)),
+            max_bytes=max_bytes or int(p.get("max_bytes", 20_000_000)),
+            near_dup_threshold=near_dup_threshold or float(p.get("near_dup_threshold", 0.8)),
+            num_perm=int(p.get("num_perm", 128)),
+            progress=on_progress, on_reject=on_reject,
+        )
+    except (InputError, OutputExists, BadParams) as exc:
+        fail(str(exc))
+    except PermissionError as exc:
+        fail(f"{exc.filename}: permission denied")
+    finally:
+        if started:
+            progress.stop()
+    table = Table(title=f"normalised into {out}", show_header=True)
+    table.add_column("count", justify="left")
+    table.add_column("n", justify="right")
+    rows = [
+        ("inputs", summary.inputs),
+        ("  with an article", summary.inputs_with_article),
+        ("  rejected", summary.rejected),
+        *[(f"    {reason}", n) for reason, n in summary.rejects_by_reason.items()],
+        ("articles", summary.articles),
+        ("  main", summary.main),
+        ("  related", summary.related),
+        ("  exact duplicates", summary.exact_duplicates),
+        ("  near duplicates", summary.near_duplicates),
+        ("  unique", summary.unique),
+    ]
+    for name, n in rows:
+        table.add_row(name, str(n))
+    out_console.print(table)

@@ -1,0 +1,158 @@
+"""`framestance validate`, `agreement`, `aggregate`: checked tables, agreement, gold labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ._app import (
+    AnnotationsDir,
+    CodebookOpt,
+    CorpusDir,
+    _codebook,
+    _params,
+    app,
+    err_console,
+    fail,
+    out_console,
+)
+
+
+def _tables(corpus: Path, annotations: Path, gold: Path | None = None, checked: bool = False) -> dict:
+    """The tables; with `checked`, a table with a missing column or a wrong dtype ends the command
+    with one line (the commands after validate rely on the structure)."""
+    from ..validate import ValidationInputError, load_tables, structure_problems
+
+    try:
+        tables = load_tables({"corpus": corpus, "annotations": annotations, "gold": gold})
+    except ValidationInputError as exc:
+        fail(str(exc))
+    if checked:
+        problems = structure_problems(tables)
+        if problems:
+            fail(problems[0])
+    return tables
+
+
+@app.command()
+def validate(
+    corpus: CorpusDir = Path("corpus/normalised"),
+    annotations: AnnotationsDir = Path("corpus/annotations"),
+    gold: Annotated[Optional[Path], typer.Option("--gold", help="Also check gold.parquet and gold_spans.parquet in this folder (the aggregate output).")] = None,
+    report: Annotated[Path, typer.Option("--report", help="Folder for failures.parquet.")] = Path("corpus/validation"),
+    codebook: CodebookOpt = None,
+    min_annotators: Annotated[Optional[int], typer.Option(help="Quality gate (default: params.yaml quality.min_annotators).")] = None,
+) -> None:
+    """Check every table against its pandera schema and the codebook; report every failure."""
+    from ..validate import validate as run
+    from ..validate import write_report
+
+    cb = _codebook(codebook)
+    tables = _tables(corpus, annotations, gold)
+    try:
+        minimum = min_annotators if min_annotators is not None else int(_params("quality").get("min_annotators", 1))
+    except (TypeError, ValueError):
+        fail("params.yaml quality.min_annotators: not a whole number")
+    with err_console.status("validating"):
+        result = run(tables, cb, min_annotators=minimum)
+    if gold is not None and not any(k in tables for k in ("gold", "gold_spans")):
+        err_console.print(f"[yellow]warning:[/] --gold {gold}: no gold.parquet or gold_spans.parquet there; not checked",
+                          highlight=False)
+    path = write_report(result, report)
+    rows = Table(title="validated", show_header=True)
+    rows.add_column("table")
+    rows.add_column("rows", justify="right")
+    for name, n in result.rows.items():
+        rows.add_row(name, str(n))
+    out_console.print(rows)
+    if result.ok:
+        out_console.print(f"[green]all checks passed[/] (report: {path})", highlight=False)
+        return
+    fails = Table(title=f"{result.failures.num_rows} failures (all in {path})", show_header=True)
+    for col in ("table", "check", "failures", "first values"):
+        fails.add_column(col, justify="right" if col == "failures" else "left")
+    df = result.failures.to_pandas()
+    for table_name, check, n in result.counts():
+        sel = df[(df["table"] == table_name) & (df["check"] == check)]["value"].dropna().astype(str).unique()[:3]
+        fails.add_row(table_name, check, str(n), ", ".join(v[:40] for v in sel))
+    out_console.print(fails)
+    raise typer.Exit(1)
+
+
+@app.command()
+def agreement(
+    corpus: CorpusDir = Path("corpus/normalised"),
+    annotations: AnnotationsDir = Path("corpus/annotations"),
+    metrics: Annotated[Path, typer.Option("--metrics", help="The metrics file (a DVC metric).")] = Path("metrics/agreement.json"),
+    plots: Annotated[Path, typer.Option("--plots", help="Folder for the PNG plots and their CSV data (DVC plots).")] = Path("plots"),
+    codebook: CodebookOpt = None,
+) -> None:
+    """Krippendorff's alpha per dimension, span F1 between annotators, per-annotator figures, plots."""
+    from .. import agreement as ag
+
+    cb = _codebook(codebook)
+    tables = _tables(corpus, annotations, checked=True)
+    texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
+    with err_console.status("measuring agreement"):
+        result = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, texts)
+        ag.write_outputs(result, tables["annotations"], tables["stances"], cb, metrics, plots)
+    table = Table(title=f"Krippendorff's alpha ({result['counts']['articles']} articles, "
+                        f"{result['counts']['annotators']} annotators)", show_header=True)
+    table.add_column("dimension")
+    table.add_column("alpha", justify="right")
+    for row in ag.summary_rows(result):
+        if not row["dimension"].startswith("frames:"):
+            table.add_row(row["dimension"], "undefined" if row["alpha"] is None else f"{row['alpha']:.3f}")
+    for kind, f1 in sorted((result.get("spans") or {}).items()):
+        table.add_row(f"span F1: {kind}", "undefined" if f1 is None else f"{f1:.3f}")
+    out_console.print(table)
+    out_console.print(f"metrics: {metrics}; plots: {plots}/", highlight=False)
+
+
+@app.command()
+def aggregate(
+    corpus: CorpusDir = Path("corpus/normalised"),
+    annotations: AnnotationsDir = Path("corpus/annotations"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for gold.parquet and gold_spans.parquet.")] = Path("corpus/gold"),
+    method: Annotated[Optional[str], typer.Option(help="majority | dawid-skene (default: params.yaml aggregate.method).")] = None,
+    tie: Annotated[Optional[str], typer.Option(help="unresolved | codebook_order (default: params.yaml aggregate.tie).")] = None,
+    codebook: CodebookOpt = None,
+) -> None:
+    """Gold labels per annotated article (majority or Dawid-Skene), consolidated spans, quality gates."""
+    from .. import agreement as ag
+    from ..aggregate import AggregateError, gate_failures, gold_labels, gold_spans, unresolved_shares
+    from ..pull import write_tables
+
+    cb = _codebook(codebook)
+    p = _params("aggregate")
+    quality = _params("quality")
+    tables = _tables(corpus, annotations, checked=True)
+    texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
+    try:
+        with err_console.status("aggregating"):
+            gold = gold_labels(tables["annotations"], tables["stances"], cb, method=method or p.get("method", "majority"),
+                               tie=tie or p.get("tie", "unresolved"))
+            spans = gold_spans(tables["annotations"], tables["spans"], texts)
+            metrics = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, None)
+    except AggregateError as exc:
+        fail(str(exc))
+    alphas = {r["dimension"]: r["alpha"] for r in ag.summary_rows(metrics)}
+    problems = gate_failures(alphas, unresolved_shares(gold, cb), quality)
+    if problems:
+        for msg in problems:
+            err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    from ..validate import nullable_ints
+    from ..validate import validate as check
+
+    own = check({"articles": tables["articles"], "gold": gold.to_pandas(types_mapper=nullable_ints),
+                 "gold_spans": spans.to_pandas(types_mapper=nullable_ints)}, cb)
+    wrong = [c for c in own.counts() if c[0] in ("gold", "gold_spans")]  # the corpus is validate's business
+    if wrong:  # a bug, not a user mistake: say which check failed
+        fail(f"the gold labels fail their own schema: {wrong[:5]}")
+    write_tables({"gold": gold, "gold_spans": spans}, out)
+    out_console.print(f"gold labels for {gold.num_rows} articles -> {out / 'gold.parquet'}; "
+                      f"{spans.num_rows} consolidated spans -> {out / 'gold_spans.parquet'}", highlight=False)
