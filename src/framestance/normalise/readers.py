@@ -53,6 +53,7 @@ BOMS = (
 
 R = RejectReason
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f]")
 
 
 class InputError(ValueError):
@@ -174,13 +175,16 @@ def expand_inputs(inputs: Iterable[str]) -> list[Found]:
 def display_path(path: Path) -> str:
     """The path as recorded in outputs: relative to the working directory when inside it, so that
     the same checkout gives the same bytes wherever it lives. Bytes of a file name that are not
-    UTF-8 are shown as \\x escapes (the name stays readable and the output valid UTF-8)."""
+    UTF-8, and control characters, are shown as \\x escapes (the name stays readable, on one line,
+    and the output valid UTF-8)."""
     absolute = Path(os.path.normpath(path.absolute()))
     try:
         shown = absolute.relative_to(Path.cwd()).as_posix()
     except ValueError:
         shown = absolute.as_posix()
-    return os.fsencode(shown).decode("utf-8", "backslashreplace")
+    shown = os.fsencode(shown).decode("utf-8", "backslashreplace")
+    # control characters (a newline in a name) would break the one-line reports: escaped too
+    return _CONTROL_CHARS.sub(lambda m: f"\\x{ord(m.group()):02x}", shown)
 
 
 def kind_of(name: str, head: bytes) -> str:
