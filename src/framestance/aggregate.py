@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from .agreement import submitted
 from .codebook import Codebook
+from .errors import FramestanceError
 from .schema import GOLD_SPAN, UNRESOLVED, gold_schema
 
 METHODS = ("majority", "dawid-skene")
@@ -35,7 +36,7 @@ TIE_RULES = ("unresolved", "codebook_order")
 _WORD = re.compile(r"\S+")
 
 
-class AggregateError(ValueError):
+class AggregateError(FramestanceError, ValueError):
     pass
 
 

@@ -14,10 +14,12 @@ from typing import Any
 
 import yaml
 
+from .errors import FramestanceError
+
 DEFAULT_PATH = Path("schemas") / "codebook.yaml"
 
 
-class CodebookError(ValueError):
+class CodebookError(FramestanceError, ValueError):
     """The codebook file is missing or inconsistent (message names the file and the problem)."""
 
 

@@ -13,21 +13,22 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .codebook import Codebook
+from .errors import FramestanceError
 
 # Imports and bulk calls must not be retried by the SDK: a committed import whose reply was lost
 # would be sent twice and duplicate tasks. We retry ourselves, after re-reading the task keys.
 NO_RETRY = {"max_retries": 0}
 
 
-class StudioUnavailable(ConnectionError):
+class StudioUnavailable(FramestanceError, ConnectionError):
     pass
 
 
-class StudioAuthError(PermissionError):
+class StudioAuthError(FramestanceError, PermissionError):
     pass
 
 
-class StudioRequestError(RuntimeError):
+class StudioRequestError(FramestanceError, RuntimeError):
     pass
 
 

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .codebook import Codebook
+from .errors import FramestanceError
 from .schema import SPAN_KINDS, UNRESOLVED
 
 SPLITS = ("train", "validation", "test")
@@ -41,7 +42,7 @@ _VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")  # u
 PRIVATE_COLUMNS = ("source_path",)
 
 
-class PublishError(ValueError):
+class PublishError(FramestanceError, ValueError):
     pass
 
 

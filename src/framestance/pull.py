@@ -25,10 +25,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .codebook import Codebook
+from .errors import FramestanceError
 from .schema import ANNOTATION, PSEUDONYM, SPAN, STANCE
 
 
-class PullError(ValueError):
+class PullError(FramestanceError, ValueError):
     pass
 
 

@@ -19,12 +19,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from .codebook import Codebook
+from .errors import FramestanceError
 from .labelstudio import Client, StudioRequestError, StudioUnavailable, check_config, config_labels, labeling_config
 
 BATCH = 1000
 
 
-class PushError(ValueError):
+class PushError(FramestanceError, ValueError):
     """A user-facing problem (missing corpus, a codebook change that would orphan labels)."""
 
 

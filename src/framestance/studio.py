@@ -28,13 +28,15 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import FramestanceError
+
 LABEL_STUDIO_VERSION = "1.23.2"
 DEFAULT_HOME = Path(".studio")
 DEFAULT_VENV = Path(".venv-ls")
 ADMIN_EMAIL = "admin@framestance.local"
 
 
-class StudioError(RuntimeError):
+class StudioError(FramestanceError, RuntimeError):
     """A clear, one-line problem with the local server."""
 
 

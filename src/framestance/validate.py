@@ -27,13 +27,14 @@ import pyarrow.parquet as pq
 from pandera.typing import Series
 
 from .codebook import Codebook
+from .errors import FramestanceError
 from .schema import DATE_PRECISIONS, FAILURE, INPUT_KINDS, PSEUDONYM, RELATIONS, SPAN_KINDS, STATUSES, UNRESOLVED
 
 SHA256 = r"^[0-9a-f]{64}$"
 UTC = pd.DatetimeTZDtype(unit="us", tz="UTC")
 
 
-class ValidationInputError(ValueError):
+class ValidationInputError(FramestanceError, ValueError):
     """A table is missing or unreadable: one clear line, no traceback."""
 
 

@@ -13,6 +13,8 @@ from typing import Annotated, NoReturn, Optional
 import typer
 from rich.console import Console
 
+from ..errors import FramestanceError
+
 app = typer.Typer(
     name="framestance",
     help="Build labelled news corpora for research on media framing and stance.",
@@ -61,21 +63,21 @@ def _params(section: str) -> dict:
 StudioHome = Annotated[Path, typer.Option("--home", help="Folder for the server's venv, data, env file and log (git-ignored).")]
 def _client(home: Path):
     from ..labelstudio import Client
-    from ..studio import StudioError, connection_from_env
+    from ..studio import connection_from_env
 
     try:
         conn = connection_from_env(home)
-    except StudioError as exc:
+    except FramestanceError as exc:
         fail(str(exc))
     return Client(conn.url, conn.api_key)
 
 
 def _codebook(path: Optional[Path]):
-    from ..codebook import CodebookError, load
+    from ..codebook import load
 
     try:
         return load(path)
-    except CodebookError as exc:
+    except FramestanceError as exc:
         fail(str(exc))
 
 

@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ..errors import FramestanceError
 from ._app import (
     _params,
     app,
@@ -33,9 +34,7 @@ def normalise(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-reject lines.")] = False,
 ) -> None:
     """Normalise scraped pages and crawler records into one Arrow corpus."""
-    from ..normalise import BadParams, OutputExists
     from ..normalise import normalise as run
-    from ..normalise.readers import InputError
 
     p = _params("normalise")
     when = parse_instant(retrieved_at or str(p["retrieved_at"])) if (retrieved_at or p.get("retrieved_at")) else None
@@ -69,7 +68,7 @@ def normalise(
             num_perm=int(p.get("num_perm", 128)),
             progress=on_progress, on_reject=on_reject,
         )
-    except (InputError, OutputExists, BadParams) as exc:
+    except FramestanceError as exc:
         fail(str(exc))
     except PermissionError as exc:
         fail(f"{exc.filename}: permission denied")

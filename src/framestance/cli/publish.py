@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..errors import FramestanceError
 from ._app import (
     AnnotationsDir,
     CodebookOpt,
@@ -35,7 +36,7 @@ def publish(
     push_to_hub: Annotated[Optional[str], typer.Option("--push-to-hub", help="Also upload to this Hub dataset repo (token: HF_TOKEN), tagged v<version>.")] = None,
 ) -> None:
     """Write an immutable, versioned Hugging Face dataset (parquet shards, card, manifest)."""
-    from ..publish import Options, PublishError, check_name_and_version, read_inputs
+    from ..publish import Options, check_name_and_version, read_inputs
     from ..publish import publish as run
     from ..publish import push_to_hub as upload
 
@@ -56,7 +57,7 @@ def publish(
         inp = read_inputs(corpus, annotations, gold, metrics)
         with err_console.status(f"publishing {opts.name} {opts.version}"):
             path, created = run(inp, cb, out, opts, Path(cb.source).read_text(encoding="utf-8"))
-    except PublishError as exc:
+    except FramestanceError as exc:
         fail(str(exc))
     except KeyError as exc:
         fail(f"column {exc} missing from an input table (run `framestance validate --gold {gold}`)")

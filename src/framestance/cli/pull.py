@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..errors import FramestanceError
 from ._app import (
     StudioHome,
     _codebook,
@@ -30,10 +31,8 @@ def pull(
 
     With no Label Studio configured, the tables are rebuilt from the newest tracked snapshot
     (that is how `dvc repro` reproduces the corpus anywhere)."""
-    from ..labelstudio import StudioAuthError, StudioRequestError, StudioUnavailable
     from ..pull import (
         Pseudonymiser,
-        PullError,
         canonical,
         latest_snapshot,
         scrub_tasks,
@@ -77,7 +76,7 @@ def pull(
             out_console.print(f"snapshot {snap}", highlight=False)
             built = tables_from_tasks(tasks, cb)  # the export is parsed once
         paths = write_tables(built, tables)
-    except (PullError, StudioAuthError, StudioUnavailable, StudioRequestError) as exc:
+    except FramestanceError as exc:
         fail(str(exc))
     for name, path in paths.items():
         out_console.print(f"{name}: {built[name].num_rows} rows -> {path}", highlight=False)

@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..errors import FramestanceError
 from ._app import (
     StudioHome,
     _client,
@@ -34,8 +35,6 @@ def push(
     home: StudioHome = Path(".studio"),
 ) -> None:
     """Push a seeded, stratified sample of the corpus to a Label Studio project (idempotent)."""
-    from ..labelstudio import StudioAuthError, StudioRequestError, StudioUnavailable
-    from ..push import PushError
     from ..push import push as run
 
     cb = _codebook(codebook)
@@ -48,7 +47,7 @@ def push(
             report = run(client, corpus_dir, project, cb, n=sample_n, seed=seed, stratify=stratify, overlap=overlap,
                          overlap_share=overlap_share, predictions=predictions,
                          progress=lambda d, t: progress.update(task, completed=d, total=t))
-    except (PushError, StudioAuthError, StudioUnavailable, StudioRequestError) as exc:
+    except FramestanceError as exc:
         fail(str(exc))
     table = Table(title=f"pushed to project {project!r} (id {report.project_id})")
     table.add_column("count")

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from ..errors import FramestanceError
 from ._app import (
     AnnotationsDir,
     CodebookOpt,
@@ -24,11 +25,11 @@ from ._app import (
 def _tables(corpus: Path, annotations: Path, gold: Path | None = None, checked: bool = False) -> dict:
     """The tables; with `checked`, a table with a missing column or a wrong dtype ends the command
     with one line (the commands after validate rely on the structure)."""
-    from ..validate import ValidationInputError, load_tables, structure_problems
+    from ..validate import load_tables, structure_problems
 
     try:
         tables = load_tables({"corpus": corpus, "annotations": annotations, "gold": gold})
-    except ValidationInputError as exc:
+    except FramestanceError as exc:
         fail(str(exc))
     if checked:
         problems = structure_problems(tables)
@@ -123,7 +124,7 @@ def aggregate(
 ) -> None:
     """Gold labels per annotated article (majority or Dawid-Skene), consolidated spans, quality gates."""
     from .. import agreement as ag
-    from ..aggregate import AggregateError, gate_failures, gold_labels, gold_spans, unresolved_shares
+    from ..aggregate import gate_failures, gold_labels, gold_spans, unresolved_shares
     from ..pull import write_tables
 
     cb = _codebook(codebook)
@@ -137,7 +138,7 @@ def aggregate(
                                tie=tie or p.get("tie", "unresolved"))
             spans = gold_spans(tables["annotations"], tables["spans"], texts)
             metrics = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, None)
-    except AggregateError as exc:
+    except FramestanceError as exc:
         fail(str(exc))
     alphas = {r["dimension"]: r["alpha"] for r in ag.summary_rows(metrics)}
     problems = gate_failures(alphas, unresolved_shares(gold, cb), quality)

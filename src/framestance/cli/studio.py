@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..errors import FramestanceError
 from ._app import (
     StudioHome,
     app,
@@ -26,13 +27,13 @@ def studio_up(
     port: Annotated[Optional[int], typer.Option(help="Port on 127.0.0.1 (default: a free one).")] = None,
 ) -> None:
     """Install (once) and start Label Studio; print the URL and how to log in."""
-    from ..studio import LocalStudio, StudioError
+    from ..studio import LocalStudio
 
     studio = LocalStudio(home)
     try:
         with err_console.status("starting Label Studio (the first start runs its migrations, ~30 s)"):
             conn = studio.up(port=port, say=lambda m: err_console.print(m, highlight=False))
-    except StudioError as exc:
+    except FramestanceError as exc:
         fail(str(exc))
     out_console.print(f"Label Studio is up at [bold]{conn.url}[/]", highlight=False)
     out_console.print(f"log in as {conn.email}; the password and API key are in {studio.env_file} (mode 600, git-ignored)",

@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..errors import FramestanceError
 from ..schema import ARTICLE, REJECT
 from .core import Params, Result, normalise_batch
 from .readers import batches, expand_inputs, read_inputs
@@ -28,11 +29,11 @@ ROW_GROUP = 10_000
 OUTPUTS = ("articles.parquet", "rejects.parquet", "summary.json")
 
 
-class OutputExists(FileExistsError):
+class OutputExists(FramestanceError, FileExistsError):
     pass
 
 
-class BadParams(ValueError):
+class BadParams(FramestanceError, ValueError):
     pass
 
 

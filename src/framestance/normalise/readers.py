@@ -33,6 +33,7 @@ from typing import IO, Any
 
 import pyarrow as pa
 
+from ..errors import FramestanceError
 from ..schema import RAW_INPUT, RejectReason
 from .text import sha256
 
@@ -56,7 +57,7 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL_CHARS = re.compile("[\x00-\x1f\x7f]")
 
 
-class InputError(ValueError):
+class InputError(FramestanceError, ValueError):
     """A user mistake in the INPUT arguments (nothing matches, a path does not exist)."""
 
 
