@@ -6,13 +6,14 @@ traceback.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
 
+from .. import config
 from ..errors import FramestanceError
 
 app = typer.Typer(
@@ -36,31 +37,21 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def parse_instant(text: str) -> datetime:
+def parse_instant(text: str, option: str = "--retrieved-at") -> datetime:
     try:
-        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        fail(f"--retrieved-at {text!r}: not an ISO-8601 date-time (e.g. 2025-08-18T09:30:00Z)")
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(UTC)
+        return config.parse_instant(text, option)
+    except FramestanceError as exc:
+        fail(str(exc))
 
 
-def _params(section: str) -> dict:
-    """Defaults from params.yaml in the working directory, when there is one."""
-    path = Path("params.yaml")
-    if not path.exists():
-        return {}
-    import yaml
-
+def settings() -> config.Config:
+    """params.yaml of the working directory, loaded once per command (defaults when absent)."""
     try:
-        return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(section) or {}
-    except yaml.YAMLError as exc:
-        fail(f"params.yaml: not valid YAML ({exc.__class__.__name__})")
-    return {}
+        return config.load_config()
+    except FramestanceError as exc:
+        fail(str(exc))
 
 
-StudioHome = Annotated[Path, typer.Option("--home", help="Folder for the server's venv, data, env file and log (git-ignored).")]
 def _client(home: Path):
     from ..labelstudio import Client
     from ..studio import connection_from_env
@@ -81,6 +72,7 @@ def _codebook(path: Optional[Path]):
         fail(str(exc))
 
 
+StudioHome = Annotated[Path, typer.Option("--home", help="Folder for the server's venv, data, env file and log (git-ignored).")]
 CorpusDir = Annotated[Path, typer.Option("--corpus", help="Folder with articles.parquet.")]
 AnnotationsDir = Annotated[Path, typer.Option("--annotations", help="Folder with annotations/stances/spans.parquet (the pull output).")]
 GoldDir = Annotated[Path, typer.Option("--gold", help="Folder with gold.parquet and gold_spans.parquet (the aggregate output).")]

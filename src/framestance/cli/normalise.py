@@ -10,14 +10,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ..config import override
 from ..errors import FramestanceError
 from ._app import (
-    _params,
     app,
     err_console,
     fail,
     out_console,
     parse_instant,
+    settings,
 )
 
 
@@ -36,8 +37,8 @@ def normalise(
     """Normalise scraped pages and crawler records into one Arrow corpus."""
     from ..normalise import normalise as run
 
-    p = _params("normalise")
-    when = parse_instant(retrieved_at or str(p["retrieved_at"])) if (retrieved_at or p.get("retrieved_at")) else None
+    cfg = override(settings().normalise, retrieved_at=parse_instant(retrieved_at) if retrieved_at else None,
+                   min_words=min_words, max_bytes=max_bytes, near_dup_threshold=near_dup_threshold)
     workers = workers or os.cpu_count() or 1
     progress = Progress(
         TextColumn("normalising"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
@@ -60,14 +61,7 @@ def normalise(
             progress.console.print(f"[yellow]rejected[/] {where}: {rej['detail']}", highlight=False, soft_wrap=True)
 
     try:
-        summary = run(
-            inputs, out, retrieved_at=when, workers=workers, force=force,
-            min_words=min_words or int(p.get("min_words", 30)),
-            max_bytes=max_bytes or int(p.get("max_bytes", 20_000_000)),
-            near_dup_threshold=near_dup_threshold or float(p.get("near_dup_threshold", 0.8)),
-            num_perm=int(p.get("num_perm", 128)),
-            progress=on_progress, on_reject=on_reject,
-        )
+        summary = run(inputs, out, cfg, workers=workers, force=force, progress=on_progress, on_reject=on_reject)
     except FramestanceError as exc:
         fail(str(exc))
     except PermissionError as exc:

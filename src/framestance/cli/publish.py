@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..config import override
 from ..errors import FramestanceError
 from ._app import (
     AnnotationsDir,
@@ -15,11 +16,11 @@ from ._app import (
     CorpusDir,
     GoldDir,
     _codebook,
-    _params,
     app,
     err_console,
     fail,
     out_console,
+    settings,
 )
 
 
@@ -41,15 +42,10 @@ def publish(
     from ..publish import push_to_hub as upload
 
     cb = _codebook(codebook)
-    p = _params("publish")
-    given = {"ratios": p.get("splits"), "salt": p.get("salt"), "max_shard_bytes": p.get("max_shard_bytes"),
-             "license": p.get("license"), "pretty_name": p.get("pretty_name"), "tie": _params("aggregate").get("tie")}
-    try:  # params.yaml overrides the defaults of Options only where it says something
-        opts = Options(name=str(name or p.get("name") or "framestance"), version=str(version or p.get("version") or ""),
-                       **{k: v for k, v in given.items() if v is not None})
-        opts.max_shard_bytes = int(opts.max_shard_bytes)
-    except (TypeError, ValueError) as exc:
-        fail(f"params.yaml publish: {exc}")
+    cfg = settings()
+    p = override(cfg.publish, name=name, version=version)
+    opts = Options(name=p.name, version=p.version, ratios=p.splits, salt=p.salt, max_shard_bytes=p.max_shard_bytes,
+                   license=p.license, pretty_name=p.pretty_name, citation=p.citation, tie=cfg.aggregate.tie)
     if not opts.version:
         fail("--version: missing (or set publish.version in params.yaml)")
     try:

@@ -11,11 +11,11 @@ from ..errors import FramestanceError
 from ._app import (
     StudioHome,
     _codebook,
-    _params,
     app,
     err_console,
     fail,
     out_console,
+    settings,
 )
 
 
@@ -45,7 +45,7 @@ def pull(
     from ..studio import StudioError, connection_from_env
 
     cb = _codebook(codebook)
-    project = project or _params("pull").get("project")
+    project = project or settings().pull.project
     if not project:
         fail("--project: missing (or set pull.project in params.yaml)")
     try:

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
+from ..config import override
 from ..errors import FramestanceError
 from ._app import (
     AnnotationsDir,
     CodebookOpt,
     CorpusDir,
     _codebook,
-    _params,
     app,
     err_console,
     fail,
     out_console,
+    settings,
 )
 
 
@@ -53,10 +55,7 @@ def validate(
 
     cb = _codebook(codebook)
     tables = _tables(corpus, annotations, gold)
-    try:
-        minimum = min_annotators if min_annotators is not None else int(_params("quality").get("min_annotators", 1))
-    except (TypeError, ValueError):
-        fail("params.yaml quality.min_annotators: not a whole number")
+    minimum = min_annotators if min_annotators is not None else settings().quality.min_annotators
     with err_console.status("validating"):
         result = run(tables, cb, min_annotators=minimum)
     if gold is not None and not any(k in tables for k in ("gold", "gold_spans")):
@@ -128,20 +127,19 @@ def aggregate(
     from ..pull import write_tables
 
     cb = _codebook(codebook)
-    p = _params("aggregate")
-    quality = _params("quality")
+    cfg = settings()
+    p = override(cfg.aggregate, method=method, tie=tie)
     tables = _tables(corpus, annotations, checked=True)
     texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
     try:
         with err_console.status("aggregating"):
-            gold = gold_labels(tables["annotations"], tables["stances"], cb, method=method or p.get("method", "majority"),
-                               tie=tie or p.get("tie", "unresolved"))
+            gold = gold_labels(tables["annotations"], tables["stances"], cb, method=p.method, tie=p.tie)
             spans = gold_spans(tables["annotations"], tables["spans"], texts)
             metrics = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, None)
     except FramestanceError as exc:
         fail(str(exc))
     alphas = {r["dimension"]: r["alpha"] for r in ag.summary_rows(metrics)}
-    problems = gate_failures(alphas, unresolved_shares(gold, cb), quality)
+    problems = gate_failures(alphas, unresolved_shares(gold, cb), asdict(cfg.quality))
     if problems:
         for msg in problems:
             err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)

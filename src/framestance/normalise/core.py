@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from .. import __version__
+from ..config import NormaliseConfig
 from ..schema import ARTICLE, REJECT, REJECT_REASONS, RejectReason
 from .html import parse_html
 from .readers import bom_encoding
@@ -37,8 +38,8 @@ _MAGIC = (
 
 @dataclass(frozen=True)
 class Params:
-    min_words: int = 30
-    num_perm: int = 128
+    min_words: int = NormaliseConfig.min_words
+    num_perm: int = NormaliseConfig.num_perm
     shingle: int = 5
 
 

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from ..config import NormaliseConfig
 from .dates import ShownDate
 from .profiles import profile_for
 from .text import n_words, repair, squash
@@ -71,7 +72,7 @@ def _parse_iso(text: str) -> tuple[datetime, str] | None:
     return at.astimezone(UTC), precision
 
 
-def parse_html(html: str, url: str | None = None, min_words: int = 30) -> Extracted:
+def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConfig.min_words) -> Extracted:
     import lxml.html
     import trafilatura
     from htmldate import find_date

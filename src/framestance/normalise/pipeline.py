@@ -13,12 +13,13 @@ import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..config import NormaliseConfig, override
 from ..errors import FramestanceError
 from ..schema import ARTICLE, REJECT
 from .core import Params, Result, normalise_batch
@@ -193,18 +194,23 @@ def _ordered(fn: Callable, items: Iterable, workers: int, args: tuple) -> Iterat
 def normalise(
     inputs: list[str],
     out: Path,
+    config: NormaliseConfig | None = None,
     *,
-    retrieved_at: datetime | None = None,
     workers: int = 1,
     force: bool = False,
-    min_words: int = 30,
-    max_bytes: int = 20_000_000,
-    near_dup_threshold: float = 0.8,
-    num_perm: int = 128,
     progress: Callable[[int, int], None] | None = None,
     on_reject: Callable[[dict], None] | None = None,
+    **overrides: Any,
 ) -> Summary:
-    """Normalise INPUTs into OUT/articles.parquet, OUT/rejects.parquet and OUT/summary.json."""
+    """Normalise INPUTs into OUT/articles.parquet, OUT/rejects.parquet and OUT/summary.json.
+
+    `config` (default: NormaliseConfig()) with `overrides`, fields of NormaliseConfig by name."""
+    try:
+        cfg = override(config or NormaliseConfig(), **overrides)
+    except TypeError as exc:
+        raise BadParams(f"normalise: {exc}") from None
+    retrieved_at, min_words, max_bytes = cfg.retrieved_at, cfg.min_words, cfg.max_bytes
+    near_dup_threshold, num_perm = cfg.near_dup_threshold, cfg.num_perm
     if not 0.0 < near_dup_threshold < 1.0:
         raise BadParams(f"near_dup_threshold {near_dup_threshold}: must be between 0 and 1")
     if num_perm < 16 or min_words < 1 or max_bytes < 1:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from ..config import NormaliseConfig
 from .dates import ShownDate
 from .profiles import profile_for
 from .text import n_words, repair, squash
@@ -107,7 +108,7 @@ def _scalar(record: dict, target: str, notes: list[str]) -> str | None:
     return None
 
 
-def parse_record(record: dict, min_words: int = 30) -> Extracted:
+def parse_record(record: dict, min_words: int = NormaliseConfig.min_words) -> Extracted:
     """One crawler record -> one article. Raises NotAnArticle or ValueError (parse error)."""
     if not isinstance(record, dict):
         raise ValueError(f"a record must be an object, not {type(record).__name__}")

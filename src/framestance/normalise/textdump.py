@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
+from ..config import NormaliseConfig
 from .dates import ShownDate, parse_shown_date
 from .profiles import Profile, profile_for
 from .text import repair, squash
@@ -481,7 +482,7 @@ def _split_related(block: list[str], retrieved_at: datetime, profile: Profile) -
 # ---------------------------------------------------------------------------------------------
 
 
-def parse_text_dump(text: str, retrieved_at: datetime, min_words: int = 30) -> list[Extracted]:
+def parse_text_dump(text: str, retrieved_at: datetime, min_words: int = NormaliseConfig.min_words) -> list[Extracted]:
     """Articles read from one dump: the main one first, then related ones with a real body.
 
     Raises NotAnArticle when the main block has no body of at least `min_words` words.

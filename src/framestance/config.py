@@ -1,0 +1,160 @@
+"""One typed configuration: `params.yaml` loaded once into dataclasses, every default written once.
+
+Each pipeline stage has its section and its dataclass here; a stage's functions take their
+defaults from these fields, and command-line options override fields (`dataclasses.replace`).
+Unknown keys and values of the wrong type are a `ConfigError` naming `section.key`, so a typo
+in params.yaml cannot silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import FramestanceError
+
+PARAMS_FILE = Path("params.yaml")
+
+
+class ConfigError(FramestanceError, ValueError):
+    """params.yaml (or an option) holds an unknown key or a value of the wrong type."""
+
+
+@dataclass(frozen=True)
+class NormaliseConfig:
+    retrieved_at: datetime | None = None  # resolves relative dates; None: each file's modification time
+    min_words: int = 30  # a body shorter than this is "not an article"
+    max_bytes: int = 20_000_000  # an input (or one record) larger than this is "too large"
+    near_dup_threshold: float = 0.8  # MinHash LSH Jaccard threshold
+    num_perm: int = 128  # MinHash permutations
+
+
+@dataclass(frozen=True)
+class PullConfig:
+    project: str | None = None
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    min_annotators: int = 1
+    min_alpha: dict[str, float] = field(default_factory=dict)
+    max_unresolved_share: float = 1.0
+
+
+@dataclass(frozen=True)
+class AggregateConfig:
+    method: str = "majority"  # majority | dawid-skene
+    tie: str = "unresolved"  # unresolved | codebook_order
+
+
+@dataclass(frozen=True)
+class PublishConfig:
+    name: str = "framestance"
+    version: str = ""
+    pretty_name: str = ""
+    license: str = "other"
+    splits: dict[str, float] = field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
+    salt: str = "framestance"
+    max_shard_bytes: int = 100_000_000
+    citation: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    normalise: NormaliseConfig = field(default_factory=NormaliseConfig)
+    pull: PullConfig = field(default_factory=PullConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    aggregate: AggregateConfig = field(default_factory=AggregateConfig)
+    publish: PublishConfig = field(default_factory=PublishConfig)
+
+
+def parse_instant(text: str, where: str) -> datetime:
+    """An ISO-8601 date-time; a naive one is taken as UTC only when it says so (a "Z")."""
+    try:
+        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"{where} {text!r}: not an ISO-8601 date-time (e.g. 2025-08-18T09:30:00Z)") from None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC)
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(value, inner, where)
+    if hint is datetime:
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return parse_instant(str(value), where)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return {str(k): _coerce(v, args[1], f"{where}.{k}") for k, v in value.items()}
+    if hint is bool or isinstance(value, bool):
+        if hint is not bool or not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected {getattr(hint, '__name__', hint)}, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+            return int(value)
+        raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+    if hint is float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    if hint is str:
+        if isinstance(value, (str, int, float)):
+            return str(value)
+        raise ConfigError(f"{where}: expected text, got {value!r}")
+    return value
+
+
+def build(cls: type, values: dict | None, section: str) -> Any:
+    """A section's dataclass from a mapping: unknown keys and wrong types are ConfigErrors."""
+    values = values or {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"params.yaml {section}: expected a mapping of parameters")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(map(str, values)) - known)
+    if unknown:
+        raise ConfigError(f"params.yaml {section}.{unknown[0]}: unknown parameter (known: {', '.join(sorted(known))})")
+    return cls(**{k: _coerce(v, hints[k], f"params.yaml {section}.{k}") for k, v in values.items()})
+
+
+def load_config(path: Path = PARAMS_FILE) -> Config:
+    """params.yaml -> Config; every section optional, defaults where it says nothing."""
+    if not path.exists():
+        return Config()
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections")
+    hints = typing.get_type_hints(Config)
+    unknown = sorted(set(map(str, raw)) - set(hints))
+    if unknown:
+        raise ConfigError(f"{path} {unknown[0]}: unknown section (known: {', '.join(sorted(hints))})")
+    return Config(**{name: build(hints[name], raw.get(name), name) for name in hints})
+
+
+def override(config: Any, **options: Any) -> Any:
+    """The config with the options that were given (not None) put in."""
+    return dataclasses.replace(config, **{k: v for k, v in options.items() if v is not None})
+
+
+__all__ = ["Config", "ConfigError", "NormaliseConfig", "PullConfig", "QualityConfig", "AggregateConfig", "PublishConfig",
+           "load_config", "override", "parse_instant"]
