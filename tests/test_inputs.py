@@ -143,12 +143,15 @@ def test_too_large(normalise_dir, tmp_path):
 
 def test_parser_crash_is_a_reject_not_a_stop(normalise_dir, tmp_path, monkeypatch):
     """A bug in one parser must cost one input, never the batch."""
-    from framestance.normalise import core
+    from framestance.normalise.extractors import EXTRACTORS
 
-    def boom(*a, **k):
-        raise RuntimeError("synthetic parser failure")
+    class Boom:
+        kind = "html"
 
-    monkeypatch.setattr(core, "parse_html", boom)
+        def extract(self, *a, **k):
+            raise RuntimeError("synthetic parser failure")
+
+    monkeypatch.setitem(EXTRACTORS, "html", Boom())
     write(tmp_path / "in" / "a.html", "<html><body><p>" + body(4, "crash topic") + "</p></body></html>")
     write(tmp_path / "in" / "b.txt", "Title of the text page\n" + body(4, "survivor topic"))
     summary, arts, rejs = normalise_dir(tmp_path / "in")

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from framestance.normalise.textdump import NotAnArticle, parse_byline, parse_text_dump
+from framestance.normalise.article import NotAnArticle
+from framestance.normalise.textdump import parse_byline, parse_text_dump
 
 from .conftest import RETRIEVED, SAMPLE, SEEDS
 

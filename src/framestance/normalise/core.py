@@ -11,7 +11,6 @@ import json
 import re
 import zlib
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 
 import numpy as np
@@ -20,11 +19,11 @@ import pyarrow as pa
 from .. import __version__
 from ..config import NormaliseConfig
 from ..schema import ARTICLE, REJECT, REJECT_REASONS, RejectReason
-from .html import parse_html
+from .article import NotAnArticle
+from .extractors import extractor_for
 from .readers import bom_encoding
-from .records import parse_record, parse_when, pick
+from .records import parse_when, pick
 from .text import assemble, dedup_key, detect_language, sha256, words
-from .textdump import Extracted, NotAnArticle, parse_text_dump
 
 NORMALISER_VERSION = __version__
 
@@ -149,12 +148,6 @@ def signature(toks: list[str], params: Params) -> np.ndarray:
     return m.hashvalues
 
 
-def _extract(kind: str, text_or_record, retrieved_at: datetime, params: Params) -> list[Extracted]:
-    if kind == "text":
-        return parse_text_dump(text_or_record, retrieved_at, params.min_words)
-    if kind == "html":
-        return [parse_html(text_or_record, min_words=params.min_words)]
-    return [parse_record(text_or_record, params.min_words)]
 
 
 def normalise_batch(batch: pa.RecordBatch, params: Params = Params()) -> Result:
@@ -178,7 +171,7 @@ def normalise_batch(batch: pa.RecordBatch, params: Params = Params()) -> Result:
                     retrieved_at = when[0]
             else:
                 content = decode(row["payload"])
-            extracted = _extract(row["input_kind"], content, retrieved_at, params)
+            extracted = extractor_for(row["input_kind"]).extract(content, retrieved_at, params.min_words)
         except Rejected as rej:
             rej_rows.append({**base, "reason": rej.reason, "detail": rej.detail})
             continue

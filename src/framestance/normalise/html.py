@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..config import NormaliseConfig
+from .article import Extracted, NotAnArticle
 from .dates import ShownDate
 from .profiles import profile_for
 from .text import n_words, repair, squash
-from .textdump import Extracted, NotAnArticle, clean_paragraphs, parse_byline
+from .textdump import clean_paragraphs, parse_byline
 
 #: schema.org article types that name a genre ("kicker").
 _LD_KICKERS = {

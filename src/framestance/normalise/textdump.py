@@ -18,12 +18,12 @@ Per-site knowledge lives in YAML profiles (`framestance/profiles/`), not here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
 from ..config import NormaliseConfig
-from .dates import ShownDate, parse_shown_date
+from .article import Extracted, NotAnArticle
+from .dates import parse_shown_date
 from .profiles import Profile, profile_for
 from .text import repair, squash
 
@@ -46,29 +46,6 @@ _ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Sgt|Prof|J
 _TIME_LINE = re.compile(r"^\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*(?:[A-Z]{2,5})?$", re.IGNORECASE)
 _DATELINE = re.compile(r"^[A-ZÀ-Þ][A-ZÀ-Þ .'-]{1,40}(?:, [A-Za-z .]{2,30})? \((?P<source>[A-Z][A-Za-z .&]{1,30})\) [-–—] ")
 _QUOTE_START = re.compile(r"^[\"“‘'«]")
-
-
-@dataclass
-class Extracted:
-    """One article read from a page: the main one or a related one."""
-
-    relation: str = "main"
-    title: str | None = None
-    url: str | None = None
-    outlet: str | None = None
-    syndicated_from: str | None = None
-    kicker: str | None = None
-    authors: list[str] = field(default_factory=list)
-    author_roles: list[str] = field(default_factory=list)
-    date: ShownDate | None = None
-    paragraphs: list[str] = field(default_factory=list)
-    media: list[dict] = field(default_factory=list)
-    paywalled: bool = False
-    notes: list[str] = field(default_factory=list)  # fields of the input dropped as unusable
-
-
-class NotAnArticle(ValueError):
-    """The page holds no article body (a paywall stub, a list of links, a cookie wall)."""
 
 
 # ---------------------------------------------------------------------------------------------
