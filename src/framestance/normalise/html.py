@@ -9,7 +9,7 @@ from typing import Any
 
 from ..config import NormaliseConfig
 from .article import Extracted, NotAnArticle
-from .dates import ShownDate
+from .dates import ShownDate, short_list_date_parser
 from .profiles import profile_for
 from .text import n_words, repair, squash
 from .textdump import clean_paragraphs, parse_byline
@@ -167,6 +167,7 @@ def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConf
     parsed = _parse_iso(raw) if raw else None
     from htmldate import find_date
 
+    short_list_date_parser()
     day = find_date(tree, extensive_search=True, original_date=True, outputformat="%Y-%m-%d")
     if day and not (parsed is not None and str(raw).strip()[:10] == day):
         raw, parsed = day, _parse_iso(day)
