@@ -152,13 +152,13 @@ def short_list_date_parser():
     """htmldate's last-resort parser (dateparser), restricted to DATE_LANGUAGES: with every locale
     it compiled and tried ~200 locale dictionaries per page, half of the HTML path's time."""
     import htmldate.extractors
-    from dateparser import DateDataParser  # type: ignore[attr-defined]
+    from dateparser import DateDataParser
 
     parser = DateDataParser(languages=list(DATE_LANGUAGES), settings={
         "NORMALIZE": True, "PARSERS": ["custom-formats", "absolute-time"], "PREFER_DATES_FROM": "past",
         "PREFER_LOCALE_DATE_ORDER": True, "RETURN_AS_TIMEZONE_AWARE": False, "STRICT_PARSING": True,
     })  # htmldate 1.11.0's own settings (htmldate.extractors.get_external_parser), fewer languages
-    htmldate.extractors.get_external_parser = lambda: parser
+    htmldate.extractors.get_external_parser = lambda: parser  # type: ignore[assignment]
     return parser
 
 
