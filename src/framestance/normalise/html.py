@@ -177,7 +177,7 @@ def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConf
     captions = {squash(m["caption"]) for m in art.media if m["caption"]}
     paragraphs = [p for p in paragraphs if p not in captions and p != art.title]
 
-    profile = profile_for(html if "Daily8" in html else "")
+    profile = profile_for(html)
     paragraphs, source = clean_paragraphs(paragraphs, profile, art.media)
     art.syndicated_from = source
     art.paragraphs = paragraphs

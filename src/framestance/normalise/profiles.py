@@ -7,11 +7,14 @@ strings occurs in the page, so a new aggregator is supported by a small YAML fil
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from importlib import resources
+from typing import ClassVar
 
 import yaml
+
+from ..errors import FramestanceError
 
 LIST_KEYS = (
     "chrome",
@@ -26,6 +29,68 @@ LIST_KEYS = (
     "relative_dates",
     "paywall_markers",
 )
+
+
+class ProfileError(FramestanceError, ValueError):
+    """A profile file with an unknown key, a value of the wrong type or a pattern that does not compile."""
+
+
+@dataclass(frozen=True)
+class ProfileSpec:
+    """One profile file as written: every key it may hold, with its type. Unknown keys are errors,
+    so a typo cannot silently switch a rule off."""
+
+    name: str
+    detect: list[str] = field(default_factory=list)  # strings whose presence in a page selects the profile
+    chrome: list[str] = field(default_factory=list)
+    inline_chrome: list[str] = field(default_factory=list)
+    end_markers: list[str] = field(default_factory=list)
+    related_markers: list[str] = field(default_factory=list)
+    credit_line: list[str] = field(default_factory=list)
+    credit_inline: list[str] = field(default_factory=list)
+    kickers: list[str] = field(default_factory=list)
+    byline_prefixes: list[str] = field(default_factory=list)
+    trailers: list[str] = field(default_factory=list)
+    relative_dates: list[str] = field(default_factory=list)
+    paywall_markers: list[str] = field(default_factory=list)
+    relative_words: dict[str, str] = field(default_factory=dict)
+    caption_max_words: int | None = None
+    caption_continuation: str | None = None
+
+    REGEX_KEYS: ClassVar[tuple[str, ...]] = ("chrome", "end_markers", "related_markers", "credit_line", "credit_inline",
+                                             "trailers", "relative_dates", "paywall_markers")
+
+    @classmethod
+    def load(cls, doc: object, source: str) -> ProfileSpec:
+        if not isinstance(doc, dict):
+            raise ProfileError(f"{source}: a profile is a mapping of keys")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(map(str, doc)) - known)
+        if unknown:
+            raise ProfileError(f"{source}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        if not isinstance(doc.get("name"), str) or not doc["name"]:
+            raise ProfileError(f"{source}: 'name' must be a non-empty string")
+        for f in fields(cls):
+            value = doc.get(f.name)
+            if value is None:
+                continue
+            if f.name in LIST_KEYS or f.name == "detect":
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise ProfileError(f"{source}: {f.name} must be a list of strings")
+            elif f.name == "relative_words":
+                if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+                    raise ProfileError(f"{source}: relative_words must map words to words")
+            elif f.name == "caption_max_words" and (not isinstance(value, int) or isinstance(value, bool)):
+                raise ProfileError(f"{source}: caption_max_words must be a whole number")
+        spec = cls(**{k: v for k, v in doc.items() if v is not None})
+        for key in (*cls.REGEX_KEYS, "caption_continuation"):
+            value = getattr(spec, key)
+            for pattern in value if isinstance(value, list) else [value] if value else []:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ProfileError(f"{source}: {key} pattern {pattern!r} does not compile ({exc})") from None
+        return spec
 
 
 @dataclass(frozen=True)
@@ -44,6 +109,7 @@ class Profile:
     kicker_line: re.Pattern
     kicker_prefix: re.Pattern
     byline: re.Pattern
+    byline_alone: re.Pattern  # a byline prefix on a line of its own ("By"), the names on the next
     trailers: tuple[re.Pattern, ...]
     relative_dates: tuple[re.Pattern, ...]
     paywall: re.Pattern
@@ -62,10 +128,17 @@ def _full(patterns: list[str]) -> re.Pattern:
 
 @lru_cache(maxsize=1)
 def raw_profiles() -> tuple[dict, ...]:
-    """All profile files, the generic one first, then site profiles sorted by file name."""
+    """All profile files, validated, the generic one first, then site profiles by file name."""
     folder = resources.files("framestance") / "profiles"
     files = sorted((p for p in folder.iterdir() if p.name.endswith(".yaml")), key=lambda p: p.name)
-    docs = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in files]
+    docs = []
+    for p in files:
+        try:
+            doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ProfileError(f"profiles/{p.name}: not valid YAML ({exc.__class__.__name__})") from None
+        ProfileSpec.load(doc, f"profiles/{p.name}")
+        docs.append(doc)
     docs.sort(key=lambda d: d.get("name") != "generic")
     return tuple(docs)
 
@@ -102,6 +175,7 @@ def compile_profile(names: tuple[str, ...]) -> Profile:
         kicker_line=re.compile(r"^\W{0,3}(?P<kicker>" + "|".join(kickers) + r")\s*[:|]?\s*$", re.IGNORECASE),
         kicker_prefix=re.compile(r"^(?P<kicker>" + "|".join(kickers) + r")\s*[:|]\s+(?=\S)", re.IGNORECASE),
         byline=re.compile(r"^(?:" + "|".join(prefixes) + r")\s*:?\s+(?P<names>\S.*)$"),
+        byline_alone=re.compile(r"^(?:" + "|".join(prefixes) + r")\s*:?$"),
         trailers=tuple(re.compile(r"^\s*" + p + r"\s*$") for p in merged["trailers"]),
         relative_dates=tuple(re.compile(p, re.IGNORECASE) for p in merged["relative_dates"]),
         paywall=_alternation(merged["paywall_markers"]),

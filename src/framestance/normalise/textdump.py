@@ -253,8 +253,7 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
             if j is not None and lines[j].startswith(":"):
                 lines[j] = lines[j][1:].strip()
             continue
-        bare = re.fullmatch(r"(?:" + "|".join(re.escape(p) for p in ("By", "Written by", "Words by", "Von", "Par", "Por")) + r")", ln)
-        if bare and not art.authors:
+        if profile.byline_alone.match(ln) and not art.authors:
             j = next((k for k in range(i + 1, len(lines)) if lines[k]), None)
             if j is not None and n_words(lines[j]) <= 20:
                 ln = ln + " " + lines[j]
