@@ -16,7 +16,7 @@ from framestance.normalise.textdump import parse_text_dump
 from .conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden" / "profiles"
-PROFILE_FILES = sorted(p for p in (resources.files("framestance") / "profiles").iterdir() if p.name.endswith(".yaml"))
+PROFILE_FILES = sorted((p for p in (resources.files("framestance") / "profiles").iterdir() if p.name.endswith(".yaml")), key=lambda p: p.name)
 NAMES = [yaml.safe_load(p.read_text(encoding="utf-8"))["name"] for p in PROFILE_FILES]
 
 
