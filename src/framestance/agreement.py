@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .codebook import Codebook
-from .pull import atomic_write
+from .io import atomic_write
 from .schema import SPAN_KINDS
 
 LEVELS = ("nominal", "ordinal", "interval")

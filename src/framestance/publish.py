@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 
 from .codebook import Codebook
 from .errors import FramestanceError
+from .io import sha256_file
 from .schema import SPAN_KINDS, UNRESOLVED
 
 SPLITS = ("train", "validation", "test")
@@ -283,12 +284,7 @@ def _write_shards(table: pa.Table, folder: Path, split: str, max_bytes: int) -> 
     return paths
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+_sha256 = sha256_file
 
 
 def _versions(root: Path) -> list[str]:

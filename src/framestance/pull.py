@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .codebook import Codebook
 from .errors import FramestanceError
+from .io import atomic_write, write_table
 from .schema import ANNOTATION, PSEUDONYM, SPAN, STANCE
 
 
@@ -67,12 +67,7 @@ class Pseudonymiser:
         return name
 
     def save(self) -> None:
-        self.mapping_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.mapping_file.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(dict(sorted(self.mapping.items())), fh, indent=1)
-        os.replace(tmp, self.mapping_file)
+        atomic_write(self.mapping_file, json.dumps(dict(sorted(self.mapping.items())), indent=1).encode(), mode=0o600)
 
 
 #: Keys of Label Studio's export that hold users (an id, a {id, email, ...} object, or a list of them).
@@ -232,25 +227,8 @@ def write_snapshot(snapshot: bytes, out_dir: Path, project: str, now: datetime |
     return atomic_write(path, snapshot)
 
 
-def atomic_write(path: Path, data: bytes) -> Path:
-    """Write aside, then rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
-
-
 def write_tables(tables: dict[str, pa.Table], out_dir: Path) -> dict[str, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for name, table in tables.items():
-        path = out_dir / f"{name}.parquet"
-        tmp = path.with_name("." + path.name + ".tmp")
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
-        paths[name] = path
-    return paths
+    return {name: write_table(table, out_dir / f"{name}.parquet") for name, table in tables.items()}
 
 
 def latest_snapshot(out_dir: Path, project: str) -> Path | None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import FramestanceError
+from .io import atomic_write
 
 LABEL_STUDIO_VERSION = "1.23.2"
 DEFAULT_HOME = Path(".studio")
@@ -120,16 +121,11 @@ class LocalStudio:
                           values.get("LABEL_STUDIO_ADMIN_EMAIL", ""), values.get("LABEL_STUDIO_ADMIN_PASSWORD", ""))
 
     def _write_env(self, conn: Connection) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
-        tmp = self.env_file.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(
-                "# Written by `framestance studio up`. Secret: never commit or share this file.\n"
-                f"LABEL_STUDIO_URL={conn.url}\nLABEL_STUDIO_API_KEY={conn.api_key}\n"
-                f"LABEL_STUDIO_ADMIN_EMAIL={conn.email}\nLABEL_STUDIO_ADMIN_PASSWORD={conn.password}\n"
-            )
-        os.replace(tmp, self.env_file)
+        atomic_write(self.env_file, (
+            "# Written by `framestance studio up`. Secret: never commit or share this file.\n"
+            f"LABEL_STUDIO_URL={conn.url}\nLABEL_STUDIO_API_KEY={conn.api_key}\n"
+            f"LABEL_STUDIO_ADMIN_EMAIL={conn.email}\nLABEL_STUDIO_ADMIN_PASSWORD={conn.password}\n"
+        ).encode(), mode=0o600)
 
     # ---- process -----------------------------------------------------------------------------
     def pid(self) -> int | None:

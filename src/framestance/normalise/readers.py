@@ -18,7 +18,6 @@ import csv
 import errno
 import glob
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -34,6 +33,7 @@ from typing import IO, Any
 import pyarrow as pa
 
 from ..errors import FramestanceError
+from ..io import sha256_file
 from ..schema import RAW_INPUT, RejectReason
 from .text import sha256
 
@@ -480,12 +480,7 @@ def _read_bounded(fh: Any, limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
-def _hash_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+_hash_file = sha256_file
 
 
 def _now() -> datetime:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 
 import ftfy
 from ftfy.badness import is_bad
+
+from ..io import sha256_bytes
 
 # Repair mojibake and control characters; keep typographic quotes (uncurl_quotes=False).
 _FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_latin_ligatures=True, normalization="NFC", explain=False)
@@ -53,10 +54,7 @@ def assemble(paragraphs: list[str]) -> tuple[str, list[dict]]:
     return "\n\n".join(kept), offsets
 
 
-def sha256(data: str | bytes) -> str:
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    return hashlib.sha256(data).hexdigest()
+sha256 = sha256_bytes
 
 
 def dedup_key(text: str, tokens: list[str] | None = None) -> str:
