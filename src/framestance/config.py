@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FramestanceError
+from .isodate import parse_iso
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -75,13 +76,10 @@ class Config:
 
 def parse_instant(text: str, where: str) -> datetime:
     """An ISO-8601 date-time; a naive one is taken as UTC only when it says so (a "Z")."""
-    try:
-        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(f"{where} {text!r}: not an ISO-8601 date-time (e.g. 2025-08-18T09:30:00Z)") from None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(UTC)
+    parsed = parse_iso(text)
+    if parsed is None:
+        raise ConfigError(f"{where} {text!r}: not an ISO-8601 date-time (e.g. 2025-08-18T09:30:00Z)")
+    return parsed[0]
 
 
 def _coerce(value: Any, hint: Any, where: str) -> Any:

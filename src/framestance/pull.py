@@ -26,6 +26,7 @@ import pyarrow as pa
 from .codebook import Codebook
 from .errors import FramestanceError
 from .io import atomic_write, write_table
+from .isodate import parse_iso
 from .schema import ANNOTATION, PSEUDONYM, SPAN, STANCE
 
 
@@ -132,8 +133,10 @@ def scrub_tasks(raw: bytes, pseudonym) -> list:
 def _ts(value: str | None) -> datetime | None:
     if not value:
         return None
-    at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
+    parsed = parse_iso(value)
+    if parsed is None:
+        raise ValueError(f"{value!r} is not an ISO-8601 date-time")
+    return parsed[0]
 
 
 def tables_from_snapshot(snapshot: bytes, cb: Codebook) -> dict[str, pa.Table]:

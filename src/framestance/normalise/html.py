@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from ..config import NormaliseConfig
+from ..isodate import parse_iso
 from .article import Extracted, NotAnArticle
 from .dates import ShownDate, short_list_date_parser
 from .profiles import profile_for
@@ -61,16 +61,7 @@ def _names(value) -> list[str]:
     return []
 
 
-def _parse_iso(text: str) -> tuple[datetime, str] | None:
-    text = text.strip()
-    try:
-        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    precision = "day" if len(text) <= 10 else ("second" if re.search(r"T\d{2}:\d{2}:\d{2}", text) else "minute")
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(UTC), precision
+_parse_iso = parse_iso
 
 
 def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConfig.min_words) -> Extracted:
