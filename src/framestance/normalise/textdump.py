@@ -25,7 +25,7 @@ from ..config import NormaliseConfig
 from .article import Extracted, NotAnArticle
 from .dates import parse_shown_date
 from .profiles import Profile, profile_for
-from .text import repair, squash
+from .text import n_words, repair, squash
 
 _TERMINAL = re.compile(r"[.!?…:;][\"'”’»)\]]*$")
 _CONTINUES = re.compile(r"^[,.;:)\]’”»]|^[-–—]\s+[a-z]")
@@ -52,8 +52,9 @@ _QUOTE_START = re.compile(r"^[\"“‘'«]")
 # helpers
 
 
-def n_words(text: str) -> int:
-    """Word count for layout heuristics: white-space tokens (fast; exact counts live in text.py)."""
+def layout_words(text: str) -> int:
+    """White-space tokens of a line, for layout heuristics only (fast); a body's length in words
+    is `text.n_words`, the same for every input kind."""
     return len(text.split())
 
 
@@ -88,7 +89,7 @@ def parse_byline(names: str) -> tuple[list[str], list[str]]:
     for part in parts:
         name, _, role = part.partition(",")
         name = name.strip()
-        if not name or n_words(name) > 5:
+        if not name or layout_words(name) > 5:
             continue
         authors.append(name)
         roles.append(role.strip())
@@ -100,14 +101,14 @@ def parse_byline(names: str) -> tuple[list[str], list[str]]:
 def trailer_source(paragraph: str, profile: Profile) -> str | None:
     for pattern in profile.trailers:
         m = pattern.match(paragraph)
-        if m and n_words(paragraph) <= 12:
+        if m and layout_words(paragraph) <= 12:
             return m.group("source").strip(" .")
     return None
 
 
 def _credit(line: str, profile: Profile) -> str | None:
     """The credit a whole line states ("" when it is on the next line), or None."""
-    if n_words(line) > 14:
+    if layout_words(line) > 14:
         return None
     for pattern in profile.credit_line:
         m = pattern.match(line)
@@ -119,7 +120,7 @@ def _credit(line: str, profile: Profile) -> str | None:
 def _caption_like(line: str, profile: Profile) -> bool:
     if not line or _QUOTE_START.match(line) or line.endswith(":"):
         return False
-    n = n_words(line)
+    n = layout_words(line)
     limit = min(20, profile.caption_max_words) if _terminal(line) else profile.caption_max_words
     return 0 < n <= limit
 
@@ -153,7 +154,7 @@ def _segment(lines: list[str], profile: Profile) -> list[list[str]]:
         if profile.chrome.match(line) and not profile.kicker_line.match(line) and _credit(line, profile) is None:
             continue
         blocks[-1].append(line)
-        if n_words(line) >= 12:
+        if layout_words(line) >= 12:
             seen_body = True
     return [b for b in blocks if any(b)]
 
@@ -193,14 +194,14 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
     idx = [i for i, ln in enumerate(lines) if ln]
     if not idx:
         return art
-    body_at = next((i for i in idx if n_words(lines[i]) >= 12 and not profile.byline.match(lines[i])), len(lines))
+    body_at = next((i for i in idx if layout_words(lines[i]) >= 12 and not profile.byline.match(lines[i])), len(lines))
     head = [i for i in idx if i < body_at][:12] or idx[:1]
     keys = [_norm(lines[i]) for i in idx]
 
     def title_like(i: int) -> bool:
         ln = lines[i]
         return (
-            3 <= n_words(ln) <= 30
+            3 <= layout_words(ln) <= 30
             and not ln.endswith(".")
             and not profile.byline.match(ln)
             and not profile.kicker_line.match(ln)
@@ -208,7 +209,7 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
             and parse_shown_date(ln, retrieved_at, profile) is None
         )
 
-    first = next((i for i in head if keys.count(_norm(lines[i])) > 1 and n_words(lines[i]) >= 2), None)
+    first = next((i for i in head if keys.count(_norm(lines[i])) > 1 and layout_words(lines[i]) >= 2), None)
     if first is None:
         first = next((i for i in head if title_like(i)), head[0])
     for i in head:
@@ -217,11 +218,11 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
         if kicker := profile.kicker_line.match(lines[i]):
             art.kicker = art.kicker or kicker.group("kicker")
             lines[i] = ""
-        elif n_words(lines[i]) <= 3 and parse_shown_date(lines[i], retrieved_at, profile) is None:
+        elif layout_words(lines[i]) <= 3 and parse_shown_date(lines[i], retrieved_at, profile) is None:
             lines[i] = ""
     title = lines[first]
     m = profile.kicker_prefix.match(title)
-    if m and n_words(title) > 3:
+    if m and layout_words(title) > 3:
         art.kicker = art.kicker or m.group("kicker")
         title = title[m.end():]
     art.title = title.strip()
@@ -230,7 +231,7 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
     lines = _join_continuations(lines)
 
     # Header: dates, outlet, byline, kicker, before the first long line.
-    header_end = next((i for i, ln in enumerate(lines) if ln and n_words(ln) >= 12 and not profile.byline.match(ln)), len(lines))
+    header_end = next((i for i, ln in enumerate(lines) if ln and layout_words(ln) >= 12 and not profile.byline.match(ln)), len(lines))
     date_at = None
     for i in range(min(header_end, len(lines))):
         ln = lines[i]
@@ -241,7 +242,7 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
             if shown is not None:
                 art.date = shown
                 date_at = i
-                if shown.prefix and n_words(shown.prefix) <= 5:
+                if shown.prefix and layout_words(shown.prefix) <= 5:
                     art.outlet = shown.prefix
                 lines[i] = ""
                 continue
@@ -255,18 +256,18 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
             continue
         if profile.byline_alone.match(ln) and not art.authors:
             j = next((k for k in range(i + 1, len(lines)) if lines[k]), None)
-            if j is not None and n_words(lines[j]) <= 20:
+            if j is not None and layout_words(lines[j]) <= 20:
                 ln = ln + " " + lines[j]
                 lines[j] = ""
         bm = profile.byline.match(ln)
-        if bm and not art.authors and n_words(ln) <= 25:
+        if bm and not art.authors and layout_words(ln) <= 25:
             art.authors, art.author_roles = parse_byline(bm.group("names"))
             lines[i] = ""
             continue
     # Outlet: a short line next to the date line ("1News" / "6 hours ago").
     if art.outlet is None and date_at is not None:
         for j in (date_at - 1, date_at - 2, date_at + 1, date_at + 2):
-            if 0 <= j < len(lines) and lines[j] and n_words(lines[j]) <= 4 and not _terminal(lines[j]) and j < header_end and not _TIME_LINE.match(lines[j]):
+            if 0 <= j < len(lines) and lines[j] and layout_words(lines[j]) <= 4 and not _terminal(lines[j]) and j < header_end and not _TIME_LINE.match(lines[j]):
                 art.outlet = lines[j]
                 lines[j] = ""
                 break
@@ -283,19 +284,19 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
         lines[i] = ""
         if not credit:
             j = next((k for k in range(i + 1, min(i + 3, len(lines))) if lines[k]), None)
-            if j is not None and n_words(lines[j]) <= 14 and not _terminal(lines[j].rstrip(".")) or j is not None and n_words(lines[j]) <= 8:
+            if j is not None and layout_words(lines[j]) <= 14 and not _terminal(lines[j].rstrip(".")) or j is not None and layout_words(lines[j]) <= 8:
                 credit = lines[j]
                 lines[j] = ""
         caption = ""
         before = next((lines[k] for k in range(i - 2, -1, -1) if lines[k]), "") if i > 1 else ""
-        continues = bool(before) and not _terminal(before) and n_words(before) >= 9
+        continues = bool(before) and not _terminal(before) and layout_words(before) >= 9
         if i > 0 and lines[i - 1] and not continues and not _LOWER_START.match(lines[i - 1]) and _caption_like(lines[i - 1], profile):
             caption = lines[i - 1]
             lines[i - 1] = ""
         art.media.append({"caption": caption, "credit": credit})
 
     # Dates standing alone in the body ("6 hours ago", "Updated 14 Aug 2025") go.
-    lines = [("" if ln and n_words(ln) <= 8 and parse_shown_date(ln, retrieved_at, profile) else ln) for ln in lines]
+    lines = [("" if ln and layout_words(ln) <= 8 and parse_shown_date(ln, retrieved_at, profile) else ln) for ln in lines]
 
     art.paragraphs = _paragraphs(lines)
     _clean_body(art, profile)
@@ -321,12 +322,12 @@ def _paragraphs(lines: list[str]) -> list[str]:
             continue
         joins = bool(_CONTINUES.match(ln))
         if not joins and not blank and not _terminal(cur):
-            last_words = n_words(cur)
+            last_words = layout_words(cur)
             joins = bool(
                 _LOWER_START.match(ln)
                 or cur.endswith(",")
                 or _FUNCTION_END.search(cur)
-                or (last_words >= 9 and n_words(ln) >= 1)
+                or (last_words >= 9 and layout_words(ln) >= 1)
             )
         if joins:
             sep = "" if ln[0] in ",.;:)]’”»" else " "
@@ -364,7 +365,7 @@ def clean_paragraphs(paragraphs: list[str], profile: Profile, media: list[dict])
                     while sents and profile.caption_continuation.match(cap[0]):
                         cap.insert(0, sents.pop())
                 caption = " ".join(cap)
-                if n_words(caption) > 2 * profile.caption_max_words:
+                if layout_words(caption) > 2 * profile.caption_max_words:
                     # A long "sentence" before a credit is body text that cites its source.
                     out.append(squash(before + " " + m.group(0)))
                 else:
@@ -395,7 +396,7 @@ def _clean_body(art: Extracted, profile: Profile) -> None:
     # A byline inside the body's first paragraphs ("By Jane Doe, Reuters").
     for k in range(min(3, len(paras))):
         bm = profile.byline.match(paras[k])
-        if bm and n_words(paras[k]) <= 20 and not art.authors:
+        if bm and layout_words(paras[k]) <= 20 and not art.authors:
             art.authors, art.author_roles = parse_byline(bm.group("names"))
             paras[k] = ""
     paras = [p for p in paras if p]
@@ -405,7 +406,7 @@ def _clean_body(art: Extracted, profile: Profile) -> None:
         art.paywalled = True
         paras = [p for p, m in zip(paras, marked) if not m]
     # Trailing tag lines ("Ukraine", "World news") and leftover furniture after the body.
-    while paras and n_words(paras[-1]) <= 15 and not _terminal(paras[-1]):
+    while paras and layout_words(paras[-1]) <= 15 and not _terminal(paras[-1]):
         paras.pop()
     # Standalone times of live-blog entries ("18.05 BST", "10:42am").
     paras = [p for p in paras if not _TIME_LINE.match(p)]
@@ -429,14 +430,14 @@ def _split_related(block: list[str], retrieved_at: datetime, profile: Profile) -
     complete = True  # the teaser since the last start has its date or body: a new one may begin
     for pos, i in enumerate(idx):
         ln = block[i]
-        if parse_shown_date(ln, retrieved_at, profile) or n_words(ln) >= 30:
+        if parse_shown_date(ln, retrieved_at, profile) or layout_words(ln) >= 30:
             complete = True
             continue
-        if not (2 <= n_words(ln) <= 30) or not complete:
+        if not (2 <= layout_words(ln) <= 30) or not complete:
             continue
         window = [block[j] for j in idx[pos + 1 : pos + 5]]
         for w in window:
-            if n_words(w) >= 30:
+            if layout_words(w) >= 30:
                 break
             if _norm(w) == _norm(ln) or parse_shown_date(w, retrieved_at, profile):
                 starts.append(i)
