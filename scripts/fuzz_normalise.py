@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pyarrow.parquet as pq  # noqa: E402
-from tests.fuzzgen import write_case  # noqa: E402
+from tests.normalise.fuzzgen import write_case  # noqa: E402
 
 from framestance.normalise.readers import display_path  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Generated inputs for the fuzz suite (tests/test_fuzz.py) and its long run (scripts/fuzz_normalise.py).
+"""Generated inputs for the fuzz suite (tests/normalise/test_fuzz.py) and its long run (scripts/fuzz_normalise.py).
 
 Every input is our own text. `write_case` writes a mix of good and bad inputs of every kind into a
 folder and returns what a correct run must account for: each path written (a file, a link, an

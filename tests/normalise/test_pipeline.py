@@ -16,7 +16,7 @@ from framestance.cli import app
 from framestance.normalise.core import article_id, canonical_url
 from framestance.schema import ARTICLE, REJECT
 
-from .conftest import ROOT, SAMPLE, body, write
+from ..conftest import ROOT, SAMPLE, body, write
 
 
 def test_bundled_sample_summary_adds_up(normalise_dir, tmp_path):

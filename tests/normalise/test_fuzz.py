@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from framestance.normalise.readers import display_path
 from framestance.schema import REJECT_REASONS
 
-from .conftest import RETRIEVED, ROOT, body, write
+from ..conftest import RETRIEVED, ROOT, body, write
 from .fuzzgen import KINDS, bad_bytes, good_bytes, write_case
 
 FRAMESTANCE = str(Path(sys.executable).with_name("framestance"))

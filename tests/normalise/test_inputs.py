@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from .conftest import SAMPLE, body, write
+from ..conftest import SAMPLE, body, write
 
 
 def test_html_page(normalise_dir, tmp_path):
@@ -160,7 +160,7 @@ def test_parser_crash_is_a_reject_not_a_stop(normalise_dir, tmp_path, monkeypatc
 
 
 def test_records_stream_and_the_size_limit_applies_per_record(normalise_dir, tmp_path):
-    from .conftest import prose
+    from ..conftest import prose
 
     recs = [{"url": f"https://example.org/s/{i}", "title": f"Streamed {i}", "text": prose(i, 6)} for i in range(40)]
     recs[7]["text"] = prose(999, 400)  # one oversized record
@@ -173,7 +173,7 @@ def test_records_stream_and_the_size_limit_applies_per_record(normalise_dir, tmp
 
 
 def test_truncated_gzip_records_keep_what_was_read(normalise_dir, tmp_path):
-    from .conftest import prose
+    from ..conftest import prose
 
     lines = "\n".join(json.dumps({"title": f"T{i}", "text": prose(100 + i, 6)}) for i in range(30)).encode()
     blob = gzip.compress(lines, mtime=0)

@@ -9,7 +9,7 @@ import pytest
 from framestance.normalise.article import NotAnArticle
 from framestance.normalise.textdump import parse_byline, parse_text_dump
 
-from .conftest import RETRIEVED, SAMPLE, SEEDS
+from ..conftest import RETRIEVED, SAMPLE, SEEDS
 
 SEED = SEEDS / "000_97a7e2018422f2ba.txt"
 

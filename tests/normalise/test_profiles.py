@@ -1,5 +1,5 @@
 """Site profiles are data: each loads into a validated spec, and each has a golden fixture
-(tests/golden/profiles/<name>.json: an input of our own writing and every fact it must give)."""
+(tests/normalise/golden/profiles/<name>.json: an input of our own writing and every fact it must give)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import yaml
 from framestance.normalise.profiles import ProfileError, ProfileSpec, profile_for
 from framestance.normalise.textdump import parse_text_dump
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
-GOLDEN = ROOT / "tests" / "golden" / "profiles"
+GOLDEN = ROOT / "tests" / "normalise" / "golden" / "profiles"
 PROFILE_FILES = sorted((p for p in (resources.files("framestance") / "profiles").iterdir() if p.name.endswith(".yaml")), key=lambda p: p.name)
 NAMES = [yaml.safe_load(p.read_text(encoding="utf-8"))["name"] for p in PROFILE_FILES]
 
