@@ -22,12 +22,15 @@ import warnings
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
 from .agreement import submitted
 from .codebook import Codebook
+from .config import AggregateConfig, QualityConfig
 from .errors import FramestanceError
 from .schema import GOLD_SPAN, UNRESOLVED, gold_schema
 
@@ -230,3 +233,38 @@ def gate_failures(alphas: Mapping[str, float | None], unresolved: Mapping[str, f
                 msgs.append(f"quality gate: {share:.0%} of articles have an unresolved {d} label, above the maximum "
                             f"{limit:.0%} (params.yaml quality.max_unresolved_share)")
     return msgs
+
+
+@dataclass(frozen=True)
+class AggregateReport:
+    gate_failures: list[str]  # quality gates missed: nothing was written
+    gold: pa.Table | None = None
+    spans: pa.Table | None = None
+    paths: dict[str, Path] = field(default_factory=dict)
+
+
+def run(tables: Mapping[str, pd.DataFrame], cb: Codebook, config: AggregateConfig, quality: QualityConfig,
+        out: Path) -> AggregateReport:
+    """Gold labels and consolidated spans from checked tables; the quality gates of `quality`; the
+    gold tables checked against their own schema; written to OUT only when all of that holds."""
+    from . import agreement as ag
+    from .io import write_table
+    from .validate import nullable_ints
+    from .validate import validate as check
+
+    texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
+    gold = gold_labels(tables["annotations"], tables["stances"], cb, method=config.method, tie=config.tie)
+    spans = gold_spans(tables["annotations"], tables["spans"], texts)
+    metrics = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, None)
+    alphas = {r["dimension"]: r["alpha"] for r in ag.summary_rows(metrics)}
+    problems = gate_failures(alphas, unresolved_shares(gold, cb), asdict(quality))
+    if problems:
+        return AggregateReport(problems)
+    own = check({"articles": tables["articles"], "gold": gold.to_pandas(types_mapper=nullable_ints),
+                 "gold_spans": spans.to_pandas(types_mapper=nullable_ints)}, cb)
+    wrong = [c for c in own.counts() if c[0] in ("gold", "gold_spans")]  # the corpus is validate's business
+    if wrong:  # a bug, not a user mistake: say which check failed
+        raise AggregateError(f"the gold labels fail their own schema: {wrong[:5]}")
+    paths = {name: write_table(t, out / f"{name}.parquet") for name, t in (("gold", gold), ("gold_spans", spans))}
+    return AggregateReport([], gold, spans, paths)
+

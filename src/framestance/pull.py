@@ -17,6 +17,9 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -237,3 +240,47 @@ def write_tables(tables: dict[str, pa.Table], out_dir: Path) -> dict[str, Path]:
 def latest_snapshot(out_dir: Path, project: str) -> Path | None:
     snaps = sorted((Path(out_dir) / slug(project)).glob("*.json"))
     return snaps[-1] if snaps else None
+
+
+@dataclass(frozen=True)
+class PullReport:
+    source: str  # "server": a fresh export; "snapshot": the newest tracked snapshot (no server configured)
+    snapshot: Path
+    tables: dict[str, tuple[Path, int]]  # name -> (path, rows)
+
+
+def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
+        exporting: Callable[[], AbstractContextManager] = nullcontext) -> PullReport:
+    """Export PROJECT from the configured Label Studio to a scrubbed snapshot under OUT and build the
+    tables in TABLES_DIR; with no server configured, rebuild them from the newest snapshot (that is
+    how `dvc repro` reproduces the corpus anywhere). `exporting` wraps the export (a spinner)."""
+    from .studio import StudioError, connection_from_env
+
+    try:
+        conn = connection_from_env(home)
+    except StudioError:
+        conn = None
+    if conn is None:
+        snap = latest_snapshot(out, project)
+        if snap is None:
+            raise PullError(f"no Label Studio configured and no snapshot in {out}/{slug(project)}/: "
+                            "set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY, or run `framestance studio up`")
+        built = tables_from_snapshot(snap.read_bytes(), cb)
+        source = "snapshot"
+    else:
+        from .labelstudio import Client
+
+        client = Client(conn.url, conn.api_key)
+        pid = client.find_project(project)
+        if pid is None:
+            raise PullError(f"project {project!r}: no such project on {client.url}")
+        with exporting():
+            raw = client.export_snapshot(pid)
+        pseudo = Pseudonymiser(home / "pseudonym.key", home / "annotators.json")
+        tasks = scrub_tasks(raw, pseudo)
+        pseudo.save()
+        snap = write_snapshot(canonical(tasks), out, project)
+        built = tables_from_tasks(tasks, cb)  # the export is parsed once
+        source = "server"
+    paths = write_tables(built, tables_dir)
+    return PullReport(source, snap, {name: (path, built[name].num_rows) for name, path in paths.items()})

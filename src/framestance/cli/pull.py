@@ -31,52 +31,19 @@ def pull(
 
     With no Label Studio configured, the tables are rebuilt from the newest tracked snapshot
     (that is how `dvc repro` reproduces the corpus anywhere)."""
-    from ..pull import (
-        Pseudonymiser,
-        canonical,
-        latest_snapshot,
-        scrub_tasks,
-        slug,
-        tables_from_snapshot,
-        tables_from_tasks,
-        write_snapshot,
-        write_tables,
-    )
-    from ..studio import StudioError, connection_from_env
+    from ..pull import run
 
     cb = _codebook(codebook)
     project = project or settings().pull.project
     if not project:
         fail("--project: missing (or set pull.project in params.yaml)")
     try:
-        conn = connection_from_env(home)
-    except StudioError:
-        conn = None
-    try:
-        if conn is None:
-            snap = latest_snapshot(out, project)
-            if snap is None:
-                fail(f"no Label Studio configured and no snapshot in {out}/{slug(project)}/: "
-                     "set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY, or run `framestance studio up`")
-            err_console.print(f"no Label Studio configured: using the snapshot {snap}", highlight=False)
-            built = tables_from_snapshot(snap.read_bytes(), cb)
-        else:
-            from ..labelstudio import Client
-
-            client = Client(conn.url, conn.api_key)
-            pid = client.find_project(project)
-            if pid is None:
-                fail(f"project {project!r}: no such project on {client.url}")
-            with err_console.status("exporting from Label Studio"):
-                raw = client.export_snapshot(pid)
-            pseudo = Pseudonymiser(home / "pseudonym.key", home / "annotators.json")
-            tasks = scrub_tasks(raw, pseudo)
-            pseudo.save()
-            snap = write_snapshot(canonical(tasks), out, project)
-            out_console.print(f"snapshot {snap}", highlight=False)
-            built = tables_from_tasks(tasks, cb)  # the export is parsed once
-        paths = write_tables(built, tables)
+        report = run(project, out, tables, cb, home, exporting=lambda: err_console.status("exporting from Label Studio"))
     except FramestanceError as exc:
         fail(str(exc))
-    for name, path in paths.items():
-        out_console.print(f"{name}: {built[name].num_rows} rows -> {path}", highlight=False)
+    if report.source == "snapshot":
+        err_console.print(f"no Label Studio configured: using the snapshot {report.snapshot}", highlight=False)
+    else:
+        out_console.print(f"snapshot {report.snapshot}", highlight=False)
+    for name, (path, rows) in report.tables.items():
+        out_console.print(f"{name}: {rows} rows -> {path}", highlight=False)

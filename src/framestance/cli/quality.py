@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -122,36 +121,20 @@ def aggregate(
     codebook: CodebookOpt = None,
 ) -> None:
     """Gold labels per annotated article (majority or Dawid-Skene), consolidated spans, quality gates."""
-    from .. import agreement as ag
-    from ..aggregate import gate_failures, gold_labels, gold_spans, unresolved_shares
-    from ..pull import write_tables
+    from ..aggregate import run
 
     cb = _codebook(codebook)
     cfg = settings()
-    p = override(cfg.aggregate, method=method, tie=tie)
     tables = _tables(corpus, annotations, checked=True)
-    texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
     try:
         with err_console.status("aggregating"):
-            gold = gold_labels(tables["annotations"], tables["stances"], cb, method=p.method, tie=p.tie)
-            spans = gold_spans(tables["annotations"], tables["spans"], texts)
-            metrics = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, None)
+            report = run(tables, cb, override(cfg.aggregate, method=method, tie=tie), cfg.quality, out)
     except FramestanceError as exc:
         fail(str(exc))
-    alphas = {r["dimension"]: r["alpha"] for r in ag.summary_rows(metrics)}
-    problems = gate_failures(alphas, unresolved_shares(gold, cb), asdict(cfg.quality))
-    if problems:
-        for msg in problems:
+    if report.gate_failures:
+        for msg in report.gate_failures:
             err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
-    from ..validate import nullable_ints
-    from ..validate import validate as check
-
-    own = check({"articles": tables["articles"], "gold": gold.to_pandas(types_mapper=nullable_ints),
-                 "gold_spans": spans.to_pandas(types_mapper=nullable_ints)}, cb)
-    wrong = [c for c in own.counts() if c[0] in ("gold", "gold_spans")]  # the corpus is validate's business
-    if wrong:  # a bug, not a user mistake: say which check failed
-        fail(f"the gold labels fail their own schema: {wrong[:5]}")
-    write_tables({"gold": gold, "gold_spans": spans}, out)
-    out_console.print(f"gold labels for {gold.num_rows} articles -> {out / 'gold.parquet'}; "
-                      f"{spans.num_rows} consolidated spans -> {out / 'gold_spans.parquet'}", highlight=False)
+    assert report.gold is not None and report.spans is not None
+    out_console.print(f"gold labels for {report.gold.num_rows} articles -> {report.paths['gold']}; "
+                      f"{report.spans.num_rows} consolidated spans -> {report.paths['gold_spans']}", highlight=False)
