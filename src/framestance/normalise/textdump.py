@@ -459,6 +459,53 @@ def _split_related(block: list[str], retrieved_at: datetime, profile: Profile) -
 # ---------------------------------------------------------------------------------------------
 
 
+# The line model reads a line in its page's context; a dump of a few lines (a record's text, a
+# bare title and body) has no chrome to strip and goes to the layout rules instead.
+LINE_MODEL_MIN_LINES = 30
+
+
+def _read_with_line_model(lines: list[str], retrieved_at: datetime, min_words: int, profile: Profile) -> Extracted | None:
+    """One article from a dump of a site without a profile: the line model (`linemodel.py`, trained
+    on real pages of ~700 sites) picks the body lines and says whether the page is an article at
+    all; the header above the body gives title, date, byline and kicker as on profiled sites.
+    Glued-on related articles are not split off here: on unknown sites, lists of teasers were
+    far more often recirculation blocks than real articles. None when no line reads as body."""
+    from .linemodel import default_model
+
+    body, is_article, score = default_model().analyse(lines)
+    if not body:
+        return None  # no line reads as body text: the layout rules have their say
+    first = body[0]
+
+    def title_like(ln: str) -> bool:
+        return (3 <= layout_words(ln) <= 30 and not ln.endswith(".") and not profile.byline.match(ln)
+                and not profile.kicker_line.match(ln) and _credit(ln, profile) is None
+                and not profile.chrome.match(ln) and parse_shown_date(ln, retrieved_at, profile) is None)
+
+    # The title: the nearest title-like line above the body, past dates, bylines and short labels.
+    above = [i for i in range(first - 1, max(-1, first - 16), -1) if lines[i]]
+    title_at = next((i for i in above if title_like(lines[i])), None)
+    block = lines[title_at:first] if title_at is not None else []
+    prev = None
+    for i in body:
+        if prev is not None and i != prev + 1:
+            block.append("")  # unselected lines between two body lines end a paragraph
+        block.append(lines[i])
+        prev = i
+    art = _read_block(block, "main", retrieved_at, profile)
+    if title_at is None and art.paragraphs and art.title and _norm(art.title) == _norm(lines[first]):
+        art.paragraphs.insert(0, art.title)  # no title above the body: its first line is body, not title
+        art.title = None
+    words = sum(n_words(p) for p in art.paragraphs)
+    if words < min_words:
+        why = "paywall stub" if any(profile.paywall.search(ln) for ln in lines if ln) else "no article body"
+        raise NotAnArticle(f"{why}: {words} words of body (minimum {min_words})")
+    if not is_article:
+        raise NotAnArticle(f"the page reads as another kind of page (article score {score:.2f} below the "
+                           f"line model's threshold {default_model().page_threshold:.2f})")
+    return art
+
+
 def parse_text_dump(text: str, retrieved_at: datetime, min_words: int = NormaliseConfig.min_words) -> list[Extracted]:
     """Articles read from one dump: the main one first, then related ones with a real body.
 
@@ -467,6 +514,11 @@ def parse_text_dump(text: str, retrieved_at: datetime, min_words: int = Normalis
     text = repair(text)
     profile = profile_for(text)
     lines = [squash(ln) for ln in text.split("\n")]
+    if profile.names == ("generic",) and sum(1 for ln in lines if ln) >= LINE_MODEL_MIN_LINES:
+        # a rendered page of a site nobody wrote a profile for: the learned line model
+        art = _read_with_line_model(lines, retrieved_at, min_words, profile)
+        if art is not None:
+            return [art]
     blocks = _segment(lines, profile)
     if not blocks:
         raise NotAnArticle("no text left after removing site chrome")

@@ -1,0 +1,104 @@
+"""Page-type (article or not) models: feature rows, fitting with a threshold, and k-fold-by-site CV.
+
+    .venv/bin/python scripts/linemodel/cv_page.py [html] [--data DIR] [--cache DIR]
+
+Needs <cache>/oof_all.pkl (written by cv_all.py or evaluate.py) for the dump detector; with `html`
+only the HTML detector is cross-validated. Prints, per detector and input shape, how many articles
+and non-articles are rejected out of fold, and saves the scores to <cache>/page_cv.pkl.
+"""
+from __future__ import annotations
+
+import common
+import html_cache
+import numpy as np
+from common import load_articles, load_non_articles, read_html
+from lib_train import SHAPES, body_dataset, export_hgb, fit_hgb, non_article_dumps, union_folds
+
+from framestance.normalise import linemodel as dm
+
+PAGE_HGB = dict(max_iter=120, learning_rate=0.08, max_leaf_nodes=7, min_samples_leaf=10, l2_regularization=1.0)
+REJECT_ART = 0.017   # target article-rejection rate used to set the threshold on training data
+
+
+def dump_page_rows(probs):
+    """probs: {'text'|'text-lines'|'non': {id: stage-1 line probabilities}} (out of fold).
+
+    Returns rows (group, is_article, shape, id, features)."""
+    data = {s: body_dataset(s) for s in SHAPES}
+    non = non_article_dumps()
+    rows = []
+    for s in SHAPES:
+        for p in data[s]:
+            rows.append((p["group"], 1, s, p["id"], dm.page_features_dump(p["lines"], probs[s][p["id"]], p["idx"], p["X"])))
+    for p in non:
+        rows.append((p["group"], 0, "text", p["id"], dm.page_features_dump(p["lines"], probs["non"][p["id"]], p["idx"], p["X"])))
+    return rows
+
+
+def html_page_rows():
+    traf = html_cache.load()
+    rows = []
+    for a in load_articles():
+        rows.append((a["group"], 1, "html", a["id"], dm.page_features_html(read_html(a["id"]), traf[(a["id"], False)])))
+    for a in load_non_articles():
+        rows.append((a["group"], 0, "html", a["id"], dm.page_features_html(read_html(a["id"], True), traf[(a["id"], True)])))
+    return rows
+
+
+def rows_to_xyg(rows):
+    X = np.array([r[4] for r in rows])
+    y = np.array([r[1] for r in rows])
+    g = np.array([r[0] for r in rows])
+    return X, y, g
+
+
+def threshold_for(scores_art, rate=REJECT_ART):
+    return float(np.quantile(scores_art, rate))
+
+
+def fit_page(X, y, groups):
+    """Fit + pick the threshold from inner out-of-fold scores (so it is not set on over-fitted scores)."""
+    from sklearn.model_selection import GroupKFold
+    oof = np.zeros(len(y))
+    for tr, te in GroupKFold(n_splits=4).split(X, y, groups):
+        m = fit_hgb(X[tr], y[tr], **PAGE_HGB)
+        oof[te] = m.predict_proba(X[te])[:, 1]
+    th = threshold_for(oof[y == 1])
+    m = fit_hgb(X, y, **PAGE_HGB)
+    return m, th
+
+
+def cv(rows, name, k=5):
+    fold = union_folds(k)
+    X, y, g = rows_to_xyg(rows)
+    kinds = np.array([r[2] for r in rows])
+    dec = np.zeros(len(y), bool)
+    score = np.zeros(len(y))
+    for j in range(k):
+        te = np.array([fold[x] == j for x in g])
+        tr = ~te
+        m, th = fit_page(X[tr], y[tr], g[tr])
+        f = dm.Forest(export_hgb(m))
+        score[te] = f.proba(X[te])
+        dec[te] = score[te] >= th
+    print(f"== page type from {name} ({k}-fold by site)")
+    for kd in sorted(set(kinds)):
+        s = kinds == kd
+        a = s & (y == 1)
+        n = s & (y == 0)
+        if a.any():
+            print(f"  {kd}: articles rejected {int((~dec[a]).sum())}/{int(a.sum())} = {(~dec[a]).mean():.3%}")
+        if n.any():
+            print(f"  {kd}: non-articles rejected {int((~dec[n]).sum())}/{int(n.sum())} = {(~dec[n]).mean():.3%}")
+    return score, dec, y, kinds, [r[3] for r in rows]
+
+
+if __name__ == "__main__":
+    ap = common.arg_parser(__doc__)
+    ap.add_argument("which", nargs="?", choices=["all", "html"], default="all", help="'html': only the HTML detector")
+    args = common.parse_args(ap)
+    res = {}
+    if args.which != "html":
+        res["dump"] = cv(dump_page_rows(common.load_pickle("oof_all.pkl")["s1"]), "dumps")
+    res["html"] = cv(html_page_rows(), "html")
+    common.save_pickle(res, "page_cv.pkl")
