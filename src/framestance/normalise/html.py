@@ -10,6 +10,7 @@ from ..config import NormaliseConfig
 from ..isodate import parse_iso
 from .article import Extracted, NotAnArticle
 from .dates import ShownDate, short_list_date_parser
+from .linemodel import default_model
 from .profiles import profile_for
 from .text import n_words, repair, squash
 from .textdump import clean_paragraphs, parse_byline
@@ -175,4 +176,10 @@ def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConf
     words = sum(n_words(p) for p in paragraphs)
     if words < min_words:
         raise NotAnArticle(f"no article body in the HTML: {words} words (minimum {min_words})")
+    # Page type: a product, listing, forum, service or documentation page has a body too.
+    model = default_model()
+    score = model.article_score_html(html, body)
+    if score < model.html_threshold:
+        raise NotAnArticle(f"the page reads as another kind of page (article score {score:.2f}, "
+                           f"threshold {model.html_threshold:.2f})")
     return art
