@@ -26,30 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 RETRIEVED = datetime(2026, 1, 15, tzinfo=UTC)
 
 
-def raw_batches(pages: list[tuple[str, str, bytes]], size: int = 64):
-    from framestance.normalise.readers import Raw, to_batch
-    from framestance.normalise.text import sha256
-
-    for i in range(0, len(pages), size):
-        yield to_batch([Raw(pid, sha256(data), 0, kind, data, RETRIEVED) for pid, kind, data in pages[i : i + size]])
-
-
 def run_framestance(pages: list[tuple[str, str, bytes]]) -> tuple[dict, dict, float]:
-    """pid -> list of article rows, pid -> reject row, CPU seconds."""
-    from framestance.normalise import Params, normalise_batch
+    from framestance.evaluation import normalise_pages
 
-    arts: dict[str, list[dict]] = {}
-    rejs: dict[str, dict] = {}
-    batches = list(raw_batches(pages))
-    normalise_batch(batches[0].slice(0, 1), Params())  # warm-up: imports and models load once
-    started = time.process_time()
-    for b in batches:
-        res = normalise_batch(b, Params())
-        for a in res.articles.to_pylist():
-            arts.setdefault(a["source_path"], []).append(a)
-        for r in res.rejects.to_pylist():
-            rejs[r["source_path"]] = r
-    return arts, rejs, time.process_time() - started
+    return normalise_pages(pages, RETRIEVED)
 
 
 def local_day(article: dict | None) -> str | None:

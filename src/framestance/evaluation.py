@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import random
 import re
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+
+from .io import sha256_bytes
 
 _TOKEN = re.compile(r"\w+")
 
@@ -82,4 +86,27 @@ def same_author(predicted: list[str], true: str | None) -> bool:
     return bool(p) and (p <= t or t <= p)
 
 
-__all__ = ["PageScore", "Score", "page_score", "same_author", "same_text", "score", "shingles"]
+def normalise_pages(pages: list[tuple[str, str, bytes]], retrieved_at: datetime) -> tuple[dict, dict, float]:
+    """(page id, input kind, bytes) through the pure normaliser (decode, extractor, language,
+    MinHash), in batches as `normalise` runs it -> (page id -> article rows, page id -> reject row,
+    CPU seconds, start-up excluded)."""
+    from .normalise import Params, normalise_batch
+    from .normalise.readers import Raw, to_batch
+
+    batches = [to_batch([Raw(pid, sha256_bytes(data), 0, kind, data, retrieved_at) for pid, kind, data in pages[i : i + 64]])
+               for i in range(0, len(pages), 64)]
+    if batches:
+        normalise_batch(batches[0].slice(0, 1), Params())  # imports and models load once
+    arts: dict[str, list[dict]] = {}
+    rejs: dict[str, dict] = {}
+    started = time.process_time()
+    for b in batches:
+        res = normalise_batch(b, Params())
+        for a in res.articles.to_pylist():
+            arts.setdefault(a["source_path"], []).append(a)
+        for r in res.rejects.to_pylist():
+            rejs[r["source_path"]] = r
+    return arts, rejs, time.process_time() - started
+
+
+__all__ = ["PageScore", "Score", "page_score", "same_author", "same_text", "score", "normalise_pages", "shingles"]

@@ -19,8 +19,19 @@ _WORD = re.compile(r"\w+(?:[’'.-]\w+)*")
 
 def repair(text: str) -> str:
     """Mojibake fixed (ftfy), Unicode NFC, zero-width characters dropped, line ends unified."""
+    return tidy(fix_mojibake(text))
+
+
+def fix_mojibake(text: str) -> str:
+    """ftfy where its badness check finds mojibake (the check is the costly part: run it on the
+    text that is kept, not on a whole raw page)."""
     if not text.isascii() and is_bad(text):
         text = ftfy.fix_text(text, _FTFY)
+    return text
+
+
+def tidy(text: str) -> str:
+    """Zero-width characters dropped, line ends unified, Unicode NFC: cheap, for whole pages."""
     text = _ZERO_WIDTH.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return unicodedata.normalize("NFC", text)

@@ -25,7 +25,7 @@ from ..config import NormaliseConfig
 from .article import Extracted, NotAnArticle
 from .dates import parse_shown_date
 from .profiles import Profile, profile_for
-from .text import n_words, repair, squash
+from .text import fix_mojibake, n_words, squash, tidy
 
 _TERMINAL = re.compile(r"[.!?…:;][\"'”’»)\]]*$")
 _CONTINUES = re.compile(r"^[,.;:)\]’”»]|^[-–—]\s+[a-z]")
@@ -492,6 +492,7 @@ def _read_with_line_model(lines: list[str], retrieved_at: datetime, min_words: i
             block.append("")  # unselected lines between two body lines end a paragraph
         block.append(lines[i])
         prev = i
+    block = fix_mojibake("\n".join(block)).split("\n")  # mojibake repaired on what is kept only
     art = _read_block(block, "main", retrieved_at, profile)
     if title_at is None and art.paragraphs and art.title and _norm(art.title) == _norm(lines[first]):
         art.paragraphs.insert(0, art.title)  # no title above the body: its first line is body, not title
@@ -511,7 +512,7 @@ def parse_text_dump(text: str, retrieved_at: datetime, min_words: int = Normalis
 
     Raises NotAnArticle when the main block has no body of at least `min_words` words.
     """
-    text = repair(text)
+    text = tidy(text)
     profile = profile_for(text)
     lines = [squash(ln) for ln in text.split("\n")]
     if profile.names == ("generic",) and sum(1 for ln in lines if ln) >= LINE_MODEL_MIN_LINES:
@@ -519,6 +520,8 @@ def parse_text_dump(text: str, retrieved_at: datetime, min_words: int = Normalis
         art = _read_with_line_model(lines, retrieved_at, min_words, profile)
         if art is not None:
             return [art]
+    text = fix_mojibake(text)
+    lines = [squash(ln) for ln in text.split("\n")]
     blocks = _segment(lines, profile)
     if not blocks:
         raise NotAnArticle("no text left after removing site chrome")
