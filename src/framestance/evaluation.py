@@ -65,8 +65,10 @@ def score(pages: Iterable[PageScore], resamples: int = 1000, seed: int = 0) -> S
     """Macro precision/recall, F1 of the means, and a seeded bootstrap 95% interval of F1."""
     scores = list(pages)
     f1, p, r = _f1(scores)
+    if not scores or resamples <= 0:  # no interval asked for (or nothing to resample)
+        return Score(f1, p, r, len(scores), (float("nan"), float("nan")))
     rng = random.Random(seed)
-    boot = sorted(_f1([scores[rng.randrange(len(scores))] for _ in scores])[0] for _ in range(resamples)) if scores else [0.0]
+    boot = sorted(_f1([scores[rng.randrange(len(scores))] for _ in scores])[0] for _ in range(resamples))
     lo, hi = boot[int(0.025 * (len(boot) - 1))], boot[int(0.975 * (len(boot) - 1))]
     return Score(f1, p, r, len(scores), (lo, hi))
 
