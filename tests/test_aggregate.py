@@ -148,3 +148,21 @@ def test_unresolved_shares():
     ])
     shares = unresolved_shares(gold_labels(ann, st, CB), CB)
     assert shares["primary_frame"] == 0.5 and shares["tone"] == 0.0 and shares["frames"] == 0.0
+
+
+def test_aggregate_refuses_tables_that_fail_validation_and_writes_nothing(sample, tmp_path):
+    from framestance.aggregate import AggregateError, run
+    from framestance.codebook import load
+    from framestance.config import AggregateConfig, QualityConfig
+    from framestance.validate import load_tables
+
+    from .conftest import ROOT
+
+    cb = load(ROOT / "schemas" / "codebook.yaml")
+    tables = load_tables({"corpus": sample / "corpus", "annotations": sample / "annotations"})
+    ok = run(tables, cb, AggregateConfig(), QualityConfig(), tmp_path / "good")
+    assert ok.gate_failures == [] and (tmp_path / "good" / "gold.parquet").exists()
+    tables["annotations"].loc[0, "annotator"] = "ada.quill@example.org"
+    with pytest.raises(AggregateError, match="refusing to aggregate: the tables fail validation: annotations"):
+        run(tables, cb, AggregateConfig(), QualityConfig(), tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()

@@ -148,7 +148,7 @@ def test_bad_version_and_unknown_labels(inputs, tmp_path):
 
     bad = inputs.gold.set_column(inputs.gold.schema.get_field_index("tone"), "tone",
                                  pa.array(["furious"] * inputs.gold.num_rows))
-    with pytest.raises(PublishError, match="furious"):
+    with pytest.raises(PublishError, match="refusing to publish: the tables fail validation: gold: "):
         publish(Inputs(**{**inputs.__dict__, "gold": bad}), CB, tmp_path, opts(), CODEBOOK_TEXT)
 
 
@@ -222,3 +222,39 @@ def _ann_dir(inputs, tmp_path):
     for name in ("annotations", "stances", "spans"):
         pq.write_table(getattr(inputs, name), d / f"{name}.parquet")
     return d
+
+
+def _with_column(table, name, values):
+    import pyarrow as pa
+
+    i = table.column_names.index(name)
+    return table.set_column(i, name, pa.array(values, table.schema.field(name).type))
+
+
+@pytest.mark.parametrize("table, column", [("annotations", "annotator"), ("spans", "annotator"), ("stances", "annotator")])
+def test_an_email_in_a_released_table_is_refused_and_nothing_written(inputs, tmp_path, table, column):
+    from dataclasses import replace
+
+    from framestance.publish import release_problems
+
+    assert release_problems(inputs, CB) == []
+    t = getattr(inputs, table)
+    values = t[column].to_pylist()
+    values[0] = "ada.quill@example.org"
+    bad = replace(inputs, **{table: _with_column(t, column, values)})
+    problems = release_problems(bad, CB)
+    assert any("e-mail address" in p for p in problems) and any(f"{table}.annotator" in p for p in problems)
+    with pytest.raises(PublishError, match="refusing to publish: the tables fail validation"):
+        publish(bad, CB, tmp_path / "dist", opts(), CODEBOOK_TEXT)
+    assert not (tmp_path / "dist").exists() or not any((tmp_path / "dist").rglob("*.parquet"))
+
+
+def test_an_invalid_table_is_refused_by_publish(inputs, tmp_path):
+    from dataclasses import replace
+
+    t = inputs.annotations
+    tones = t["tone"].to_pylist()
+    tones[0] = "furious"  # not in the codebook
+    with pytest.raises(PublishError, match=r"annotations: .*\(1 rows\)"):
+        publish(replace(inputs, annotations=_with_column(t, "tone", tones)), CB, tmp_path / "dist", opts(), CODEBOOK_TEXT)
+    assert not any((tmp_path / "dist").rglob("*.parquet")) if (tmp_path / "dist").exists() else True

@@ -252,6 +252,10 @@ def run(tables: Mapping[str, pd.DataFrame], cb: Codebook, config: AggregateConfi
     from .validate import nullable_ints
     from .validate import validate as check
 
+    failed = check(dict(tables), cb, min_annotators=quality.min_annotators).counts()
+    if failed:  # gold labels are never made from tables that validation rejects
+        shown = "; ".join(f"{t}: {c} ({n} rows)" for t, c, n in failed[:8])
+        raise AggregateError(f"refusing to aggregate: the tables fail validation: {shown} (run `framestance validate`)")
     texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
     gold = gold_labels(tables["annotations"], tables["stances"], cb, method=config.method, tie=config.tie)
     spans = gold_spans(tables["annotations"], tables["spans"], texts)

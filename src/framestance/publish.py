@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from .codebook import Codebook
 from .errors import FramestanceError
 from .io import sha256_file
-from .schema import SPAN_KINDS, UNRESOLVED
+from .schema import PSEUDONYM, SPAN_KINDS, UNRESOLVED
 
 SPLITS = ("train", "validation", "test")
 CONFIGS = ("default", "annotations", "spans", "corpus")
@@ -345,12 +345,54 @@ def check_name_and_version(opts: Options) -> None:
         raise PublishError(f"name {opts.name!r}: letters, digits, '.', '_' and '-' only")
 
 
+# Article content as the pages published it (bylines, titles, texts): not annotator data, and
+# may hold a newsroom's contact address; every other string column is scanned for identities.
+ARTICLE_CONTENT = frozenset({"text", "title", "kicker", "outlet", "syndicated_from", "url", "authors", "author_roles",
+                             "published_text", "media", "source_sha256", "input_kind", "relation"})
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+
+
+def release_problems(inp: Inputs, cb: Codebook) -> list[str]:
+    """Why these tables must not be released: every failed validation check (as `framestance
+    validate` runs them) and every identity (an e-mail address, an annotator that is not a
+    pseudonym) in a released string column. Empty when the release may go ahead."""
+    from .validate import nullable_ints, validate
+
+    frames = {name: getattr(inp, name).to_pandas(types_mapper=nullable_ints)
+              for name in ("articles", "annotations", "stances", "spans", "gold", "gold_spans")}
+    problems = [f"{table}: {check} ({n} rows)" for table, check, n in validate(frames, cb).counts()]
+    pseudonym = re.compile(PSEUDONYM)
+    for name in ("annotations", "stances", "spans", "gold", "gold_spans", "articles"):
+        table = getattr(inp, name)
+        for col in table.column_names:
+            if col in ARTICLE_CONTENT:
+                continue
+            arr = table[col].combine_chunks()
+            while pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type):
+                arr = arr.flatten()
+            if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+                continue
+            values = [v for v in arr.to_pylist() if v]
+            emails = sum(1 for v in values if _EMAIL.search(v))
+            if emails:
+                problems.append(f"{name}.{col}: {emails} values hold an e-mail address (annotators must be pseudonymised)")
+            if col == "annotator":
+                bad = sum(1 for v in values if not pseudonym.match(v))
+                if bad:
+                    problems.append(f"{name}.annotator: {bad} values are not pseudonyms (ann-<12 hex>)")
+    return problems
+
+
 def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: str) -> tuple[Path, bool]:
     """Write dist/<name>/<version>/; returns (path, created). Raises VersionExists when the version
     exists with other content."""
     from .card import render_card
 
     check_name_and_version(opts)
+    problems = release_problems(inp, cb)
+    if problems:  # nothing invalid is released: not a byte is written
+        shown = "; ".join(problems[:8]) + (f"; and {len(problems) - 8} more" if len(problems) > 8 else "")
+        raise PublishError(f"refusing to publish: the tables fail validation: {shown} (run `framestance validate`)")
     root = out / opts.name
     final = root / opts.version
     tables = build_tables(inp, cb)
