@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from framestance.normalise.article import NotAnArticle
-from framestance.normalise.textdump import parse_byline, parse_text_dump
+from framestance.normalise.cleaning import parse_byline
+from framestance.normalise.textdump import parse_text_dump
 
 from ..conftest import RETRIEVED, SAMPLE, SEEDS
 

@@ -9,11 +9,11 @@ from typing import Any
 from ..config import NormaliseConfig
 from ..isodate import parse_iso
 from .article import Extracted, NotAnArticle
+from .cleaning import clean_paragraphs, parse_byline
 from .dates import ShownDate, short_list_date_parser
 from .linemodel import default_model
 from .profiles import profile_for
 from .text import n_words, repair, squash
-from .textdump import clean_paragraphs, parse_byline
 
 #: schema.org article types that name a genre ("kicker").
 _LD_KICKERS = {

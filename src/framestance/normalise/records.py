@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 from ..config import NormaliseConfig
 from .article import Extracted, NotAnArticle
+from .cleaning import clean_paragraphs, parse_byline
 from .dates import ShownDate
 from .profiles import profile_for
 from .text import n_words, repair, squash
-from .textdump import clean_paragraphs, parse_byline
 
 # Candidate source fields per target, first present wins (news-please, fundus, generic).
 FIELDS = {

@@ -23,11 +23,11 @@ from functools import lru_cache
 
 from ..config import NormaliseConfig
 from .article import Extracted, NotAnArticle
+from .cleaning import clean_paragraphs, ends_sentence, layout_words, parse_byline
 from .dates import parse_shown_date
 from .profiles import Profile, profile_for
 from .text import fix_mojibake, n_words, squash, tidy
 
-_TERMINAL = re.compile(r"[.!?…:;][\"'”’»)\]]*$")
 _CONTINUES = re.compile(r"^[,.;:)\]’”»]|^[-–—]\s+[a-z]")
 _LOWER_START = re.compile(r"^[\"“‘(]?[a-zà-ÿ]")
 _FUNCTION_END = re.compile(
@@ -41,8 +41,6 @@ _FUNCTION_END = re.compile(
 _BULLET_CHARS = "•·▪■►▶*|"
 _BULLET = re.compile(r"^[•·▪■►▶*|]+\s*")
 _URL_LINE = re.compile(r"^(?:(?:url|source|link|canonical)\s*:\s*)?(?P<url>https?://\S+)$", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"“‘(]?[A-ZÀ-Þ0-9])")
-_ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Sgt|Prof|Jr|Sr|No|Inc|Co|Corp|vs|Mt|Ft|Capt|Cmdr|Adm|Pres)|\b[A-Z]|\b(?:U\.S|U\.K|U\.N))\.$")
 _TIME_LINE = re.compile(r"^\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*(?:[A-Z]{2,5})?$", re.IGNORECASE)
 _DATELINE = re.compile(r"^[A-ZÀ-Þ][A-ZÀ-Þ .'-]{1,40}(?:, [A-Za-z .]{2,30})? \((?P<source>[A-Z][A-Za-z .&]{1,30})\) [-–—] ")
 _QUOTE_START = re.compile(r"^[\"“‘'«]")
@@ -52,58 +50,9 @@ _QUOTE_START = re.compile(r"^[\"“‘'«]")
 # helpers
 
 
-def layout_words(text: str) -> int:
-    """White-space tokens of a line, for layout heuristics only (fast); a body's length in words
-    is `text.n_words`, the same for every input kind."""
-    return len(text.split())
-
-
 @lru_cache(maxsize=4096)
 def _norm(line: str) -> str:
     return re.sub(r"\W+", " ", line).strip().lower()
-
-
-def _terminal(line: str) -> bool:
-    return bool(_TERMINAL.search(line))
-
-
-def sentences(paragraph: str) -> list[str]:
-    """Split a paragraph into sentences (good enough for captions: abbreviations are respected)."""
-    out, start = [], 0
-    for m in _SENTENCE_END.finditer(paragraph):
-        head = paragraph[start : m.start()].rstrip("\"'”’)")
-        if _ABBREV.search(head):
-            continue
-        out.append(paragraph[start : m.start()].strip() + paragraph[m.start() : m.end()].strip())
-        start = m.end()
-    out.append(paragraph[start:].strip())
-    return [s for s in out if s]
-
-
-def parse_byline(names: str) -> tuple[list[str], list[str]]:
-    """"Jane Doe, political editor, and John Roe, Reuters" -> authors and their roles."""
-    names = re.sub(r"\s+", " ", names).strip(" ,.|")
-    names = re.split(r"\s*[|·•]\s*", names)[0]
-    parts = [p.strip(" ,") for p in re.split(r"\s*(?:,\s*and\s+|\s+and\s+|\s*&\s*|;\s*|\s+und\s+|\s+et\s+|\s+y\s+)", names) if p.strip(" ,")]
-    authors, roles = [], []
-    for part in parts:
-        name, _, role = part.partition(",")
-        name = name.strip()
-        if not name or layout_words(name) > 5:
-            continue
-        authors.append(name)
-        roles.append(role.strip())
-    if authors and roles[-1] and not any(roles[:-1]) and "," not in names.split(" and ")[0]:
-        roles = [roles[-1]] * len(authors)  # "Jane Doe and John Roe, Reuters": a shared role
-    return authors, roles
-
-
-def trailer_source(paragraph: str, profile: Profile) -> str | None:
-    for pattern in profile.trailers:
-        m = pattern.match(paragraph)
-        if m and layout_words(paragraph) <= 12:
-            return m.group("source").strip(" .")
-    return None
 
 
 def _credit(line: str, profile: Profile) -> str | None:
@@ -121,7 +70,7 @@ def _caption_like(line: str, profile: Profile) -> bool:
     if not line or _QUOTE_START.match(line) or line.endswith(":"):
         return False
     n = layout_words(line)
-    limit = min(20, profile.caption_max_words) if _terminal(line) else profile.caption_max_words
+    limit = min(20, profile.caption_max_words) if ends_sentence(line) else profile.caption_max_words
     return 0 < n <= limit
 
 
@@ -267,7 +216,7 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
     # Outlet: a short line next to the date line ("1News" / "6 hours ago").
     if art.outlet is None and date_at is not None:
         for j in (date_at - 1, date_at - 2, date_at + 1, date_at + 2):
-            if 0 <= j < len(lines) and lines[j] and layout_words(lines[j]) <= 4 and not _terminal(lines[j]) and j < header_end and not _TIME_LINE.match(lines[j]):
+            if 0 <= j < len(lines) and lines[j] and layout_words(lines[j]) <= 4 and not ends_sentence(lines[j]) and j < header_end and not _TIME_LINE.match(lines[j]):
                 art.outlet = lines[j]
                 lines[j] = ""
                 break
@@ -284,12 +233,12 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
         lines[i] = ""
         if not credit:
             j = next((k for k in range(i + 1, min(i + 3, len(lines))) if lines[k]), None)
-            if j is not None and layout_words(lines[j]) <= 14 and not _terminal(lines[j].rstrip(".")) or j is not None and layout_words(lines[j]) <= 8:
+            if j is not None and layout_words(lines[j]) <= 14 and not ends_sentence(lines[j].rstrip(".")) or j is not None and layout_words(lines[j]) <= 8:
                 credit = lines[j]
                 lines[j] = ""
         caption = ""
         before = next((lines[k] for k in range(i - 2, -1, -1) if lines[k]), "") if i > 1 else ""
-        continues = bool(before) and not _terminal(before) and layout_words(before) >= 9
+        continues = bool(before) and not ends_sentence(before) and layout_words(before) >= 9
         if i > 0 and lines[i - 1] and not continues and not _LOWER_START.match(lines[i - 1]) and _caption_like(lines[i - 1], profile):
             caption = lines[i - 1]
             lines[i - 1] = ""
@@ -321,7 +270,7 @@ def _paragraphs(lines: list[str]) -> list[str]:
             cur, blank = ln, False
             continue
         joins = bool(_CONTINUES.match(ln))
-        if not joins and not blank and not _terminal(cur):
+        if not joins and not blank and not ends_sentence(cur):
             last_words = layout_words(cur)
             joins = bool(
                 _LOWER_START.match(ln)
@@ -341,55 +290,6 @@ def _paragraphs(lines: list[str]) -> list[str]:
     return paras
 
 
-def clean_paragraphs(paragraphs: list[str], profile: Profile, media: list[dict]) -> tuple[list[str], str | None]:
-    """Inline chrome and inline credits out of paragraphs; the syndication trailer read off.
-
-    Shared by every input kind. Returns the paragraphs and the syndication source, if any.
-    """
-    out: list[str] = []
-    for para in paragraphs:
-        pieces = profile.inline_chrome.split(para) if profile.inline_chrome else [para]
-        for piece in pieces:
-            piece = squash(piece)
-            while piece:
-                m = profile.credit_inline.search(piece)
-                if not m:
-                    out.append(piece)
-                    break
-                before, after = piece[: m.start()].strip(), piece[m.end():].strip()
-                credit = next((g for g in m.groups() if g), "").strip()
-                sents = sentences(before) if before else []
-                cap: list[str] = []
-                if sents:
-                    cap.insert(0, sents.pop())
-                    while sents and profile.caption_continuation.match(cap[0]):
-                        cap.insert(0, sents.pop())
-                caption = " ".join(cap)
-                if layout_words(caption) > 2 * profile.caption_max_words:
-                    # A long "sentence" before a credit is body text that cites its source.
-                    out.append(squash(before + " " + m.group(0)))
-                else:
-                    media.append({"caption": caption, "credit": credit})
-                    if sents:
-                        out.append(" ".join(sents))
-                piece = after
-    # Syndication trailer: "-CNN", "(AFP)", "This story first appeared on ...".
-    source = None
-    while out:
-        last = out[-1]
-        found = trailer_source(last, profile)
-        if found is not None:
-            source = source or found
-            out.pop()
-            continue
-        m = re.search(r"\s[-–—]\s?(?P<source>[A-Z][A-Za-z&.]{1,15}(?: [A-Z][A-Za-z&.]+){0,2})$", last)
-        if m and _TERMINAL.search(last[: m.start()]):
-            source = m.group("source")
-            out[-1] = last[: m.start()].rstrip()
-        break
-    return [p for p in out if p], source
-
-
 def _clean_body(art: Extracted, profile: Profile) -> None:
     paras, source = clean_paragraphs(art.paragraphs, profile, art.media)
     art.syndicated_from = art.syndicated_from or source
@@ -406,7 +306,7 @@ def _clean_body(art: Extracted, profile: Profile) -> None:
         art.paywalled = True
         paras = [p for p, m in zip(paras, marked) if not m]
     # Trailing tag lines ("Ukraine", "World news") and leftover furniture after the body.
-    while paras and layout_words(paras[-1]) <= 15 and not _terminal(paras[-1]):
+    while paras and layout_words(paras[-1]) <= 15 and not ends_sentence(paras[-1]):
         paras.pop()
     # Standalone times of live-blog entries ("18.05 BST", "10:42am").
     paras = [p for p in paras if not _TIME_LINE.match(p)]
