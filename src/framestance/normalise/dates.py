@@ -17,17 +17,6 @@ from dateutil.tz import tzoffset
 
 from .profiles import Profile
 
-_UNITS = (  # (prefixes of the unit word in several languages, seconds, precision)
-    (("sec", "seku", "segun"), 1, "second"),
-    (("min",), 60, "minute"),
-    (("h", "hr", "hour", "stund", "heur", "hora"), 3600, "hour"),
-    (("d", "day", "tag", "jour", "día", "dia"), 86400, "day"),
-    (("w", "wk", "week", "woch", "semain", "seman"), 7 * 86400, "week"),
-    (("mo", "month", "monat", "mois", "mes"), 30 * 86400, "month"),
-    (("y", "yr", "year", "jahr", "an", "año"), 365 * 86400, "year"),
-)
-_WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "ein": 1, "einer": 1, "einem": 1, "un": 1, "une": 1, "una": 1}
-
 _TZINFOS = {
     name: tzoffset(name, hours * 3600)
     for name, hours in {
@@ -47,11 +36,6 @@ _ABSOLUTE = re.compile(
     re.IGNORECASE,
 )
 _TIME = re.compile(r"\b\d{1,2}[:.]\d{2}(?P<sec>[:.]\d{2})?\s*(?:[ap]\.?m\.?)?\b|\b\d{1,2}\s*[ap]\.?m\.?\b", re.IGNORECASE)
-_DATE_LEAD = re.compile(
-    r"^(?:(?:first\s+)?(?:published|updated|posted|last updated|modified|date|publié|veröffentlicht|aktualisiert|publicado)"
-    r"(?:\s+on)?\s*:?\s*)+",
-    re.IGNORECASE,
-)
 _FOREIGN_DATE = re.compile(r"\b(1[89]|20)\d{2}\b")
 
 
@@ -63,13 +47,13 @@ class ShownDate:
     prefix: str  # text glued before the date on the same line (often the outlet)
 
 
-def _unit(word: str) -> tuple[int, str]:
+def _unit(word: str, profile: Profile) -> tuple[int, str]:
+    """(seconds, precision) of a unit word: the profile's longest matching prefix."""
     w = word.lower()
     best = None
-    for prefixes, seconds, precision in _UNITS:
-        for p in prefixes:
-            if w.startswith(p) and (best is None or len(p) > best[0]):
-                best = (len(p), seconds, precision)
+    for prefix, seconds, precision in profile.date_units:
+        if w.startswith(prefix) and (best is None or len(prefix) > best[0]):
+            best = (len(prefix), seconds, precision)
     if best is None:
         raise ValueError(word)
     return best[1], best[2]
@@ -91,9 +75,9 @@ def _relative(line: str, retrieved_at: datetime, profile: Profile) -> ShownDate 
             if line[m.end():].strip(" .·•|-–—"):
                 continue
             n_text = m.group("n").lower()
-            n = int(n_text) if n_text.isdigit() else _WORD_NUMBERS.get(n_text, 1)
+            n = int(n_text) if n_text.isdigit() else profile.date_number_words.get(n_text, 1)
             try:
-                seconds, precision = _unit(m.group("unit"))
+                seconds, precision = _unit(m.group("unit"), profile)
             except ValueError:
                 continue
             at = _floor(retrieved_at - timedelta(seconds=n * seconds), precision)
@@ -110,8 +94,8 @@ def _relative(line: str, retrieved_at: datetime, profile: Profile) -> ShownDate 
     return None
 
 
-def _absolute(line: str) -> ShownDate | None:
-    body = _DATE_LEAD.sub("", line.strip())
+def _absolute(line: str, profile: Profile) -> ShownDate | None:
+    body = profile.date_lead.sub("", line.strip())
     m = _ABSOLUTE.search(body)
     if not m:
         return None
@@ -142,9 +126,9 @@ def _absolute(line: str) -> ShownDate | None:
 DATE_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt", "pl", "sv", "da", "nb", "fi", "ru", "uk", "cs", "tr")
 
 
-def _foreign(line: str) -> ShownDate | None:
+def _foreign(line: str, profile: Profile) -> ShownDate | None:
     """Absolute dates in other languages ("14. August 2025", "14 août 2025") via dateparser."""
-    return _foreign_body(_DATE_LEAD.sub("", line.strip()))
+    return _foreign_body(profile.date_lead.sub("", line.strip()))
 
 
 @lru_cache(maxsize=1)
@@ -182,9 +166,9 @@ def parse_shown_date(line: str, retrieved_at: datetime, profile: Profile) -> Sho
     stripped = line.strip()
     if not stripped or len(stripped) > 80 or len(stripped.split()) > 10:
         return None
-    found = _relative(stripped, retrieved_at, profile) or _absolute(stripped)
+    found = _relative(stripped, retrieved_at, profile) or _absolute(stripped, profile)
     if found is None and _FOREIGN_DATE.search(stripped) and len(stripped.split()) <= 6 and not stripped.endswith("."):
-        found = _foreign(stripped)
+        found = _foreign(stripped, profile)
     return found
 
 

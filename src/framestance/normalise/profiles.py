@@ -56,6 +56,9 @@ class ProfileSpec:
     relative_words: dict[str, str] = field(default_factory=dict)
     caption_max_words: int | None = None
     caption_continuation: str | None = None
+    date_units: list[dict] = field(default_factory=list)  # {precision, seconds, prefixes}
+    date_number_words: dict[str, int] = field(default_factory=dict)
+    date_lead_ins: list[str] = field(default_factory=list)
 
     REGEX_KEYS: ClassVar[tuple[str, ...]] = ("chrome", "end_markers", "related_markers", "credit_line", "credit_inline",
                                              "trailers", "relative_dates", "paywall_markers")
@@ -82,6 +85,15 @@ class ProfileSpec:
                     raise ProfileError(f"{source}: relative_words must map words to words")
             elif f.name == "caption_max_words" and (not isinstance(value, int) or isinstance(value, bool)):
                 raise ProfileError(f"{source}: caption_max_words must be a whole number")
+            elif f.name == "date_lead_ins" and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+                raise ProfileError(f"{source}: date_lead_ins must be a list of strings")
+            elif f.name == "date_number_words" and (not isinstance(value, dict) or not all(
+                    isinstance(k, str) and isinstance(v, int) for k, v in value.items())):
+                raise ProfileError(f"{source}: date_number_words must map words to whole numbers")
+            elif f.name == "date_units" and (not isinstance(value, list) or not all(
+                    isinstance(u, dict) and set(u) == {"precision", "seconds", "prefixes"} and isinstance(u["seconds"], int)
+                    and isinstance(u["prefixes"], list) for u in value)):
+                raise ProfileError(f"{source}: date_units must be a list of {{precision, seconds, prefixes}}")
         spec = cls(**{k: v for k, v in doc.items() if v is not None})
         for key in (*cls.REGEX_KEYS, "caption_continuation"):
             value = getattr(spec, key)
@@ -114,6 +126,9 @@ class Profile:
     relative_dates: tuple[re.Pattern, ...]
     paywall: re.Pattern
     relative_words: dict[str, str] = field(default_factory=dict)
+    date_units: tuple[tuple[str, int, str], ...] = ()  # (unit word prefix, seconds, precision)
+    date_number_words: dict[str, int] = field(default_factory=dict)
+    date_lead: re.Pattern = re.compile(r"(?!x)x")
 
 
 def _alternation(patterns: list[str], flags: int = re.IGNORECASE) -> re.Pattern:
@@ -147,7 +162,9 @@ def raw_profiles() -> tuple[dict, ...]:
 def compile_profile(names: tuple[str, ...]) -> Profile:
     docs = [d for d in raw_profiles() if d["name"] in names]
     merged: dict[str, list] = {k: [] for k in LIST_KEYS}
-    scalars: dict = {"relative_words": {}}
+    scalars: dict = {"relative_words": {}, "date_number_words": {}}
+    units: list[tuple[str, int, str]] = []
+    leads: list[str] = []
     for d in docs:
         for k in LIST_KEYS:
             merged[k].extend(d.get(k) or [])
@@ -155,6 +172,9 @@ def compile_profile(names: tuple[str, ...]) -> Profile:
             if k in d:
                 scalars[k] = d[k]
         scalars["relative_words"].update(d.get("relative_words") or {})
+        scalars["date_number_words"].update(d.get("date_number_words") or {})
+        units += [(p, u["seconds"], u["precision"]) for u in d.get("date_units") or [] for p in u["prefixes"]]
+        leads += d.get("date_lead_ins") or []
     kickers = [re.escape(k) for k in merged["kickers"]]
     prefixes = [re.escape(p) for p in merged["byline_prefixes"]]
     inline = merged["inline_chrome"]
@@ -180,6 +200,10 @@ def compile_profile(names: tuple[str, ...]) -> Profile:
         relative_dates=tuple(re.compile(p, re.IGNORECASE) for p in merged["relative_dates"]),
         paywall=_alternation(merged["paywall_markers"]),
         relative_words=dict(scalars["relative_words"]),
+        date_units=tuple(units),
+        date_number_words=dict(scalars["date_number_words"]),
+        date_lead=re.compile(r"^(?:(?:first\s+)?(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in leads)
+                             + r")(?:\s+on)?\s*:?\s*)+", re.IGNORECASE) if leads else re.compile(r"(?!x)x"),
     )
 
 
