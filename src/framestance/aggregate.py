@@ -28,11 +28,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from .agreement import submitted
 from .codebook import Codebook
 from .config import AggregateConfig, QualityConfig
 from .errors import FramestanceError
-from .schema import GOLD_SPAN, UNRESOLVED, gold_schema
+from .schema import GOLD_SPAN, UNRESOLVED, gold_schema, submitted
 
 METHODS = ("majority", "dawid-skene")
 TIE_RULES = ("unresolved", "codebook_order")

@@ -33,6 +33,7 @@ import pandas as pd
 from .codebook import Codebook
 from .io import atomic_write
 from .schema import SPAN_KINDS
+from .schema import submitted as schema_submitted
 
 LEVELS = ("nominal", "ordinal", "interval")
 REFERENCE_LINES = (0.667, 0.800)
@@ -220,9 +221,7 @@ def _sorted(obj):
     return {k: _sorted(obj[k]) for k in sorted(obj)} if isinstance(obj, dict) else obj
 
 
-def submitted(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows of submitted annotations: drafts and cancelled (skipped) ones are never labels."""
-    return df[df["status"] == "submitted"].reset_index(drop=True)
+submitted = schema_submitted  # re-exported: agreement.submitted is what earlier code imports
 
 
 def _frame_matrix(frames: pd.Series, ids: list[str]) -> np.ndarray:

@@ -10,7 +10,7 @@ from collections import Counter
 import pyarrow as pa
 
 from .codebook import Codebook
-from .schema import UNRESOLVED
+from .schema import SUBMITTED, UNRESOLVED
 
 TASKS = ["text-classification", "token-classification"]
 
@@ -74,7 +74,7 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
     n = {cfg: sum(n for _p, n in files.values()) for cfg, files in data_files.items()}
     n = {cfg: n.get(cfg, 0) for cfg in ("default", "annotations", "spans", "corpus")}
     annotators = len({a for a, st in zip(inp.annotations["annotator"].to_pylist(), inp.annotations["status"].to_pylist())
-                      if st == "submitted"})
+                      if st == SUBMITTED})
     method = inp.gold["method"][0].as_py() if inp.gold.num_rows else "majority"
     outlets = Counter(o or "(unknown)" for o in arts["outlet"].to_pylist())
     title = opts.pretty_name or opts.name

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from .codebook import Codebook
 from .errors import FramestanceError
 from .io import sha256_file
-from .schema import PSEUDONYM, SPAN_KINDS, UNRESOLVED
+from .schema import PSEUDONYM, SPAN_KINDS, UNRESOLVED, submitted
 
 SPLITS = ("train", "validation", "test")
 CONFIGS = ("default", "annotations", "spans", "corpus")
@@ -228,8 +228,8 @@ def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
     default = _sorted(pa.table(cols).cast(feats["default"].arrow_schema), ["article_id"])
 
     # annotations: submitted annotations, one row per article x annotator, stances widened
-    ann = inp.annotations.filter(pc.equal(inp.annotations["status"], "submitted"))
-    st = inp.stances.filter(pc.equal(inp.stances["status"], "submitted"))
+    ann = submitted(inp.annotations)
+    st = submitted(inp.stances)
     by_ann: dict[int, dict[str, str]] = {}
     for aid, target, val in zip(st["annotation_id"].to_pylist(), st["target"].to_pylist(), st["value"].to_pylist()):
         by_ann.setdefault(aid, {})[target] = val
@@ -243,7 +243,7 @@ def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
     cols.update({"lead_time": ann["lead_time"], "created_at": ann["created_at"], "updated_at": ann["updated_at"]})
     annotations = _sorted(pa.table(cols).cast(feats["annotations"].arrow_schema), ["article_id", "annotator"])
 
-    sp = inp.spans.filter(pc.equal(inp.spans["status"], "submitted"))
+    sp = submitted(inp.spans)
     spans = pa.table({"article_id": sp["article_id"], "annotator": sp["annotator"],
                       "kind": _encode(sp["kind"], list(SPAN_KINDS), "span kind"), "label": sp["label"],
                       "start": sp["start"], "end": sp["end"], "text": sp["text"]}).cast(feats["spans"].arrow_schema)

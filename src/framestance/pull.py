@@ -30,7 +30,7 @@ from .codebook import Codebook
 from .errors import FramestanceError
 from .io import atomic_write, write_table
 from .isodate import parse_iso
-from .schema import ANNOTATION, PSEUDONYM, SPAN, STANCE
+from .schema import ANNOTATION, PSEUDONYM, SPAN, STANCE, SUBMITTED
 
 
 class PullError(FramestanceError, ValueError):
@@ -203,7 +203,7 @@ def tables_from_tasks(tasks: list, cb: Codebook) -> dict[str, pa.Table]:
 
     for task in tasks:
         for ann in task.get("annotations") or []:
-            one(task, ann, "cancelled" if ann.get("was_cancelled") else "submitted")
+            one(task, ann, "cancelled" if ann.get("was_cancelled") else SUBMITTED)
         for draft in task.get("drafts") or []:
             if isinstance(draft, dict):
                 one(task, draft, "draft")

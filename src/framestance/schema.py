@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import pyarrow as pa
 
@@ -93,7 +94,18 @@ RELATIONS = ("main", "related")
 DATE_PRECISIONS = ("second", "minute", "hour", "day", "week", "month", "year")
 
 #: Annotation statuses: only `submitted` counts as a label.
-STATUSES = ("submitted", "cancelled", "draft")
+SUBMITTED = "submitted"
+STATUSES = (SUBMITTED, "cancelled", "draft")
+
+
+def submitted(table: Any) -> Any:
+    """The rows of submitted annotations, of a pandas frame or an Arrow table: drafts and cancelled
+    (skipped) annotations are never labels. The one place that says so."""
+    if isinstance(table, pa.Table):
+        import pyarrow.compute as pc
+
+        return table.filter(pc.equal(table["status"], SUBMITTED))
+    return table[table["status"] == SUBMITTED].reset_index(drop=True)
 #: Span kinds: a frame cue (label: a frame) or stance evidence (label: a target).
 SPAN_KINDS = ("frame_cue", "stance_evidence")
 #: pull's keyed pseudonyms of annotators: an e-mail or a Label Studio user id in a table is a leak.

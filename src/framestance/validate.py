@@ -28,7 +28,7 @@ from pandera.typing import Series
 
 from .codebook import Codebook
 from .errors import FramestanceError
-from .schema import DATE_PRECISIONS, FAILURE, INPUT_KINDS, PSEUDONYM, RELATIONS, SPAN_KINDS, STATUSES, UNRESOLVED
+from .schema import DATE_PRECISIONS, FAILURE, INPUT_KINDS, PSEUDONYM, RELATIONS, SPAN_KINDS, STATUSES, SUBMITTED, UNRESOLVED
 
 SHA256 = r"^[0-9a-f]{64}$"
 UTC = pd.DatetimeTZDtype(unit="us", tz="UTC")
@@ -241,7 +241,7 @@ def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str,
 
     if "annotations" in tables:
         ann = tables["annotations"]
-        submitted = ann["status"] == "submitted"
+        submitted = ann["status"] == SUBMITTED
         add("annotations", "primary_frame", _in(frames), "primary frame in the codebook")
         add("annotations", "frames", _all_in(frames), "frames in the codebook")
         add("annotations", "tone", _in(tones), "tone in the codebook")
@@ -259,7 +259,7 @@ def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str,
                 "drift: annotated text differs from the corpus text")
         if "stances" in tables:
             st = tables["stances"]
-            sub_st = st[(st["status"] == "submitted") & st["target"].isin(targets)]  # draft ids overlap annotation ids
+            sub_st = st[(st["status"] == SUBMITTED) & st["target"].isin(targets)]  # draft ids overlap annotation ids
             got = sub_st.groupby("annotation_id")["target"].nunique()
             want = len(targets)
             add("annotations", "annotation_id",
@@ -413,7 +413,7 @@ def validate(tables: dict[str, pd.DataFrame], cb: Codebook, min_annotators: int 
         rows += _run(schema, df, name)
     if "annotations" in passed and min_annotators > 1:
         ann = passed["annotations"]
-        sub = ann[ann["status"] == "submitted"]
+        sub = ann[ann["status"] == SUBMITTED]
         n = sub.groupby("article_id")["annotator"].nunique()
         for aid, k in n[n < min_annotators].sort_index().items():
             rows.append({"table": "annotations", "check": f"quality gate: at least {min_annotators} annotators per article",
