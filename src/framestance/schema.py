@@ -89,7 +89,9 @@ REJECT = pa.schema(
     ]
 )
 
-INPUT_KINDS = ("text", "html", "records")
+INPUT_KINDS = ("text", "html", "records", "warc")
+#: Input kinds whose payload is a JSON object (a crawler record, or a WARC response as {url, html, date_download}).
+JSON_KINDS = ("records", "warc")
 RELATIONS = ("main", "related")
 DATE_PRECISIONS = ("second", "minute", "hour", "day", "week", "month", "year")
 

@@ -83,6 +83,7 @@ def normalise(
         ("  exact duplicates", summary.exact_duplicates),
         ("  near duplicates", summary.near_duplicates),
         ("  unique", summary.unique),
+        *[(f"skipped: {why}", n) for why, n in summary.skipped.items()],
     ]
     for name, n in rows:
         table.add_row(name, str(n))

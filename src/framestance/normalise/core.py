@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from .. import __version__
 from ..config import NormaliseConfig
-from ..schema import ARTICLE, REJECT, REJECT_REASONS, RejectReason
+from ..schema import ARTICLE, JSON_KINDS, REJECT, REJECT_REASONS, RejectReason
 from .article import NotAnArticle
 from .extractors import extractor_for
 from .readers import bom_encoding
@@ -161,7 +161,7 @@ def normalise_batch(batch: pa.RecordBatch, params: Params = Params()) -> Result:
             if row["error"]:
                 raise Rejected(row["reason"] or RejectReason.PARSE_ERROR.value, row["error"])
             retrieved_at = row["retrieved_at"]
-            if row["input_kind"] == "records":
+            if row["input_kind"] in JSON_KINDS:
                 try:
                     content = json.loads(row["payload"])
                 except ValueError as exc:

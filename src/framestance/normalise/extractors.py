@@ -74,4 +74,16 @@ class RecordExtractor:
         return [parse_record(content, min_words)]
 
 
+@register
+class WarcResponseExtractor:
+    """An HTTP response of a WARC/ARC file: the HTML path, with the URL the crawler fetched."""
+
+    kind: ClassVar[str] = "warc"
+
+    def extract(self, content: dict, retrieved_at: datetime, min_words: int) -> list[Extracted]:
+        from .html import parse_html
+
+        return [parse_html(content["html"], url=content.get("url"), min_words=min_words)]
+
+
 __all__ = ["EXTRACTORS", "Extractor", "extractor_for", "register"]

@@ -49,6 +49,7 @@ class Summary:
     near_duplicates: int = 0
     unique: int = 0
     rejects_by_reason: dict = field(default_factory=dict)
+    skipped: dict = field(default_factory=dict)  # records of archives that are not inputs (WARC requests, ...), by why
 
     def check(self) -> None:
         """The counts must add up; a failure here is a bug, never a user error."""
@@ -156,7 +157,8 @@ def normalise(
     files_seen = 0
     last_path = None
     try:
-        raw = batches(read_inputs(files, max_bytes, retrieved_at))
+        skipped: Counter = Counter()
+        raw = batches(read_inputs(files, max_bytes, retrieved_at, skipped))
         for raw_batch, result in _zip_inputs(raw, workers, params):
             summary.inputs += raw_batch.num_rows
             marked, exact, near = dedup.mark(result)
@@ -187,6 +189,7 @@ def normalise(
     summary.articles = summary.main + summary.related
     summary.unique = summary.articles - summary.exact_duplicates - summary.near_duplicates
     summary.rejects_by_reason = dict(sorted(reasons.items()))
+    summary.skipped = dict(sorted(skipped.items()))
     summary.check()
     art_w.commit()
     rej_w.commit()

@@ -24,6 +24,7 @@ import os
 import re
 import stat as stat_mod
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ from .text import sha256
 TEXT_EXT = {".txt", ".text", ".dump"}
 HTML_EXT = {".html", ".htm", ".xhtml"}
 RECORD_EXT = {".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".tsv"}
+WARC_EXT = {".warc", ".arc"}
 STREAMED_RECORDS = {".jsonl", ".ndjson", ".csv", ".tsv", ".parquet"}
 BATCH_ROWS = 64  # rows per raw batch: fixed, so outputs do not depend on the number of workers
 SKIP_LIMIT_FACTOR = 8  # a record line up to 8x max_bytes is skipped; a longer one ends its file
@@ -191,6 +193,8 @@ def display_path(path: Path) -> str:
 def kind_of(name: str, head: bytes) -> str:
     """text / html / records, from the extension (gzip's stripped) and then the first bytes."""
     suffix = _suffix(name)
+    if suffix in WARC_EXT:
+        return "warc"
     if suffix in HTML_EXT:
         return "html"
     if suffix in RECORD_EXT:
@@ -205,6 +209,8 @@ def kind_of(name: str, head: bytes) -> str:
         return "html"
     if start.startswith((b"{", b"[")) or head.startswith(b"PAR1"):
         return "records"
+    if head.startswith(b"WARC/"):
+        return "warc"
     return "text"
 
 
@@ -471,6 +477,79 @@ def _is_json_document(suffix: str, data: bytes, encoding: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+# WARC / ARC
+
+
+def _charset(content_type: str) -> str | None:
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset":
+            name = value.strip().strip("\"'").lower()
+            try:
+                return codecs.lookup(name).name
+            except LookupError:
+                return None
+    return None
+
+
+def _warc(path: Path, shown: str, digest: str, when: datetime, max_bytes: int, skipped: Counter) -> Iterator[Raw]:
+    """Each HTTP response with an HTML body is one input of the HTML path: {url from
+    WARC-Target-URI, html decoded by the HTTP charset, date_download from WARC-Date}. Other
+    records (requests, metadata, non-HTML, non-200) are counted in `skipped`, by why. A record
+    that cannot be read (truncated, corrupt) is a reject; reading goes on where it can."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    def reject(pos: int, reason: RejectReason, detail: str) -> Raw:
+        return Raw(shown, digest, pos, "warc", None, when, detail, reason.value)
+
+    pos = -1
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        archive = ArchiveIterator(fh, arc2warc=True)
+        records = iter(archive)
+        while True:
+            pos += 1
+            try:
+                record = next(records)
+            except StopIteration:
+                # warcio stops quietly at a record cut short: bytes after the last whole record are one
+                end = (archive.get_record_offset() or 0) + (archive.get_record_length() or 0) if pos else 0
+                fh.seek(end)
+                if fh.read(1024).strip():  # (a record's trailing CRLFs are not part of its length)
+                    yield reject(pos, R.UNDECODABLE, f"undecodable: WARC record {pos + 1} is truncated "
+                                                     f"({size - end} bytes at the end of the file cannot be read)")
+                return
+            except (ArchiveLoadFailed, *GZIP_ERRORS, ValueError) as exc:
+                yield reject(pos, R.UNDECODABLE, f"undecodable: WARC record {pos + 1} cannot be read ({_plain(exc)}); the rest of the file is skipped")
+                return
+            try:
+                kind = record.rec_type
+                if kind != "response":
+                    skipped[f"warc {kind} records"] += 1
+                    continue
+                http = record.http_headers
+                status = http.get_statuscode() if http is not None else None
+                ctype = (http.get_header("Content-Type") or "") if http is not None else ""
+                if status != "200":
+                    skipped[f"warc responses with status {status or 'unknown'}"] += 1
+                    continue
+                if "html" not in ctype.lower():
+                    skipped["warc responses that are not HTML"] += 1
+                    continue
+                body = record.content_stream().read(max_bytes + 1)
+                if len(body) > max_bytes:
+                    yield reject(pos, R.TOO_LARGE, f"too large: WARC record {pos + 1} has more than {max_bytes} bytes of body (limit {max_bytes})")
+                    continue
+                html = body.decode(_charset(ctype) or "utf-8", errors="replace")
+                payload = _dumps({"url": record.rec_headers.get_header("WARC-Target-URI"), "html": html,
+                                  "date_download": record.rec_headers.get_header("WARC-Date")})
+                yield Raw(shown, digest, pos, "warc", payload, when)
+            except (ArchiveLoadFailed, *GZIP_ERRORS, ValueError, _Reject) as exc:
+                yield reject(pos, R.UNDECODABLE, f"undecodable: WARC record {pos + 1} is truncated or corrupt ({_plain(exc)})")
+
+
+# ---------------------------------------------------------------------------------------------
 # reading
 
 
@@ -487,22 +566,25 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def read_inputs(found: list[Found], max_bytes: int, retrieved_at: datetime | None = None) -> Iterator[Raw]:
-    """One Raw per page (text dump, HTML) or per crawler record, in path order; one reject row for
-    each path that cannot be read. Never raises for a bad input."""
+def read_inputs(found: list[Found], max_bytes: int, retrieved_at: datetime | None = None,
+                skipped: Counter | None = None) -> Iterator[Raw]:
+    """One Raw per page (text dump, HTML), per crawler record or per WARC response, in path order;
+    one reject row for each path that cannot be read. Never raises for a bad input. WARC records
+    that are not inputs (requests, metadata, non-HTML, non-200) are counted in `skipped`."""
+    skipped = Counter() if skipped is None else skipped
     for item in found:
         shown = display_path(item.path)
         if item.problem:
             yield Raw(shown, sha256(shown), 0, "text", None, retrieved_at or _now(), item.problem, R.UNREADABLE.value)
             continue
         try:
-            yield from _read_file(item.path, shown, max_bytes, retrieved_at)
+            yield from _read_file(item.path, shown, max_bytes, retrieved_at, skipped)
         except OSError as exc:  # vanished or became unreadable while being read
             yield Raw(shown, sha256(shown), 0, kind_of(item.path.name, b""), None, retrieved_at or _now(),
                       f"unreadable: cannot read the file ({exc.strerror or _plain(exc)})", R.UNREADABLE.value)
 
 
-def _read_file(path: Path, shown: str, max_bytes: int, retrieved_at: datetime | None) -> Iterator[Raw]:
+def _read_file(path: Path, shown: str, max_bytes: int, retrieved_at: datetime | None, skipped: Counter) -> Iterator[Raw]:
     st = path.stat()
     when = retrieved_at or datetime.fromtimestamp(int(st.st_mtime), tz=UTC)
     with path.open("rb") as fh:
@@ -512,6 +594,9 @@ def _read_file(path: Path, shown: str, max_bytes: int, retrieved_at: datetime | 
     def reject(digest: str, kind: str, reason: RejectReason, detail: str) -> Raw:
         return Raw(shown, digest, 0, kind, None, when, detail, reason.value)
 
+    if _suffix(path.name) in WARC_EXT or head.startswith(b"WARC/"):  # warcio reads its gzip members itself
+        yield from _warc(path, shown, _hash_file(path), when, max_bytes, skipped)
+        return
     if gz:
         try:
             with gzip.open(path, "rb") as zf:
@@ -521,6 +606,9 @@ def _read_file(path: Path, shown: str, max_bytes: int, retrieved_at: datetime | 
             return
     kind = kind_of(path.name, head[:1024])
     suffix = _suffix(path.name)
+    if kind == "warc":  # a gzipped WARC without the extension
+        yield from _warc(path, shown, _hash_file(path), when, max_bytes, skipped)
+        return
     if kind == "records" and (suffix in STREAMED_RECORDS or head[:4] == b"PAR1"):
         digest = _hash_file(path)
         rows = _Records(shown, digest, when, max_bytes)
