@@ -34,7 +34,7 @@ def test_bundled_sample_summary_adds_up(normalise_dir, tmp_path):
     assert stored == {
         "inputs": 14, "inputs_with_article": 9, "rejected": 5, "articles": 10, "main": 9, "related": 1,
         "exact_duplicates": 1, "near_duplicates": 1, "unique": 8,
-        "rejects_by_reason": {"empty": 1, "not an article": 2, "parse error": 1, "undecodable": 1},
+        "rejects_by_reason": {"empty": 1, "not an article": 2, "parse error": 1, "undecodable": 1}, "skipped": {},
     }
     files = {p.relative_to(SAMPLE).as_posix() for p in SAMPLE.rglob("*") if p.is_file()}
     seen = {Path(a["source_path"]).relative_to(SAMPLE).as_posix() for a in arts} | {
