@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,14 +20,16 @@ def _aside(path: Path) -> Path:
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> Path:
-    """Write `data` to `path` via a temporary beside it; `mode` applies from creation (0o600 for
-    secrets: never readable by others, not even for a moment)."""
+    """Write `data` to `path` via a new temporary beside it (mkstemp: created exclusively, owner-only,
+    never a stale file or a planted link), then give it `mode` and rename it over `path`. 0o600 for
+    secrets: never readable by others, not even for a moment."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _aside(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            os.fchmod(fh.fileno(), mode)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -302,3 +302,54 @@ def test_good_inputs_come_out_the_same_beside_bad_ones(tmp_path):
 
     assert key(alone, good) == key(beside, mixed)
     assert len(key(alone, good)) >= len(KINDS) * 2
+
+
+# -------------------------------------------------------------------------------------------------
+# found in review
+
+
+def test_a_parquet_timestamp_python_cannot_hold_is_a_reject(tmp_path):
+    (tmp_path / "in").mkdir()
+    table = pa.table({"url": ["https://x.example/t"], "text": [body(4)],
+                      "date": pa.array([1_700_000_000_000], pa.int64()).cast(pa.timestamp("s"))})
+    pq.write_table(table, tmp_path / "in" / "ts.parquet")
+    summary, arts, rejs = _run(tmp_path / "in", tmp_path / "out")
+    assert [r["reason"] for r in rejs] == ["parse error"] and summary.inputs == 1
+
+
+def test_positions_stay_unique_when_a_gzip_stream_breaks_after_blank_lines(tmp_path):
+    lines = "\n" + "".join(json.dumps({"text": body(3, f"blank {i}")}) + "\n" for i in range(40))
+    blob = gzip.compress(lines.encode(), mtime=0)
+    write(tmp_path / "in" / "cut.jsonl.gz", blob[: len(blob) * 2 // 3])
+    summary, arts, rejs = _run(tmp_path / "in", tmp_path / "out")
+    positions = [r["position"] for r in arts] + [r["position"] for r in rejs]
+    assert len(positions) == len(set(positions)) == summary.inputs
+
+
+def test_one_file_named_two_ways_is_one_input(tmp_path, monkeypatch):
+    write(tmp_path / "in" / "a" / "x.txt", f"Title\n\n{body(5, 'spelled twice')}\n")
+    monkeypatch.chdir(tmp_path)
+    from framestance.normalise import normalise
+
+    summary = normalise(["in", str(tmp_path / "in" / "a" / "x.txt"), "in/a/../a/x.txt"], tmp_path / "out", workers=1,
+                        retrieved_at=RETRIEVED)
+    assert summary.inputs == 1
+
+
+def test_a_csv_record_spread_over_many_lines_is_bounded(tmp_path):
+    field = "\n".join("line of a quoted field that never ends" for _ in range(100))
+    write(tmp_path / "in" / "long.csv", f'url,text\nhttps://x.example/1,"{field}"\nhttps://x.example/2,"{body(4)}"\n')
+    summary, arts, rejs = _run(tmp_path / "in", tmp_path / "out", max_bytes=2000)
+    assert [r["reason"] for r in rejs] == ["too large"] and "record at line" in rejs[0]["detail"]
+
+
+def test_atomic_write_ignores_a_stale_temporary_and_sets_the_mode(tmp_path):
+    import stat
+
+    from framestance.io import atomic_write
+
+    target = tmp_path / "secret.env"
+    (tmp_path / f".secret.env.{os.getpid()}.tmp").write_text("stale", encoding="utf-8")
+    os.chmod(tmp_path / f".secret.env.{os.getpid()}.tmp", 0o666)
+    atomic_write(target, b"KEY=1\n", mode=0o600)
+    assert target.read_bytes() == b"KEY=1\n" and stat.S_IMODE(target.stat().st_mode) == 0o600

@@ -101,3 +101,12 @@ def test_a_warc_of_real_pages_gives_the_body_quality_of_their_html(tmp_path):
     direct = score((page_score(truth[pid]["articleBody"], next((a["text"] for a in arts.get(pid, [])
                                                                  if a["relation"] == "main"), "")) for pid in ids), resamples=0)
     assert abs(from_warc.f1 - direct.f1) < 0.005, (from_warc, direct)
+
+
+def test_an_empty_archive_and_a_non_text_charset_are_accounted_for(normalise_dir, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "empty.warc").write_bytes(b"")
+    (tmp_path / "in" / "b64.warc.gz").write_bytes(_warc([("response", "https://x.example/b", 200, "text/html; charset=base64",
+                                                          _page("Odd charset page", "odd charset"), "2025-08-17T06:00:00Z")]))
+    summary, arts, rejs = normalise_dir(tmp_path / "in")
+    assert [r["reason"] for r in rejs] == ["empty"] and [a["title"] for a in arts] == ["Odd charset page"]

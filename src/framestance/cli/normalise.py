@@ -64,8 +64,8 @@ def normalise(
         summary = run(inputs, out, cfg, workers=workers, force=force, progress=on_progress, on_reject=on_reject)
     except FramestanceError as exc:
         fail(str(exc))
-    except PermissionError as exc:
-        fail(f"{exc.filename}: permission denied")
+    except OSError as exc:  # --out is a file, or cannot be created
+        fail(f"{exc.filename or out}: {exc.strerror or exc}")
     finally:
         if started:
             progress.stop()

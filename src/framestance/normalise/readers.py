@@ -143,7 +143,9 @@ def _walk(folder: Path, found: dict[str, Found], ancestors: frozenset[tuple[int,
 
 
 def _key(path: Path) -> str:
-    return path.as_posix()
+    """The same path however it was written ("a/../a/x.txt", absolute or relative) is one input;
+    a link is a path of its own (its article is then marked as the target's duplicate)."""
+    return os.path.normpath(os.path.abspath(path))
 
 
 def expand_inputs(inputs: Iterable[str]) -> list[Found]:
@@ -265,9 +267,11 @@ class _Records:
     def __init__(self, shown: str, digest: str, when: datetime, max_bytes: int):
         self.shown, self.digest, self.when, self.max_bytes = shown, digest, when, max_bytes
         self.count = 0
+        self.next_pos = 0  # past the highest position given: where a failure after the last row goes
 
     def record(self, pos: int, record: Any) -> Raw:
         self.count += 1
+        self.next_pos = max(self.next_pos, pos + 1)
         try:
             payload = _dumps(record)
         except _Reject as rej:
@@ -279,6 +283,7 @@ class _Records:
     def reject(self, pos: int, reason: RejectReason, detail: str, counted: bool = False) -> Raw:
         if not counted:
             self.count += 1
+        self.next_pos = max(self.next_pos, pos + 1)
         return Raw(self.shown, self.digest, pos, "records", None, self.when, detail, reason.value)
 
     def empty(self) -> Iterator[Raw]:
@@ -349,10 +354,15 @@ def _csv(text: IO[str], delimiter: str, rows: _Records) -> Iterator[Raw]:
     """CSV/TSV records, checked: a row whose field count differs from the header's (broken
     quoting, a stray delimiter) is rejected, not turned into a record; strict quoting."""
 
+    in_record = [0]  # characters read since the last row the reader returned
+
     def lines() -> Iterator[str]:
         for line in _bounded_lines(text, rows.max_bytes):
             if isinstance(line, _Skipped):  # a CSV record may span lines: no resuming inside one
                 raise _LineTooLong(line.size)
+            in_record[0] += len(line)
+            if in_record[0] > rows.max_bytes:  # quoted newlines: one record over many lines
+                raise _LineTooLong(in_record[0])
             yield line
 
     csv.field_size_limit(max(rows.max_bytes, 131072))
@@ -360,12 +370,13 @@ def _csv(text: IO[str], delimiter: str, rows: _Records) -> Iterator[Raw]:
     header: list[str] | None = None
     pos = 0
     while True:
+        in_record[0] = 0
         try:
             fields = next(reader)
         except StopIteration:
             return
         except _LineTooLong:
-            yield rows.reject(pos, R.TOO_LARGE, f"too large: line {reader.line_num + 1} is longer than the limit of {rows.max_bytes} characters; the rest of the file is skipped")
+            yield rows.reject(pos, R.TOO_LARGE, f"too large: the record at line {reader.line_num + 1} is longer than the limit of {rows.max_bytes} characters; the rest of the file is skipped")
             return
         except csv.Error as exc:
             if header is None:
@@ -409,7 +420,8 @@ def _parquet(source: Any, rows: _Records) -> Iterator[Raw]:
                 for record in batch.to_pylist():
                     yield rows.record(pos, record)
                     pos += 1
-    except (pa.ArrowException, OSError, ValueError, *GZIP_ERRORS) as exc:
+    except (pa.ArrowException, OSError, ValueError, OverflowError, *GZIP_ERRORS) as exc:
+        # (OverflowError: a timestamp Python cannot hold, such as milliseconds stored as seconds)
         yield rows.reject(pos, R.PARSE_ERROR, f"parse error: not a readable Parquet file ({_plain(exc)})")
 
 
@@ -486,9 +498,10 @@ def _charset(content_type: str) -> str | None:
         if key.strip().lower() == "charset":
             name = value.strip().strip("\"'").lower()
             try:
-                return codecs.lookup(name).name
+                info = codecs.lookup(name)
             except LookupError:
                 return None
+            return info.name if getattr(info, "_is_text_encoding", True) else None  # not base64, zlib, ...
     return None
 
 
@@ -513,8 +526,11 @@ def _warc(path: Path, shown: str, digest: str, when: datetime, max_bytes: int, s
             try:
                 record = next(records)
             except StopIteration:
+                if pos == 0:
+                    yield reject(0, R.EMPTY, "empty: the archive holds no records")
+                    return
                 # warcio stops quietly at a record cut short: bytes after the last whole record are one
-                end = (archive.get_record_offset() or 0) + (archive.get_record_length() or 0) if pos else 0
+                end = (archive.get_record_offset() or 0) + (archive.get_record_length() or 0)
                 fh.seek(end)
                 if fh.read(1024).strip():  # (a record's trailing CRLFs are not part of its length)
                     yield reject(pos, R.UNDECODABLE, f"undecodable: WARC record {pos + 1} is truncated "
@@ -615,9 +631,9 @@ def _read_file(path: Path, shown: str, max_bytes: int, retrieved_at: datetime | 
         try:
             yield from _records(path, gz, head, rows)
         except GZIP_ERRORS as exc:
-            yield rows.reject(rows.count, R.UNDECODABLE, f"undecodable: broken gzip or unreadable file after {rows.count} records ({_plain(exc)})")
+            yield rows.reject(rows.next_pos, R.UNDECODABLE, f"undecodable: broken gzip or unreadable file after {rows.count} records ({_plain(exc)})")
         except UnicodeDecodeError as exc:
-            yield rows.reject(rows.count, R.UNDECODABLE, f"undecodable: not UTF-8 after {rows.count} records ({exc.reason})")
+            yield rows.reject(rows.next_pos, R.UNDECODABLE, f"undecodable: not {exc.encoding.upper()} after {rows.count} records ({exc.reason})")
         yield from rows.empty()
         return
     # Pages and JSON documents are read whole, within the size limit (expanded size for gzip).

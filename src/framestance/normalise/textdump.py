@@ -359,6 +359,8 @@ def _split_related(block: list[str], retrieved_at: datetime, profile: Profile) -
 # ---------------------------------------------------------------------------------------------
 
 
+_NO_TITLE = "Untitled page of framestance"  # title-like to the header rules, never a real title here
+
 # The line model reads a line in its page's context; a dump of a few lines (a record's text, a
 # bare title and body) has no chrome to strip and goes to the layout rules instead.
 LINE_MODEL_MIN_LINES = 30
@@ -385,7 +387,9 @@ def _read_with_line_model(lines: list[str], retrieved_at: datetime, min_words: i
     # The title: the nearest title-like line above the body, past dates, bylines and short labels.
     above = [i for i in range(first - 1, max(-1, first - 16), -1) if lines[i]]
     title_at = next((i for i in above if title_like(lines[i])), None)
-    block = lines[title_at:first] if title_at is not None else []
+    # No title above the body: a stand-in heads the block, so that the header rules take it for
+    # the title instead of a line of the body, and it is dropped again after.
+    block = lines[title_at:first] if title_at is not None else [_NO_TITLE]
     prev = None
     for i in body:
         if prev is not None and i != prev + 1:
@@ -394,9 +398,8 @@ def _read_with_line_model(lines: list[str], retrieved_at: datetime, min_words: i
         prev = i
     block = fix_mojibake("\n".join(block)).split("\n")  # mojibake repaired on what is kept only
     art = _read_block(block, "main", retrieved_at, profile)
-    if title_at is None and art.paragraphs and art.title and _norm(art.title) == _norm(lines[first]):
-        art.paragraphs.insert(0, art.title)  # no title above the body: its first line is body, not title
-        art.title = None
+    if title_at is None:
+        art.title = None if art.title == _NO_TITLE else art.title
     words = sum(n_words(p) for p in art.paragraphs)
     if words < min_words:
         why = "paywall stub" if any(profile.paywall.search(ln) for ln in lines if ln) else "no article body"
