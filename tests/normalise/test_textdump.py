@@ -10,7 +10,7 @@ from framestance.normalise.article import NotAnArticle
 from framestance.normalise.cleaning import parse_byline
 from framestance.normalise.textdump import parse_text_dump
 
-from ..conftest import RETRIEVED, SAMPLE, SEEDS
+from ..conftest import RETRIEVED, SAMPLE, SEEDS, body
 
 SEED = SEEDS / "000_97a7e2018422f2ba.txt"
 
@@ -215,3 +215,15 @@ def test_other_aggregator_shape_with_teaser_list():
 def test_chrome_only_page_is_not_an_article():
     with pytest.raises(NotAnArticle):
         parse_text_dump("logo\nMenu\nSign in\nSubscribe\nCookie settings\nAccept all\n", RETRIEVED)
+
+
+def test_a_block_without_a_title_keeps_its_first_lines_as_body():
+    """The line model found no title above the body: no line of the body is taken for one."""
+    from framestance.normalise.profiles import profile_for
+    from framestance.normalise.textdump import _read_block
+
+    block = ["It was late.", "What the council decided", body(3, "council night")]
+    art = _read_block(block, "main", RETRIEVED, profile_for(""), titled=False)
+    assert art.title is None
+    text = "\n\n".join(art.paragraphs)
+    assert text.startswith("It was late.") and "What the council decided" in text

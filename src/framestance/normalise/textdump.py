@@ -124,7 +124,9 @@ def _join_continuations(lines: list[str]) -> list[str]:
     return out
 
 
-def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile: Profile) -> Extracted:
+def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile: Profile, titled: bool = True) -> Extracted:
+    """One article from a block of lines; `titled=False`: the block has no title line (the body
+    starts at once), so none is looked for."""
     art = Extracted(relation=relation)
     lines = [_BULLET.sub("", ln).lstrip() if ln and ln[0] in _BULLET_CHARS else ln for ln in block]
 
@@ -138,11 +140,18 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
             kept.append(ln)
     lines = kept
 
-    # Title: a header line repeated on the page, else the first title-like header line; short
-    # lines above it are section labels or site names (a kicker among them is kept).
     idx = [i for i, ln in enumerate(lines) if ln]
     if not idx:
         return art
+    if titled:
+        lines = _take_title(art, lines, idx, retrieved_at, profile)
+    lines = _join_continuations(lines)
+    return _read_rest(art, lines, retrieved_at, profile)
+
+
+def _take_title(art: Extracted, lines: list[str], idx: list[int], retrieved_at: datetime, profile: Profile) -> list[str]:
+    """Title: a header line repeated on the page, else the first title-like header line; short
+    lines above it are section labels or site names (a kicker among them is kept)."""
     body_at = next((i for i in idx if layout_words(lines[i]) >= 12 and not profile.byline.match(lines[i])), len(lines))
     head = [i for i in idx if i < body_at][:12] or idx[:1]
     keys = [_norm(lines[i]) for i in idx]
@@ -176,9 +185,11 @@ def _read_block(block: list[str], relation: str, retrieved_at: datetime, profile
         title = title[m.end():]
     art.title = title.strip()
     key = _norm(lines[first])
-    lines = [("" if ln and _norm(ln) == key else ln) for ln in lines]
-    lines = _join_continuations(lines)
+    return [("" if ln and _norm(ln) == key else ln) for ln in lines]
 
+
+def _read_rest(art: Extracted, lines: list[str], retrieved_at: datetime, profile: Profile) -> Extracted:
+    """Header (date, outlet, byline, kicker), credits and the body paragraphs of a block."""
     # Header: dates, outlet, byline, kicker, before the first long line.
     header_end = next((i for i, ln in enumerate(lines) if ln and layout_words(ln) >= 12 and not profile.byline.match(ln)), len(lines))
     date_at = None
@@ -359,8 +370,6 @@ def _split_related(block: list[str], retrieved_at: datetime, profile: Profile) -
 # ---------------------------------------------------------------------------------------------
 
 
-_NO_TITLE = "Untitled page of framestance"  # title-like to the header rules, never a real title here
-
 # The line model reads a line in its page's context; a dump of a few lines (a record's text, a
 # bare title and body) has no chrome to strip and goes to the layout rules instead.
 LINE_MODEL_MIN_LINES = 30
@@ -387,9 +396,7 @@ def _read_with_line_model(lines: list[str], retrieved_at: datetime, min_words: i
     # The title: the nearest title-like line above the body, past dates, bylines and short labels.
     above = [i for i in range(first - 1, max(-1, first - 16), -1) if lines[i]]
     title_at = next((i for i in above if title_like(lines[i])), None)
-    # No title above the body: a stand-in heads the block, so that the header rules take it for
-    # the title instead of a line of the body, and it is dropped again after.
-    block = lines[title_at:first] if title_at is not None else [_NO_TITLE]
+    block = lines[title_at:first] if title_at is not None else []
     prev = None
     for i in body:
         if prev is not None and i != prev + 1:
@@ -397,9 +404,7 @@ def _read_with_line_model(lines: list[str], retrieved_at: datetime, min_words: i
         block.append(lines[i])
         prev = i
     block = fix_mojibake("\n".join(block)).split("\n")  # mojibake repaired on what is kept only
-    art = _read_block(block, "main", retrieved_at, profile)
-    if title_at is None:
-        art.title = None if art.title == _NO_TITLE else art.title
+    art = _read_block(block, "main", retrieved_at, profile, titled=title_at is not None)
     words = sum(n_words(p) for p in art.paragraphs)
     if words < min_words:
         why = "paywall stub" if any(profile.paywall.search(ln) for ln in lines if ln) else "no article body"
