@@ -93,10 +93,10 @@ def normalise_pages(pages: list[tuple[str, str, bytes]], retrieved_at: datetime)
     MinHash), in batches as `normalise` runs it -> (page id -> article rows, page id -> reject row,
     CPU seconds, start-up excluded)."""
     from .normalise import Params, normalise_batch
-    from .normalise.readers import Raw, to_batch
+    from .normalise.readers import Raw
+    from .normalise.readers import batches as raw_batches
 
-    batches = [to_batch([Raw(pid, sha256_bytes(data), 0, kind, data, retrieved_at) for pid, kind, data in pages[i : i + 64]])
-               for i in range(0, len(pages), 64)]
+    batches = list(raw_batches(Raw(pid, sha256_bytes(data), 0, kind, data, retrieved_at) for pid, kind, data in pages))
     if batches:
         normalise_batch(batches[0].slice(0, 1), Params())  # imports and models load once
     arts: dict[str, list[dict]] = {}

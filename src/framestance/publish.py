@@ -284,9 +284,6 @@ def _write_shards(table: pa.Table, folder: Path, split: str, max_bytes: int) -> 
     return paths
 
 
-_sha256 = sha256_file
-
-
 def _versions(root: Path) -> list[str]:
     if not root.exists():
         return []
@@ -423,7 +420,7 @@ def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: 
         files["README.md"] = {}
         for rel in files:
             p = tmp / rel
-            files[rel] = {**files[rel], "bytes": p.stat().st_size, "sha256": _sha256(p)}
+            files[rel] = {**files[rel], "bytes": p.stat().st_size, "sha256": sha256_file(p)}
         manifest = {"name": opts.name, "version": opts.version, "files": dict(sorted(files.items()))}
         (tmp / "MANIFEST.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         if final.exists():

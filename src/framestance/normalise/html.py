@@ -62,9 +62,6 @@ def _names(value) -> list[str]:
     return []
 
 
-_parse_iso = parse_iso
-
-
 def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConfig.min_words) -> Extracted:
     import trafilatura
     from trafilatura.utils import load_html
@@ -156,13 +153,13 @@ def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConf
     # more often: site-wide or modified dates).
     raw = next((obj["datePublished"] for obj in ld if isinstance(obj.get("datePublished"), str)), None)
     raw = raw or meta.get("article:published_time") or meta.get("pubdate") or meta.get("date")
-    parsed = _parse_iso(raw) if raw else None
+    parsed = parse_iso(raw) if raw else None
     from htmldate import find_date
 
     short_list_date_parser()
     day = find_date(tree, extensive_search=True, original_date=True, outputformat="%Y-%m-%d")
     if day and not (parsed is not None and str(raw).strip()[:10] == day):
-        raw, parsed = day, _parse_iso(day)
+        raw, parsed = day, parse_iso(day)
     if parsed is not None:
         art.date = ShownDate(str(raw), parsed[0], parsed[1], "")
 

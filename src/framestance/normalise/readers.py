@@ -444,15 +444,23 @@ def _json_document(data: bytes, encoding: str, rows: _Records) -> Iterator[Raw]:
             yield rows.reject(pos, R.PARSE_ERROR, f"parse error: record {pos + 1} is not an object")
 
 
+def _no_records(head: bytes, encoding: str) -> tuple[RejectReason, str] | None:
+    """Why a records file cannot hold records, from its first bytes: empty, or binary (NUL bytes
+    where no byte-order mark announces UTF-16/32)."""
+    if not head.lstrip(codecs.BOM_UTF8).strip():
+        return R.EMPTY, "empty: the records file has no content"
+    if head[:4] != b"PAR1" and encoding == "utf-8-sig" and b"\x00" in head[:8192]:
+        return R.BINARY, "binary: NUL bytes in a records file"
+    return None
+
+
 def _records(path: Path, gz: bool, head: bytes, rows: _Records) -> Iterator[Raw]:
     """Every record of a records file, streamed where the format allows."""
     suffix = _suffix(path.name)
     encoding = bom_encoding(head) or "utf-8-sig"
-    if not head.strip() or not head.lstrip(codecs.BOM_UTF8).strip():
-        yield rows.reject(0, R.EMPTY, "empty: the records file has no content")
-        return
-    if head[:4] != b"PAR1" and encoding == "utf-8-sig" and b"\x00" in head:
-        yield rows.reject(0, R.BINARY, "binary: NUL bytes in a records file")
+    problem = _no_records(head, encoding)
+    if problem:
+        yield rows.reject(0, *problem)
         return
     with (gzip.open(path, "rb") if gz else path.open("rb")) as fh:
         if suffix == ".parquet" or head[:4] == b"PAR1":
@@ -484,8 +492,7 @@ def _is_json_document(suffix: str, data: bytes, encoding: str) -> bool:
     """A .json file, or a file whose text starts with "[", is one JSON document; else JSONL."""
     if suffix == ".json":
         return True
-    start = data[:64].decode(encoding, errors="ignore") if encoding != "utf-8-sig" else data[:64].decode("utf-8-sig", errors="ignore")
-    return start.lstrip().startswith("[")
+    return data[:64].decode(encoding, errors="ignore").lstrip().startswith("[")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -575,9 +582,6 @@ def _read_bounded(fh: Any, limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
-_hash_file = sha256_file
-
-
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
@@ -611,22 +615,22 @@ def _read_file(path: Path, shown: str, max_bytes: int, retrieved_at: datetime | 
         return Raw(shown, digest, 0, kind, None, when, detail, reason.value)
 
     if _suffix(path.name) in WARC_EXT or head.startswith(b"WARC/"):  # warcio reads its gzip members itself
-        yield from _warc(path, shown, _hash_file(path), when, max_bytes, skipped)
+        yield from _warc(path, shown, sha256_file(path), when, max_bytes, skipped)
         return
     if gz:
         try:
             with gzip.open(path, "rb") as zf:
                 head = zf.read(8192)
         except GZIP_ERRORS as exc:
-            yield reject(_hash_file(path), kind_of(path.name, b""), R.UNDECODABLE, f"undecodable: broken gzip ({_plain(exc)})")
+            yield reject(sha256_file(path), kind_of(path.name, b""), R.UNDECODABLE, f"undecodable: broken gzip ({_plain(exc)})")
             return
     kind = kind_of(path.name, head[:1024])
     suffix = _suffix(path.name)
     if kind == "warc":  # a gzipped WARC without the extension
-        yield from _warc(path, shown, _hash_file(path), when, max_bytes, skipped)
+        yield from _warc(path, shown, sha256_file(path), when, max_bytes, skipped)
         return
     if kind == "records" and (suffix in STREAMED_RECORDS or head[:4] == b"PAR1"):
-        digest = _hash_file(path)
+        digest = sha256_file(path)
         rows = _Records(shown, digest, when, max_bytes)
         try:
             yield from _records(path, gz, head, rows)
@@ -638,7 +642,7 @@ def _read_file(path: Path, shown: str, max_bytes: int, retrieved_at: datetime | 
         return
     # Pages and JSON documents are read whole, within the size limit (expanded size for gzip).
     if st.st_size > max_bytes:
-        yield reject(_hash_file(path), kind, R.TOO_LARGE, f"too large: {st.st_size} bytes (limit {max_bytes})")
+        yield reject(sha256_file(path), kind, R.TOO_LARGE, f"too large: {st.st_size} bytes (limit {max_bytes})")
         return
     data = path.read_bytes()
     digest = sha256(data)
@@ -657,10 +661,9 @@ def _read_file(path: Path, shown: str, max_bytes: int, retrieved_at: datetime | 
         return
     rows = _Records(shown, digest, when, max_bytes)
     encoding = bom_encoding(data[:4]) or "utf-8-sig"
-    if not data.lstrip(codecs.BOM_UTF8).strip():
-        yield rows.reject(0, R.EMPTY, "empty: the records file has no content")
-    elif data[:4] != b"PAR1" and encoding == "utf-8-sig" and b"\x00" in data[:8192]:
-        yield rows.reject(0, R.BINARY, "binary: NUL bytes in a records file")
+    problem = _no_records(data, encoding)
+    if problem:
+        yield rows.reject(0, *problem)
     elif _is_json_document(_suffix(path.name), data, encoding):
         yield from _json_document(data, encoding, rows)
         yield from rows.empty()

@@ -422,12 +422,13 @@ def parse_text_dump(text: str, retrieved_at: datetime, min_words: int = Normalis
     """
     text = tidy(text)
     profile = profile_for(text)
-    lines = [squash(ln) for ln in text.split("\n")]
-    if profile.names == ("generic",) and sum(1 for ln in lines if ln) >= LINE_MODEL_MIN_LINES:
-        # a rendered page of a site nobody wrote a profile for: the learned line model
-        art = _read_with_line_model(lines, retrieved_at, min_words, profile)
-        if art is not None:
-            return [art]
+    if profile.names == ("generic",):
+        lines = [squash(ln) for ln in text.split("\n")]
+        if sum(1 for ln in lines if ln) >= LINE_MODEL_MIN_LINES:
+            # a rendered page of a site nobody wrote a profile for: the learned line model
+            art = _read_with_line_model(lines, retrieved_at, min_words, profile)
+            if art is not None:
+                return [art]
     text = fix_mojibake(text)
     lines = [squash(ln) for ln in text.split("\n")]
     blocks = _segment(lines, profile)
