@@ -197,3 +197,20 @@ def write_weights(d: dict, path: str) -> None:
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(d, f, separators=(",", ":"))
     os.replace(tmp, path)
+
+
+def patch_args(doc: str | None) -> tuple[argparse.Namespace, dict]:
+    """Options of the scripts that refit one page-type model: (args, the weights to patch)."""
+    ap = arg_parser(doc, out=True)
+    ap.add_argument("--base", default=None, help="weights JSON to patch (default: --out if it exists, else the shipped file)")
+    args = parse_args(ap)
+    return args, read_weights(args.base or (args.out if os.path.exists(args.out) else MODEL))
+
+
+def patch_page_model(d: dict, kind: str, model, threshold: float, features: list[str], out: str) -> None:
+    """Put a refitted page-type model (`kind`: dump or html) into the weights and write them to OUT."""
+    d[f"page_{kind}"] = model
+    d[f"page_{kind}_threshold"] = threshold
+    d[f"page_{kind}_features"] = features
+    write_weights(d, out)
+    print("patched", out, "threshold", threshold)

@@ -18,19 +18,11 @@ from lib_train import export_hgb
 from framestance.normalise import linemodel as dm
 
 if __name__ == "__main__":
-    ap = common.arg_parser(__doc__, out=True)
-    ap.add_argument("--base", default=None, help="weights JSON to patch (default: --out if it exists, else the shipped file)")
-    args = common.parse_args(ap)
-    base = args.base or (args.out if os.path.exists(args.out) else common.MODEL)
-    d = common.read_weights(base)
+    args, d = common.patch_args(__doc__)
     if not os.path.exists(common.cache_path("oof_all.pkl")):
         raise SystemExit(f"{common.cache_path('oof_all.pkl')} is missing: run scripts/linemodel/cv_all.py first")
     rows = dump_page_rows(common.load_pickle("oof_all.pkl")["s1"])
     assert len(rows[0][4]) == len(dm.DUMP_PAGE_NAMES)
     cv(rows, "dumps")
     m, th = fit_page(*rows_to_xyg(rows))
-    d["page_dump"] = export_hgb(m)
-    d["page_dump_threshold"] = th
-    d["page_dump_features"] = dm.DUMP_PAGE_NAMES
-    common.write_weights(d, args.out)
-    print("patched", args.out, "threshold", th)
+    common.patch_page_model(d, "dump", export_hgb(m), th, dm.DUMP_PAGE_NAMES, args.out)

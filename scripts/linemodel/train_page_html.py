@@ -10,8 +10,6 @@ Prints the 5-fold-by-site rejection counts of the refitted detector (scores save
 """
 from __future__ import annotations
 
-import os
-
 import common
 from cv_page import cv, fit_page, html_page_rows, rows_to_xyg
 from lib_train import export_hgb
@@ -19,16 +17,8 @@ from lib_train import export_hgb
 from framestance.normalise import linemodel as dm
 
 if __name__ == "__main__":
-    ap = common.arg_parser(__doc__, out=True)
-    ap.add_argument("--base", default=None, help="weights JSON to patch (default: --out if it exists, else the shipped file)")
-    args = common.parse_args(ap)
-    base = args.base or (args.out if os.path.exists(args.out) else common.MODEL)
-    d = common.read_weights(base)
+    args, d = common.patch_args(__doc__)
     rows = html_page_rows()
     common.save_pickle(cv(rows, "html"), "page_html_cv.pkl")
     m, th = fit_page(*rows_to_xyg(rows))
-    d["page_html"] = export_hgb(m)
-    d["page_html_threshold"] = th
-    d["page_html_features"] = dm.HTML_PAGE_NAMES
-    common.write_weights(d, args.out)
-    print("patched", args.out, "threshold", th)
+    common.patch_page_model(d, "html", export_hgb(m), th, dm.HTML_PAGE_NAMES, args.out)
