@@ -115,3 +115,21 @@ def sample(tmp_path_factory):
     snapshot = scrub(json.dumps(build(root / "corpus", codebook)).encode(), lambda u: u)
     write_tables(tables_from_snapshot(snapshot, load(codebook)), root / "annotations")
     return root
+
+
+@pytest.fixture(scope="session")
+def corpus200(tmp_path_factory):
+    """A normalised corpus of 200 distinct articles (plus 5 exact duplicates that push skips)."""
+    from framestance.normalise import normalise
+
+    src = tmp_path_factory.mktemp("raw200")
+    outlets = ["Harbour Times", "Pacific Daily", "Valley Courier", "Northwire"]
+    for i in range(200):
+        write(src / f"a{i:03d}.txt", f"Generated story number {i} about the talks\n{outlets[i % 4]} {i % 9 + 1} hours ago\n"
+              + prose(i, 5))
+    for i in range(5):
+        write(src / f"dup{i}.txt", f"Generated story number {i} about the talks again\n" + prose(i, 5))
+    out = tmp_path_factory.mktemp("corpus200")
+    summary = normalise([str(src)], out, retrieved_at=RETRIEVED, workers=1, force=True)
+    assert summary.unique == 200 and summary.exact_duplicates == 5
+    return out

@@ -97,6 +97,19 @@ def config_labels(xml: str) -> dict[str, set[str]]:
 
 # ---- the client ---------------------------------------------------------------------------------
 
+#: Label Studio's own bounds on a project title (settings PROJECT_TITLE_MIN_LEN / MAX_LEN).
+TITLE_MIN, TITLE_MAX = 3, 50
+
+
+def title_problem(title: str) -> str | None:
+    """Why Label Studio would refuse `title` as a project title, or None."""
+    if len(title) < TITLE_MIN:
+        return f"project title {title!r} is shorter than {TITLE_MIN} characters (Label Studio refuses it)"
+    if len(title) > TITLE_MAX:
+        return f"project title {title!r} is longer than {TITLE_MAX} characters (Label Studio refuses it)"
+    return None
+
+
 
 class Client:
     def __init__(self, url: str, api_key: str, timeout: float = 600.0):
@@ -135,11 +148,13 @@ class Client:
         return {"id": me.id, "email": me.email}
 
     # ---- projects --------------------------------------------------------------------------
+    def projects(self, containing: str = "") -> dict[str, int]:
+        """title -> id of the projects whose title contains `containing` (the server's filter)."""
+        found = self.call(lambda: list(self.ls.projects.list(title=containing or None, page_size=100)))
+        return {p.title: p.id for p in sorted(found, key=lambda p: p.id) if p.title is not None}
+
     def find_project(self, title: str) -> int | None:
-        for p in self.call(lambda: list(self.ls.projects.list(title=title, page_size=100))):
-            if p.title == title:
-                return p.id
-        return None
+        return self.projects(title).get(title)
 
     def create_project(self, title: str, config: str, description: str = "") -> int:
         p = self.call(self.ls.projects.create, title=title, label_config=config, description=description,
@@ -193,10 +208,14 @@ class Client:
         while True:
             body = self.call(page, n)
             tasks = body.get("tasks") or []
-            for t in tasks:
+            for t in sorted(tasks, key=lambda t: t["id"]):
                 data = t.get("data") or {}
                 if "article_id" in data:
-                    out[str(data["article_id"])] = {"id": t["id"], **{f: data.get(f) for f in fields}}
+                    key = str(data["article_id"])
+                    if key in out:  # a second task for one article (a push that raced another)
+                        out[key].setdefault("duplicate_ids", []).append(t["id"])
+                    else:
+                        out[key] = {"id": t["id"], **{f: data.get(f) for f in fields}}
             total = body.get("total")
             if not tasks or (total is not None and n * 1000 >= total):
                 return out
@@ -206,6 +225,15 @@ class Client:
         res = self.call(self.ls.projects.import_tasks, id=pid, request=tasks, return_task_ids=True,
                         request_options=NO_RETRY, retries=0)
         return list(res.task_ids or [])
+
+    def unannotated(self, ids: list[int]) -> list[int]:
+        """Those of the tasks `ids` that nobody has annotated or started (no annotation, no draft)."""
+        out = []
+        for tid in ids:
+            t = self.call(self.ls.tasks.get, id=str(tid))
+            if not (getattr(t, "total_annotations", 0) or getattr(t, "annotations", None) or getattr(t, "drafts", None)):
+                out.append(tid)
+        return out
 
     def delete_tasks(self, pid: int, ids: list[int]) -> None:
         if ids:
@@ -233,13 +261,25 @@ class Client:
         self.call(self.ls.projects.exports.delete, id=pid, export_pk=exp.id)
         return b"".join(chunks)
 
-    # ---- users and annotations (tests, benchmarks, demo) ------------------------------------------
+    # ---- users and annotations ---------------------------------------------------------------
+    def users(self) -> dict[str, int]:
+        """e-mail (lower case) -> user id, for every user of the server."""
+        return {str(u.email).lower(): u.id for u in self.call(self.ls.users.list) if u.email}
+
     def ensure_user(self, email: str) -> int:
-        for u in self.call(self.ls.users.list):
-            if u.email == email:
-                return u.id
+        uid = self.users().get(email.lower())
+        if uid is not None:
+            return uid
         u = self.call(self.ls.users.create, username=email.split("@")[0], email=email, retries=0)
         return u.id
+
+    def invite_link(self) -> str:
+        """The organisation's sign-up link (anyone holding it can create an account and join)."""
+        http = self.ls._client_wrapper.httpx_client
+        r = self.call(http.request, "api/invite", method="GET")
+        if r.status_code >= 400:
+            raise StudioRequestError(f"Label Studio answered HTTP {r.status_code} to the invite link request")
+        return self.url + str(r.json().get("invite_url", ""))
 
     def annotate(self, task_id: int, result: list[dict], user_id: int, lead_time: float | None = None,
                  was_cancelled: bool = False) -> int:

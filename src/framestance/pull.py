@@ -12,14 +12,11 @@ same bytes, on any machine.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
-import os
 import re
-import secrets
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,8 +26,9 @@ import pyarrow as pa
 from .codebook import Codebook
 from .errors import FramestanceError
 from .io import atomic_write, write_table
-from .isodate import parse_iso
-from .schema import ANNOTATION, PSEUDONYM, SPAN, STANCE, SUBMITTED
+from .isodate import has_zone, parse_iso
+from .pseudonym import Pseudonymiser, is_pseudonym
+from .schema import ANNOTATION, SPAN, STANCE, SUBMITTED
 
 
 class PullError(FramestanceError, ValueError):
@@ -41,49 +39,12 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "project"
 
 
-class Pseudonymiser:
-    """Stable pseudonyms: HMAC-SHA256 of the Label Studio user, keyed by a secret kept out of git."""
-
-    def __init__(self, key_file: Path, mapping_file: Path):
-        self.key_file, self.mapping_file = key_file, mapping_file
-        env = os.environ.get("FRAMESTANCE_PSEUDONYM_KEY")
-        if env:
-            self.key = env.encode()
-        else:
-            if not key_file.exists():
-                key_file.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(secrets.token_hex(32) + "\n")
-            self.key = key_file.read_text().strip().encode()
-        self.mapping: dict[str, str] = {}
-        if mapping_file.exists():
-            self.mapping = json.loads(mapping_file.read_text())
-
-    def __call__(self, user: dict | int | None) -> str | None:
-        if user is None:
-            return None
-        uid = user.get("id") if isinstance(user, dict) else user
-        email = user.get("email", "") if isinstance(user, dict) else ""
-        name = "ann-" + hmac.new(self.key, f"user:{uid}".encode(), hashlib.sha256).hexdigest()[:12]
-        if email or name not in self.mapping:
-            self.mapping[name] = email or f"user {uid}"
-        return name
-
-    def save(self) -> None:
-        atomic_write(self.mapping_file, json.dumps(dict(sorted(self.mapping.items())), indent=1).encode(), mode=0o600)
-
-
 #: Keys of Label Studio's export that hold users (an id, a {id, email, ...} object, or a list of them).
 USER_KEYS = frozenset({"completed_by", "updated_by", "created_by", "last_created_by", "user", "comment_authors",
                        "reviewers", "annotator"})
 #: Keys that name a user in free text ("First Last email, 7") or depend on when the export ran.
 DROP_KEYS = frozenset({"created_username", "created_ago"})
 _TRAILING_ID = re.compile(r",\s*(\d+)\s*$")
-
-
-def _is_pseudonym(user) -> bool:
-    return isinstance(user, str) and re.fullmatch(PSEUDONYM, user) is not None
 
 
 def _tasks(export: bytes) -> list:
@@ -113,7 +74,7 @@ def scrub_tasks(raw: bytes, pseudonym) -> list:
     def users(value):
         if isinstance(value, list):
             return [users(v) for v in value]
-        if value is None or _is_pseudonym(value):
+        if value is None or is_pseudonym(value):
             return value
         return pseudonym(value)
 
@@ -123,7 +84,7 @@ def scrub_tasks(raw: bytes, pseudonym) -> list:
             # a draft's `user` is the user's string form (an e-mail); its id is at the end of
             # `created_username`: pseudonymise by id, like annotations, so one person is one pseudonym
             named = _TRAILING_ID.search(str(node.get("created_username") or ""))
-            if named and isinstance(node.get("user"), str) and not _is_pseudonym(node["user"]):
+            if named and isinstance(node.get("user"), str) and not is_pseudonym(node["user"]):
                 node["user"] = int(named.group(1))
             return {k: users(v) if k in USER_KEYS else walk(v) for k, v in node.items() if k not in DROP_KEYS}
         if isinstance(node, list):
@@ -133,13 +94,45 @@ def scrub_tasks(raw: bytes, pseudonym) -> list:
     return walk(tasks)
 
 
-def _ts(value: str | None) -> datetime | None:
-    if not value:
+class _Bad(Exception):
+    """A malformed field: where (task, annotation) is added by the caller."""
+
+
+def _ts(value: Any, field: str) -> datetime | None:
+    if value is None:
         return None
+    if not isinstance(value, str):
+        raise _Bad(f"{field} {value!r} is not a date-time string")
     parsed = parse_iso(value)
     if parsed is None:
-        raise ValueError(f"{value!r} is not an ISO-8601 date-time")
+        raise _Bad(f"{field} {value!r} is not an ISO-8601 date-time")
+    if len(value.strip()) > 10 and not has_zone(value):
+        raise _Bad(f"{field} {value!r} has no time zone (Label Studio writes UTC with Z)")
     return parsed[0]
+
+
+def _int(value: Any, field: str, optional: bool = True) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Bad(f"{field} {value!r} is not an integer")
+    return value
+
+
+def _number(value: Any, field: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Bad(f"{field} {value!r} is not a number")
+    return float(value)
+
+
+def _strings(value: Any, field: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Bad(f"{field} {value!r} is not a list of strings")
+    return value
 
 
 def tables_from_snapshot(snapshot: bytes, cb: Codebook) -> dict[str, pa.Table]:
@@ -148,65 +141,19 @@ def tables_from_snapshot(snapshot: bytes, cb: Codebook) -> dict[str, pa.Table]:
 
 
 def tables_from_tasks(tasks: list, cb: Codebook) -> dict[str, pa.Table]:
-    """The tables of a scrubbed export's tasks (parsed once, whether just pulled or read from a snapshot)."""
-    frames = cb.by_name(cb.frames)
-    tones = cb.by_name(cb.tone)
-    values = cb.by_name(cb.stance_values)
-    targets = cb.by_name(cb.targets)
-    stance_controls = {cb.stance_control(t.id): t.id for t in cb.targets}
-    ann_rows, stance_rows, span_rows = [], [], []
+    """The tables of a scrubbed export's tasks (parsed once, whether just pulled or read from a snapshot).
 
-    def one(task: dict, ann: dict, status: str) -> None:
-        data = task.get("data") or {}
-        aid = data.get("article_id")
-        user = ann.get("completed_by") if status != "draft" else ann.get("user")
-        who = user.get("id") if isinstance(user, dict) else user
-        if who is not None and not _is_pseudonym(who):
-            raise PullError(f"task {task.get('id')}: annotator {type(who).__name__} is not a pseudonym (scrub the export first)")
-        row: dict[str, Any] = {
-            "article_id": aid,
-            "text_sha256": data.get("text_sha256"),
-            "task_id": task.get("id"),
-            "annotation_id": ann.get("id"),
-            "annotator": who,
-            "status": status,
-            "created_at": _ts(ann.get("created_at")),
-            "updated_at": _ts(ann.get("updated_at")),
-            "lead_time": ann.get("lead_time"),
-            "ground_truth": bool(ann.get("ground_truth")),
-            "primary_frame": None,
-            "frames": [],
-            "tone": None,
-        }
-        for item in ann.get("result") or []:
-            name, value = item.get("from_name"), item.get("value") or {}
-            picked = value.get("choices") or []
-            if name == cb.FRAMES:
-                row["frames"] = sorted(frames.get(c, c) for c in picked)
-            elif name == cb.PRIMARY and picked:
-                row["primary_frame"] = frames.get(picked[0], picked[0])
-            elif name == cb.TONE and picked:
-                row["tone"] = tones.get(picked[0], picked[0])
-            elif name in stance_controls and picked:
-                stance_rows.append({"article_id": aid, "annotation_id": ann.get("id"), "annotator": who, "status": status,
-                                    "target": stance_controls[name], "value": values.get(picked[0], picked[0])})
-            elif name in (cb.FRAME_SPANS, cb.EVIDENCE):
-                lookup = frames if name == cb.FRAME_SPANS else targets
-                for lab in value.get("labels") or []:
-                    span_rows.append({
-                        "article_id": aid, "annotation_id": ann.get("id"), "annotator": who, "status": status,
-                        "kind": "frame_cue" if name == cb.FRAME_SPANS else "stance_evidence",
-                        "label": lookup.get(lab, lab), "start": value.get("start"), "end": value.get("end"),
-                        "text": value.get("text"),
-                    })
-        ann_rows.append(row)
-
-    for task in tasks:
-        for ann in task.get("annotations") or []:
-            one(task, ann, "cancelled" if ann.get("was_cancelled") else SUBMITTED)
-        for draft in task.get("drafts") or []:
-            if isinstance(draft, dict):
-                one(task, draft, "draft")
+    A malformed task stops the pull with one line naming the task and the field (`PullError`):
+    the tables are built whole in memory before anything is written, so nothing is half-written."""
+    ann_rows: list[dict] = []
+    stance_rows: list[dict] = []
+    span_rows: list[dict] = []
+    for i, task in enumerate(tasks):
+        where = f"task {i}" if not isinstance(task, dict) else f"task {task.get('id', i)!r}"
+        try:
+            _task_rows(task, cb, ann_rows, stance_rows, span_rows)
+        except _Bad as exc:
+            raise PullError(f"{where}: {exc}") from None
 
     def table(rows, schema, key):
         rows.sort(key=key)
@@ -218,6 +165,103 @@ def tables_from_tasks(tasks: list, cb: Codebook) -> dict[str, pa.Table]:
         "stances": table(stance_rows, STANCE, lambda r: (*k(r), r["target"])),
         "spans": table(span_rows, SPAN, lambda r: (*k(r), r["kind"], r["start"] or 0, r["end"] or 0, r["label"] or "")),
     }
+
+
+def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_rows: list) -> None:
+    if not isinstance(task, dict):
+        raise _Bad(f"is a {type(task).__name__}, not an object")
+    tid = _int(task.get("id"), "id")
+    data = task.get("data")
+    if not isinstance(data, dict):
+        raise _Bad("has no `data` object")
+    aid = data.get("article_id")
+    if not isinstance(aid, str) or not aid:
+        raise _Bad(f"data.article_id {aid!r} is not a non-empty string")
+    sha = data.get("text_sha256")
+    if sha is not None and not isinstance(sha, str):
+        raise _Bad(f"data.text_sha256 {sha!r} is not a string")
+    frames = cb.by_name(cb.frames)
+    tones = cb.by_name(cb.tone)
+    values = cb.by_name(cb.stance_values)
+    targets = cb.by_name(cb.targets)
+    stance_controls = {cb.stance_control(t.id): t.id for t in cb.targets}
+
+    def one(n: int, ann: Any, kind: str) -> None:
+        if not isinstance(ann, dict):
+            raise _Bad(f"{kind} {n} is a {type(ann).__name__}, not an object")
+        status = "draft" if kind == "draft" else ("cancelled" if ann.get("was_cancelled") else SUBMITTED)
+        try:
+            _one(ann, status)
+        except _Bad as exc:
+            raise _Bad(f"{kind} {ann.get('id', n)!r}: {exc}") from None
+
+    def _one(ann: dict, status: str) -> None:
+        user = ann.get("completed_by") if status != "draft" else ann.get("user")
+        who = user.get("id") if isinstance(user, dict) else user
+        if who is not None and not is_pseudonym(who):
+            raise PullError(f"task {tid}: annotator {type(who).__name__} is not a pseudonym (scrub the export first)")
+        ann_id = _int(ann.get("id"), "id")
+        row: dict[str, Any] = {
+            "article_id": aid,
+            "text_sha256": sha,
+            "task_id": tid,
+            "annotation_id": ann_id,
+            "annotator": who,
+            "status": status,
+            "created_at": _ts(ann.get("created_at"), "created_at"),
+            "updated_at": _ts(ann.get("updated_at"), "updated_at"),
+            "lead_time": _number(ann.get("lead_time"), "lead_time"),
+            "ground_truth": bool(ann.get("ground_truth")),
+            "primary_frame": None,
+            "frames": [],
+            "tone": None,
+        }
+        result = ann.get("result")
+        if result is not None and not isinstance(result, list):
+            raise _Bad(f"result is a {type(result).__name__}, not a list")
+        for j, item in enumerate(result or []):
+            if not isinstance(item, dict):
+                raise _Bad(f"result item {j} is {json.dumps(item)[:40]}, not an object")
+            name, value = item.get("from_name"), item.get("value")
+            if value is None:
+                value = {}
+            if not isinstance(value, dict):
+                raise _Bad(f"result item {j} ({name}): value is not an object")
+            picked = _strings(value.get("choices"), f"result item {j} ({name}) choices")
+            if name == cb.FRAMES:
+                row["frames"] = sorted(frames.get(c, c) for c in picked)
+            elif name == cb.PRIMARY and picked:
+                row["primary_frame"] = frames.get(picked[0], picked[0])
+            elif name == cb.TONE and picked:
+                row["tone"] = tones.get(picked[0], picked[0])
+            elif name in stance_controls and picked:
+                stance_rows.append({"article_id": aid, "annotation_id": ann_id, "annotator": who, "status": status,
+                                    "target": stance_controls[name], "value": values.get(picked[0], picked[0])})
+            elif name in (cb.FRAME_SPANS, cb.EVIDENCE):
+                lookup = frames if name == cb.FRAME_SPANS else targets
+                start = _int(value.get("start"), f"result item {j} ({name}) start")
+                end = _int(value.get("end"), f"result item {j} ({name}) end")
+                text = value.get("text")
+                if text is not None and not isinstance(text, str):
+                    raise _Bad(f"result item {j} ({name}): text is not a string")
+                for lab in _strings(value.get("labels"), f"result item {j} ({name}) labels"):
+                    span_rows.append({
+                        "article_id": aid, "annotation_id": ann_id, "annotator": who, "status": status,
+                        "kind": "frame_cue" if name == cb.FRAME_SPANS else "stance_evidence",
+                        "label": lookup.get(lab, lab), "start": start, "end": end, "text": text,
+                    })
+        ann_rows.append(row)
+
+    for key, kind in (("annotations", "annotation"), ("drafts", "draft")):
+        items = task.get(key)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            raise _Bad(f"{key} is a {type(items).__name__}, not a list")
+        for n, ann in enumerate(items):
+            if kind == "draft" and not isinstance(ann, dict):
+                continue  # the easy export lists drafts as ids
+            one(n, ann, kind)
 
 
 def write_snapshot(snapshot: bytes, out_dir: Path, project: str, now: datetime | None = None) -> Path:
@@ -244,43 +288,68 @@ def latest_snapshot(out_dir: Path, project: str) -> Path | None:
 
 @dataclass(frozen=True)
 class PullReport:
-    source: str  # "server": a fresh export; "snapshot": the newest tracked snapshot (no server configured)
+    source: str  # "server": a fresh export; "snapshot": the newest tracked snapshot (no server reachable)
     snapshot: Path
     tables: dict[str, tuple[Path, int]]  # name -> (path, rows)
+    projects: dict[str, int] = field(default_factory=dict)  # title -> tasks exported
+    warning: str = ""  # why the snapshot was used
+
+
+def project_titles(titles: dict[str, int], project: str) -> dict[str, int]:
+    """The projects that make up PROJECT: the shared one and every annotator's own queue
+    (`PROJECT · ann-...`, see push.queue_title)."""
+    prefix = project + " · "
+    return {t: pid for t, pid in titles.items()
+            if t == project or (t.startswith(prefix) and is_pseudonym(t[len(prefix):]))}
 
 
 def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
         exporting: Callable[[], AbstractContextManager] = nullcontext) -> PullReport:
-    """Export PROJECT from the configured Label Studio to a scrubbed snapshot under OUT and build the
-    tables in TABLES_DIR; with no server configured, rebuild them from the newest snapshot (that is
-    how `dvc repro` reproduces the corpus anywhere). `exporting` wraps the export (a spinner)."""
-    from .studio import StudioError, connection_from_env
+    """Export PROJECT (all its projects: the shared one and each annotator's queue) from the
+    configured Label Studio into one scrubbed snapshot under OUT and build the tables in TABLES_DIR.
 
+    With no server configured, or when the server `studio up` started is down, the tables are
+    rebuilt from the newest snapshot (that is how `dvc repro` reproduces the corpus anywhere); a
+    server configured through LABEL_STUDIO_URL must answer. Tables are built in memory before
+    anything is written, so a malformed export leaves the snapshot folder and the tables as they were.
+    `exporting` wraps the export (a spinner)."""
+    from .studio import LocalStudio, StudioError, connection_from_env
+
+    warning = ""
     try:
         conn = connection_from_env(home)
     except StudioError:
         conn = None
+    if conn is not None and conn.managed and not LocalStudio(home).healthy(conn.url):
+        warning = f"the Label Studio that `studio up` started ({conn.url}) is not running"
+        conn = None
     if conn is None:
         snap = latest_snapshot(out, project)
         if snap is None:
-            raise PullError(f"no Label Studio configured and no snapshot in {out}/{slug(project)}/: "
-                            "set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY, or run `framestance studio up`")
+            raise PullError(f"no Label Studio running and no snapshot in {out}/{slug(project)}/: "
+                            "run `framestance studio up`, or set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY")
         built = tables_from_snapshot(snap.read_bytes(), cb)
-        source = "snapshot"
-    else:
-        from .labelstudio import Client
+        paths = write_tables(built, tables_dir)
+        return PullReport("snapshot", snap, {n: (p, built[n].num_rows) for n, p in paths.items()},
+                          warning=warning or "no Label Studio configured")
 
-        client = Client(conn.url, conn.api_key)
-        pid = client.find_project(project)
-        if pid is None:
-            raise PullError(f"project {project!r}: no such project on {client.url}")
-        with exporting():
-            raw = client.export_snapshot(pid)
-        pseudo = Pseudonymiser(home / "pseudonym.key", home / "annotators.json")
-        tasks = scrub_tasks(raw, pseudo)
-        pseudo.save()
-        snap = write_snapshot(canonical(tasks), out, project)
-        built = tables_from_tasks(tasks, cb)  # the export is parsed once
-        source = "server"
+    from .labelstudio import Client
+
+    client = Client(conn.url, conn.api_key)
+    parts = project_titles(client.projects(project), project)
+    if not parts:
+        raise PullError(f"project {project!r}: no such project on {client.url}")
+    pseudo = Pseudonymiser.of_home(home)
+    tasks: list = []
+    counts = {}
+    with exporting():
+        for title, pid in sorted(parts.items()):
+            part = scrub_tasks(client.export_snapshot(pid), pseudo)
+            counts[title] = len(part)
+            tasks += part
+    tasks.sort(key=lambda t: (t.get("project") if isinstance(t, dict) else 0, t.get("id") if isinstance(t, dict) else 0))
+    built = tables_from_tasks(tasks, cb)  # the export is parsed once; a malformed one stops here
+    pseudo.save()
+    snap = write_snapshot(canonical(tasks), out, project)
     paths = write_tables(built, tables_dir)
-    return PullReport(source, snap, {name: (path, built[name].num_rows) for name, path in paths.items()})
+    return PullReport("server", snap, {n: (p, built[n].num_rows) for n, p in paths.items()}, counts)

@@ -1,28 +1,50 @@
-"""Stage 2: a seeded, stratified sample of the corpus goes to a Label Studio project.
+"""Stage 2: a seeded, stratified sample of the corpus goes to Label Studio.
+
+Two shapes. Without `annotators`, one shared project NAME (Label Studio's own overlap settings).
+With `annotators` (blind queues), every annotator gets a project of their own, titled
+`NAME · <pseudonym>`, holding only their tasks, so nobody sees anyone else's annotations
+(Label Studio Community has no per-user task visibility); each article goes to exactly `overlap`
+annotators (`assign`).
 
 Idempotent: the key of a task is `data.article_id` (Label Studio has no server-side key), read back
 from the server before every import batch, so a re-push creates nothing and an interrupted push
 re-run completes without duplicates or gaps. An article whose text changed since it was pushed is
-reported, never silently duplicated.
+reported, never silently duplicated. Two pushes to one project from one studio home take turns
+(a lock file); a task that another machine's push created twice is reported and, while nobody has
+annotated it, deleted.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
+import os
 import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import pyarrow.parquet as pq
 
 from .codebook import Codebook
 from .errors import FramestanceError
-from .labelstudio import Client, StudioRequestError, StudioUnavailable, check_config, config_labels, labeling_config
+from .labelstudio import (
+    Client,
+    StudioRequestError,
+    StudioUnavailable,
+    check_config,
+    config_labels,
+    labeling_config,
+    title_problem,
+)
 
 BATCH = 1000
+#: Between a project name and an annotator's pseudonym in the title of their own project.
+QUEUE_SEPARATOR = " · "
 
 
 class PushError(FramestanceError, ValueError):
@@ -41,6 +63,9 @@ class PushReport:
     changed: list[str] = field(default_factory=list)
     skipped_duplicates: int = 0
     retries: int = 0
+    queues: dict[str, int] = field(default_factory=dict)  # blind mode: pseudonym -> tasks created now
+    load: dict[str, int] = field(default_factory=dict)  # blind mode: pseudonym -> tasks assigned in all
+    race_duplicates_removed: int = 0
 
 
 LIGHT = ["article_id", "outlet", "language", "relation", "duplicate_of", "text_sha256"]
@@ -147,6 +172,68 @@ def ensure_project(client: Client, name: str, cb: Codebook, report: PushReport) 
     return pid
 
 
+def assign(articles: list[str], held: dict[str, set[str]], k: int, seed: int) -> dict[str, list[str]]:
+    """New assignments so that each article is held by exactly `k` of the annotators in `held`
+    (pseudonym -> article ids they already hold), keeping every earlier assignment.
+
+    Articles are taken in a seeded order and each goes to the least-loaded annotators who do not
+    hold it yet (seeded tie-break), so loads stay within one of each other and the same inputs give
+    the same queues. An annotator who joins later starts with the lightest load, so new articles and
+    articles still short of `k` annotators go to them first."""
+    def rank(*parts: str) -> bytes:
+        return hashlib.sha256("\0".join((str(seed), *parts)).encode()).digest()
+
+    load = {a: len(arts) for a, arts in held.items()}
+    holders: dict[str, set[str]] = defaultdict(set)
+    for a, arts in held.items():
+        for art in arts:
+            holders[art].add(a)
+    new: dict[str, list[str]] = {a: [] for a in held}
+    for art in sorted(articles, key=rank):
+        need = k - len(holders[art])
+        if need <= 0:
+            continue
+        free = sorted((a for a in held if a not in holders[art]), key=lambda a: (load[a], rank(art, a)))
+        for a in free[:need]:
+            new[a].append(art)
+            load[a] += 1
+            holders[art].add(a)
+    return {a: sorted(arts) for a, arts in new.items()}
+
+
+class _Lock:
+    """One push per project and server at a time from this studio home: a second one waits (an
+    flock, released by the kernel if the first is killed)."""
+
+    def __init__(self, folder: Path | None, key: str, waiting: Callable[[str], None] | None):
+        self.path = None if folder is None else Path(folder) / "locks" / (hashlib.sha256(key.encode()).hexdigest()[:16] + ".lock")
+        self.waiting = waiting
+        self.fh: TextIO | None = None
+
+    def __enter__(self) -> _Lock:
+        if self.path is None:
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = fh = open(self.path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            if self.waiting:
+                self.waiting(f"another push to this project is running ({holder}); waiting for it to finish")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}\n")
+        fh.flush()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fh is not None:
+            self.fh.close()
+
+
 def push(
     client: Client,
     corpus_dir: Path,
@@ -159,9 +246,18 @@ def push(
     overlap: int | None = None,
     overlap_share: int = 100,
     predictions: Path | None = None,
+    annotators: list[str] | None = None,
+    pseudonym: Callable[[dict], str] | None = None,
+    lock_dir: Path | None = None,
+    waiting: Callable[[str], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
     max_attempts: int = 6,
 ) -> PushReport:
+    """Push a sample of the corpus to PROJECT, or with `annotators` (e-mails of server users) to
+    one blind queue per annotator, each article to exactly `overlap` of them."""
+    problem = title_problem(project)
+    if problem:
+        raise PushError(problem)
     report = PushReport()
     table, rows, report.skipped_duplicates = load_candidates(corpus_dir, stratify)
     table = table.select(TASK_COLUMNS)
@@ -169,27 +265,79 @@ def push(
     picked = sample(rows, n, seed, stratify)
     report.sampled = len(picked)
     preds = _load_predictions(predictions)
-    pid = ensure_project(client, project, cb, report)
-    report.project_id = pid
-    if overlap:
-        client.set_overlap(pid, overlap, overlap_share)
+    with _Lock(lock_dir, f"{client.url} {project}", waiting):
+        if not annotators:
+            pid = ensure_project(client, project, cb, report)
+            report.project_id = pid
+            if overlap:
+                client.set_overlap(pid, overlap, overlap_share)
+            _fill(client, pid, picked, table, preds, report, progress, max_attempts, total=len(picked), done=0)
+            return report
+        queues = _queues(client, project, annotators, pseudonym, overlap or 1)
+        pids = {p: ensure_project(client, title, cb, report) for p, title in queues.items()}
+        keys = {p: client.task_keys(pid) for p, pid in pids.items()}
+        by_id = {r["article_id"]: r for r in picked}
+        held = {p: set(k) & set(by_id) for p, k in keys.items()}
+        new = assign(sorted(by_id), held, overlap or 1, seed)
+        total = sum(len(held[p]) + len(new[p]) for p in queues)
+        done = 0
+        for p, pid in pids.items():
+            mine = [by_id[a] for a in sorted(held[p] | set(new[p]))]
+            before = report.created
+            _fill(client, pid, mine, table, preds, report, progress, max_attempts, total=total, done=done, keys=keys[p])
+            report.queues[p] = report.created - before
+            report.load[p] = len(mine)
+            done += len(mine)
+        return report
 
+
+def queue_title(project: str, pseudonym: str) -> str:
+    return f"{project}{QUEUE_SEPARATOR}{pseudonym}"
+
+
+def _queues(client: Client, project: str, emails: list[str], pseudonym: Callable[[dict], str] | None, k: int) -> dict[str, str]:
+    """pseudonym -> title of that annotator's own project; every e-mail must be a server user."""
+    if pseudonym is None:
+        raise PushError("blind queues need the pseudonym key (the studio home)")
+    wanted = sorted({e.strip().lower() for e in emails if e.strip()})
+    users = client.users()
+    missing = [e for e in wanted if e not in users]
+    if missing:
+        raise PushError(f"not users of {client.url}: {', '.join(missing)} (add them with `framestance annotators add`)")
+    if not 1 <= k <= len(wanted):
+        raise PushError(f"--overlap {k}: each article needs between 1 and {len(wanted)} annotators (as many as --annotators)")
+    out = {}
+    for e in wanted:
+        p = pseudonym({"id": users[e], "email": e})
+        title = queue_title(project, p)
+        problem = title_problem(title)
+        if problem:
+            raise PushError(f"{problem}: shorten --project to at most {len(project) - (len(title) - 50)} characters")
+        out[p] = title
+    return out
+
+
+def _fill(client: Client, pid: int, picked: list[dict], table, preds: dict, report: PushReport,
+          progress: Callable[[int, int], None] | None, max_attempts: int, *, total: int, done: int,
+          keys: dict[str, dict] | None = None) -> None:
+    """Make project `pid` hold a task for each of `picked` (idempotent, retried, kill-safe)."""
     attempt = 0
     while True:
         try:
-            keys = client.task_keys(pid)
+            if keys is None:
+                keys = client.task_keys(pid)
             todo = []
-            report.changed = []
-            report.already_present = 0
+            present = 0
+            changed = []
             for r in picked:
                 have = keys.get(r["article_id"])
                 if have is None:
                     todo.append(r)
                 elif have.get("text_sha256") != r["text_sha256"]:
-                    report.changed.append(r["article_id"])
+                    changed.append(r["article_id"])
                 else:
-                    report.already_present += 1
-            done_before = report.already_present + len(report.changed)
+                    present += 1
+            done_before = done + present + len(changed)
             for start in range(0, len(todo), BATCH):
                 chunk = todo[start : start + BATCH]
                 full = table.take([r["_row"] for r in chunk]).to_pylist()
@@ -200,14 +348,24 @@ def push(
                 client.import_tasks(pid, tasks)
                 report.created += len(chunk)
                 if progress:
-                    progress(done_before + start + len(chunk), len(picked))
+                    progress(done_before + start + len(chunk), total)
+            report.changed += changed
+            report.already_present += present
+            if todo:
+                # a push from elsewhere (another home, another machine) may have raced this one
+                keys = client.task_keys(pid)
+            extra = sorted(i for k in keys.values() for i in k.get("duplicate_ids", []))
+            if extra:
+                idle = client.unannotated(extra)
+                client.delete_tasks(pid, idle)
+                report.race_duplicates_removed += len(idle)
             if progress:
-                progress(len(picked), len(picked))
-            return report
+                progress(done + len(picked), total)
+            return
         except (StudioUnavailable, StudioRequestError):
             attempt += 1
             report.retries += 1
+            keys = None  # whatever the failed batch committed is not sent again
             if attempt >= max_attempts:
                 raise
             time.sleep(min(2 ** attempt * 0.5, 10))
-            # the loop re-reads the keys: whatever the failed batch committed is not sent again

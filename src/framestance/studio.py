@@ -47,9 +47,10 @@ class Connection:
     api_key: str
     email: str = ""
     password: str = ""
+    managed: bool = False  # from the env file `studio up` wrote (not from LABEL_STUDIO_* variables)
 
 
-def _server_env(data: Path, conn: Connection) -> dict:
+def server_env(data: Path, conn: Connection) -> dict:
     """A clean environment: settings also read unprefixed names (HOST, PORT, DEBUG ...), so
     nothing from the caller's environment leaks in except what a process needs to run."""
     keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT") if k in os.environ}
@@ -173,11 +174,12 @@ class LocalStudio:
         tmp = self.home / "template.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        # `--opt=value`: a generated secret may start with "-", which `--opt value` takes for a flag
+        # The admin's e-mail, password and token reach `init` through its environment
+        # (LABEL_STUDIO_USERNAME/PASSWORD/USER_TOKEN), which only this user can read, never through
+        # its command line, which every user can read in /proc while it runs.
         res = subprocess.run(
-            [str(self.exe), "init", f"--data-dir={tmp}", f"--username={conn.email}", f"--password={conn.password}",
-             f"--user-token={conn.api_key}"],
-            env=_server_env(tmp, conn), capture_output=True, text=True, cwd=self.home,
+            [str(self.exe), "init", f"--data-dir={tmp}"],
+            env=server_env(tmp, conn), capture_output=True, text=True, cwd=self.home, umask=0o077,
         )
         if res.returncode != 0 or not (tmp / "label_studio.sqlite3").exists():
             with open(self.log_file, "a", encoding="utf-8") as log:  # what init said, minus the secrets
@@ -185,27 +187,50 @@ class LocalStudio:
                 log.write(out.replace(conn.password, "***").replace(conn.api_key, "***"))
             raise StudioError(f"label-studio init failed with code {res.returncode} (see {self.log_file})")
         os.replace(tmp, self.template)
+        _owner_only(self.template)
+
+    def kept_port(self) -> int | None:
+        """The port of the last start (kept, so that invite links and bookmarks keep working)."""
+        conn = self.connection()
+        if conn and conn.url:
+            try:
+                return int(conn.url.rsplit(":", 1)[1].split("/")[0])
+            except (IndexError, ValueError):
+                return None
+        return None
 
     def up(self, port: int | None = None, timeout: float = 120.0, say=print) -> Connection:
-        """Start the server (installing it first if needed); reuse it when it is already up."""
+        """Start the server (installing it first if needed); reuse it when it is already up.
+
+        The port is the one given, else the one of the last start, else a free one."""
         conn = self.connection()
         if conn and self.pid() and self.healthy(conn.url):
+            _owner_only(self.home)
+            if port is not None and conn.url != f"http://127.0.0.1:{port}":
+                raise StudioError(f"Label Studio is already up at {conn.url}; run `framestance studio down` to move it to port {port}")
             return conn
         self.install(say=say)
         if conn is None or not conn.api_key:
             conn = Connection("", secrets.token_hex(20), ADMIN_EMAIL, secrets.token_hex(16))
+        self.home.mkdir(parents=True, exist_ok=True)
         if not (self.data / "label_studio.sqlite3").exists():
             self._init_template(conn)
             shutil.rmtree(self.data, ignore_errors=True)
             shutil.copytree(self.template, self.data, symlinks=True)
-        port = port or self.free_port()
+        # The SQLite database holds every API token: owner-only, and so is all the server writes.
+        _owner_only(self.home)
+        kept = self.kept_port()
+        port = port or kept or self.free_port()
+        if not _port_free(port):
+            why = "kept from the last start" if port == kept else "asked for"
+            raise StudioError(f"port {port} ({why}) is taken by another program; pass --port to choose another")
         conn.url = f"http://127.0.0.1:{port}"
         log = open(self.log_file, "ab")  # noqa: SIM115 - the server process keeps it open
         proc = subprocess.Popen(
             [str(self.exe), "start", "--no-browser", "--internal-host", "127.0.0.1", "-p", str(port),
              "--data-dir", str(self.data)],
-            env=_server_env(self.data, conn), stdout=log, stderr=subprocess.STDOUT, cwd=self.home,
-            start_new_session=True,
+            env=server_env(self.data, conn), stdout=log, stderr=subprocess.STDOUT, cwd=self.home,
+            start_new_session=True, umask=0o077,
         )
         self.pid_file.write_text(f"{proc.pid}\n")
         deadline = time.monotonic() + timeout
@@ -254,6 +279,27 @@ class LocalStudio:
         return True
 
 
+def _owner_only(folder: Path) -> None:
+    """Folders 700, files 600 under `folder` (the venv is not under it)."""
+    folder.chmod(0o700)
+    for root, dirs, files in os.walk(folder):
+        for d in dirs:
+            os.chmod(os.path.join(root, d), 0o700, follow_symlinks=False)
+        for f in files:
+            path = os.path.join(root, f)
+            if not os.path.islink(path):
+                os.chmod(path, 0o600)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def connection_from_env(home: Path | str = DEFAULT_HOME) -> Connection:
     """LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY from the environment, else from the studio env file."""
     url, key = os.environ.get("LABEL_STUDIO_URL"), os.environ.get("LABEL_STUDIO_API_KEY")
@@ -261,7 +307,7 @@ def connection_from_env(home: Path | str = DEFAULT_HOME) -> Connection:
         return Connection(url, key)
     conn = LocalStudio(home).connection()
     if conn and conn.url and conn.api_key:
-        return Connection(url or conn.url, key or conn.api_key)
+        return Connection(url or conn.url, key or conn.api_key, managed=not (url or key))
     raise StudioError(
         "no Label Studio configured: set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY, or run `framestance studio up`"
     )

@@ -42,8 +42,10 @@ def pull(
     except FramestanceError as exc:
         fail(str(exc))
     if report.source == "snapshot":
-        err_console.print(f"no Label Studio configured: using the snapshot {report.snapshot}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {report.warning}: using the snapshot {report.snapshot}", highlight=False)
     else:
+        for title, n in report.projects.items():
+            out_console.print(f"exported {title!r}: {n} tasks", highlight=False)
         out_console.print(f"snapshot {report.snapshot}", highlight=False)
     for name, (path, rows) in report.tables.items():
         out_console.print(f"{name}: {rows} rows -> {path}", highlight=False)

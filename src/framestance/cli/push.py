@@ -28,17 +28,24 @@ def push(
     sample_n: Annotated[Optional[int], typer.Option("--sample", help="Push a sample of N articles (default: all).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the sample.")] = 0,
     stratify: Annotated[Optional[str], typer.Option(help="Stratify the sample by this column (e.g. outlet).")] = None,
-    overlap: Annotated[Optional[int], typer.Option(help="Annotators per task.")] = None,
+    annotators: Annotated[Optional[str], typer.Option(help="Comma-separated e-mails: blind queues, one project per annotator.")] = None,
+    overlap: Annotated[Optional[int], typer.Option(help="Annotators per article (with --annotators: exactly this many queues get it).")] = None,
     overlap_share: Annotated[int, typer.Option(min=0, max=100, help="Share of tasks (%) that get --overlap annotators.")] = 100,
     predictions: Annotated[Optional[Path], typer.Option(help="JSON/JSONL of pre-annotations: article_id, model_version, score, result.")] = None,
     codebook: Annotated[Optional[Path], typer.Option(help="Codebook YAML (default schemas/codebook.yaml).")] = None,
     home: StudioHome = Path(".studio"),
 ) -> None:
-    """Push a seeded, stratified sample of the corpus to a Label Studio project (idempotent)."""
+    """Push a seeded, stratified sample of the corpus to a Label Studio project (idempotent).
+
+    With --annotators, every annotator works in a project of their own (`NAME · <pseudonym>`) that
+    holds only their tasks, so nobody sees anyone else's labels; each article goes to exactly
+    --overlap of them, loads balanced, seeded; a later push keeps every earlier assignment."""
+    from ..pseudonym import Pseudonymiser
     from ..push import push as run
 
     cb = _codebook(codebook)
     client = _client(home)
+    pseudo = Pseudonymiser.of_home(home)
     progress = Progress(TextColumn("pushing"), BarColumn(), MofNCompleteColumn(), TextColumn("tasks"),
                         TimeElapsedColumn(), console=err_console)
     task = progress.add_task("push", total=None)
@@ -46,17 +53,26 @@ def push(
         with progress:
             report = run(client, corpus_dir, project, cb, n=sample_n, seed=seed, stratify=stratify, overlap=overlap,
                          overlap_share=overlap_share, predictions=predictions,
+                         annotators=annotators.split(",") if annotators else None, pseudonym=pseudo.of, lock_dir=home,
+                         waiting=lambda m: err_console.print(m, highlight=False),
                          progress=lambda d, t: progress.update(task, completed=d, total=t))
+        pseudo.save()
     except FramestanceError as exc:
         fail(str(exc))
-    table = Table(title=f"pushed to project {project!r} (id {report.project_id})")
+    where = f"{len(report.queues)} annotator queues of {project!r}" if report.queues else f"project {project!r} (id {report.project_id})"
+    table = Table(title=f"pushed to {where}")
     table.add_column("count")
     table.add_column("n", justify="right")
     for name, n in [("articles (not duplicates)", report.candidates), ("duplicates skipped", report.skipped_duplicates),
                     ("sampled", report.sampled), ("tasks created", report.created),
-                    ("already in the project", report.already_present), ("changed since pushed", len(report.changed))]:
+                    ("already pushed", report.already_present), ("changed since pushed", len(report.changed))]:
         table.add_row(name, str(n))
     out_console.print(table)
+    for p, n in report.queues.items():
+        out_console.print(f"queue {p}: {report.load[p]} tasks ({n} new)", highlight=False)
+    if report.race_duplicates_removed:
+        err_console.print(f"[yellow]warning:[/] removed {report.race_duplicates_removed} tasks that a concurrent push "
+                          "had created a second time", highlight=False)
     if report.changed:
         err_console.print(f"[yellow]warning:[/] {len(report.changed)} articles changed since they were pushed "
                           f"(not re-pushed): {', '.join(report.changed[:10])}{' ...' if len(report.changed) > 10 else ''}",
