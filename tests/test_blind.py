@@ -122,6 +122,18 @@ def test_each_queue_holds_only_its_annotators_work_and_pull_merges_them(studio, 
     assert Counter(r["article_id"] for r in rows) == Counter({a: 2 for a in {r["article_id"] for r in rows}})
     snapshot = report.snapshot.read_text()
     assert not any(e in snapshot for e in emails)
+    # Community lets any member write into any project: pull refuses a queue with someone else's work
+    from framestance.pull import PullError
+
+    intruder_queue = titles[queue_title(name, logins[emails[0]].pseudonym)]
+    task = next(iter(studio_client.task_keys(intruder_queue).values()))["id"]
+    studio_client.annotate(task, [], users[emails[1]])
+    tables_before = (tmp_path / "tables" / "annotations.parquet").read_bytes()
+    with pytest.raises(PullError, match="written by someone else") as err:
+        run(name, tmp_path / "snaps", tmp_path / "tables", CB, home.home)
+    assert logins[emails[1]].pseudonym in str(err.value) and emails[1] not in str(err.value)
+    assert (tmp_path / "tables" / "annotations.parquet").read_bytes() == tables_before
+    assert len(list((tmp_path / "snaps").rglob("*.json"))) == 1
 
 
 def test_blind_push_refuses_unknown_people_and_impossible_overlap(studio_client, team, corpus200):

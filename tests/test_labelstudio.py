@@ -235,14 +235,3 @@ def test_wrong_key_and_server_down_give_clear_errors(studio):
     dead = f"http://127.0.0.1:{LocalStudio.free_port()}"
     with pytest.raises(StudioUnavailable, match="not reachable"):
         Client(dead, conn.api_key).call(lambda: Client(dead, conn.api_key).ls.projects.list().items, retries=1)
-
-
-def test_init_takes_secrets_that_start_with_a_dash(studio, tmp_path):
-    """A generated password or token may start with "-"; `label-studio init --password -x` takes
-    it for a flag and fails (it did, once in a while, on fresh machines)."""
-    from framestance.studio import Connection, LocalStudio
-
-    home, _conn = studio  # the session's server: label-studio is installed
-    fresh = LocalStudio(tmp_path / "home", venv=home.venv)
-    fresh._init_template(Connection("", "-" + "a" * 39, "dash@example.org", "-starts-with-a-dash"))
-    assert (fresh.template / "label_studio.sqlite3").exists()

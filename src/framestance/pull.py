@@ -303,6 +303,19 @@ def project_titles(titles: dict[str, int], project: str) -> dict[str, int]:
             if t == project or (t.startswith(prefix) and is_pseudonym(t[len(prefix):]))}
 
 
+def _foreign_annotations(tasks: list, title: str, project: str) -> list[str]:
+    """Annotations in an annotator's own queue completed by anyone else (`task N by ann-...`)."""
+    if title == project:
+        return []
+    owner = title[len(project) + 3:]
+    out = []
+    for t in tasks:
+        for a in (t.get("annotations") or []) if isinstance(t, dict) else []:
+            if isinstance(a, dict) and a.get("completed_by") not in (owner, None):
+                out.append(f"task {t.get('id')} of {title!r} by {a.get('completed_by')}")
+    return out
+
+
 def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
         exporting: Callable[[], AbstractContextManager] = nullcontext) -> PullReport:
     """Export PROJECT (all its projects: the shared one and each annotator's queue) from the
@@ -342,11 +355,18 @@ def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
     pseudo = Pseudonymiser.of_home(home)
     tasks: list = []
     counts = {}
+    foreign: list[str] = []
     with exporting():
         for title, pid in sorted(parts.items()):
             part = scrub_tasks(client.export_snapshot(pid), pseudo)
             counts[title] = len(part)
+            foreign += _foreign_annotations(part, title, project)
             tasks += part
+    if foreign:
+        # Community lets any member write into any project: a queue must hold its owner's work only
+        raise PullError(f"{len(foreign)} annotations in annotator queues were written by someone else "
+                        f"({'; '.join(foreign[:3])}{' ...' if len(foreign) > 3 else ''}): delete them in Label Studio "
+                        "and pull again")
     tasks.sort(key=lambda t: (t.get("project") if isinstance(t, dict) else 0, t.get("id") if isinstance(t, dict) else 0))
     built = tables_from_tasks(tasks, cb)  # the export is parsed once; a malformed one stops here
     pseudo.save()

@@ -128,6 +128,12 @@ class LocalStudio:
             f"LABEL_STUDIO_ADMIN_EMAIL={conn.email}\nLABEL_STUDIO_ADMIN_PASSWORD={conn.password}\n"
         ).encode(), mode=0o600)
 
+    def _log(self, mode: str):
+        """The server log, owner-only (it may name users and projects)."""
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)
+        return os.fdopen(fd, mode)
+
     # ---- process -----------------------------------------------------------------------------
     def pid(self) -> int | None:
         if not self.pid_file.exists():
@@ -182,7 +188,7 @@ class LocalStudio:
             env=server_env(tmp, conn), capture_output=True, text=True, cwd=self.home, umask=0o077,
         )
         if res.returncode != 0 or not (tmp / "label_studio.sqlite3").exists():
-            with open(self.log_file, "a", encoding="utf-8") as log:  # what init said, minus the secrets
+            with self._log("a") as log:  # what init said, minus the secrets
                 out = (res.stdout or "") + (res.stderr or "")
                 log.write(out.replace(conn.password, "***").replace(conn.api_key, "***"))
             raise StudioError(f"label-studio init failed with code {res.returncode} (see {self.log_file})")
@@ -225,7 +231,7 @@ class LocalStudio:
             why = "kept from the last start" if port == kept else "asked for"
             raise StudioError(f"port {port} ({why}) is taken by another program; pass --port to choose another")
         conn.url = f"http://127.0.0.1:{port}"
-        log = open(self.log_file, "ab")  # noqa: SIM115 - the server process keeps it open
+        log = self._log("ab")  # the server process keeps it open
         proc = subprocess.Popen(
             [str(self.exe), "start", "--no-browser", "--internal-host", "127.0.0.1", "-p", str(port),
              "--data-dir", str(self.data)],
