@@ -44,6 +44,8 @@ def make_corpus(folder: Path, n: int) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--blind", action="store_true",
+                    help="Blind queues instead: N articles to 3 annotators at overlap 2 (2N tasks over 3 projects).")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     import pyarrow.parquet as pq
@@ -66,6 +68,10 @@ def main() -> None:
         config = labeling_config(cb)
         rows = sorted(pq.read_table(corpus / "articles.parquet").to_pylist(), key=lambda r: r["article_id"])
         tasks = [task_for(r) for r in rows]
+
+        if args.blind:
+            print(json.dumps(blind(home, client, corpus, cb, config, tasks, work, args.n)))
+            return
 
         # 1. the server's own bulk import (raw SDK, batches of 1,000)
         pid = client.create_project("bench-raw-import", config)
@@ -130,6 +136,51 @@ def main() -> None:
     finally:
         home.down()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def blind(home, client, corpus, cb, config, tasks, work, n):
+    """push --annotators (3 people, overlap 2) against the server's own import of the same 2N tasks,
+    a no-op re-push, and pull of the three queues, each task annotated by its queue's owner."""
+    from framestance.annotators import add_local
+    from framestance.pseudonym import Pseudonymiser
+    from framestance.pull import run
+    from framestance.push import push, queue_title
+
+    logins = add_local(home, [f"bench{i}@example.org" for i in range(3)])
+    emails = [lg.email for lg in logins]
+    pseudo = Pseudonymiser.of_home(home.home)
+    doubled = tasks + tasks
+    pid = client.create_project("bench-raw-import", config)
+    t = time.perf_counter()
+    for i in range(0, len(doubled), 1000):
+        client.import_tasks(pid, doubled[i : i + 1000])
+    raw_import = time.perf_counter() - t
+    t = time.perf_counter()
+    rep = push(client, corpus, "bench", cb, annotators=emails, overlap=2, pseudonym=pseudo.of, lock_dir=home.home)
+    push_s = time.perf_counter() - t
+    assert rep.created == 2 * n, rep
+    t = time.perf_counter()
+    rep2 = push(client, corpus, "bench", cb, annotators=emails, overlap=2, pseudonym=pseudo.of, lock_dir=home.home)
+    noop_s = time.perf_counter() - t
+    assert rep2.created == 0 and rep2.already_present == 2 * n, rep2
+    # pull: three queues of another project, each task carrying one annotation by the queue's owner
+    users = client.users()
+    for k, lg in enumerate(logins):
+        mine = [{**task, "annotations": [{"result": [{"from_name": "tone", "to_name": "text", "type": "choices",
+                                                         "value": {"choices": ["neutral"]}}],
+                                             "completed_by": users[lg.email], "lead_time": 30.0}]}
+                for j, task in enumerate(tasks) if j % 3 != k]
+        qid = client.create_project(queue_title("pulled", lg.pseudonym), config)
+        for i in range(0, len(mine), 1000):
+            client.import_tasks(qid, mine[i : i + 1000])
+    t = time.perf_counter()
+    report = run("pulled", work / "annotations", work / "tables", cb, home.home)
+    pull_s = time.perf_counter() - t
+    rows = report.tables["annotations"][1]
+    assert rows == 2 * n, rows
+    return {"articles": n, "tasks": 2 * n, "queues": 3, "server_bulk_import_s": round(raw_import, 2),
+            "push_s": round(push_s, 2), "push_vs_server": round(raw_import / push_s, 2),
+            "noop_repush_s": round(noop_s, 2), "pull_three_queues_s": round(pull_s, 2), "annotations_pulled": rows}
 
 
 if __name__ == "__main__":

@@ -35,49 +35,94 @@ class StudioRequestError(FramestanceError, RuntimeError):
 # ---- the labeling interface, generated from the codebook --------------------------------------
 
 
+#: Hotkeys, measured in a real browser at 1366x768 (tests/test_browser.py). Frames: a key each
+#: (shift+key = primary frame, alt+shift+key = frame-cue span label); tone; one keyboard row per
+#: stance target in the codebook's value order (shift + the row's first key = its evidence span label).
+#: Avoided: Label Studio's own keys (u, r, enter, backspace, delete, alt+r/h/l/m) and alt+digit (browser tabs).
+FRAME_KEYS = list("1234567890qwety")
+TONE_KEYS = list("iop")
+STANCE_ROWS = ["asdf", "ghjk", "zxcv", "bnml"]
+
+#: Compact columns so that every control group and the article fit at 1366x768 above the Submit bar.
+#: Class names of Label Studio's front end (lsf-*) are internal: the browser test catches a change.
+STYLE = """
+.fs-root { display: flex; gap: 10px; align-items: flex-start; font-size: 13px; }
+.fs-article { flex: 1 1 auto; min-width: 0; }
+.fs-text .lsf-richtext { max-height: calc(100vh - 306px); overflow-y: auto; padding-right: 6px; }
+.fs-meta .lsf-richtext__line { font-size: 11.5px; color: #666; }
+.fs-meta .lsf-richtext__container { padding: 0 !important; }
+.fs-col { flex: 0 0 190px; }
+.fs-col2 { flex: 0 0 272px; }
+.fs-h * { font-size: 11.5px !important; line-height: 14px !important; margin: 7px 0 2px !important; font-weight: 600 !important; color: #555; }
+.fs-col .lsf-choice, .fs-col2 .lsf-choice, .fs-col .ant-checkbox-wrapper, .fs-col2 .ant-radio-wrapper { font-size: 12.5px; line-height: 16px; margin: 0; padding: 0; }
+.fs-col2 .lsf-choices_layout_inline .lsf-choice { margin-right: 4px; }
+.fs-col2 sup.lsf-hint { display: none; }
+.fs-col2 .ant-radio-wrapper span.ant-radio + * { padding: 0 2px 0 4px; }
+.fs-spans .lsf-label { font-size: 11.5px; padding: 0 4px; margin: 0 3px 3px 0; line-height: 17px; }
+.fs-spans .lsf-label__hotkey { font-size: 10px; opacity: .75; }
+.fs-title * { margin: 0 0 2px !important; font-size: 16px !important; line-height: 20px !important; }
+"""
+
+
+def short_name(name: str) -> str:
+    """What the compact column shows ("Legality" for "Legality, constitutionality and
+    jurisprudence"); results store the full codebook name (the `alias`)."""
+    head = name.split(",")[0]
+    if " and " in head and not head.startswith("Quality of life"):
+        head = head.split(" and ")[0]
+    return head
+
+
 def labeling_config(cb: Codebook) -> str:
-    """Label Studio XML for the codebook: the article on the left, the controls in a fixed column
-    on the right (they stay beside the text), definitions as hints on every label."""
-    from label_studio_sdk.label_interface import create as CE
+    """Label Studio XML for the codebook, laid out for a 1366x768 screen: the article with the two
+    span label sets above it; the primary frame (which counts as present: `pull` adds it to the
+    frames, so a primary frame outside the marked frames cannot exist) and the other frames; tone and
+    one row per stance target. Hotkeys on every group, definitions as hints, plain-word messages for
+    what is required."""
+    from xml.sax.saxutils import quoteattr
 
-    def choices(name: str, labels, multiple: bool, required: bool = True):
-        attrs = {"name": name, "toName": "text", "choice": "multiple" if multiple else "single-radio",
-                 "showInline": "false"}
-        if required:
-            attrs["required"] = "true"
-        return ("Choices", attrs, tuple(("Choice", {"value": lab.name, "hint": lab.definition}, ()) for lab in labels))
+    def attrs(**kw) -> str:
+        return " ".join(f"{k}={quoteattr(str(v))}" for k, v in kw.items() if v is not None)
 
-    def span_labels(name: str, labels):
-        return ("Labels", {"name": name, "toName": "text"},
-                tuple(("Label", {"value": lab.name, "hint": lab.definition}, ()) for lab in labels))
+    def item(tag: str, lab, hotkey: str | None, display: str | None = None) -> str:
+        shown = display or lab.name
+        return f"<{tag} {attrs(value=shown, alias=lab.name if shown != lab.name else None, hint=lab.definition, hotkey=hotkey)}/>"
 
-    article = (
-        "View", {"style": "flex: 1 1 auto; min-width: 0; max-width: 52em"},
-        (
-            ("Header", {"value": "$title", "size": "3"}, ()),
-            ("Text", {"name": "meta", "value": "$meta"}, ()),
-            ("Header", {"value": "Frame cues (select text, pick a frame)", "size": "6"}, ()),
-            span_labels(cb.FRAME_SPANS, cb.frames),
-            ("Header", {"value": "Stance evidence (select text, pick a target)", "size": "6"}, ()),
-            span_labels(cb.EVIDENCE, cb.targets),
-            ("Text", {"name": "text", "value": "$text", "granularity": "word"}, ()),
-        ),
-    )
-    controls = [
-        ("Header", {"value": "Frames present", "size": "5"}, ()),
-        choices(cb.FRAMES, cb.frames, multiple=True),
-        ("Header", {"value": "Primary frame", "size": "5"}, ()),
-        choices(cb.PRIMARY, cb.frames, multiple=False),
-        ("Header", {"value": "Tone toward the issue", "size": "5"}, ()),
-        choices(cb.TONE, cb.tone, multiple=False),
-    ]
-    for target in cb.targets:
-        controls.append(("Header", {"value": f"Stance toward {target.name}", "size": "5"}, ()))
-        controls.append(choices(cb.stance_control(target.id), cb.stance_values, multiple=False))
-    panel = ("View", {"style": "flex: 0 0 22em; position: sticky; top: 0; max-height: 100vh; overflow-y: auto"}, tuple(controls))
-    root = ("View", {"style": "display: flex; gap: 1.5em; align-items: flex-start"}, (article, panel))
-    tree = CE.tree_from_tuples(root)
-    return CE.tree_to_string(tree, pretty=True).strip() + "\n"
+    def keys(labels, pool):
+        return [(lab, pool[i] if i < len(pool) else None) for i, lab in enumerate(labels)]
+
+    def header(text: str) -> str:
+        return f'<View className="fs-h"><Header {attrs(value=text, size="6")}/></View>'
+
+    frame_keys = keys(cb.frames, FRAME_KEYS)
+    out = ["<View>", f"<Style>{STYLE}</Style>", '<View className="fs-root">', '<View className="fs-article">',
+           '<View className="fs-title"><Header value="$title" size="4"/></View>',
+           '<View className="fs-meta"><Text name="meta" value="$meta"/></View>',
+           '<View className="fs-spans">', header("Span labels: 1) pick a label  2) drag over the text"),
+           f"<Labels {attrs(name=cb.FRAME_SPANS, toName='text')}>"]
+    out += [item("Label", f, k and "alt+shift+" + k, short_name(f.name)) for f, k in frame_keys]
+    out += ["</Labels>", f"<Labels {attrs(name=cb.EVIDENCE, toName='text')}>"]
+    out += [item("Label", t, row and "shift+" + row[0]) for t, row in keys(cb.targets, STANCE_ROWS)]
+    out += ["</Labels>", "</View>", '<View className="fs-text">',
+            f"<Text {attrs(name='text', value='$text', granularity='word')}/>", "</View>", "</View>"]
+    out += ['<View className="fs-col">', header("Primary frame (counts as present) · shift + frame key"),
+            f"<Choices {attrs(name=cb.PRIMARY, toName='text', choice='single', layout='select', required='true', requiredMessage='Pick the primary frame: the list, or shift + the frame key.')}>"]
+    out += [item("Choice", f, k and "shift+" + k, short_name(f.name)) for f, k in frame_keys]
+    out += ["</Choices>", header("Other frames present · keys " + " ".join(k for _, k in frame_keys if k).replace("1 2 3 4 5 6 7 8 9 0", "1–0")),
+            f"<Choices {attrs(name=cb.FRAMES, toName='text', choice='multiple', showInline='false')}>"]
+    out += [item("Choice", f, k, short_name(f.name)) for f, k in frame_keys]
+    out += ["</Choices>", "</View>", '<View className="fs-col2">',
+            header("Tone · " + " ".join(k for _, k in keys(cb.tone, TONE_KEYS) if k)),
+            f"<Choices {attrs(name=cb.TONE, toName='text', choice='single-radio', showInline='true', required='true', requiredMessage='Pick the tone of the article.')}>"]
+    out += [item("Choice", t, k) for t, k in keys(cb.tone, TONE_KEYS)]
+    out += ["</Choices>"]
+    for target, row in keys(cb.targets, STANCE_ROWS):
+        out += [header(f"Stance toward {target.name}" + (" · " + " ".join(row) if row else "")),
+                f"<Choices {attrs(name=cb.stance_control(target.id), toName='text', choice='single-radio', showInline='true', required='true', requiredMessage=f'Pick a stance toward {target.name} (or not addressed).')}>"]
+        out += [item("Choice", v, k) for v, k in keys(cb.stance_values, list(row or ""))]
+        out += ["</Choices>"]
+    out += ["</View>", "</View>", "</View>"]
+    return "\n".join(out) + "\n"
 
 
 def check_config(xml: str) -> None:

@@ -250,6 +250,9 @@ def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_
                         "kind": "frame_cue" if name == cb.FRAME_SPANS else "stance_evidence",
                         "label": lookup.get(lab, lab), "start": start, "end": end, "text": text,
                     })
+        if row["primary_frame"] is not None:
+            # the primary frame counts as present (the interface asks for it first, then "other frames")
+            row["frames"] = sorted({*row["frames"], row["primary_frame"]})
         ann_rows.append(row)
 
     for key, kind in (("annotations", "annotation"), ("drafts", "draft")):

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 
 from .codebook import Codebook
 from .errors import FramestanceError
+from .io import atomic_write
 from .labelstudio import (
     Client,
     StudioRequestError,
@@ -271,11 +272,12 @@ def push(
             report.project_id = pid
             if overlap:
                 client.set_overlap(pid, overlap, overlap_share)
-            _fill(client, pid, picked, table, preds, report, progress, max_attempts, total=len(picked), done=0)
+            _fill(client, pid, picked, table, preds, report, progress, max_attempts, total=len(picked), done=0,
+                  keys=_keys(client, pid, lock_dir), cache_dir=lock_dir)
             return report
         queues = _queues(client, project, annotators, pseudonym, overlap or 1)
         pids = {p: ensure_project(client, title, cb, report) for p, title in queues.items()}
-        keys = {p: client.task_keys(pid) for p, pid in pids.items()}
+        keys = {p: _keys(client, pid, lock_dir) for p, pid in pids.items()}
         by_id = {r["article_id"]: r for r in picked}
         held = {p: set(k) & set(by_id) for p, k in keys.items()}
         new = assign(sorted(by_id), held, overlap or 1, seed)
@@ -284,7 +286,8 @@ def push(
         for p, pid in pids.items():
             mine = [by_id[a] for a in sorted(held[p] | set(new[p]))]
             before = report.created
-            _fill(client, pid, mine, table, preds, report, progress, max_attempts, total=total, done=done, keys=keys[p])
+            _fill(client, pid, mine, table, preds, report, progress, max_attempts, total=total, done=done, keys=keys[p],
+                  cache_dir=lock_dir)
             report.queues[p] = report.created - before
             report.load[p] = len(mine)
             done += len(mine)
@@ -317,9 +320,36 @@ def _queues(client: Client, project: str, emails: list[str], pseudonym: Callable
     return out
 
 
+def _cache_path(client: Client, pid: int, cache_dir: Path) -> Path:
+    server = hashlib.sha256(client.url.encode()).hexdigest()[:12]
+    return Path(cache_dir) / "pushed" / f"{server}-{pid}.json"
+
+
+def _keys(client: Client, pid: int, cache_dir: Path | None) -> dict[str, dict]:
+    """The project's task keys: from the record of the last push from this home when the server
+    still holds exactly that many tasks (a no-op re-push then costs one request, not a listing of
+    every task), else read from the server."""
+    if cache_dir is not None:
+        path = _cache_path(client, pid, cache_dir)
+        try:
+            cached = json.loads(path.read_text())
+        except (OSError, ValueError):
+            cached = None
+        if isinstance(cached, dict) and client.project_settings(pid)["task_number"] == len(cached):
+            return cached
+    return client.task_keys(pid)
+
+
+def _remember(client: Client, pid: int, cache_dir: Path | None, keys: dict[str, dict]) -> None:
+    if cache_dir is not None:
+        path = _cache_path(client, pid, cache_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps(keys, sort_keys=True).encode(), mode=0o600)
+
+
 def _fill(client: Client, pid: int, picked: list[dict], table, preds: dict, report: PushReport,
           progress: Callable[[int, int], None] | None, max_attempts: int, *, total: int, done: int,
-          keys: dict[str, dict] | None = None) -> None:
+          keys: dict[str, dict] | None = None, cache_dir: Path | None = None) -> None:
     """Make project `pid` hold a task for each of `picked` (idempotent, retried, kill-safe)."""
     attempt = 0
     while True:
@@ -338,6 +368,7 @@ def _fill(client: Client, pid: int, picked: list[dict], table, preds: dict, repo
                 else:
                     present += 1
             done_before = done + present + len(changed)
+            known = len(keys)
             for start in range(0, len(todo), BATCH):
                 chunk = todo[start : start + BATCH]
                 full = table.take([r["_row"] for r in chunk]).to_pylist()
@@ -345,20 +376,24 @@ def _fill(client: Client, pid: int, picked: list[dict], table, preds: dict, repo
                 for r, t in zip(chunk, tasks):
                     if r["article_id"] in preds:
                         t["predictions"] = preds[r["article_id"]]
-                client.import_tasks(pid, tasks)
+                ids = client.import_tasks(pid, tasks)
+                keys.update({r["article_id"]: {"id": i, "article_id": r["article_id"], "text_sha256": r["text_sha256"]}
+                             for r, i in zip(chunk, ids)})
                 report.created += len(chunk)
                 if progress:
                     progress(done_before + start + len(chunk), total)
             report.changed += changed
             report.already_present += present
-            if todo:
-                # a push from elsewhere (another home, another machine) may have raced this one
+            if todo and client.project_settings(pid)["task_number"] != known + len(todo):
+                # more tasks than this push made: a push from elsewhere raced it; find them
                 keys = client.task_keys(pid)
             extra = sorted(i for k in keys.values() for i in k.get("duplicate_ids", []))
             if extra:
                 idle = client.unannotated(extra)
                 client.delete_tasks(pid, idle)
                 report.race_duplicates_removed += len(idle)
+                keys = client.task_keys(pid)
+            _remember(client, pid, cache_dir, keys)
             if progress:
                 progress(done + len(picked), total)
             return

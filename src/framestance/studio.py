@@ -299,6 +299,8 @@ def _owner_only(folder: Path) -> None:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        # as the server binds (SO_REUSEADDR): connections of a stopped server in TIME_WAIT do not count
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -1,0 +1,206 @@
+"""The labeling page as annotators use it: a real Chromium (Debian's, driven by playwright, no
+browser download) at 1366x768, logged in through Label Studio's login form as two annotators of
+blind queues. Skips where /usr/bin/chromium or playwright is missing; `scripts/test` installs both.
+
+Checks: every control group is on screen above the Submit bar with the article in view; a full
+annotation (primary frame, another frame, tone, four stances, two spans, submit) takes at most 12
+actions; what was done arrives through the API; a missing choice is named in plain words; and
+annotator B, opening the same article in B's own queue after A submitted, sees none of A's work.
+The screenshot goes to FRAMESTANCE_SCREENSHOTS when set (docs/labeling-1366x768.png is one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from framestance.codebook import load
+
+from .conftest import RETRIEVED, ROOT
+
+CB = load(ROOT / "schemas" / "codebook.yaml")
+CHROMIUM = Path("/usr/bin/chromium")
+VIEWPORT = {"width": 1366, "height": 768}
+sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+
+# A made-up article (fictional places and people), about 3.7 KB.
+TEXT = "\n\n".join([
+    "The harbour city of Velmora woke to long queues outside the grain exchange on Tuesday, after the Council of Ostrava announced that the provisional accord with the Northern League would cap bread prices for another ninety days. Merchants said the cap would cost the municipal treasury close to four million crowns, money the council had earmarked for rebuilding the eastern docks.",
+    "Chancellor Idris Vantelle defended the deal in a late-night address. \"We did not trade our fields for quiet,\" she said, insisting that no valley of the Hollin basin had been promised to the League in exchange for the ceasefire. Opposition deputies were not convinced, and several accused the chancellor of negotiating away the basin behind closed doors.",
+    "Envoys from the Meridian Union, who brokered the talks on the island of Saltreach, said the accord was a first step rather than a settlement. Their chief negotiator, Osric Delaune, told reporters that security guarantees for Ostrava would only be discussed once both armies had pulled back twelve kilometres from the river line. He called the summit a diplomatic success for the Union.",
+    "In the border villages, the mood was more cautious. Field hospitals in Durnhal reported fewer wounded this week, but aid workers said thousands of displaced families still lived in schools and church halls, with no word on when they could return to farms that lie inside the disputed strip.",
+    "A petition circulated by students in the capital gathered sixty thousand signatures in two days, demanding a public vote on any change to the basin's status. A survey by the Velmora Institute found that a narrow majority of respondents would accept a temporary freeze of the front line, but fewer than one in five would accept a permanent transfer of land.",
+    "Legal scholars at the Academy of Ostrava noted that the constitution forbids the cession of territory without a two-thirds vote of the assembly, and that the accord's annex, which speaks of an administrative line, may be challenged before the High Tribunal. The tribunal has not said whether it will hear such a case before the ninety days expire.",
+    "Northern League officials, meanwhile, described the Hollin basin as the cradle of their people and said their claim was older than any treaty. Their foreign minister warned that the League would consider the accord void if Ostrava used the pause to rearm its garrisons, and that further talks would depend on the release of prisoners held since the winter offensive.",
+    "Analysts in Saltreach said both capitals face elections next year and that neither leader can be seen to give ground. The next round of talks is scheduled for the first week of the harvest month, when the Meridian envoys hope to present a map that both sides can sign.",
+    "Shipping companies were quicker to react. Insurers cut the war-risk premium on cargo bound for Velmora by a third, and the first convoy of salt and lamp oil in four months left Saltreach on Wednesday. Dock workers, idle since the autumn, lined up for day contracts before dawn.",
+    "Not everyone welcomed the pause. Veterans of the river campaign marched to the assembly with banners reading \"No line on our map\", and a retired general wrote in the Gazette that a ceasefire without withdrawal only gives the League time to dig in. The chancellor's office replied that the garrisons would stay at full strength throughout the ninety days.",
+    "The Meridian Union has promised to send forty observers to the river line by the end of the month. Their mandate, according to a draft seen by the Gazette, is limited to reporting violations; they will carry no weapons and will have no power to stop either army.",
+])  # made-up article (fictional places and people), about 3.7 KB
+TASK = {"article_id": "proto-0001", "title": "Velmora accord caps bread prices as envoys defend the Saltreach talks",
+        "meta": "Velmora Gazette, 2031-03-04 (fictional)", "text": TEXT}
+
+# The annotation: (kind, argument, what it does). "key" = one key press, "drag" = one mouse drag-select.
+PLAN = [
+    ("key", "Shift+5", "primary frame = Legality (counts as present)"),
+    ("key", "1", "other frame present = Economic"),
+    ("key", "o", "tone = neutral"),
+    ("key", "a", "stance the Russian government = favor"),
+    ("key", "h", "stance the Ukrainian government = against"),
+    ("key", "c", "stance the US administration = neutral"),
+    ("key", "l", "stance territory-for-ceasefire = not addressed"),
+    ("key", "Alt+Shift+1", "span label = Economic (pick the label first)"),
+    ("drag", "cap bread prices", "frame cue span"),
+    ("key", "Shift+a", "span label = the Russian government"),
+    ("drag", "We did not trade our fields", "stance evidence span"),
+    ("key", "Control+Enter", "submit"),
+]
+
+EXPECTED = {
+    "primary_frame": ["Legality, constitutionality and jurisprudence"],  # stored via alias, shown as "Legality"
+    "tone": ["neutral"],
+    "stance_russian_government": ["favor"],
+    "stance_ukrainian_government": ["against"],
+    "stance_us_administration": ["neutral"],
+    "stance_territory_for_ceasefire": ["not addressed"],
+}
+GROUPS = {  # control name -> a selector for its block (checked to be on screen, above the bottom bar)
+    "frame_spans": ".fs-spans .lsf-labels >> nth=0", "stance_evidence": ".fs-spans .lsf-labels >> nth=1",
+    "primary_frame": ".fs-col .lsf-choices >> nth=0", "frames": ".fs-col .lsf-choices >> nth=1",
+    "tone": ".fs-col2 .lsf-choices >> nth=0", "stance 1": ".fs-col2 .lsf-choices >> nth=1",
+    "stance 2": ".fs-col2 .lsf-choices >> nth=2", "stance 3": ".fs-col2 .lsf-choices >> nth=3",
+    "stance 4": ".fs-col2 .lsf-choices >> nth=4",
+}
+
+RANGE_JS = """([needle]) => {
+  const root = document.querySelector('.fs-text .lsf-richtext__container');
+  const w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT); let n;
+  while ((n = w.nextNode())) { const i = n.data.indexOf(needle); if (i >= 0) {
+      const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + needle.length);
+      const rs = r.getClientRects(); const a = rs[0], b = rs[rs.length - 1];
+      return [a.left + 1, a.top + a.height / 2, b.right - 1, b.top + b.height / 2]; } }
+  return null; }"""
+RANGE_JS = """([needle]) => {
+  const root = document.querySelector('.fs-text .lsf-richtext__container');
+  const w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT); let n;
+  while ((n = w.nextNode())) { const i = n.data.indexOf(needle); if (i >= 0) {
+      const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + needle.length);
+      const rs = r.getClientRects(); const a = rs[0], b = rs[rs.length - 1];
+      return [a.left + 1, a.top + a.height / 2, b.right - 1, b.top + b.height / 2]; } }
+  return null; }"""
+
+
+@pytest.fixture(scope="module")
+def queues(studio, studio_client, tmp_path_factory):
+    """Annotators A and B (accounts with passwords) and one article in both their blind queues."""
+    from framestance.annotators import add_local
+    from framestance.normalise import normalise
+    from framestance.pseudonym import Pseudonymiser
+    from framestance.pull import project_titles
+    from framestance.push import push, queue_title
+
+    home, _conn = studio
+    tag = uuid.uuid4().hex[:6]
+    logins = add_local(home, [f"a-{tag}@example.org", f"b-{tag}@example.org"])
+    raw = tmp_path_factory.mktemp("browser-raw")
+    (raw / "article.jsonl").write_text(json.dumps({"url": "https://gazette.example/velmora", "title": TASK["title"],
+                                                   "text": TEXT, "date": "2031-03-04T08:00:00Z",
+                                                   "source_domain": "Velmora Gazette"}) + "\n")
+    corpus = tmp_path_factory.mktemp("browser-corpus")
+    normalise([str(raw)], corpus, retrieved_at=RETRIEVED, workers=1, force=True)
+    name = f"browser-{tag}"
+    push(studio_client, corpus, name, CB, annotators=[lg.email for lg in logins], overlap=2,
+         pseudonym=Pseudonymiser.of_home(home.home).of)
+    titles = project_titles(studio_client.projects(name), name)
+    return home, [(lg, titles[queue_title(name, lg.pseudonym)]) for lg in logins]
+
+
+def _page(browser, url: str, email: str, password: str, pid: int):
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    page.goto(url + "/user/login/")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("button[type=submit], input[type=submit]")
+    assert "/user/login" not in page.url, f"login failed for {email}"
+    page.goto(f"{url}/projects/{pid}/data?labeling=1")  # the label stream ("Label All Tasks")
+    page.wait_for_selector(".fs-text .lsf-richtext__line", timeout=60000)
+    page.wait_for_timeout(1500)
+    page.mouse.move(300, 400)
+    return page
+
+
+def test_labeling_page_at_1366x768_fits_takes_12_actions_and_b_sees_none_of_a(studio, studio_client, queues, tmp_path):
+    home, ((a, pid_a), (b, pid_b)) = queues
+    url = studio[1].url
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM),
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = _page(browser, url, a.email, a.password, pid_a)
+            bottom = page.locator("button:has-text('Submit')").first.bounding_box()["y"] - 4
+            for group, selector in GROUPS.items():
+                box = page.locator(selector).bounding_box()
+                assert box is not None and box["y"] >= 48 and box["y"] + box["height"] <= bottom, (group, box, bottom)
+                assert box["x"] + box["width"] <= VIEWPORT["width"], (group, box)
+            pane = page.locator(".fs-text .lsf-richtext").first.bounding_box()
+            assert pane["height"] >= 300 and pane["y"] + 100 < bottom  # the article stays in view
+
+            actions = []
+            shot = tmp_path / "labeling-1366x768.png"
+            for kind, arg, what in PLAN:
+                if kind == "key":
+                    page.keyboard.press(arg)
+                else:
+                    x1, y1, x2, y2 = page.evaluate(RANGE_JS, [arg])
+                    if y2 > min(bottom, pane["y"] + pane["height"]) - 8:  # below the fold: one scroll
+                        page.mouse.move(pane["x"] + pane["width"] / 2, pane["y"] + pane["height"] / 2)
+                        page.mouse.wheel(0, y2 - pane["y"] - pane["height"] / 2)
+                        page.wait_for_timeout(400)
+                        actions.append("scroll")
+                        x1, y1, x2, y2 = page.evaluate(RANGE_JS, [arg])
+                    page.mouse.move(x1, y1)
+                    page.mouse.down()
+                    page.mouse.move((x1 + x2) / 2, (y1 + y2) / 2, steps=4)
+                    page.mouse.move(x2, y2, steps=4)
+                    page.mouse.up()
+                actions.append(f"{kind} {arg} ({what})")
+                page.wait_for_timeout(250)
+                if kind == "drag" and arg.startswith("We did not"):
+                    page.screenshot(path=str(shot))  # everything filled in, before submitting
+            page.wait_for_timeout(2500)
+            assert len(actions) <= 12, actions
+            print(f"full annotation in {len(actions)} actions: " + "; ".join(actions))
+            if os.environ.get("FRAMESTANCE_SCREENSHOTS"):
+                shutil.copy(shot, Path(os.environ["FRAMESTANCE_SCREENSHOTS"]) / shot.name)
+
+            # B opens the same article in B's own queue: none of A's work is on the page
+            page_b = _page(browser, url, b.email, b.password, pid_b)
+            assert page_b.locator("input:checked").count() == 0
+            assert page_b.locator(".fs-text .htx-highlight, .fs-text [class*=highlight]").count() == 0
+            assert "Legality" not in page_b.locator(".fs-col .lsf-choices").first.inner_text()
+            page_b.keyboard.press("Control+Enter")  # submitting nothing: the first requirement, in plain words
+            dialog = page_b.locator(".ant-modal, .lsf-modal, [role=dialog]")
+            dialog.first.wait_for(timeout=10000)
+            assert "Pick the primary frame" in dialog.first.inner_text()
+        finally:
+            browser.close()
+
+    tasks = json.loads(studio_client.export_snapshot(pid_a))
+    (ann,) = tasks[0]["annotations"]
+    by: dict[str, list] = {}
+    for item in ann["result"]:
+        by.setdefault(item["from_name"], []).append(item["value"])
+    for control, want in EXPECTED.items():
+        assert by[control][0]["choices"] == want, control
+    assert by["frames"][0]["choices"] == ["Economic"]
+    spans = sorted((r["from_name"], r["value"]["labels"][0], r["value"]["text"]) for r in ann["result"] if r["type"] == "labels")
+    assert spans == [("frame_spans", "Economic", "cap bread prices"),
+                     ("stance_evidence", "the Russian government", "We did not trade our fields")]
+    assert not json.loads(studio_client.export_snapshot(pid_b))[0]["annotations"]  # B's queue holds nothing of A
