@@ -79,10 +79,10 @@ def labeling_config(cb: Codebook) -> str:
     frames, so a primary frame outside the marked frames cannot exist) and the other frames; tone and
     one row per stance target. Hotkeys on every group, definitions as hints, plain-word messages for
     what is required."""
-    from xml.sax.saxutils import quoteattr
+    from xml.sax.saxutils import escape
 
     def attrs(**kw) -> str:
-        return " ".join(f"{k}={quoteattr(str(v))}" for k, v in kw.items() if v is not None)
+        return " ".join(f'{k}="{escape(str(v), {chr(34): "&quot;"})}"' for k, v in kw.items() if v is not None)
 
     def item(tag: str, lab, hotkey: str | None, display: str | None = None) -> str:
         shown = display or lab.name
