@@ -53,18 +53,101 @@ def test_majority_support_and_ties_left_unresolved():
     assert (a2["frames"], a2["frames_unresolved"]) == (["policy"], ["morality"])
 
 
-def test_codebook_order_tie_rule_takes_the_first_label_of_the_codebook():
+def test_codebook_order_is_refused_as_a_bias():
+    ann, st = tables([("a2", "x", "policy", ["policy"], "positive", "favor", "submitted")])
+    with pytest.raises(AggregateError, match="codebook_order.*bias"):
+        gold_labels(ann, st, CB, tie="codebook_order")
+
+
+FOUR_2_1_1 = [  # the audit's case: primary votes policy, policy, economic, political
+    ("q", "w1", "policy", ["policy"], "neutral", "favor", "submitted"),
+    ("q", "w2", "policy", ["policy"], "neutral", "favor", "submitted"),
+    ("q", "w3", "economic", ["economic"], "neutral", "favor", "submitted"),
+    ("q", "w4", "political", ["political"], "neutral", "favor", "submitted"),
+]
+
+
+def _consistent(rows: dict) -> None:
+    for r in rows.values():
+        assert r["primary_frame"] in (*r["frames"], UNRESOLVED, None), r
+
+
+def test_majority_2_1_1_primary_is_a_gold_frame_or_unresolved():
+    ann, st = tables(FOUR_2_1_1)
+    q = by_article(gold_labels(ann, st, CB))["q"]
+    # policy: 2 of 4 mark it (no majority) -> a tie on the frame, so policy cannot be the primary
+    assert q["frames"] == [] and q["frames_unresolved"] == ["policy"]
+    assert (q["primary_frame"], q["primary_frame_support"]) == (UNRESOLVED, 0.5)
+    _consistent({"q": q})
+
+
+def test_symmetric_two_annotators_stay_unresolved_and_dawid_skene_refuses():
+    rows = []
+    for i in range(30):
+        rows.append((f"s{i}", "left", "economic", ["economic"], "positive", "favor", "submitted"))
+        rows.append((f"s{i}", "right", "political", ["political"], "negative", "against", "submitted"))
+    ann, st = tables(rows)
+    g = by_article(gold_labels(ann, st, CB))
+    assert all(r["primary_frame"] == r["tone"] == r[f"stance_{TARGETS[0]}"] == UNRESOLVED for r in g.values())
+    assert all(r["frames"] == [] and r["frames_unresolved"] == ["economic", "political"] for r in g.values())
+    with pytest.raises(AggregateError, match="at least 3 annotators"):
+        gold_labels(ann, st, CB, method="dawid-skene")
+
+
+def test_dawid_skene_refuses_too_few_items_per_annotator():
+    rows = [(f"i{i}", w, "economic", ["economic"], "neutral", "favor", "submitted") for i in range(8) for w in "abc"]
+    ann, st = tables(rows)
+    with pytest.raises(AggregateError, match="at least 20 items per annotator"):
+        gold_labels(ann, st, CB, method="dawid-skene")
+    assert gold_labels(ann, st, CB, method="dawid-skene", ds_min_items=5).num_rows == 8
+
+
+def test_dawid_skene_is_consistent_and_never_invents_a_label():
+    """40 articles by 4 annotators (one careless) plus the 2-1-1 article: every gold label is one an
+    annotator of that article gave, and the primary frame is a gold frame or unresolved."""
+    frames = ["economic", "political", "policy", "morality"]
+    rows = list(FOUR_2_1_1)
+    for i in range(40):
+        truth = frames[i % 4]
+        for w in ("w1", "w2", "w3"):
+            rows.append((f"r{i:02d}", w, truth, [truth], ["positive", "neutral", "negative"][i % 3], "favor", "submitted"))
+        rows.append((f"r{i:02d}", "w4", frames[(i + 1) % 4], [frames[(i + 1) % 4]], "negative", "against", "submitted"))
+    ann, st = tables(rows)
+    g = by_article(gold_labels(ann, st, CB, method="dawid-skene"))
+    _consistent(g)
+    given: dict = {}
+    for art, _who, primary, fs, tone, stance, _status in rows:
+        given.setdefault((art, "primary_frame"), set()).add(primary)
+        given.setdefault((art, "tone"), set()).add(tone)
+        given.setdefault((art, "stance"), set()).add(stance)
+        given.setdefault((art, "frames"), set()).update(fs)
+    for art, r in g.items():
+        assert r["primary_frame"] in given[(art, "primary_frame")] | {UNRESOLVED}
+        assert r["tone"] in given[(art, "tone")] | {UNRESOLVED}
+        assert r[f"stance_{TARGETS[0]}"] in given[(art, "stance")] | {UNRESOLVED}
+        assert set(r["frames"]) <= given[(art, "frames")]
+        assert all(0 < s <= 1 for s in r["frames_support"])
+    assert all(g[f"r{i:02d}"]["primary_frame"] == frames[i % 4] for i in range(40))
+
+
+def test_gold_never_from_fewer_than_min_annotators_and_low_support_is_unresolved():
     ann, st = tables([
-        ("a2", "x", "policy", ["morality", "policy"], "positive", "favor", "submitted"),
-        ("a2", "y", "morality", ["policy"], "neutral", "against", "submitted"),
+        ("solo", "x", "economic", ["economic"], "neutral", "favor", "submitted"),
+        ("pair", "x", "economic", ["economic"], "neutral", "favor", "submitted"),
+        ("pair", "y", "economic", ["economic"], "neutral", "favor", "submitted"),
+        ("trio", "x", "economic", ["economic"], "neutral", "favor", "submitted"),
+        ("trio", "y", "economic", ["economic"], "neutral", "against", "submitted"),
+        ("trio", "z", "economic", ["economic"], "positive", "against", "submitted"),
     ])
-    a2 = by_article(gold_labels(ann, st, CB, tie="codebook_order"))["a2"]
-    frames = CB.frame_ids()
-    assert frames.index("morality") < frames.index("policy")
-    assert a2["primary_frame"] == "morality"  # first of the tied labels in the codebook
-    assert a2["tone"] == [t.id for t in CB.tone if t.id in ("positive", "neutral")][0]
-    assert a2[f"stance_{TARGETS[0]}"] == [v.id for v in CB.stance_values if v.id in ("favor", "against")][0]
-    assert (a2["frames"], a2["frames_unresolved"]) == (["policy"], [])  # a frame tie counts as absent
+    g = by_article(gold_labels(ann, st, CB, min_annotators=2))
+    assert (g["solo"]["primary_frame"], g["solo"]["tone"], g["solo"]["frames"]) == (UNRESOLVED, UNRESOLVED, [])
+    assert g["solo"]["frames_unresolved"] == ["economic"]
+    assert (g["pair"]["primary_frame"], g["pair"]["frames"]) == ("economic", ["economic"])
+    strict = by_article(gold_labels(ann, st, CB, min_annotators=2, min_support=0.7))
+    assert (strict["trio"]["tone"], strict["trio"]["tone_support"]) == (UNRESOLVED, 0.6667)
+    assert strict["trio"]["primary_frame"] == "economic"  # 3 of 3
+    shares = unresolved_shares(gold_labels(ann, st, CB, min_annotators=2), CB)
+    assert shares["primary_frame"] == round(1 / 3, 4)  # the single-annotator article counts toward the gate
 
 
 def test_dawid_skene_breaks_ties_by_learned_reliability():
@@ -166,3 +249,16 @@ def test_aggregate_refuses_tables_that_fail_validation_and_writes_nothing(sample
     with pytest.raises(AggregateError, match="refusing to aggregate: the tables fail validation: annotations"):
         run(tables, cb, AggregateConfig(), QualityConfig(), tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
+
+
+def test_soft_labels_are_vote_shares_in_codebook_order():
+    ann, st = tables(FOUR_2_1_1)
+    for method_kw in ({},):
+        q = by_article(gold_labels(ann, st, CB, **method_kw))["q"]
+        frames = CB.frame_ids()
+        votes = dict(zip(frames, q["primary_frame_votes"]))
+        assert (votes["policy"], votes["economic"], votes["political"]) == (0.5, 0.25, 0.25)
+        assert sum(q["primary_frame_votes"]) == pytest.approx(1.0)
+        assert dict(zip(frames, q["frames_votes"]))["policy"] == 0.5
+        assert q["tone_votes"] == [1.0 if t.id == "neutral" else 0.0 for t in CB.tone]
+        assert q[f"stance_{TARGETS[0]}_votes"] == [1.0 if v.id == "favor" else 0.0 for v in CB.stance_values]

@@ -229,8 +229,12 @@ def test_compute_by_hand(cb):
     # stance nominal: a1 ag ag fav, a2 neu na, a3 fav fav: observed 2 + 2 = 4, expected 49 - 15 = 34
     # ordinal: "not_addressed" is missing, a2 drops out; midranks ag 1, fav 3.5 (n_ag 2, n_fav 3):
     # observed 4 pairs * 6.25 / 2 = 12.5, expected 2*2*3*6.25 = 75 -> 1 - 4*12.5/75 = 1/3
-    assert a["stance"]["russian_government"] == {"nominal": round(1 - 24 / 34, 4), "ordinal": 0.3333}
-    assert a["stance"]["us_administration"] == {"nominal": None, "ordinal": None}
+    # addressed or not: a1 1 1 1, a2 1 0, a3 1 1: observed 2, expected 49 - 36 - 1 = 12 -> 1 - 6*2/12
+    assert a["stance"]["russian_government"] == {"nominal": round(1 - 24 / 34, 4), "addressed": 0.0,
+                                                 "ordinal_addressed": 0.3333}
+    assert a["stance"]["us_administration"] == {"nominal": None, "addressed": None, "ordinal_addressed": None}
+    assert m["n"]["primary_frame"] == {"units": 3, "values": 7}
+    assert m["n"]["stance_ordinal_addressed:russian_government"] == {"units": 2, "values": 5}
     people = m["annotators"]
     assert sorted(people) == ["p", "q", "r"]
     # p: a1 1 of 2 others, a2 1/1, a3 0/1 -> 2/4; r: 0 of 2 on a1
@@ -280,8 +284,10 @@ def test_summary_rows_order(cb):
     assert dims[:2] == ["primary_frame", "tone"]
     assert dims[2:2 + len(cb.frames)] == [f"frames:{f}" for f in sorted(cb.frame_ids())]
     assert dims[2 + len(cb.frames)] == "frames_masi"
-    assert "stance:russian_government" in dims and "stance_ordinal:russian_government" in dims
-    assert "stance_ordinal:us_administration" not in dims  # undefined ordinal rows are left out
+    assert "stance:russian_government" in dims and "stance_ordinal_addressed:russian_government" in dims
+    assert "stance_addressed:russian_government" in dims
+    assert "stance_ordinal_addressed:us_administration" not in dims  # undefined ordinal rows are left out
+    assert all(set(r) == {"dimension", "alpha", "ci95", "n_units", "n_values"} for r in rows)
     assert {r["dimension"]: r["alpha"] for r in rows}["primary_frame"] == 0.2
 
 
@@ -320,3 +326,56 @@ def test_empty_input(cb, tmp_path):
     paths = write_outputs(m, annotations, stances, cb, tmp_path / "m.json", tmp_path / "plots")
     assert (tmp_path / "plots" / "annotators.csv").read_text() == "annotator,label,count\n"
     assert all(p.exists() for p in paths)
+
+
+def test_bootstrap_statistics_reproduce_alpha_with_unit_weights():
+    """The per-article statistics the intervals resample give exactly the point alpha when every
+    article is drawn once: nominal, ordinal and MASI, on random data with missing values."""
+    from framestance.agreement import _alpha_core, _alpha_masi, _Masi, _Nominal, _Ordinal
+
+    rng = np.random.default_rng(3)
+    for trial in range(40):
+        n_units = int(rng.integers(2, 40))
+        rows = int(rng.integers(2, 150))
+        unit = rng.integers(0, n_units, rows)
+        coder = rng.integers(0, 6, rows)
+        first = np.unique(unit * 10 + coder, return_index=True)[1]
+        unit = unit[first]
+        code = rng.integers(0, int(rng.integers(1, 5)), len(unit))
+        masks = rng.integers(0, 8, len(unit)).astype(np.uint64)
+        ones = np.ones((1, n_units))
+        for stats, point in ((_Nominal(unit, code, n_units), _alpha_core(unit, code, "nominal")),
+                             (_Ordinal(unit, code, 4, n_units), _alpha_core(unit, code, "ordinal", 4)),
+                             (_Masi(unit, masks, n_units), _alpha_masi(unit, masks))):
+            got = stats.alpha(ones)[0]
+            if point is None:
+                assert not np.isfinite(got) or abs(got) < 1e-9 or stats.n["units"] == 0, (trial, got)
+            else:
+                assert got == pytest.approx(point, abs=1e-9), (trial, type(stats).__name__)
+
+
+def test_intervals_are_seeded_contain_the_estimate_and_narrow_with_n(cb):
+    from framestance.schema import ANNOTATION, SPAN, STANCE
+
+    def tables(n_articles: int):
+        rng = np.random.default_rng(11)
+        frames = cb.frame_ids()[:4]
+        rows = []
+        for i in range(n_articles):
+            truth = frames[i % 4]
+            for k, who in enumerate(("p", "q", "r")):
+                label = truth if rng.random() < 0.8 else frames[(i + k + 1) % 4]
+                rows.append(ann(f"a{i}", who, label, [label]) | {"annotation_id": i * 3 + k})
+        return (pa.Table.from_pylist(rows, schema=ANNOTATION).to_pandas(),
+                pa.Table.from_pylist([], schema=STANCE).to_pandas(), pa.Table.from_pylist([], schema=SPAN).to_pandas())
+
+    small = compute(*tables(30), cb, resamples=300, seed=1)
+    big = compute(*tables(600), cb, resamples=300, seed=1)
+    assert compute(*tables(30), cb, resamples=300, seed=1) == small  # seeded
+    for m in (small, big):
+        lo, hi = m["alpha_ci95"]["primary_frame"]
+        assert lo <= m["alpha"]["primary_frame"] <= hi
+    width = lambda m: m["alpha_ci95"]["primary_frame"][1] - m["alpha_ci95"]["primary_frame"][0]  # noqa: E731
+    assert width(big) < width(small) / 2
+    assert big["n"]["primary_frame"] == {"units": 600, "values": 1800}
+    assert compute(*tables(30), cb, resamples=0)["alpha_ci95"]["primary_frame"] is None

@@ -36,7 +36,7 @@ def _project_copy(dest: Path) -> Path:
 
 
 def _published(repo: Path) -> dict[str, bytes]:
-    root = repo / "dist" / "framestance-sample" / "0.1.0"
+    root = repo / "dist" / "framestance-sample" / "0.2.0"
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 

@@ -258,3 +258,18 @@ def test_an_invalid_table_is_refused_by_publish(inputs, tmp_path):
     with pytest.raises(PublishError, match=r"annotations: .*\(1 rows\)"):
         publish(replace(inputs, annotations=_with_column(t, "tone", tones)), CB, tmp_path / "dist", opts(), CODEBOOK_TEXT)
     assert not any((tmp_path / "dist").rglob("*.parquet")) if (tmp_path / "dist").exists() else True
+
+
+def test_a_related_article_goes_to_its_parent_pages_split():
+    import pyarrow as pa
+
+    from framestance.publish import split_groups
+
+    arts = pa.table({
+        "article_id": ["p1", "r1", "r2", "x", "y"],
+        "cluster_id": ["c-p1", "c-r1", "c-r2", "c-x", "c-r1"],  # y is a near-duplicate of r1, from another page
+        "parent_id": [None, "p1", "p1", None, None],
+    })
+    groups = split_groups(arts)
+    assert groups["p1"] == groups["r1"] == groups["r2"] == groups["y"] == "c-p1"
+    assert groups["x"] == "c-x"

@@ -2,13 +2,21 @@
 
 Two methods:
 
-* `majority`: the label most annotators gave; a frame is present when more than half of the
-  article's annotators marked it. Ties follow `tie` (params.yaml): `unresolved` writes the label
-  `unresolved` (for a single label) or lists the frame in `frames_unresolved`, never guessing;
-  `codebook_order` takes the tied label that comes first in the codebook (a frame tie counts as
-  absent).
+* `majority`: the label most annotators gave (support: their share); a frame is present when more
+  than half of the article's annotators marked it.
 * `dawid-skene`: crowd-kit's Dawid-Skene EM, per dimension (each frame a binary one), which
   weighs annotators by their estimated confusion matrices; support is the posterior probability.
+  It refuses data it cannot fit: fewer than three annotators (two cannot be told apart) or fewer
+  than `ds_min_items` items for some annotator (its confusion matrix would be a guess).
+
+Consistent by construction, whatever the method:
+* a label is always one that some annotator of that article gave;
+* a tie, or a label whose support is below `min_support`, is `unresolved` (frames: listed in
+  `frames_unresolved`), never guessed; the tie rule `unresolved` is the only one (the former
+  `codebook_order` always resolved ties toward the codebook's first labels: a bias);
+* the gold primary frame is one of the gold frames, else `unresolved`;
+* an article with fewer than `min_annotators` annotators gets `unresolved` everywhere.
+Every `unresolved` counts toward `quality.max_unresolved_share`.
 
 Spans are consolidated per article, kind and label: the words that more than half of the
 article's annotators covered with that label, merged into runs of consecutive words. Drafts and
@@ -34,7 +42,7 @@ from .errors import FramestanceError
 from .schema import GOLD_SPAN, UNRESOLVED, gold_schema, submitted
 
 METHODS = ("majority", "dawid-skene")
-TIE_RULES = ("unresolved", "codebook_order")
+TIE_RULES = ("unresolved",)
 _WORD = re.compile(r"\S+")
 
 
@@ -43,7 +51,7 @@ class AggregateError(FramestanceError, ValueError):
 
 
 def _majority(long: pd.DataFrame, order: list[str], tie: str) -> dict[str, tuple[str, float]]:
-    """task -> (label, support) by plurality, vectorised; a tie follows `tie`."""
+    """task -> (label, support) by plurality, vectorised; a tie is `unresolved`."""
     if long.empty:
         return {}
     c = long.groupby(["task", "label"], sort=False).size().rename("k").reset_index()
@@ -54,7 +62,7 @@ def _majority(long: pd.DataFrame, order: list[str], tie: str) -> dict[str, tuple
     best = c[c["k"] == c["top"]].copy()
     best["n_best"] = best.groupby("task")["label"].transform("size")
     best = best.sort_values(["task", "rank", "label"], kind="stable").drop_duplicates("task")
-    label = best["label"].where((best["n_best"] == 1) | (tie != "unresolved"), UNRESOLVED)
+    label = best["label"].where(best["n_best"] == 1, UNRESOLVED)
     support = (best["k"] / best["total"]).round(4)
     return dict(zip(best["task"], zip(label, support)))
 
@@ -70,18 +78,30 @@ def _frame_votes(ann: pd.DataFrame, tie: str) -> dict[tuple[str, str], tuple[str
         total = int(n[a])
         if 2 * k > total:
             out[(a, f)] = ("present", round(k / total, 4))
-        elif 2 * k == total and tie == "unresolved":
+        elif 2 * k == total:
             out[(a, f)] = (UNRESOLVED, round(k / total, 4))
     return out
 
 
-def _dawid_skene(long: pd.DataFrame) -> dict[str, tuple[str, float]]:
-    """article -> (label, posterior) for one dimension; `long` has task, worker, label."""
+def _dawid_skene(long: pd.DataFrame, min_items: int = 0, name: str = "") -> dict[str, tuple[str, float]]:
+    """article -> (label, posterior) for one dimension; `long` has task, worker, label.
+
+    The label is the most probable among those the article's annotators gave (EM may favour a
+    label nobody chose); equal posteriors are `unresolved`."""
     from crowdkit.aggregation import DawidSkene
 
     if long.empty:
         return {}
+    items = long.groupby("worker")["task"].nunique()
+    if len(items) < 3:
+        raise AggregateError(f"dawid-skene needs at least 3 annotators ({name}: {len(items)}); two cannot be told "
+                             "apart: use aggregate.method majority")
+    if items.min() < min_items:
+        worker = items.idxmin()
+        raise AggregateError(f"dawid-skene needs at least {min_items} items per annotator ({name}: {worker} has "
+                             f"{int(items.min())}; params.yaml aggregate.ds_min_items): use aggregate.method majority")
     long = long.sort_values(["task", "worker", "label"], kind="stable").reset_index(drop=True)
+    given = long.groupby("task")["label"].agg(lambda s: set(s)).to_dict()
     with warnings.catch_warnings():  # crowd-kit 1.4.2 uses pandas arguments pandas 3 deprecates
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
@@ -89,15 +109,22 @@ def _dawid_skene(long: pd.DataFrame) -> dict[str, tuple[str, float]]:
     proba = proba.reindex(columns=sorted(proba.columns))
     out = {}
     for task, row in proba.iterrows():
-        label = row.idxmax()
-        out[str(task)] = (str(label), round(float(row[label]), 4))
+        row = row[[c for c in row.index if c in given[task]]].sort_values(ascending=False, kind="stable")
+        label = str(row.index[0])
+        if len(row) > 1 and abs(float(row.iloc[0]) - float(row.iloc[1])) < 1e-6:
+            label = UNRESOLVED
+        out[str(task)] = (label, round(float(row.iloc[0]), 4))
     return out
 
 
 def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, method: str = "majority",
-                tie: str = "unresolved") -> pa.Table:
+                tie: str = "unresolved", *, min_annotators: int = 1, min_support: float = 0.0,
+                ds_min_items: int = 20) -> pa.Table:
     if method not in METHODS:
         raise AggregateError(f"method {method!r}: use one of {', '.join(METHODS)}")
+    if tie == "codebook_order":
+        raise AggregateError("tie rule 'codebook_order' (params.yaml aggregate.tie) was removed: it always broke ties "
+                             "toward the codebook's first label, a bias; use `unresolved` and adjudicate the ties")
     if tie not in TIE_RULES:
         raise AggregateError(f"tie rule {tie!r} (params.yaml aggregate.tie): use one of {', '.join(TIE_RULES)}")
     ann = submitted(annotations).sort_values(["article_id", "annotator", "annotation_id"], kind="stable")
@@ -127,11 +154,13 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
         dims[f"stance_{t}"] = (part.set_axis(["task", "worker", "label"], axis=1), value_order)
     for col, (long, order) in dims.items():
         if method == "dawid-skene":
-            res = _dawid_skene(long)
+            res = _dawid_skene(long, ds_min_items, col)
         else:
             res = _majority(long, order, tie)
         for a in articles:
             label, support = res.get(a, (None, None))
+            if label is not None and support is not None and support < min_support:
+                label = UNRESOLVED  # too little support to call it
             rows[a][col], rows[a][f"{col}_support"] = label, support
 
     # frames: one binary decision per codebook frame
@@ -143,17 +172,38 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
         for f in frame_order:
             long = pd.DataFrame([(a, w, "present" if f in fs else "absent") for (a, w), fs in marked.items()],
                                 columns=["task", "worker", "label"])
-            decided.update({(a, f): v for a, v in _dawid_skene(long).items()})
+            decided.update({(a, f): v for a, v in _dawid_skene(long, ds_min_items, f"frame {f}").items()})
     else:
         decided = _frame_votes(ann, tie)
     rank = {f: i for i, f in enumerate(frame_order)}
     for (a, f), (label, support) in sorted(decided.items(), key=lambda kv: (kv[0][0], rank.get(kv[0][1], len(rank)))):
         if a in rows and f in rank:  # codebook order within each article's lists
-            if label == "present":
+            if label == "present" and support >= min_support:
                 rows[a]["frames"].append(f)
                 rows[a]["frames_support"].append(support)
-            elif label == UNRESOLVED:
+            elif label == UNRESOLVED or label == "present":
                 rows[a]["frames_unresolved"].append(f)
+    # soft labels: each label's share of the article's annotators, in codebook order
+    def shares(long: pd.DataFrame, order: list[str], col: str) -> None:
+        counts = long.groupby(["task", "label"]).size()
+        for a in articles:
+            total = rows[a]["n_annotators"]
+            rows[a][f"{col}_votes"] = [round(float(counts.get((a, lab), 0)) / total, 4) for lab in order]
+
+    for col, (long, order) in dims.items():
+        shares(long, order, col)
+    marked = ann[["article_id", "annotator", "frames"]].explode("frames").dropna(subset=["frames"]).drop_duplicates()
+    shares(marked.set_axis(["task", "worker", "label"], axis=1), frame_order, "frames")
+    single = ["primary_frame", "tone", *(f"stance_{t}" for t in targets)]
+    for r in rows.values():
+        if r["primary_frame"] not in (None, UNRESOLVED) and r["primary_frame"] not in r["frames"]:
+            r["primary_frame"] = UNRESOLVED  # a primary frame that is not a gold frame is no decision
+        if r["n_annotators"] < min_annotators:  # too few people to call anything
+            for col in single:
+                if r[col] is not None:
+                    r[col] = UNRESOLVED
+            r["frames_unresolved"] = sorted({*r["frames"], *r["frames_unresolved"]}, key=lambda f: rank.get(f, len(rank)))
+            r["frames"], r["frames_support"] = [], []
     return pa.Table.from_pylist([rows[a] for a in articles], schema=gold_schema(targets))
 
 
@@ -209,7 +259,9 @@ def unresolved_shares(gold: pa.Table, cb: Codebook) -> dict[str, float]:
 def gate_failures(alphas: Mapping[str, float | None], unresolved: Mapping[str, float], quality: Mapping) -> list[str]:
     """One message per dimension below its threshold (params.yaml `quality`). Keys of `min_alpha`
     are dimension names as in the agreement metrics (`primary_frame`, `tone`, `frames_masi`,
-    `stance:<target>`, `frames:<frame>`), or a prefix with `*` (`stance:*`)."""
+    `stance:<target>`, `frames:<frame>`), or a prefix with `*` (`stance:*`). With
+    `gate_on: lower`, `alphas` hold the lower ends of the 95% intervals."""
+    what = "the lower end of the 95% interval of alpha" if quality.get("gate_on") == "lower" else "alpha"
     msgs = []
     for key, minimum in sorted((quality.get("min_alpha") or {}).items()):
         names = [d for d in alphas if d.startswith(key[:-1])] if key.endswith("*") else [key]
@@ -222,9 +274,9 @@ def gate_failures(alphas: Mapping[str, float | None], unresolved: Mapping[str, f
                 msgs.append(f"quality gate: no agreement figure for {d!r} (params.yaml quality.min_alpha; "
                             "dimension names as in metrics/agreement.json)")
             elif a is None:
-                msgs.append(f"quality gate: alpha for {d} is undefined (too few paired labels), minimum {minimum}")
+                msgs.append(f"quality gate: {what} for {d} is undefined (too few paired labels), minimum {minimum}")
             elif a < minimum:
-                msgs.append(f"quality gate: alpha for {d} is {a:.3f}, below the minimum {minimum} (params.yaml quality.min_alpha.{key})")
+                msgs.append(f"quality gate: {what} for {d} is {a:.3f}, below the minimum {minimum} (params.yaml quality.min_alpha.{key})")
     limit = quality.get("max_unresolved_share")
     if limit is not None:
         for d, share in sorted(unresolved.items()):
@@ -256,10 +308,17 @@ def run(tables: Mapping[str, pd.DataFrame], cb: Codebook, config: AggregateConfi
         shown = "; ".join(f"{t}: {c} ({n} rows)" for t, c, n in failed[:8])
         raise AggregateError(f"refusing to aggregate: the tables fail validation: {shown} (run `framestance validate`)")
     texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
-    gold = gold_labels(tables["annotations"], tables["stances"], cb, method=config.method, tie=config.tie)
+    gold = gold_labels(tables["annotations"], tables["stances"], cb, method=config.method, tie=config.tie,
+                       min_annotators=quality.min_annotators, min_support=config.min_support,
+                       ds_min_items=config.ds_min_items)
     spans = gold_spans(tables["annotations"], tables["spans"], texts)
-    metrics = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, None)
-    alphas = {r["dimension"]: r["alpha"] for r in ag.summary_rows(metrics)}
+    if quality.gate_on not in ("point", "lower"):
+        raise AggregateError(f"quality.gate_on {quality.gate_on!r}: use point or lower")
+    lower = quality.gate_on == "lower"
+    metrics = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, None,
+                         resamples=1000 if lower else 0)
+    alphas = {r["dimension"]: (r["ci95"][0] if r["ci95"] else None) if lower else r["alpha"]
+              for r in ag.summary_rows(metrics)}
     problems = gate_failures(alphas, unresolved_shares(gold, cb), asdict(quality))
     if problems:
         return AggregateReport(problems)

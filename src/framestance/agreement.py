@@ -170,6 +170,108 @@ def _alpha_masi(unit: np.ndarray, masks: np.ndarray) -> float | None:
     return float(1.0 - (n - 1) * observed / expected) if expected > 0 else None
 
 
+# ---- intervals: a seeded bootstrap over articles --------------------------------------------
+# Each alpha is rebuilt from per-article sufficient statistics, so that a resample (a weight per
+# article: how often it was drawn) costs a few matrix products, and all dimensions share the same
+# resamples. With weights of one, every formula below is exactly `_alpha_core` / `_alpha_masi`.
+
+
+class _Nominal:
+    def __init__(self, unit: np.ndarray, code: np.ndarray, n_units: int):
+        m = np.bincount(unit, minlength=n_units)
+        keep = m[unit] >= 2
+        u, x = unit[keep], code[keep]
+        width = int(x.max()) + 1 if len(x) else 1
+        self.N = np.zeros((n_units, width))
+        np.add.at(self.N, (u, x), 1.0)
+        self.m = self.N.sum(axis=1)
+        pair = self.m >= 2
+        self.o = np.where(pair, (self.m**2 - (self.N**2).sum(axis=1)) / np.where(pair, self.m - 1, 1), 0.0)
+        self.n = {"units": int(pair.sum()), "values": int(self.m.sum())}
+
+    def alpha(self, W: np.ndarray) -> np.ndarray:
+        n, observed, nc = W @ self.m, W @ self.o, W @ self.N
+        expected = n * n - (nc**2).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(expected > 0, 1.0 - (n - 1) * observed / expected, np.nan)
+
+
+class _Ordinal:
+    """Krippendorff's ordinal metric: interval on mid-ranks, which depend on the resample's counts."""
+
+    def __init__(self, unit: np.ndarray, rank: np.ndarray, n_ranks: int, n_units: int):
+        m = np.bincount(unit, minlength=n_units)
+        keep = m[unit] >= 2
+        N = np.zeros((n_units, n_ranks))
+        np.add.at(N, (unit[keep], rank[keep]), 1.0)
+        self.m = N.sum(axis=1)
+        pair = self.m >= 2
+        inv = np.where(pair, 1.0 / np.where(pair, self.m - 1, 1), 0.0)
+        self.N = N
+        self.A = N * (2 * self.m * inv)[:, None]  # sum_u w_u 2 m_u/(m_u-1) n_uc  -> times r_c^2
+        self.B = (N[:, :, None] * N[:, None, :]).reshape(n_units, -1) * (2 * inv)[:, None]  # -> r_c r_d
+        self.n = {"units": int(pair.sum()), "values": int(self.m.sum())}
+
+    def alpha(self, W: np.ndarray) -> np.ndarray:
+        nc, n = W @ self.N, W @ self.m
+        r = np.cumsum(nc, axis=1) - nc / 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = r - ((nc * r).sum(axis=1) / n)[:, None]  # centred: alpha is shift-invariant
+            k = r.shape[1]
+            observed = ((W @ self.A) * r**2).sum(axis=1) - np.einsum("bc,bcd,bd->b", r, (W @ self.B).reshape(-1, k, k), r)
+            expected = 2 * n * (nc * r**2).sum(axis=1) - 2 * (nc * r).sum(axis=1) ** 2
+            return np.where(expected > 0, 1.0 - (n - 1) * observed / expected, np.nan)
+
+
+class _Masi:
+    def __init__(self, unit: np.ndarray, masks: np.ndarray, n_units: int):
+        m_all = np.bincount(unit, minlength=n_units)
+        keep = m_all[unit] >= 2
+        u, x = unit[keep], masks[keep]
+        self.sets, self.inv = np.unique(x, return_inverse=True)
+        self.u = u
+        self.m = np.bincount(u, minlength=n_units).astype(np.float64)
+        order = np.argsort(u, kind="stable")
+        us, xs = u[order], x[order]
+        kept = np.bincount(us, minlength=n_units)
+        size = kept[us]
+        start = np.cumsum(kept) - kept
+        i = np.repeat(np.arange(len(xs)), size)
+        offset = np.arange(len(i)) - np.repeat(np.cumsum(size) - size, size)
+        j = np.repeat(start[us], size) + offset
+        self.o = np.bincount(us[i], weights=_masi(xs[i], xs[j]) / (size[i] - 1), minlength=n_units) if len(i) else np.zeros(n_units)
+        self.D = np.vstack([_masi(self.sets[lo : lo + 2048, None], self.sets[None, :]) for lo in range(0, max(len(self.sets), 1), 2048)]) \
+            if len(self.sets) else np.zeros((0, 0))
+        self.n = {"units": int((self.m >= 2).sum()), "values": int(self.m.sum())}
+
+    def alpha(self, W: np.ndarray) -> np.ndarray:
+        n, observed = W @ self.m, W @ self.o
+        nc = np.stack([np.bincount(self.inv, weights=w[self.u], minlength=len(self.sets)) for w in W])
+        expected = np.einsum("bs,st,bt->b", nc, self.D, nc)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(expected > 0, 1.0 - (n - 1) * observed / expected, np.nan)
+
+
+def intervals(dims: Mapping[str, _Nominal | _Ordinal | _Masi], n_units: int, resamples: int = 1000,
+              seed: int = 0, chunk: int = 32) -> dict[str, list[float] | None]:
+    """Percentile 95% intervals of every alpha from one seeded bootstrap over articles (the same
+    resamples for every dimension). None where fewer than 90% of the resamples define alpha."""
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[np.ndarray]] = {k: [] for k in dims}
+    for start in range(0, resamples, chunk):
+        b = min(chunk, resamples - start)
+        W = np.stack([np.bincount(rng.integers(0, n_units, n_units), minlength=n_units) for _ in range(b)]).astype(np.float64)
+        for k, d in dims.items():
+            draws[k].append(d.alpha(W))
+    out: dict[str, list[float] | None] = {}
+    for k, parts in draws.items():
+        a = np.concatenate(parts) if parts else np.zeros(0)
+        ok = a[np.isfinite(a)]
+        out[k] = [round(float(np.percentile(ok, 2.5)), 4), round(float(np.percentile(ok, 97.5)), 4)] \
+            if resamples and len(ok) >= 0.9 * resamples else None
+    return out
+
+
 # ---- spans ---------------------------------------------------------------------------------
 def span_f1(
     spans: pd.DataFrame, texts: Mapping[str, str], annotators_per_article: Mapping[str, set[str]] | None = None
@@ -244,8 +346,16 @@ def compute(
     spans: pd.DataFrame,
     cb: Codebook,
     texts: Mapping[str, str] | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
 ) -> dict:
-    """Agreement metrics over submitted annotations (units: articles; coders: annotators)."""
+    """Agreement metrics over submitted annotations (units: articles; coders: annotators).
+
+    Every alpha comes with its n (`n`: pairable units and values) and a seeded percentile
+    bootstrap 95% interval over articles (`alpha_ci95`; `resamples` 0 skips it). Stance has three
+    figures per target: nominal over all four values; `addressed`, nominal over "addressed or not"
+    (whether the article takes up the target at all); and `ordinal_addressed`, ordinal over the
+    ordered values on the articles at least two coders addressed. Tone has an ordinal figure too."""
     sub = submitted(annotations)
     unit, units = pd.factorize(sub["article_id"])
     coder, coders = pd.factorize(sub["annotator"])
@@ -262,28 +372,56 @@ def compute(
         raise ValueError("frame-set alpha supports at most 64 codebook frames")
     member = _frame_matrix(sub["frames"], frame_ids)[idx]
     masks = (member.astype(np.uint64) << np.arange(len(frame_ids), dtype=np.uint64)).sum(axis=1, dtype=np.uint64)
+    n_units = len(units)
+    dims: dict[str, _Nominal | _Ordinal | _Masi] = {}
+
+    def coded(name: str, column: pd.Series) -> None:
+        v = pd.factorize(column)[0][idx]
+        if (v >= 0).any():
+            dims[name] = _Nominal(u[v >= 0], v[v >= 0], n_units)
+
+    coded("primary_frame", sub["primary_frame"])
+    coded("tone", sub["tone"])
+    tone_rank = _index_of(sub["tone"], [t.id for t in cb.tone])[idx]
+    if (tone_rank >= 0).any():
+        dims["tone_ordinal"] = _Ordinal(u[tone_rank >= 0], tone_rank[tone_rank >= 0], len(cb.tone), n_units)
     result: dict = {
         "primary_frame": _r(nominal(sub["primary_frame"])),
         "tone": _r(nominal(sub["tone"])),
+        "tone_ordinal": _r(_alpha_core(u[tone_rank >= 0], tone_rank[tone_rank >= 0], "ordinal", len(cb.tone))),
         "frames": {f: _r(_alpha_core(u, member[:, k].astype(np.int64), "nominal")) for k, f in enumerate(frame_ids)},
         "frames_masi": _r(_alpha_masi(u, masks)),
         "stance": {},
     }
 
     st = submitted(stances)
-    su = pd.factorize(st["article_id"])[0]
     sc = pd.factorize(st["annotator"])[0]
     st_target = _index_of(st["target"], [t.id for t in cb.targets])
     nominal_code = pd.factorize(st["value"])[0]
     rank = _index_of(st["value"], cb.stance_order) if cb.stance_order else None
+    # stance rows share the articles' unit numbering, so that one resample serves every dimension
+    su = pd.Index(units).get_indexer(pd.Index(st["article_id"]))
     for k, target in enumerate(cb.targets):
         rows = np.flatnonzero((st_target == k) & (su >= 0) & (sc >= 0) & (nominal_code >= 0))
         rows = rows[_first_per_coder(su[rows], sc[rows])]
-        entry = {"nominal": _r(_alpha_core(su[rows], nominal_code[rows], "nominal")), "ordinal": None}
+        entry = {"nominal": _r(_alpha_core(su[rows], nominal_code[rows], "nominal")), "addressed": None,
+                 "ordinal_addressed": None}
+        if len(rows):
+            dims[f"stance:{target.id}"] = _Nominal(su[rows], nominal_code[rows], n_units)
         if rank is not None:
+            addressed = (rank[rows] >= 0).astype(np.int64)
+            entry["addressed"] = _r(_alpha_core(su[rows], addressed, "nominal"))
             r = rows[rank[rows] >= 0]
-            entry["ordinal"] = _r(_alpha_core(su[r], rank[r], "ordinal", len(cb.stance_order)))
+            entry["ordinal_addressed"] = _r(_alpha_core(su[r], rank[r], "ordinal", len(cb.stance_order)))
+            if len(rows):
+                dims[f"stance_addressed:{target.id}"] = _Nominal(su[rows], addressed, n_units)
+            if len(r):
+                dims[f"stance_ordinal_addressed:{target.id}"] = _Ordinal(su[r], rank[r], len(cb.stance_order), n_units)
         result["stance"][target.id] = entry
+    for k, f in enumerate(frame_ids):
+        dims[f"frames:{f}"] = _Nominal(u, member[:, k].astype(np.int64), n_units)
+    dims["frames_masi"] = _Masi(u, masks, n_units)
+    ci = intervals(dims, n_units, resamples, seed) if resamples else dict.fromkeys(dims)
 
     # per annotator: matches with the others on the same articles (n_uv - 1 of m_u - 1 others)
     pv = pd.factorize(sub["primary_frame"])[0][idx]
@@ -327,20 +465,33 @@ def compute(
             "articles_with_2plus": int((np.bincount(u, minlength=len(units)) >= 2).sum()),
         },
         "alpha": result,
+        "alpha_ci95": ci,
+        "n": {k: d.n for k, d in dims.items()},
+        "bootstrap": {"resamples": resamples, "seed": seed, "unit": "article", "interval": "percentile 95%"},
         "spans": {k: _r(v) for k, v in span_scores.items()},
         "annotators": people,
     })
 
 
 def summary_rows(metrics: dict) -> list[dict]:
-    """Flat {dimension, alpha} rows in a fixed order (plots, quality gates)."""
+    """Flat {dimension, alpha, ci95, n_units, n_values} rows in a fixed order (plots, quality gates,
+    the card). Undefined ordinal and addressed rows are left out."""
     a = metrics["alpha"]
     rows = [{"dimension": "primary_frame", "alpha": a["primary_frame"]}, {"dimension": "tone", "alpha": a["tone"]}]
+    if a.get("tone_ordinal") is not None:
+        rows.append({"dimension": "tone_ordinal", "alpha": a["tone_ordinal"]})
     rows += [{"dimension": f"frames:{f}", "alpha": v} for f, v in sorted(a["frames"].items())]
     rows.append({"dimension": "frames_masi", "alpha": a["frames_masi"]})
     rows += [{"dimension": f"stance:{t}", "alpha": v["nominal"]} for t, v in sorted(a["stance"].items())]
-    rows += [{"dimension": f"stance_ordinal:{t}", "alpha": v["ordinal"]}
-             for t, v in sorted(a["stance"].items()) if v.get("ordinal") is not None]
+    rows += [{"dimension": f"stance_addressed:{t}", "alpha": v["addressed"]}
+             for t, v in sorted(a["stance"].items()) if v.get("addressed") is not None]
+    rows += [{"dimension": f"stance_ordinal_addressed:{t}", "alpha": v["ordinal_addressed"]}
+             for t, v in sorted(a["stance"].items()) if v.get("ordinal_addressed") is not None]
+    ci, n = metrics.get("alpha_ci95") or {}, metrics.get("n") or {}
+    for r in rows:
+        r["ci95"] = ci.get(r["dimension"])
+        r["n_units"] = (n.get(r["dimension"]) or {}).get("units", 0)
+        r["n_values"] = (n.get(r["dimension"]) or {}).get("values", 0)
     return rows
 
 
@@ -387,7 +538,9 @@ def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFram
         kind, _, key = dim.partition(":")
         return {"primary_frame": "Primary frame", "tone": "Tone", "frames_masi": "Frame sets (MASI)",
                 "frames": f"Frame: {frame_name.get(key, key)}", "stance": f"Stance: {target_name.get(key, key)}",
-                "stance_ordinal": f"Stance (ordinal): {target_name.get(key, key)}"}[kind]
+                "tone_ordinal": "Tone (ordinal)",
+                "stance_addressed": f"Stance addressed or not: {target_name.get(key, key)}",
+                "stance_ordinal_addressed": f"Stance (ordinal, addressed): {target_name.get(key, key)}"}[kind]
 
     def png(fig, name: str) -> Path:
         buf = io.BytesIO()

@@ -13,6 +13,8 @@ from .codebook import Codebook
 from .schema import SUBMITTED, UNRESOLVED
 
 TASKS = ["text-classification", "token-classification"]
+# frames: multi-label; primary frame, tone and stance: one class each (stance is not sentiment)
+TASK_IDS = ["multi-label-classification", "multi-class-classification"]
 
 
 def _size_category(n: int) -> str:
@@ -22,7 +24,7 @@ def _size_category(n: int) -> str:
     return "1M<n<10M"
 
 
-def header(opts, feats: dict, data_files: dict, languages: list[str]) -> str:
+def header(opts, feats: dict, data_files: dict, languages: list[str], sizes: dict | None = None) -> str:
     from datasets import DatasetInfo
     from datasets.info import DatasetInfosDict
     from datasets.splits import SplitDict, SplitInfo
@@ -34,14 +36,19 @@ def header(opts, feats: dict, data_files: dict, languages: list[str]) -> str:
         configs.append({"config_name": config, "default": config == "default",
                         "data_files": [{"split": s, "path": p} for s, (p, _n) in files.items()]})
         splits = SplitDict()
+        size = (sizes or {}).get(config, {})
         for s, (_p, n) in files.items():
-            splits.add(SplitInfo(s, num_examples=n))
-        infos[config] = DatasetInfo(features=feats[config], splits=splits, config_name=config)
+            splits.add(SplitInfo(s, num_examples=n, num_bytes=size.get(s, (0, 0))[0]))
+        infos[config] = DatasetInfo(features=feats[config], splits=splits, config_name=config,
+                                    dataset_size=sum(b for b, _ in size.values()),
+                                    download_size=sum(d for _, d in size.values()))
     n_corpus = sum(n for _p, n in data_files.get("corpus", {}).values())
     data = DatasetCardData(
         license=opts.license, language=languages or None, pretty_name=opts.pretty_name or opts.name,
-        task_categories=TASKS, task_ids=["multi-label-classification", "sentiment-classification"],
-        size_categories=[_size_category(n_corpus)], tags=["framing", "stance", "news", "media-frames"],
+        task_categories=TASKS, task_ids=TASK_IDS,
+        annotations_creators=list(opts.annotations_creators), language_creators=["found"],
+        multilinguality=["multilingual" if len(languages) > 1 else "monolingual"], source_datasets=["original"],
+        size_categories=[_size_category(n_corpus)], tags=["framing", "stance-detection", "news", "media-frames"],
         configs=configs, version=opts.version,
     )
     DatasetInfosDict(infos).to_dataset_card_data(data)
@@ -68,7 +75,22 @@ def _distribution(splits: dict, column: str, names: list[str]) -> Counter:
     return c
 
 
-def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict, inp, log: dict) -> str:
+def weak_text(agreement: dict | None) -> str:
+    """The limitation about agreement, naming the dimensions below the tentative level (0.667)."""
+    if not agreement:
+        return "- No agreement figures were given: how reliable the labels are is not known."
+    from .agreement import summary_rows
+
+    rows = summary_rows({"alpha_ci95": {}, "n": {}, **agreement})
+    weak = [r for r in rows if not r["dimension"].startswith("frames:") and (r["alpha"] is None or r["alpha"] < 0.667)]
+    if not weak:
+        return "- Every aggregate dimension reaches alpha 0.667; per-frame figures are in the agreement table."
+    named = ", ".join(f"{r['dimension']} ({_fmt(r['alpha'])}, n {r['n_units']})" for r in weak)
+    return f"- Agreement is below 0.667 (or undefined) for: {named}. Use those labels with care, or re-annotate."
+
+
+def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict, inp, log: dict,
+                sizes: dict | None = None) -> str:
     arts: pa.Table = inp.articles
     langs = sorted({x for x in arts["language"].to_pylist() if x})
     n = {cfg: sum(n for _p, n in files.values()) for cfg, files in data_files.items()}
@@ -77,8 +99,15 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
                       if st == SUBMITTED})
     method = inp.gold["method"][0].as_py() if inp.gold.num_rows else "majority"
     outlets = Counter(o or "(unknown)" for o in arts["outlet"].to_pylist())
+    duplicate = {a for a, d in zip(arts["article_id"].to_pylist(), arts["duplicate_of"].to_pylist()) if d}
+    labelled = {a for a, st in zip(inp.annotations["article_id"].to_pylist(), inp.annotations["status"].to_pylist())
+                if st == SUBMITTED}
+    n_dup_labelled = len(duplicate & labelled)
+    duplicates_text = (f"None of the {len(duplicate)} articles marked as duplicates was annotated."
+                       if not n_dup_labelled else
+                       f"{n_dup_labelled} of the {len(duplicate)} articles marked as duplicates were annotated too.")
     title = opts.pretty_name or opts.name
-    parts = [header(opts, feats, data_files, langs), f"# {title} (version {opts.version})", ""]
+    parts = [header(opts, feats, data_files, langs, sizes), f"# {title} (version {opts.version})", ""]
     parts += [
         f"A corpus of news articles labelled for media **framing** ({len(cb.frames)} frame dimensions, after the "
         f"Media Frames Corpus of Boydstun et al. 2014) and **stance** toward {len(cb.targets)} targets, built with "
@@ -121,8 +150,8 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "## Annotation process",
         "",
         f"{annotators} annotators labelled the articles in Label Studio with an interface generated from "
-        f"the codebook `{cb.name}` v{cb.version} (shipped as `codebook.yaml`). Duplicates were not "
-        "annotated. Annotators appear only as keyed pseudonyms (`ann-...`). Drafts and skipped tasks are "
+        f"the codebook `{cb.name}` v{cb.version} (shipped as `codebook.yaml`). {duplicates_text} "
+        "Annotators appear only as keyed pseudonyms (`ann-...`). Drafts and skipped tasks are "
         "excluded. Per article: the frames present, one primary frame, the tone, a stance per target, "
         "and optional spans (frame cues, stance evidence).",
         "",
@@ -140,13 +169,15 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "",
         _table(["value", "definition"], [[v.id, v.definition] for v in cb.stance_values]),
         "",
-        f"Gold labels: `{method}` aggregation"
-        + (f", ties under the rule `{opts.tie}`" if method == "majority" else "") + ". "
-        + (f"A tie is published as the label `{UNRESOLVED}` (frames: listed in `frames_unresolved`), never guessed. "
-           if method == "majority" and opts.tie == "unresolved" else
-           "Ties are resolved (majority: the tied label first in the codebook; a frame tie counts as absent). "
-           if method == "majority" else
-           "Dawid-Skene weighs annotators by their estimated confusion matrices; its label is the most probable. ")
+        f"Gold labels: `{method}` aggregation. "
+        + ("Dawid-Skene weighs annotators by their estimated confusion matrices; its label is the most probable "
+           "among those the article's annotators gave. " if method == "dawid-skene" else "")
+        + f"A tie, a label with too little support, an article with too few annotators and a primary frame that is "
+          f"not among the gold frames are all published as `{UNRESOLVED}` (frames: listed in `frames_unresolved`), "
+          "never guessed. "
+        + "Soft labels: `primary_frame_votes`, `tone_votes` and `stance_<target>_votes` give the share of the "
+          "article's annotators who chose each label, in the order of the label lists above; `frames_votes` the "
+          "share who marked each frame present. "
         + "`*_support` is the share of annotators behind a label (Dawid-Skene: its posterior).",
         "",
         "## Agreement",
@@ -154,16 +185,23 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
     ]
     ag = inp.agreement
     if ag:
-        a = ag.get("alpha", {})
-        rows = [["primary frame (nominal)", _fmt(a.get("primary_frame"))], ["tone (nominal)", _fmt(a.get("tone"))],
-                ["frames (MASI over sets)", _fmt(a.get("frames_masi"))]]
-        for t, v in sorted((a.get("stance") or {}).items()):
-            rows.append([f"stance toward {t} (nominal / ordinal)", f"{_fmt(v.get('nominal'))} / {_fmt(v.get('ordinal'))}"])
-        for f, v in sorted((a.get("frames") or {}).items()):
-            rows.append([f"frame {f} (present/absent)", _fmt(v)])
+        from .agreement import summary_rows
+
+        def interval(ci) -> str:
+            return f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "–"
+
+        rows = [[r["dimension"], _fmt(r["alpha"]), interval(r["ci95"]), str(r["n_units"]), str(r["n_values"])]
+                for r in summary_rows({"alpha_ci95": {}, "n": {}, **ag})]
         for kind, f1 in sorted((ag.get("spans") or {}).items()):
-            rows.append([f"spans {kind} (token F1 between annotators)", _fmt(f1)])
-        parts += ["Krippendorff's alpha (0.800 reliable, 0.667-0.800 tentative):", "", _table(["dimension", "value"], rows), ""]
+            rows.append([f"spans {kind} (token F1 between annotators)", _fmt(f1), "–", "", ""])
+        boot = ag.get("bootstrap") or {}
+        parts += [f"Krippendorff's alpha (0.800 reliable, 0.667-0.800 tentative), each with its n (articles with "
+                  "two or more values, and those values) and a percentile 95% interval from a seeded bootstrap over "
+                  f"articles ({boot.get('resamples', 0)} resamples, seed {boot.get('seed', 0)}). "
+                  "`stance_addressed` is agreement on whether the article takes up the target at all; "
+                  "`stance_ordinal_addressed` is ordinal agreement on the stance among the articles that two or "
+                  "more coders found addressed.", "",
+                  _table(["dimension", "alpha", "95% interval", "n articles", "n values"], rows), ""]
     else:
         parts += ["No agreement metrics were given to `publish`.", ""]
     parts += ["## Splits", "",
@@ -187,7 +225,7 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "",
         "- Extraction from rendered pages is heuristic: some boilerplate may remain in bodies and some "
         "body text may be lost; dates shown as relative times are resolved against the retrieval time.",
-        "- Annotator agreement varies by dimension (see above); labels with low alpha should be used with care.",
+        weak_text(inp.agreement),
         "- Outlets and languages are unevenly represented; the sample is not representative of any population of news.",
         "- The texts are news articles: their copyright stays with the publishers; check the licence before redistribution.",
         "",

@@ -45,12 +45,15 @@ class QualityConfig:
     min_annotators: int = 1
     min_alpha: dict[str, float] = field(default_factory=dict)
     max_unresolved_share: float = 1.0
+    gate_on: str = "point"  # point | lower: gate alpha on its estimate or on the lower end of its 95% interval
 
 
 @dataclass(frozen=True)
 class AggregateConfig:
     method: str = "majority"  # majority | dawid-skene
-    tie: str = "unresolved"  # unresolved | codebook_order
+    tie: str = "unresolved"  # the only rule: a tie is `unresolved`, never guessed
+    min_support: float = 0.0  # a label with less support (share of votes, or posterior) is `unresolved`
+    ds_min_items: int = 20  # dawid-skene refuses annotators with fewer items
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class PublishConfig:
     salt: str = "framestance"
     max_shard_bytes: int = 100_000_000
     citation: str = ""
+    annotations_creators: list[str] = field(default_factory=lambda: ["expert-generated"])
 
 
 @dataclass(frozen=True)

@@ -267,9 +267,25 @@ class Client:
             n += 1
 
     def import_tasks(self, pid: int, tasks: list[dict]) -> list[int]:
-        res = self.call(self.ls.projects.import_tasks, id=pid, request=tasks, return_task_ids=True,
-                        request_options=NO_RETRY, retries=0)
-        return list(res.task_ids or [])
+        """POST /api/projects/ID/import (never retried: see NO_RETRY) through the SDK's authenticated
+        HTTP client, the body encoded once by `json` (the SDK's own encoder walks every value of
+        every task in Python first, about 75 µs a task)."""
+        from label_studio_sdk.core.api_error import ApiError
+        from label_studio_sdk.core.request_options import RequestOptions
+
+        http = self.ls._client_wrapper.httpx_client
+
+        def post():
+            r = http.request(f"api/projects/{pid}/import", method="POST", params={"return_task_ids": "true"},
+                             content=json.dumps(tasks, ensure_ascii=False).encode(),
+                             headers={"Content-Type": "application/json"},
+                             request_options=RequestOptions(max_retries=0))
+            if r.status_code >= 400:
+                raise ApiError(status_code=r.status_code, headers=dict(r.headers), body=r.text[:300])
+            return r.json()
+
+        res = self.call(post, retries=0)
+        return list(res.get("task_ids") or [])
 
     def unannotated(self, ids: list[int]) -> list[int]:
         """Those of the tasks `ids` that nobody has annotated or started (no annotation, no draft)."""

@@ -62,6 +62,7 @@ class Options:
     pretty_name: str = ""
     citation: str = ""
     tie: str = "unresolved"  # the aggregation's tie rule, for the card
+    annotations_creators: tuple[str, ...] = ("expert-generated",)  # Hub vocabulary: who made the labels
 
 
 @dataclass
@@ -122,12 +123,15 @@ def features(cb: Codebook) -> dict:
     default = {**meta, "n_annotators": Value("int32"),
                "primary_frame": frames_or_tie, "primary_frame_support": Value("float64"),
                "frames": List(frames), "frames_support": List(Value("float64")), "frames_unresolved": List(frames),
-               "tone": tone_or_tie, "tone_support": Value("float64")}
+               "tone": tone_or_tie, "tone_support": Value("float64"),
+               "primary_frame_votes": List(Value("float64")), "frames_votes": List(Value("float64")),
+               "tone_votes": List(Value("float64"))}
     annotations = {"article_id": Value("string"), "annotator": Value("string"), "primary_frame": frames,
                    "frames": List(frames), "tone": tone}
     for t in cb.targets:
         default[f"stance_{t.id}"] = value_or_tie
         default[f"stance_{t.id}_support"] = Value("float64")
+        default[f"stance_{t.id}_votes"] = List(Value("float64"))
         annotations[f"stance_{t.id}"] = value
     annotations.update({"lead_time": Value("float64"), "created_at": ts, "updated_at": ts})
     default["spans"] = List({"kind": Value("string"), "label": Value("string"), "start": Value("int64"),
@@ -221,7 +225,7 @@ def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
             cols[name] = _encode(joined[name], frames + ([UNRESOLVED] if name == "primary_frame" else []), f"gold {name}")
         elif name == "tone":
             cols[name] = _encode(joined[name], tones + [UNRESOLVED], "gold tone")
-        elif name.startswith("stance_") and not name.endswith("_support"):
+        elif name.startswith("stance_") and not name.endswith(("_support", "_votes")):
             cols[name] = _encode(joined[name], values + [UNRESOLVED], f"gold {name}")
         else:
             cols[name] = joined[name]
@@ -254,9 +258,33 @@ def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
     return {"default": default, "annotations": annotations, "spans": spans, "corpus": corpus}
 
 
+def split_groups(articles: pa.Table) -> dict[str, str]:
+    """article -> the cluster that decides its split: near-duplicate clusters joined with the
+    clusters of the pages they came from (a related article goes where its parent page goes), each
+    group named by its smallest cluster id."""
+    ids = articles["article_id"].to_pylist()
+    cluster = dict(zip(ids, (c or a for a, c in zip(ids, articles["cluster_id"].to_pylist()))))
+    parents = dict(zip(ids, articles["parent_id"].to_pylist())) if "parent_id" in articles.column_names else {}
+    root: dict[str, str] = {}
+
+    def find(c: str) -> str:
+        while root.get(c, c) != c:
+            root[c] = root.get(root[c], root[c])
+            c = root[c]
+        return c
+
+    for a, p in parents.items():
+        if p and p in cluster:
+            x, y = sorted((find(cluster[a]), find(cluster[p])))
+            if x != y:
+                root[y] = x
+    return {a: find(c) for a, c in cluster.items()}
+
+
 def split_tables(tables: dict[str, pa.Table], articles: pa.Table, opts: Options) -> dict[str, dict[str, pa.Table]]:
-    """config -> split -> rows (every config splits by its article's cluster); empty splits dropped."""
-    clusters = dict(zip(articles["article_id"].to_pylist(), articles["cluster_id"].to_pylist()))
+    """config -> split -> rows (every config splits by its article's group: near-duplicate cluster
+    and page, `split_groups`); empty splits dropped."""
+    clusters = split_groups(articles)
     assign = split_of(list(clusters.values()), opts.ratios, opts.salt)
     out: dict[str, dict[str, pa.Table]] = {}
     for config, table in tables.items():
@@ -403,19 +431,23 @@ def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: 
     try:
         files: dict[str, dict] = {}
         data_files: dict[str, Any] = {}
+        sizes: dict[str, dict[str, tuple[int, int]]] = {}  # config -> split -> (Arrow bytes, parquet bytes)
         for config in CONFIGS:
             if not splits[config]:  # no rows (e.g. nobody marked a span): no config, load_dataset cannot read one
                 continue
             folder = tmp / "data" / config
             folder.mkdir(parents=True)
             data_files[config] = {}
+            sizes[config] = {}
             for s, table in splits[config].items():
-                for p in _write_shards(table, folder, s, opts.max_shard_bytes):
+                written = _write_shards(table, folder, s, opts.max_shard_bytes)
+                for p in written:
                     files[str(p.relative_to(tmp))] = {"rows": pq.read_metadata(p).num_rows}
                 data_files[config][s] = (f"data/{config}/{s}-*.parquet", table.num_rows)
+                sizes[config][s] = (table.nbytes, sum(p.stat().st_size for p in written))
         (tmp / "codebook.yaml").write_text(codebook_text, encoding="utf-8")
         files["codebook.yaml"] = {}
-        card = render_card(opts, cb, features(cb), data_files, splits, inp, log)
+        card = render_card(opts, cb, features(cb), data_files, splits, inp, log, sizes)
         (tmp / "README.md").write_text(card, encoding="utf-8")
         files["README.md"] = {}
         for rel in files:

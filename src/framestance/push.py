@@ -148,10 +148,14 @@ def _load_predictions(path: Path | None) -> dict[str, list[dict]]:
     return out
 
 
-def ensure_project(client: Client, name: str, cb: Codebook, report: PushReport) -> int:
-    config = labeling_config(cb)
-    check_config(config)
-    pid = client.find_project(name)
+def ensure_project(client: Client, name: str, cb: Codebook, report: PushReport,
+                   config: str | None = None, existing: dict[str, int] | None = None) -> int:
+    """The project titled `name` with the codebook's interface (`config` and the `existing`
+    title -> id listing may be passed in when several projects are ensured at once)."""
+    if config is None:
+        config = labeling_config(cb)
+        check_config(config)
+    pid = existing.get(name) if existing is not None else client.find_project(name)
     if pid is None:
         report.project_created = True
         return client.create_project(name, config, description=f"framestance; codebook {cb.name} v{cb.version} ({cb.fingerprint()})")
@@ -276,8 +280,12 @@ def push(
                   keys=_keys(client, pid, lock_dir), cache_dir=lock_dir)
             return report
         queues = _queues(client, project, annotators, pseudonym, overlap or 1)
-        pids = {p: ensure_project(client, title, cb, report) for p, title in queues.items()}
-        keys = {p: _keys(client, pid, lock_dir) for p, pid in pids.items()}
+        config = labeling_config(cb)
+        check_config(config)
+        existing = client.projects(project)
+        pids = {p: ensure_project(client, title, cb, report, config, existing) for p, title in queues.items()}
+        # a project made just now holds no tasks: nothing to list
+        keys = {p: _keys(client, pid, lock_dir) if queues[p] in existing else {} for p, pid in pids.items()}
         by_id = {r["article_id"]: r for r in picked}
         held = {p: set(k) & set(by_id) for p, k in keys.items()}
         new = assign(sorted(by_id), held, overlap or 1, seed)

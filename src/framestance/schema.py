@@ -164,7 +164,11 @@ UNRESOLVED = "unresolved"
 
 def gold_schema(stance_targets: list[str]) -> pa.Schema:
     """Gold labels, one row per annotated article (codebook ids, or UNRESOLVED on a tie). One
-    column per stance target, so that the published dataset has a typed label per target."""
+    column per stance target, so that the published dataset has a typed label per target.
+
+    `*_votes` are the soft labels: the share of the article's annotators who chose each codebook
+    label, in codebook order (frames: who marked each frame present), whatever the gold method,
+    so that models can learn from disagreement."""
     fields = [
         pa.field("article_id", pa.string(), nullable=False),
         pa.field("text_sha256", pa.string()),
@@ -177,9 +181,13 @@ def gold_schema(stance_targets: list[str]) -> pa.Schema:
         pa.field("frames_unresolved", pa.list_(pa.string()), nullable=False),
         pa.field("tone", pa.string()),
         pa.field("tone_support", pa.float64()),
+        pa.field("primary_frame_votes", pa.list_(pa.float64()), nullable=False),
+        pa.field("frames_votes", pa.list_(pa.float64()), nullable=False),
+        pa.field("tone_votes", pa.list_(pa.float64()), nullable=False),
     ]
     for t in stance_targets:
-        fields += [pa.field(f"stance_{t}", pa.string()), pa.field(f"stance_{t}_support", pa.float64())]
+        fields += [pa.field(f"stance_{t}", pa.string()), pa.field(f"stance_{t}_support", pa.float64()),
+                   pa.field(f"stance_{t}_votes", pa.list_(pa.float64()), nullable=False)]
     return pa.schema(fields)
 
 

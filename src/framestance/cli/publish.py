@@ -45,7 +45,8 @@ def publish(
     cfg = settings()
     p = override(cfg.publish, name=name, version=version)
     opts = Options(name=p.name, version=p.version, ratios=p.splits, salt=p.salt, max_shard_bytes=p.max_shard_bytes,
-                   license=p.license, pretty_name=p.pretty_name, citation=p.citation, tie=cfg.aggregate.tie)
+                   license=p.license, pretty_name=p.pretty_name, citation=p.citation, tie=cfg.aggregate.tie,
+                   annotations_creators=tuple(p.annotations_creators))
     if not opts.version:
         fail("--version: missing (or set publish.version in params.yaml)")
     try:

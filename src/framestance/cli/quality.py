@@ -89,7 +89,8 @@ def agreement(
     plots: Annotated[Path, typer.Option("--plots", help="Folder for the PNG plots and their CSV data (DVC plots).")] = Path("plots"),
     codebook: CodebookOpt = None,
 ) -> None:
-    """Krippendorff's alpha per dimension, span F1 between annotators, per-annotator figures, plots."""
+    """Krippendorff's alpha per dimension with its n and a seeded bootstrap 95% interval (1,000
+    resamples of articles), span F1 between annotators, per-annotator figures, plots."""
     from .. import agreement as ag
 
     cb = _codebook(codebook)
@@ -102,11 +103,16 @@ def agreement(
                         f"{result['counts']['annotators']} annotators)", show_header=True)
     table.add_column("dimension")
     table.add_column("alpha", justify="right")
+    table.add_column("95% interval", justify="right")
+    table.add_column("n articles", justify="right")
+    table.add_column("n values", justify="right")
     for row in ag.summary_rows(result):
         if not row["dimension"].startswith("frames:"):
-            table.add_row(row["dimension"], "undefined" if row["alpha"] is None else f"{row['alpha']:.3f}")
+            ci = row["ci95"]
+            table.add_row(row["dimension"], "undefined" if row["alpha"] is None else f"{row['alpha']:.3f}",
+                          f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "–", str(row["n_units"]), str(row["n_values"]))
     for kind, f1 in sorted((result.get("spans") or {}).items()):
-        table.add_row(f"span F1: {kind}", "undefined" if f1 is None else f"{f1:.3f}")
+        table.add_row(f"span F1: {kind}", "undefined" if f1 is None else f"{f1:.3f}", "", "", "")
     out_console.print(table)
     out_console.print(f"metrics: {metrics}; plots: {plots}/", highlight=False)
 
@@ -117,7 +123,7 @@ def aggregate(
     annotations: AnnotationsDir = Path("corpus/annotations"),
     out: Annotated[Path, typer.Option("--out", help="Folder for gold.parquet and gold_spans.parquet.")] = Path("corpus/gold"),
     method: Annotated[Optional[str], typer.Option(help="majority | dawid-skene (default: params.yaml aggregate.method).")] = None,
-    tie: Annotated[Optional[str], typer.Option(help="unresolved | codebook_order (default: params.yaml aggregate.tie).")] = None,
+    tie: Annotated[Optional[str], typer.Option(help="unresolved, the only rule (default: params.yaml aggregate.tie).")] = None,
     codebook: CodebookOpt = None,
 ) -> None:
     """Gold labels per annotated article (majority or Dawid-Skene), consolidated spans, quality gates."""
