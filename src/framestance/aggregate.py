@@ -39,7 +39,7 @@ import pyarrow as pa
 from .codebook import Codebook
 from .config import AggregateConfig, QualityConfig
 from .errors import FramestanceError
-from .schema import GOLD_SPAN, UNRESOLVED, gold_schema, submitted
+from .schema import ADJUDICATED, GOLD_SPAN, UNRESOLVED, gold_schema, submitted
 
 METHODS = ("majority", "dawid-skene")
 TIE_RULES = ("unresolved",)
@@ -204,7 +204,39 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
                     r[col] = UNRESOLVED
             r["frames_unresolved"] = sorted({*r["frames"], *r["frames_unresolved"]}, key=lambda f: rank.get(f, len(rank)))
             r["frames"], r["frames_support"] = [], []
+    for r in rows.values():
+        for col in (*single, "frames"):
+            r[f"{col}_source"] = method if (r.get(col) is not None) else None
+    _adjudicate(rows, annotations, stances, cb, frame_order, tone_order, value_order, targets)
     return pa.Table.from_pylist([rows[a] for a in articles], schema=gold_schema(targets))
+
+
+def _adjudicate(rows: dict, annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, frame_order: list[str],
+                tone_order: list[str], value_order: list[str], targets: list[str]) -> None:
+    """An adjudicator's decision replaces the vote, label by label (`*_source` = adjudicated);
+    support stays the share of the annotators who gave that label. The newest decision counts."""
+    adj = annotations[annotations["status"] == ADJUDICATED]
+    if adj.empty:
+        return
+    adj = adj.sort_values(["article_id", "annotation_id"], kind="stable").drop_duplicates("article_id", keep="last")
+    adj = adj[adj["article_id"].isin(list(rows))]
+    st = stances[(stances["status"] == ADJUDICATED) & stances["annotation_id"].isin(set(adj["annotation_id"]))]
+    stance_of = {(a, t): v for a, t, v in zip(st["article_id"], st["target"], st["value"])}
+
+    def share(r: dict, col: str, order: list[str], label: str | None) -> float | None:
+        return r[f"{col}_votes"][order.index(label)] if label in order else None
+
+    for a, primary, frames, tone in zip(adj["article_id"], adj["primary_frame"], adj["frames"], adj["tone"]):
+        r = rows[a]
+        decided = [(col, label, order) for col, label, order in
+                   [("primary_frame", primary, frame_order), ("tone", tone, tone_order),
+                    *((f"stance_{t}", stance_of.get((a, t)), value_order) for t in targets)]
+                   if isinstance(label, str)]
+        for col, label, order in decided:
+            r[col], r[f"{col}_support"], r[f"{col}_source"] = label, share(r, col, order, label), "adjudicated"
+        marked = [f for f in frame_order if f in set(frames if frames is not None else [])]
+        r["frames"], r["frames_unresolved"], r["frames_source"] = marked, [], "adjudicated"
+        r["frames_support"] = [share(r, "frames", frame_order, f) or 0.0 for f in marked]
 
 
 def gold_spans(annotations: pd.DataFrame, spans: pd.DataFrame, texts: Mapping[str, str]) -> pa.Table:

@@ -54,6 +54,7 @@ class AggregateConfig:
     tie: str = "unresolved"  # the only rule: a tie is `unresolved`, never guessed
     min_support: float = 0.0  # a label with less support (share of votes, or posterior) is `unresolved`
     ds_min_items: int = 20  # dawid-skene refuses annotators with fewer items
+    adjudicate_below: float = 0.5  # `adjudicate` also sends labels supported by fewer annotators than this
 
 
 @dataclass(frozen=True)

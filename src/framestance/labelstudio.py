@@ -73,12 +73,13 @@ def short_name(name: str) -> str:
     return head
 
 
-def labeling_config(cb: Codebook) -> str:
+def labeling_config(cb: Codebook, votes: bool = False) -> str:
     """Label Studio XML for the codebook, laid out for a 1366x768 screen: the article with the two
     span label sets above it; the primary frame (which counts as present: `pull` adds it to the
     frames, so a primary frame outside the marked frames cannot exist) and the other frames; tone and
     one row per stance target. Hotkeys on every group, definitions as hints, plain-word messages for
-    what is required."""
+    what is required. With `votes` (the adjudication project), each annotator's labels
+    (pseudonymised, `$votes`) are shown above the article."""
     from xml.sax.saxutils import escape
 
     def attrs(**kw) -> str:
@@ -98,6 +99,8 @@ def labeling_config(cb: Codebook) -> str:
     out = ["<View>", f"<Style>{STYLE}</Style>", '<View className="fs-root">', '<View className="fs-article">',
            '<View className="fs-title"><Header value="$title" size="4"/></View>',
            '<View className="fs-meta"><Text name="meta" value="$meta"/></View>',
+           *(['<View className="fs-votes">', header("The annotators' labels (decide, then label as usual)"),
+              '<Text name="votes" value="$votes"/>', "</View>"] if votes else []),
            '<View className="fs-spans">', header("Span labels: 1) pick a label  2) drag over the text"),
            f"<Labels {attrs(name=cb.FRAME_SPANS, toName='text')}>"]
     out += [item("Label", f, k and "alt+shift+" + k, short_name(f.name)) for f, k in frame_keys]

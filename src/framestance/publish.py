@@ -124,6 +124,7 @@ def features(cb: Codebook) -> dict:
                "primary_frame": frames_or_tie, "primary_frame_support": Value("float64"),
                "frames": List(frames), "frames_support": List(Value("float64")), "frames_unresolved": List(frames),
                "tone": tone_or_tie, "tone_support": Value("float64"),
+               "primary_frame_source": Value("string"), "frames_source": Value("string"), "tone_source": Value("string"),
                "primary_frame_votes": List(Value("float64")), "frames_votes": List(Value("float64")),
                "tone_votes": List(Value("float64"))}
     annotations = {"article_id": Value("string"), "annotator": Value("string"), "primary_frame": frames,
@@ -131,6 +132,7 @@ def features(cb: Codebook) -> dict:
     for t in cb.targets:
         default[f"stance_{t.id}"] = value_or_tie
         default[f"stance_{t.id}_support"] = Value("float64")
+        default[f"stance_{t.id}_source"] = Value("string")
         default[f"stance_{t.id}_votes"] = List(Value("float64"))
         annotations[f"stance_{t.id}"] = value
     annotations.update({"lead_time": Value("float64"), "created_at": ts, "updated_at": ts})
@@ -225,7 +227,7 @@ def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
             cols[name] = _encode(joined[name], frames + ([UNRESOLVED] if name == "primary_frame" else []), f"gold {name}")
         elif name == "tone":
             cols[name] = _encode(joined[name], tones + [UNRESOLVED], "gold tone")
-        elif name.startswith("stance_") and not name.endswith(("_support", "_votes")):
+        elif name.startswith("stance_") and not name.endswith(("_support", "_votes", "_source")):
             cols[name] = _encode(joined[name], values + [UNRESOLVED], f"gold {name}")
         else:
             cols[name] = joined[name]

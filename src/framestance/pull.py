@@ -28,7 +28,7 @@ from .errors import FramestanceError
 from .io import atomic_write, write_table
 from .isodate import has_zone, parse_iso
 from .pseudonym import Pseudonymiser, is_pseudonym
-from .schema import ANNOTATION, SPAN, STANCE, SUBMITTED
+from .schema import ADJUDICATED, ANNOTATION, SPAN, STANCE, SUBMITTED
 
 
 class PullError(FramestanceError, ValueError):
@@ -186,10 +186,14 @@ def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_
     targets = cb.by_name(cb.targets)
     stance_controls = {cb.stance_control(t.id): t.id for t in cb.targets}
 
+    adjudication = task.get("framestance_queue") == ADJUDICATION
+
     def one(n: int, ann: Any, kind: str) -> None:
         if not isinstance(ann, dict):
             raise _Bad(f"{kind} {n} is a {type(ann).__name__}, not an object")
         status = "draft" if kind == "draft" else ("cancelled" if ann.get("was_cancelled") else SUBMITTED)
+        if status == SUBMITTED and (adjudication or ann.get("ground_truth") is True):
+            status = ADJUDICATED
         try:
             _one(ann, status)
         except _Bad as exc:
@@ -298,12 +302,15 @@ class PullReport:
     warning: str = ""  # why the snapshot was used
 
 
+ADJUDICATION = "adjudication"
+
+
 def project_titles(titles: dict[str, int], project: str) -> dict[str, int]:
-    """The projects that make up PROJECT: the shared one and every annotator's own queue
-    (`PROJECT · ann-...`, see push.queue_title)."""
+    """The projects that make up PROJECT: the shared one, every annotator's own queue
+    (`PROJECT · ann-...`, see push.queue_title) and the adjudication project (`PROJECT · adjudication`)."""
     prefix = project + " · "
     return {t: pid for t, pid in titles.items()
-            if t == project or (t.startswith(prefix) and is_pseudonym(t[len(prefix):]))}
+            if t == project or (t.startswith(prefix) and (is_pseudonym(t[len(prefix):]) or t[len(prefix):] == ADJUDICATION))}
 
 
 def _foreign_annotations(tasks: list, title: str, project: str) -> list[str]:
@@ -363,7 +370,12 @@ def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
         for title, pid in sorted(parts.items()):
             part = scrub_tasks(client.export_snapshot(pid), pseudo)
             counts[title] = len(part)
-            foreign += _foreign_annotations(part, title, project)
+            if title == f"{project} · {ADJUDICATION}":
+                for t in part:  # its annotations are decisions, not votes (tables_from_tasks)
+                    if isinstance(t, dict):
+                        t["framestance_queue"] = ADJUDICATION
+            else:
+                foreign += _foreign_annotations(part, title, project)
             tasks += part
     if foreign:
         # Community lets any member write into any project: a queue must hold its owner's work only

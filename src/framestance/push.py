@@ -357,8 +357,10 @@ def _remember(client: Client, pid: int, cache_dir: Path | None, keys: dict[str, 
 
 def _fill(client: Client, pid: int, picked: list[dict], table, preds: dict, report: PushReport,
           progress: Callable[[int, int], None] | None, max_attempts: int, *, total: int, done: int,
-          keys: dict[str, dict] | None = None, cache_dir: Path | None = None) -> None:
-    """Make project `pid` hold a task for each of `picked` (idempotent, retried, kill-safe)."""
+          keys: dict[str, dict] | None = None, cache_dir: Path | None = None,
+          extra: dict[str, dict] | None = None) -> None:
+    """Make project `pid` hold a task for each of `picked` (idempotent, retried, kill-safe);
+    `extra` adds fields to an article's task data (the adjudication project's votes)."""
     attempt = 0
     while True:
         try:
@@ -384,6 +386,8 @@ def _fill(client: Client, pid: int, picked: list[dict], table, preds: dict, repo
                 for r, t in zip(chunk, tasks):
                     if r["article_id"] in preds:
                         t["predictions"] = preds[r["article_id"]]
+                    if extra and r["article_id"] in extra:
+                        t["data"].update(extra[r["article_id"]])
                 ids = client.import_tasks(pid, tasks)
                 keys.update({r["article_id"]: {"id": i, "article_id": r["article_id"], "text_sha256": r["text_sha256"]}
                              for r, i in zip(chunk, ids)})
@@ -395,9 +399,9 @@ def _fill(client: Client, pid: int, picked: list[dict], table, preds: dict, repo
             if todo and client.project_settings(pid)["task_number"] != known + len(todo):
                 # more tasks than this push made: a push from elsewhere raced it; find them
                 keys = client.task_keys(pid)
-            extra = sorted(i for k in keys.values() for i in k.get("duplicate_ids", []))
-            if extra:
-                idle = client.unannotated(extra)
+            raced = sorted(i for k in keys.values() for i in k.get("duplicate_ids", []))
+            if raced:
+                idle = client.unannotated(raced)
                 client.delete_tasks(pid, idle)
                 report.race_duplicates_removed += len(idle)
                 keys = client.task_keys(pid)

@@ -97,7 +97,10 @@ DATE_PRECISIONS = ("second", "minute", "hour", "day", "week", "month", "year")
 
 #: Annotation statuses: only `submitted` counts as a label.
 SUBMITTED = "submitted"
-STATUSES = (SUBMITTED, "cancelled", "draft")
+#: An adjudicator's decision (pull: annotations in the adjudication project, or marked ground truth in
+#: Label Studio): never a vote, never in agreement; aggregate takes it over the vote.
+ADJUDICATED = "adjudicated"
+STATUSES = (SUBMITTED, "cancelled", "draft", ADJUDICATED)
 
 
 def submitted(table: Any) -> Any:
@@ -166,6 +169,7 @@ def gold_schema(stance_targets: list[str]) -> pa.Schema:
     """Gold labels, one row per annotated article (codebook ids, or UNRESOLVED on a tie). One
     column per stance target, so that the published dataset has a typed label per target.
 
+    `*_source` says where each label comes from: `adjudicated`, `majority` or `dawid-skene`.
     `*_votes` are the soft labels: the share of the article's annotators who chose each codebook
     label, in codebook order (frames: who marked each frame present), whatever the gold method,
     so that models can learn from disagreement."""
@@ -181,12 +185,16 @@ def gold_schema(stance_targets: list[str]) -> pa.Schema:
         pa.field("frames_unresolved", pa.list_(pa.string()), nullable=False),
         pa.field("tone", pa.string()),
         pa.field("tone_support", pa.float64()),
+        pa.field("primary_frame_source", pa.string()),
+        pa.field("frames_source", pa.string()),
+        pa.field("tone_source", pa.string()),
         pa.field("primary_frame_votes", pa.list_(pa.float64()), nullable=False),
         pa.field("frames_votes", pa.list_(pa.float64()), nullable=False),
         pa.field("tone_votes", pa.list_(pa.float64()), nullable=False),
     ]
     for t in stance_targets:
         fields += [pa.field(f"stance_{t}", pa.string()), pa.field(f"stance_{t}_support", pa.float64()),
+                   pa.field(f"stance_{t}_source", pa.string()),
                    pa.field(f"stance_{t}_votes", pa.list_(pa.float64()), nullable=False)]
     return pa.schema(fields)
 

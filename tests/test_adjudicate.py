@@ -1,0 +1,101 @@
+"""An adjudication round on a real Label Studio: two annotators disagree on some articles, the
+unsettled ones go to `NAME · adjudication` with each annotator's labels shown, the adjudicator
+decides, pull marks the decisions, aggregate takes them (source `adjudicated`), and agreement
+leaves them out."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pyarrow.parquet as pq
+
+from framestance.codebook import load
+from framestance.config import AggregateConfig, QualityConfig
+from framestance.pseudonym import Pseudonymiser
+
+from .conftest import ROOT
+
+CB = load(ROOT / "schemas" / "codebook.yaml")
+
+
+def _result(primary: str, tone: str, stance: str) -> list[dict]:
+    name = {f.id: f.name for f in CB.frames}
+    items = [{"from_name": CB.PRIMARY, "to_name": "text", "type": "choices", "value": {"choices": [name[primary]]}},
+             {"from_name": CB.FRAMES, "to_name": "text", "type": "choices", "value": {"choices": [name[primary]]}},
+             {"from_name": CB.TONE, "to_name": "text", "type": "choices", "value": {"choices": [tone]}}]
+    items += [{"from_name": CB.stance_control(t.id), "to_name": "text", "type": "choices", "value": {"choices": [stance]}}
+              for t in CB.targets]
+    return items
+
+
+def test_adjudication_round(studio, studio_client, corpus200, tmp_path):
+    from framestance import agreement as ag
+    from framestance.adjudicate import adjudication_title, push_round
+    from framestance.aggregate import run as aggregate
+    from framestance.annotators import add_local
+    from framestance.pull import project_titles
+    from framestance.pull import run as pull
+    from framestance.push import push, queue_title
+    from framestance.validate import load_tables
+
+    home, _conn = studio
+    tag = uuid.uuid4().hex[:6]
+    a, b = add_local(home, [f"adj-a-{tag}@example.org", f"adj-b-{tag}@example.org"])
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    pq.write_table(pq.read_table(corpus200 / "articles.parquet").slice(0, 6), corpus / "articles.parquet")
+    name = f"adj-{tag}"
+    push(studio_client, corpus, name, CB, annotators=[a.email, b.email], overlap=2,
+         pseudonym=Pseudonymiser.of_home(home.home).of)
+    titles = project_titles(studio_client.projects(name), name)
+    users = studio_client.users()
+    for who in (a, b):
+        keys = studio_client.task_keys(titles[queue_title(name, who.pseudonym)])
+        for i, (_article, key) in enumerate(sorted(keys.items())):
+            disagree = i < 3 and who is b  # the first three articles: b sees them differently
+            studio_client.annotate(key["id"], _result("political" if disagree else "economic",
+                                                      "negative" if disagree else "neutral",
+                                                      "against" if disagree else "favor"), users[who.email])
+
+    snaps, tables, gold = tmp_path / "snaps", tmp_path / "tables", tmp_path / "gold"
+    quality = QualityConfig(min_annotators=2)
+
+    def rebuild():
+        pull(name, snaps, tables, CB, home.home)
+        t = load_tables({"corpus": corpus, "annotations": tables})
+        report = aggregate(t, CB, AggregateConfig(), quality, gold)
+        assert not report.gate_failures
+        return t, {r["article_id"]: r for r in report.gold.to_pylist()}
+
+    t, before = rebuild()
+    unsettled = sorted(art for art, r in before.items() if r["primary_frame"] == "unresolved")
+    assert len(unsettled) == 3
+
+    report = push_round(studio_client, corpus, gold, tables, name, CB)
+    assert report.selected == unsettled and report.created == 3
+    pid = studio_client.find_project(adjudication_title(name))
+    tasks = json.loads(studio_client.export_snapshot(pid))
+    assert sorted(t_["data"]["article_id"] for t_ in tasks) == unsettled
+    shown = tasks[0]["data"]["votes"]
+    assert a.pseudonym in shown and b.pseudonym in shown and a.email not in shown and b.email not in shown
+    alpha_before = ag.compute(t["annotations"], t["stances"], t["spans"], CB, resamples=0)
+
+    # the adjudicator (the admin here) decides for b's reading on every unsettled article
+    admin = studio_client.whoami()["id"]
+    for t_ in tasks:
+        studio_client.annotate(t_["id"], _result("political", "negative", "against"), admin)
+    t, after = rebuild()
+    adjudicated = t["annotations"][t["annotations"]["status"] == "adjudicated"]
+    assert sorted(adjudicated["article_id"]) == unsettled
+    for art in unsettled:
+        r = after[art]
+        assert (r["primary_frame"], r["primary_frame_source"], r["primary_frame_support"]) == ("political", "adjudicated", 0.5)
+        assert (r["frames"], r["frames_source"], r["tone"], r["tone_source"]) == (["political"], "adjudicated", "negative", "adjudicated")
+    settled = next(art for art in after if art not in unsettled)
+    assert after[settled]["primary_frame_source"] == "majority"
+    # adjudicators are not coders: agreement is what it was
+    assert ag.compute(t["annotations"], t["stances"], t["spans"], CB, resamples=0)["alpha"] == alpha_before["alpha"]
+    # a second round sends nothing: every unsettled article has its decision
+    again = push_round(studio_client, corpus, gold, tables, name, CB)
+    assert again.selected == [] and again.created == 0
