@@ -43,8 +43,9 @@ if step == "validate":
 else:
     texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
     if step == "agreement":
-        m = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, texts)
-        extra = {{"alpha_primary_frame": m["alpha"]["primary_frame"]}}
+        m = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, texts)  # 1,000 resamples
+        extra = {{"alpha_primary_frame": m["alpha"]["primary_frame"], "ci95_primary_frame": m["alpha_ci95"]["primary_frame"],
+                 "resamples": m["bootstrap"]["resamples"], "intervals": len(m["alpha_ci95"])}}
     else:
         g = gold_labels(tables["annotations"], tables["stances"], cb)
         s = gold_spans(tables["annotations"], tables["spans"], texts)

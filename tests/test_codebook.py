@@ -60,6 +60,7 @@ def test_changing_a_target_in_the_codebook_alone_changes_the_interface(tmp_path)
         (lambda t: t.replace(">-\n      A framing dimension that none of the categories above captures.", "''"), "has no definition"),
         (lambda t: t.replace("gold: {}", "gold: {abc: {frames: [nonsense]}}"), "unknown frames nonsense"),
         (lambda t: "frames: [", "not valid YAML"),
+        (lambda t: t.replace("issue: >-", "unused: >-"), "`issue` must state the issue"),
     ],
 )
 def test_bad_codebooks_are_refused_with_a_clear_message(tmp_path, edit, message):

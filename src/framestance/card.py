@@ -110,7 +110,7 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
     parts = [header(opts, feats, data_files, langs, sizes), f"# {title} (version {opts.version})", ""]
     parts += [
         f"A corpus of news articles labelled for media **framing** ({len(cb.frames)} frame dimensions, after the "
-        f"Media Frames Corpus of Boydstun et al. 2014) and **stance** toward {len(cb.targets)} targets, built with "
+        f"Media Frames Corpus of Boydstun et al. 2014, definitions adapted) and **stance** toward {len(cb.targets)} targets, built with "
         "framestance from scraped pages: normalised, annotated in Label Studio, "
         "validated, aggregated and published by one reproducible DVC pipeline.",
         "",
@@ -160,6 +160,8 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         _table(["id", "name", "definition"], [[f.id, f.name, f.definition] for f in cb.frames]),
         "",
         "### Tone",
+        "",
+        f"Tone is measured against the issue: {cb.issue}",
         "",
         _table(["id", "definition"], [[t.id, t.definition] for t in cb.tone]),
         "",

@@ -42,6 +42,7 @@ class Codebook:
     gold: dict = field(default_factory=dict)
     max_per_annotator: int = 1
     source: str = ""
+    issue: str = ""  # the issue and its direction, which tone is measured against
 
     # ---- names of the labeling interface's controls (one place) -------------------------
     FRAMES = "frames"
@@ -111,6 +112,10 @@ def load(path: str | Path | None = None) -> Codebook:
     unknown = [o for o in order if o not in {v.id for v in values}]
     if unknown:
         raise CodebookError(f"{where}: `stance.order` names unknown values {', '.join(unknown)}")
+    issue = doc.get("issue")
+    if not isinstance(issue, str) or not issue.strip():
+        raise CodebookError(f"{where}: `issue` must state the issue and its direction (tone is measured against it, "
+                            "as the Media Frames Corpus measures tone pro / anti a stated issue)")
     gold = doc.get("gold") or {}
     if not isinstance(gold, dict):
         raise CodebookError(f"{where}: `gold` must map article ids to labels")
@@ -133,4 +138,5 @@ def load(path: str | Path | None = None) -> Codebook:
         gold={str(k): v or {} for k, v in gold.items()},
         max_per_annotator=int((doc.get("annotation") or {}).get("max_per_annotator") or 1),
         source=str(path),
+        issue=" ".join(issue.split()),
     )

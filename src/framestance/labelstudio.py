@@ -115,7 +115,7 @@ def labeling_config(cb: Codebook, votes: bool = False) -> str:
             f"<Choices {attrs(name=cb.FRAMES, toName='text', choice='multiple', showInline='false')}>"]
     out += [item("Choice", f, k, short_name(f.name)) for f, k in frame_keys]
     out += ["</Choices>", "</View>", '<View className="fs-col2">',
-            header("Tone · " + " ".join(k for _, k in keys(cb.tone, TONE_KEYS) if k)),
+            header("Tone toward the issue · " + " ".join(k for _, k in keys(cb.tone, TONE_KEYS) if k)),
             f"<Choices {attrs(name=cb.TONE, toName='text', choice='single-radio', showInline='true', required='true', requiredMessage='Pick the tone of the article.')}>"]
     out += [item("Choice", t, k) for t, k in keys(cb.tone, TONE_KEYS)]
     out += ["</Choices>"]
