@@ -51,7 +51,7 @@ def make(folder: Path, n_articles: int, per_article: int = 3, text_words: int = 
         "paragraphs": [[{"start": 0, "end": len(t)}] for t in texts], "media": [[]] * n,
         "n_words": np.full(n, text_words, dtype=np.int32), "text_sha256": shas, "duplicate_of": [None] * n,
         "cluster_id": [ids[i - i % 2] for i in range(n)],  # pairs of articles share a story cluster
-        "normaliser_version": ["bench"] * n,
+        "normaliser_version": ["bench"] * n, "notes": [[]] * n,
     }
     (folder / "corpus").mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.table(arts, schema=ARTICLE), folder / "corpus" / "articles.parquet", compression="zstd")

@@ -213,9 +213,7 @@ def fixture_tables():
 
 def test_compute_by_hand(cb):
     annotations, stances, spans = fixture_tables()
-    gold = dataclasses.replace(
-        cb, gold={"a1": {"primary_frame": "economic"}, "a3": {"primary_frame": "security_defense"}, "a9": {}})
-    m = compute(annotations, stances, spans, gold)
+    m = compute(annotations, stances, spans, cb)
     assert m["counts"] == {"annotations": 7, "annotators": 3, "articles": 3, "articles_with_2plus": 3}
     a = m["alpha"]
     # primary: a1 e e pol, a2 pol pol, a3 e sec; n=7 (3 e, 3 pol, 1 sec).
@@ -238,12 +236,18 @@ def test_compute_by_hand(cb):
     people = m["annotators"]
     assert sorted(people) == ["p", "q", "r"]
     # p: a1 1 of 2 others, a2 1/1, a3 0/1 -> 2/4; r: 0 of 2 on a1
-    assert people["p"] == {"tasks": 3, "median_lead_time": 20.0, "agreement_with_others": 0.5,
-                           "gold_tasks": 2, "gold_accuracy": 0.5}
-    assert people["q"] == {"tasks": 3, "median_lead_time": 6.0, "agreement_with_others": 0.5,
-                           "gold_tasks": 2, "gold_accuracy": 1.0}
-    assert people["r"] == {"tasks": 1, "median_lead_time": 3.0, "agreement_with_others": 0.0,
-                           "gold_tasks": 1, "gold_accuracy": 0.0}
+    no_gold = {"gold_tasks": 0, "gold_accuracy": None, "gold_by_dimension": {}}
+    assert people["p"] == {"tasks": 3, "median_lead_time": 20.0, "agreement_with_others": 0.5, **no_gold}
+    assert people["q"] == {"tasks": 3, "median_lead_time": 6.0, "agreement_with_others": 0.5, **no_gold}
+    assert people["r"] == {"tasks": 1, "median_lead_time": 3.0, "agreement_with_others": 0.0, **no_gold}
+    # a1 and a3 as hidden gold questions: out of every alpha, scored per annotator instead
+    gold = dataclasses.replace(
+        cb, gold={"a1": {"primary_frame": "economic"}, "a3": {"primary_frame": "security_defense"}, "a9": {}})
+    g = compute(annotations, stances, spans, gold)
+    assert g["counts"]["articles"] == 1 and g["alpha"]["primary_frame"] is None  # only a2 is left
+    assert {w: (v["gold_tasks"], v["gold_accuracy"]) for w, v in g["annotators"].items()} == {
+        "p": (2, 0.5), "q": (2, 1.0), "r": (1, 0.0)}
+    assert g["annotators"]["p"]["gold_by_dimension"] == {"primary_frame": 0.5}
     assert m["spans"] == {"frame_cue": None, "stance_evidence": None}
     assert list(m) == sorted(m) and list(a["frames"]) == sorted(a["frames"])
     json.dumps(m, allow_nan=False)

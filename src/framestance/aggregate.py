@@ -127,7 +127,9 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
                              "toward the codebook's first label, a bias; use `unresolved` and adjudicate the ties")
     if tie not in TIE_RULES:
         raise AggregateError(f"tie rule {tie!r} (params.yaml aggregate.tie): use one of {', '.join(TIE_RULES)}")
-    ann = submitted(annotations).sort_values(["article_id", "annotator", "annotation_id"], kind="stable")
+    ann = submitted(annotations)
+    ann = ann[~ann["article_id"].isin(list(cb.gold))]  # hidden gold questions are not corpus articles
+    ann = ann.sort_values(["article_id", "annotator", "annotation_id"], kind="stable")
     ann = ann.drop_duplicates(["article_id", "annotator"], keep="first")  # as agreement does (codebooks may allow more)
     keep = set(ann["annotation_id"])
     st = submitted(stances)
@@ -340,6 +342,7 @@ def run(tables: Mapping[str, pd.DataFrame], cb: Codebook, config: AggregateConfi
         shown = "; ".join(f"{t}: {c} ({n} rows)" for t, c, n in failed[:8])
         raise AggregateError(f"refusing to aggregate: the tables fail validation: {shown} (run `framestance validate`)")
     texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
+    texts = {a: t for a, t in texts.items() if a not in cb.gold}  # no consolidated spans on gold questions
     gold = gold_labels(tables["annotations"], tables["stances"], cb, method=config.method, tie=config.tie,
                        min_annotators=quality.min_annotators, min_support=config.min_support,
                        ds_min_items=config.ds_min_items)
@@ -352,6 +355,12 @@ def run(tables: Mapping[str, pd.DataFrame], cb: Codebook, config: AggregateConfi
     alphas = {r["dimension"]: (r["ci95"][0] if r["ci95"] else None) if lower else r["alpha"]
               for r in ag.summary_rows(metrics)}
     problems = gate_failures(alphas, unresolved_shares(gold, cb), asdict(quality))
+    if quality.min_gold_accuracy is not None:
+        for who, p in sorted(metrics["annotators"].items()):
+            if p.get("gold_tasks") and p["gold_accuracy"] is not None and p["gold_accuracy"] < quality.min_gold_accuracy:
+                problems.append(f"quality gate: {who} answered {p['gold_accuracy']:.0%} of the gold questions right "
+                                f"({p['gold_tasks']} questions), below the minimum {quality.min_gold_accuracy:.0%} "
+                                "(params.yaml quality.min_gold_accuracy)")
     if problems:
         return AggregateReport(problems)
     own = check({"articles": tables["articles"], "gold": gold.to_pandas(types_mapper=nullable_ints),

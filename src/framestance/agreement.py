@@ -340,6 +340,43 @@ def _frame_matrix(frames: pd.Series, ids: list[str]) -> np.ndarray:
     return out
 
 
+def _gold_accuracy(gold_rows: pd.DataFrame, stances: pd.DataFrame, cb: Codebook) -> dict[str, dict]:
+    """annotator -> gold questions answered, share of labels right overall and per dimension
+    (primary_frame, frames as a set, tone, stance over every target the codebook's gold gives)."""
+    if gold_rows.empty:
+        return {}
+    st = submitted(stances)
+    stance_of = {(a, t): v for a, t, v in zip(st["annotation_id"], st["target"], st["value"])}
+    right: dict[str, dict[str, list[int]]] = {}
+    seen: dict[str, set[str]] = {}
+    first = gold_rows.drop_duplicates(["article_id", "annotator"], keep="first")
+    for r in first.to_dict("records"):
+        truth = cb.gold.get(str(r["article_id"])) or {}
+        who = r["annotator"]
+        seen.setdefault(who, set()).add(r["article_id"])
+        score = right.setdefault(who, {})
+        checks = []
+        if truth.get("primary_frame"):
+            checks.append(("primary_frame", r["primary_frame"] == truth["primary_frame"]))
+        if truth.get("frames") is not None:
+            marked = set(r["frames"]) if r["frames"] is not None else set()
+            checks.append(("frames", marked == set(truth["frames"])))
+        if truth.get("tone"):
+            checks.append(("tone", r["tone"] == truth["tone"]))
+        for target, value in (truth.get("stance") or {}).items():
+            checks.append(("stance", stance_of.get((r["annotation_id"], target)) == value))
+        for dim, ok in checks:
+            score.setdefault(dim, [0, 0])
+            score[dim][0] += int(ok)
+            score[dim][1] += 1
+    out = {}
+    for who, score in right.items():
+        hits, total = sum(v[0] for v in score.values()), sum(v[1] for v in score.values())
+        out[who] = {"gold_tasks": len(seen[who]), "gold_accuracy": _r(hits / total) if total else None,
+                    "gold_by_dimension": {d: _r(v[0] / v[1]) for d, v in sorted(score.items())}}
+    return out
+
+
 def compute(
     annotations: pd.DataFrame,
     stances: pd.DataFrame,
@@ -355,8 +392,17 @@ def compute(
     bootstrap 95% interval over articles (`alpha_ci95`; `resamples` 0 skips it). Stance has three
     figures per target: nominal over all four values; `addressed`, nominal over "addressed or not"
     (whether the article takes up the target at all); and `ordinal_addressed`, ordinal over the
-    ordered values on the articles at least two coders addressed. Tone has an ordinal figure too."""
-    sub = submitted(annotations)
+    ordered values on the articles at least two coders addressed. Tone has an ordinal figure too.
+
+    Hidden gold questions (the codebook's `gold` articles) are left out of every alpha and span
+    score; each annotator's accuracy on them is reported instead (`gold_accuracy`, overall and per
+    dimension)."""
+    everything = submitted(annotations)
+    on_gold = everything["article_id"].isin(list(cb.gold))
+    gold_people = _gold_accuracy(everything[on_gold], stances, cb)
+    sub = everything[~on_gold].reset_index(drop=True)
+    stances = stances[~stances["article_id"].isin(list(cb.gold))]
+    spans = spans[~spans["article_id"].isin(list(cb.gold))]
     unit, units = pd.factorize(sub["article_id"])
     coder, coders = pd.factorize(sub["annotator"])
     valid = np.flatnonzero((unit >= 0) & (coder >= 0))
@@ -431,26 +477,21 @@ def compute(
                              return_inverse=True, return_counts=True)
     matches = np.bincount(c[has], weights=n_uv[inv] - 1, minlength=len(coders))
     pairs = np.bincount(c[has], weights=m_u[u[has]] - 1, minlength=len(coders))
-    gold = {str(a): g["primary_frame"] for a, g in cb.gold.items() if (g or {}).get("primary_frame")}
-    which = _index_of(sub["article_id"], list(gold))
-    on_gold = which >= 0
-    correct = np.zeros(len(sub), dtype=bool)
-    expected = np.array(list(gold.values()), dtype=object)[which[on_gold]]
-    correct[on_gold] = sub["primary_frame"].to_numpy(object)[on_gold] == expected
     known = coder >= 0
-    tasks, n_gold, n_correct = (np.bincount(coder[known], weights=w[known], minlength=len(coders))
-                                for w in (np.ones(len(sub)), on_gold.astype(float), correct.astype(float)))
+    tasks = np.bincount(coder[known], minlength=len(coders))
     lead = pd.to_numeric(sub["lead_time"]).groupby(coder).median()
+    none: dict = {"gold_tasks": 0, "gold_accuracy": None, "gold_by_dimension": {}}
     people = {
         who: {
             "tasks": int(tasks[k]),
             "median_lead_time": _r(lead.get(k)),
             "agreement_with_others": _r(matches[k] / pairs[k]) if pairs[k] > 0 else None,
-            "gold_tasks": int(n_gold[k]),
-            "gold_accuracy": _r(n_correct[k] / n_gold[k]) if n_gold[k] else None,
+            **gold_people.get(who, none),
         }
         for k, who in enumerate(coders)
     }
+    for who, g in gold_people.items():  # someone who answered only gold questions
+        people.setdefault(who, {"tasks": 0, "median_lead_time": None, "agreement_with_others": None, **g})
 
     if texts is None:
         span_scores: dict = dict.fromkeys(SPAN_KINDS)

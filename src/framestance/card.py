@@ -204,6 +204,14 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
                   "`stance_ordinal_addressed` is ordinal agreement on the stance among the articles that two or "
                   "more coders found addressed.", "",
                   _table(["dimension", "alpha", "95% interval", "n articles", "n values"], rows), ""]
+        graded = {w: p for w, p in sorted((ag.get("annotators") or {}).items()) if p.get("gold_tasks")}
+        if graded:
+            parts += ["Hidden gold questions (articles with expert labels, mixed into every annotator's queue, "
+                      "never released and left out of every figure above): each annotator's share of right labels.", "",
+                      _table(["annotator", "gold questions", "accuracy", "by dimension"],
+                             [[w, p["gold_tasks"], _fmt(p["gold_accuracy"]),
+                               ", ".join(f"{d} {_fmt(v)}" for d, v in (p.get("gold_by_dimension") or {}).items())]
+                              for w, p in graded.items()]), ""]
     else:
         parts += ["No agreement metrics were given to `publish`.", ""]
     parts += ["## Splits", "",

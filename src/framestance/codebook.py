@@ -122,11 +122,22 @@ def load(path: str | Path | None = None) -> Codebook:
     frame_ids = {f.id for f in frames}
     for aid, labels in gold.items():
         labels = labels or {}
+        if not isinstance(labels, dict):
+            raise CodebookError(f"{where}: gold article {aid}: expected a mapping of labels")
+        extra = sorted(set(labels) - {"primary_frame", "frames", "tone", "stance"})
+        if extra:
+            raise CodebookError(f"{where}: gold article {aid}: unknown keys {', '.join(extra)} "
+                                "(primary_frame, frames, tone, stance)")
         bad = [f for f in labels.get("frames", []) if f not in frame_ids]
         if labels.get("primary_frame") and labels["primary_frame"] not in frame_ids:
             bad.append(labels["primary_frame"])
         if bad:
             raise CodebookError(f"{where}: gold article {aid} uses unknown frames {', '.join(map(str, bad))}")
+        if labels.get("tone") is not None and labels["tone"] not in {t.id for t in tone}:
+            raise CodebookError(f"{where}: gold article {aid} uses unknown tone {labels['tone']}")
+        for target, value in (labels.get("stance") or {}).items():
+            if target not in {t.id for t in targets} or value not in {v.id for v in values}:
+                raise CodebookError(f"{where}: gold article {aid}: stance {target}: {value} is not in the codebook")
     return Codebook(
         name=str(doc.get("name") or "codebook"),
         version=int(doc.get("version") or 1),

@@ -46,6 +46,7 @@ class QualityConfig:
     min_alpha: dict[str, float] = field(default_factory=dict)
     max_unresolved_share: float = 1.0
     gate_on: str = "point"  # point | lower: gate alpha on its estimate or on the lower end of its 95% interval
+    min_gold_accuracy: float | None = None  # each annotator's share of right labels on hidden gold questions
 
 
 @dataclass(frozen=True)

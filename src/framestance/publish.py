@@ -197,13 +197,22 @@ def _sorted(table: pa.Table, keys: list[str]) -> pa.Table:
     return table.sort_by([(k, "ascending") for k in keys])
 
 
+def _without(table: pa.Table, article_ids: list[str]) -> pa.Table:
+    if not article_ids:
+        return table
+    return table.filter(pc.invert(pc.is_in(table["article_id"], value_set=pa.array(article_ids, pa.string()))))
+
+
 def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
+    """The four configs' tables. Hidden gold questions (the codebook's gold articles) are never
+    released: their article, its annotations and spans are left out of every config."""
     feats = features(cb)
-    arts = inp.articles
+    hidden = sorted(cb.gold)
+    arts = _without(inp.articles, hidden)
     frames, tones, values = _names(cb.frames), _names(cb.tone), _names(cb.stance_values)
 
     # default: gold labels joined with the article's metadata and its consolidated spans
-    gold = inp.gold
+    gold = _without(inp.gold, hidden)
     meta_cols = ["article_id", "title", "text", "outlet", "url", "published_at", "language", "kicker", "cluster_id",
                  "text_sha256"]
     meta = arts.select(meta_cols)
@@ -234,8 +243,8 @@ def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
     default = _sorted(pa.table(cols).cast(feats["default"].arrow_schema), ["article_id"])
 
     # annotations: submitted annotations, one row per article x annotator, stances widened
-    ann = submitted(inp.annotations)
-    st = submitted(inp.stances)
+    ann = _without(submitted(inp.annotations), hidden)
+    st = _without(submitted(inp.stances), hidden)
     by_ann: dict[int, dict[str, str]] = {}
     for aid, target, val in zip(st["annotation_id"].to_pylist(), st["target"].to_pylist(), st["value"].to_pylist()):
         by_ann.setdefault(aid, {})[target] = val
@@ -249,7 +258,7 @@ def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
     cols.update({"lead_time": ann["lead_time"], "created_at": ann["created_at"], "updated_at": ann["updated_at"]})
     annotations = _sorted(pa.table(cols).cast(feats["annotations"].arrow_schema), ["article_id", "annotator"])
 
-    sp = submitted(inp.spans)
+    sp = _without(submitted(inp.spans), hidden)
     spans = pa.table({"article_id": sp["article_id"], "annotator": sp["annotator"],
                       "kind": _encode(sp["kind"], list(SPAN_KINDS), "span kind"), "label": sp["label"],
                       "start": sp["start"], "end": sp["end"], "text": sp["text"]}).cast(feats["spans"].arrow_schema)

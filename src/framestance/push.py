@@ -19,12 +19,14 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import math
 import os
 import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -257,15 +259,25 @@ def push(
     waiting: Callable[[str], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
     max_attempts: int = 6,
+    gold_rate: float = 0.0,
 ) -> PushReport:
     """Push a sample of the corpus to PROJECT, or with `annotators` (e-mails of server users) to
     one blind queue per annotator, each article to exactly `overlap` of them."""
     problem = title_problem(project)
     if problem:
         raise PushError(problem)
+    if gold_rate and not annotators:
+        raise PushError("--gold-rate: hidden gold questions go into blind queues; pass --annotators too")
+    if not 0 <= gold_rate < 1:
+        raise PushError(f"--gold-rate {gold_rate}: a share between 0 and 1")
     report = PushReport()
     table, rows, report.skipped_duplicates = load_candidates(corpus_dir, stratify)
     table = table.select(TASK_COLUMNS)
+    # gold questions are never ordinary work: they go to every queue at `gold_rate`, not to `assign`
+    gold_rows = [r for r in rows if r["article_id"] in cb.gold]
+    rows = [r for r in rows if r["article_id"] not in cb.gold]
+    if gold_rate and not gold_rows:
+        raise PushError("--gold-rate: none of the codebook's gold articles is in the corpus")
     report.candidates = len(rows)
     picked = sample(rows, n, seed, stratify)
     report.sampled = len(picked)
@@ -289,10 +301,13 @@ def push(
         by_id = {r["article_id"]: r for r in picked}
         held = {p: set(k) & set(by_id) for p, k in keys.items()}
         new = assign(sorted(by_id), held, overlap or 1, seed)
-        total = sum(len(held[p]) + len(new[p]) for p in queues)
+        gold_of = {p: _gold_questions(p, held[p] | set(new[p]), set(keys[p]), gold_rows, gold_rate, seed) for p in queues}
+        by_id.update({r["article_id"]: r for r in gold_rows})
+        total = sum(len(held[p]) + len(new[p]) + len(gold_of[p]) for p in queues)
         done = 0
         for p, pid in pids.items():
-            mine = [by_id[a] for a in sorted(held[p] | set(new[p]))]
+            # a seeded order, so that gold questions sit among the other tasks, not at the end
+            mine = [by_id[a] for a in sorted(held[p] | set(new[p]) | gold_of[p], key=partial(_shuffled, seed, p))]
             before = report.created
             _fill(client, pid, mine, table, preds, report, progress, max_attempts, total=total, done=done, keys=keys[p],
                   cache_dir=lock_dir)
@@ -300,6 +315,23 @@ def push(
             report.load[p] = len(mine)
             done += len(mine)
         return report
+
+
+def _shuffled(seed: int, queue: str, article: str) -> bytes:
+    return hashlib.sha256(f"{seed}\0{queue}\0{article}".encode()).digest()
+
+
+def _gold_questions(queue: str, work: set[str], present: set[str], gold_rows: list[dict], rate: float,
+                    seed: int) -> set[str]:
+    """The gold articles queue `queue` holds: those it already has, topped up (seeded) to about
+    `rate` of its tasks, at most every gold article once."""
+    gold = sorted(r["article_id"] for r in gold_rows)
+    have = {a for a in gold if a in present}
+    if not rate:
+        return have
+    want = min(len(gold), math.ceil(rate * len(work) / (1 - rate)))
+    rest = sorted((a for a in gold if a not in have), key=lambda a: hashlib.sha256(f"{seed}\0{queue}\0{a}".encode()).digest())
+    return have | set(rest[: max(0, want - len(have))])
 
 
 def queue_title(project: str, pseudonym: str) -> str:

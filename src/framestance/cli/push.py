@@ -31,6 +31,7 @@ def push(
     annotators: Annotated[Optional[str], typer.Option(help="Comma-separated e-mails: blind queues, one project per annotator.")] = None,
     overlap: Annotated[Optional[int], typer.Option(help="Annotators per article (with --annotators: exactly this many queues get it).")] = None,
     overlap_share: Annotated[int, typer.Option(min=0, max=100, help="Share of tasks (%) that get --overlap annotators.")] = 100,
+    gold_rate: Annotated[float, typer.Option(help="With --annotators: share of each queue that is hidden gold questions (codebook `gold`).")] = 0.0,
     predictions: Annotated[Optional[Path], typer.Option(help="JSON/JSONL of pre-annotations: article_id, model_version, score, result.")] = None,
     codebook: Annotated[Optional[Path], typer.Option(help="Codebook YAML (default schemas/codebook.yaml).")] = None,
     home: StudioHome = Path(".studio"),
@@ -54,6 +55,7 @@ def push(
             report = run(client, corpus_dir, project, cb, n=sample_n, seed=seed, stratify=stratify, overlap=overlap,
                          overlap_share=overlap_share, predictions=predictions,
                          annotators=annotators.split(",") if annotators else None, pseudonym=pseudo.of, lock_dir=home,
+                         gold_rate=gold_rate,
                          waiting=lambda m: err_console.print(m, highlight=False),
                          progress=lambda d, t: progress.update(task, completed=d, total=t))
         pseudo.save()
