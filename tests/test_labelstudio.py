@@ -135,7 +135,7 @@ def test_codebook_change_that_would_orphan_annotations_is_refused(studio_client,
         push(studio_client, corpus200, name, load(tmp_path / "cb.yaml"), n=3, seed=0)
     # Adding a target is fine: the interface is updated in place.
     added = (ROOT / "schemas" / "codebook.yaml").read_text().replace(
-        "# Optional: articles", "    - id: sanctions\n      name: sanctions on Russia\n      definition: Economic sanctions imposed on Russia.\n\n# Optional: articles")
+        "# Optional: hidden gold", "    - id: sanctions\n      name: sanctions on Russia\n      definition: Economic sanctions imposed on Russia.\n\n# Optional: hidden gold")
     (tmp_path / "cb2.yaml").write_text(added)
     rep2 = push(studio_client, corpus200, name, load(tmp_path / "cb2.yaml"), n=3, seed=0)
     assert rep2.config_updated and "stance_sanctions" in studio_client.project_config(rep.project_id)

@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -186,11 +187,13 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
             elif label == UNRESOLVED or label == "present":
                 rows[a]["frames_unresolved"].append(f)
     # soft labels: each label's share of the article's annotators, in codebook order
+    totals = np.array([rows[a]["n_annotators"] for a in articles], dtype=np.float64)
+
     def shares(long: pd.DataFrame, order: list[str], col: str) -> None:
-        counts = long.groupby(["task", "label"]).size()
-        for a in articles:
-            total = rows[a]["n_annotators"]
-            rows[a][f"{col}_votes"] = [round(float(counts.get((a, lab), 0)) / total, 4) for lab in order]
+        counts = (long.groupby(["task", "label"]).size().unstack(fill_value=0)
+                  .reindex(index=articles, columns=order, fill_value=0).to_numpy(np.float64))
+        for a, votes in zip(articles, (counts / totals[:, None]).round(4).tolist()):
+            rows[a][f"{col}_votes"] = votes
 
     for col, (long, order) in dims.items():
         shares(long, order, col)
