@@ -240,6 +240,11 @@ def test_compute_by_hand(cb):
     assert people["p"] == {"tasks": 3, "median_lead_time": 20.0, "agreement_with_others": 0.5, **no_gold}
     assert people["q"] == {"tasks": 3, "median_lead_time": 6.0, "agreement_with_others": 0.5, **no_gold}
     assert people["r"] == {"tasks": 1, "median_lead_time": 3.0, "agreement_with_others": 0.0, **no_gold}
+    # p/q agree on a1 and a2, not a3; r meets the others on a1 only
+    assert m["pairwise"] == {"p|q": {"articles": 3, "primary_frame": 0.6667}, "p|r": {"articles": 1, "primary_frame": 0.0},
+                             "q|r": {"articles": 1, "primary_frame": 0.0}}
+    assert m["confusion_primary_frame"]["p"] == {"economic": {"economic": 1, "political": 1, "security_defense": 1},
+                                                 "political": {"political": 1}}
     # a1 and a3 as hidden gold questions: out of every alpha, scored per annotator instead
     gold = dataclasses.replace(
         cb, gold={"a1": {"primary_frame": "economic"}, "a3": {"primary_frame": "security_defense"}, "a9": {}})

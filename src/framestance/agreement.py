@@ -365,6 +365,25 @@ def _frame_matrix(frames: pd.Series, ids: list[str]) -> np.ndarray:
     return out
 
 
+def _pairs(unit: np.ndarray, coder: np.ndarray, value: np.ndarray, coders, labels) -> tuple[dict, dict]:
+    """Primary frame, per pair of annotators: the articles both labelled and the share on which they
+    agree; and per annotator a confusion matrix against every other annotator of the same articles
+    (their label -> the other's label -> count)."""
+    df = pd.DataFrame({"u": unit, "c": coder, "v": value})
+    both = df.merge(df, on="u", suffixes=("1", "2"))
+    both = both[both["c1"] != both["c2"]]
+    names, labs = np.asarray(coders, dtype=object), np.asarray(labels, dtype=object)
+    pairwise = {}
+    ordered = both[both["c1"] < both["c2"]]
+    for (c1, c2), g in ordered.groupby(["c1", "c2"], sort=True):
+        a, b = sorted((str(names[c1]), str(names[c2])))
+        pairwise[f"{a}|{b}"] = {"articles": int(len(g)), "primary_frame": _r(float((g["v1"] == g["v2"]).mean()))}
+    confusion: dict = {}
+    for (c1, v1, v2), k in both.groupby(["c1", "v1", "v2"], sort=True).size().items():
+        confusion.setdefault(str(names[c1]), {}).setdefault(str(labs[v1]), {})[str(labs[v2])] = int(k)
+    return pairwise, confusion
+
+
 def _gold_accuracy(gold_rows: pd.DataFrame, stances: pd.DataFrame, cb: Codebook) -> dict[str, dict]:
     """annotator -> gold questions answered, share of labels right overall and per dimension
     (primary_frame, frames as a set, tone, stance over every target the codebook's gold gives)."""
@@ -422,12 +441,14 @@ def compute(
     Hidden gold questions (the codebook's `gold` articles) are left out of every alpha and span
     score; each annotator's accuracy on them is reported instead (`gold_accuracy`, overall and per
     dimension)."""
-    everything = submitted(annotations)
-    on_gold = everything["article_id"].isin(list(cb.gold))
-    gold_people = _gold_accuracy(everything[on_gold], stances, cb)
-    sub = everything[~on_gold].reset_index(drop=True)
-    stances = stances[~stances["article_id"].isin(list(cb.gold))]
-    spans = spans[~spans["article_id"].isin(list(cb.gold))]
+    sub = submitted(annotations)
+    gold_people: dict[str, dict] = {}
+    if cb.gold:
+        on_gold = sub["article_id"].isin(list(cb.gold))
+        gold_people = _gold_accuracy(sub[on_gold], stances, cb)
+        sub = sub[~on_gold].reset_index(drop=True)
+        stances = stances[~stances["article_id"].isin(list(cb.gold))]
+        spans = spans[~spans["article_id"].isin(list(cb.gold))]
     unit, units = pd.factorize(sub["article_id"])
     coder, coders = pd.factorize(sub["annotator"])
     valid = np.flatnonzero((unit >= 0) & (coder >= 0))
@@ -517,6 +538,7 @@ def compute(
     }
     for who, g in gold_people.items():  # someone who answered only gold questions
         people.setdefault(who, {"tasks": 0, "median_lead_time": None, "agreement_with_others": None, **g})
+    pairwise, confusion = _pairs(u[has], c[has], pv[has], coders, pd.factorize(sub["primary_frame"])[1])
 
     if texts is None:
         span_scores: dict = dict.fromkeys(SPAN_KINDS)
@@ -536,6 +558,8 @@ def compute(
         "bootstrap": {"resamples": resamples, "seed": seed, "unit": "article", "interval": "percentile 95%"},
         "spans": {k: _r(v) for k, v in span_scores.items()},
         "annotators": people,
+        "pairwise": pairwise,
+        "confusion_primary_frame": confusion,
     })
 
 
