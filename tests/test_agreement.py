@@ -253,6 +253,9 @@ def test_compute_by_hand(cb):
     assert {w: (v["gold_tasks"], v["gold_accuracy"]) for w, v in g["annotators"].items()} == {
         "p": (2, 0.5), "q": (2, 1.0), "r": (1, 0.0)}
     assert g["annotators"]["p"]["gold_by_dimension"] == {"primary_frame": 0.5}
+    # gold frames [] with primary economic: pull counts the primary as present, so does the scoring
+    g2 = compute(annotations, stances, spans, dataclasses.replace(cb, gold={"a2": {"primary_frame": "political", "frames": []}}))
+    assert g2["annotators"]["p"]["gold_by_dimension"]["frames"] == 1.0
     assert m["spans"] == {"frame_cue": None, "stance_evidence": None}
     assert list(m) == sorted(m) and list(a["frames"]) == sorted(a["frames"])
     json.dumps(m, allow_nan=False)

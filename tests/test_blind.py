@@ -216,3 +216,26 @@ def test_malformed_exports_stop_pull_with_one_line_naming_task_and_field():
         assert message in str(err.value), (label, str(err.value))
         assert "\n" not in str(err.value)
     assert tables_from_tasks(scrub_tasks(json.dumps([good]).encode(), pseudo.of), CB)["spans"].num_rows == 1
+
+
+def test_gold_question_share_is_exact():
+    from framestance.push import _gold_questions
+
+    gold = [{"article_id": f"g{i}"} for i in range(10)]
+    # 0.2 of the queue: 12 tasks of work + 3 gold = 15 (float arithmetic gave 4)
+    assert len(_gold_questions("q", {f"a{i}" for i in range(12)}, set(), gold, 0.2, 0)) == 3
+    assert len(_gold_questions("q", {f"a{i}" for i in range(12)}, set(), gold, 0.0, 0)) == 0
+    held = _gold_questions("q", {f"a{i}" for i in range(12)}, {"g7"}, gold, 0.2, 0)
+    assert "g7" in held and len(held) == 3  # what the queue holds stays
+
+
+def test_a_ground_truth_star_in_a_queue_is_not_a_decision():
+    pseudo = Pseudonymiser.__new__(Pseudonymiser)
+    pseudo.key, pseudo.mapping = b"k", {}
+    task = {"id": 1, "data": {"article_id": "a1"},
+            "annotations": [{"id": 2, "completed_by": 5, "ground_truth": True, "result": []}]}
+    rows = tables_from_tasks(scrub_tasks(json.dumps([task]).encode(), pseudo.of), CB)["annotations"].to_pylist()
+    assert rows[0]["status"] == "submitted" and rows[0]["ground_truth"] is True
+    task["framestance_queue"] = "adjudication"
+    rows = tables_from_tasks(scrub_tasks(json.dumps([task]).encode(), pseudo.of), CB)["annotations"].to_pylist()
+    assert rows[0]["status"] == "adjudicated"

@@ -273,3 +273,24 @@ def test_a_related_article_goes_to_its_parent_pages_split():
     groups = split_groups(arts)
     assert groups["p1"] == groups["r1"] == groups["r2"] == groups["y"] == "c-p1"
     assert groups["x"] == "c-x"
+
+
+def test_gold_questions_and_their_copies_are_never_released():
+    import dataclasses
+
+    import pyarrow as pa
+
+    from framestance.codebook import load
+    from framestance.publish import hidden_articles, released_codebook
+
+    cb = load(ROOT / "schemas" / "codebook.yaml")
+    gold_cb = dataclasses.replace(cb, gold={"g1": {"primary_frame": "economic"}})
+    arts = pa.table({"article_id": ["g1", "dup", "near", "other"], "cluster_id": ["c1", "c1", "c1", "c2"],
+                     "duplicate_of": [None, "g1", None, None]})
+    assert hidden_articles(arts, gold_cb) == ["dup", "g1", "near"]
+    assert hidden_articles(arts, cb) == []
+    text = (ROOT / "schemas" / "codebook.yaml").read_text().replace("gold: {}", "gold:\n  g1: {primary_frame: economic}")
+    released = released_codebook(text, gold_cb)
+    assert "g1" not in released and "economic" in released  # the frames stay, the answer key goes
+    assert released_codebook(text.replace("gold:\n  g1: {primary_frame: economic}", "gold: {}"), cb).endswith(
+        (ROOT / "schemas" / "codebook.yaml").read_text()[-40:])

@@ -42,7 +42,7 @@ def select(gold: list[dict], cb: Codebook, below: float) -> list[str]:
     for r in gold:
         unsettled = any(r.get(c) == UNRESOLVED for c in single) or len(r.get("frames_unresolved") or []) > 0
         weak = any(r.get(f"{c}_support") is not None and r[f"{c}_support"] < below for c in single)
-        adjudicated = all(r.get(f"{c}_source") == "adjudicated" for c in single if r.get(c) is not None)
+        adjudicated = r.get("frames_source") == "adjudicated"  # every decision sets it
         if (unsettled or weak) and not adjudicated:
             out.append(r["article_id"])
     return sorted(out)

@@ -404,7 +404,8 @@ def _gold_accuracy(gold_rows: pd.DataFrame, stances: pd.DataFrame, cb: Codebook)
             checks.append(("primary_frame", r["primary_frame"] == truth["primary_frame"]))
         if truth.get("frames") is not None:
             marked = set(r["frames"]) if r["frames"] is not None else set()
-            checks.append(("frames", marked == set(truth["frames"])))
+            expected = set(truth["frames"]) | ({truth["primary_frame"]} if truth.get("primary_frame") else set())
+            checks.append(("frames", marked == expected))  # as pull does, the primary frame counts as present
         if truth.get("tone"):
             checks.append(("tone", r["tone"] == truth["tone"]))
         for target, value in (truth.get("stance") or {}).items():

@@ -203,11 +203,34 @@ def _without(table: pa.Table, article_ids: list[str]) -> pa.Table:
     return table.filter(pc.invert(pc.is_in(table["article_id"], value_set=pa.array(article_ids, pa.string()))))
 
 
+def hidden_articles(articles: pa.Table, cb: Codebook) -> list[str]:
+    """Gold questions and every copy of them (their duplicates and near-duplicate clusters)."""
+    if not cb.gold:
+        return []
+    ids = articles["article_id"].to_pylist()
+    clusters = articles["cluster_id"].to_pylist() if "cluster_id" in articles.column_names else [None] * len(ids)
+    dup_of = articles["duplicate_of"].to_pylist() if "duplicate_of" in articles.column_names else [None] * len(ids)
+    gold_clusters = {c for a, c in zip(ids, clusters) if a in cb.gold and c}
+    return sorted(a for a, c, d in zip(ids, clusters, dup_of) if a in cb.gold or d in cb.gold or (c and c in gold_clusters))
+
+
+def released_codebook(codebook_text: str, cb: Codebook) -> str:
+    """The codebook as released: without the hidden gold questions' answer key."""
+    if not cb.gold:
+        return codebook_text
+    import yaml
+
+    doc = yaml.safe_load(codebook_text)
+    doc.pop("gold", None)
+    return "# The project's codebook, released without its hidden gold questions.\n" + yaml.safe_dump(
+        doc, sort_keys=False, allow_unicode=True)
+
+
 def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
     """The four configs' tables. Hidden gold questions (the codebook's gold articles) are never
     released: their article, its annotations and spans are left out of every config."""
     feats = features(cb)
-    hidden = sorted(cb.gold)
+    hidden = hidden_articles(inp.articles, cb)
     arts = _without(inp.articles, hidden)
     frames, tones, values = _names(cb.frames), _names(cb.tone), _names(cb.stance_values)
 
@@ -456,7 +479,7 @@ def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: 
                     files[str(p.relative_to(tmp))] = {"rows": pq.read_metadata(p).num_rows}
                 data_files[config][s] = (f"data/{config}/{s}-*.parquet", table.num_rows)
                 sizes[config][s] = (table.nbytes, sum(p.stat().st_size for p in written))
-        (tmp / "codebook.yaml").write_text(codebook_text, encoding="utf-8")
+        (tmp / "codebook.yaml").write_text(released_codebook(codebook_text, cb), encoding="utf-8")
         files["codebook.yaml"] = {}
         card = render_card(opts, cb, features(cb), data_files, splits, inp, log, sizes)
         (tmp / "README.md").write_text(card, encoding="utf-8")

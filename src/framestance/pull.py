@@ -192,7 +192,7 @@ def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_
         if not isinstance(ann, dict):
             raise _Bad(f"{kind} {n} is a {type(ann).__name__}, not an object")
         status = "draft" if kind == "draft" else ("cancelled" if ann.get("was_cancelled") else SUBMITTED)
-        if status == SUBMITTED and (adjudication or ann.get("ground_truth") is True):
+        if status == SUBMITTED and adjudication:  # not Label Studio's ground-truth star: any member can set it
             status = ADJUDICATED
         try:
             _one(ann, status)

@@ -26,6 +26,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import TextIO
@@ -329,7 +330,8 @@ def _gold_questions(queue: str, work: set[str], present: set[str], gold_rows: li
     have = {a for a in gold if a in present}
     if not rate:
         return have
-    want = min(len(gold), math.ceil(rate * len(work) / (1 - rate)))
+    share = Fraction(str(rate))  # exact: 0.2 of 15 tasks is 3 gold questions, not 4
+    want = min(len(gold), math.ceil(share * len(work) / (1 - share)))
     rest = sorted((a for a in gold if a not in have), key=lambda a: hashlib.sha256(f"{seed}\0{queue}\0{a}".encode()).digest())
     return have | set(rest[: max(0, want - len(have))])
 
@@ -395,6 +397,7 @@ def _fill(client: Client, pid: int, picked: list[dict], table, preds: dict, repo
     `extra` adds fields to an article's task data (the adjudication project's votes)."""
     attempt = 0
     while True:
+        created_now = 0
         try:
             if keys is None:
                 keys = client.task_keys(pid)
@@ -424,6 +427,7 @@ def _fill(client: Client, pid: int, picked: list[dict], table, preds: dict, repo
                 keys.update({r["article_id"]: {"id": i, "article_id": r["article_id"], "text_sha256": r["text_sha256"]}
                              for r, i in zip(chunk, ids)})
                 report.created += len(chunk)
+                created_now += len(chunk)
                 if progress:
                     progress(done_before + start + len(chunk), total)
             report.changed += changed
@@ -444,6 +448,7 @@ def _fill(client: Client, pid: int, picked: list[dict], table, preds: dict, repo
         except (StudioUnavailable, StudioRequestError):
             attempt += 1
             report.retries += 1
+            report.created -= created_now  # the next pass finds them on the server: counted there, once
             keys = None  # whatever the failed batch committed is not sent again
             if attempt >= max_attempts:
                 raise

@@ -97,8 +97,8 @@ DATE_PRECISIONS = ("second", "minute", "hour", "day", "week", "month", "year")
 
 #: Annotation statuses: only `submitted` counts as a label.
 SUBMITTED = "submitted"
-#: An adjudicator's decision (pull: annotations in the adjudication project, or marked ground truth in
-#: Label Studio): never a vote, never in agreement; aggregate takes it over the vote.
+#: An adjudicator's decision (pull: annotations in the adjudication project; not Label Studio's
+#: ground-truth star, which any member can set): never a vote, never in agreement; aggregate takes it.
 ADJUDICATED = "adjudicated"
 STATUSES = (SUBMITTED, "cancelled", "draft", ADJUDICATED)
 

@@ -218,18 +218,22 @@ class LocalStudio:
         self.install(say=say)
         if conn is None or not conn.api_key:
             conn = Connection("", secrets.token_hex(20), ADMIN_EMAIL, secrets.token_hex(16))
+        if (self.home / "pyproject.toml").exists() or (self.home / ".git").exists():
+            raise StudioError(f"{self.home}: a project folder, not a studio home; pass a folder of its own (.studio)")
+        kept = self.kept_port()
+        port = port or kept or self.free_port()
+        if not _port_free(port):  # before init: a refused start leaves no database without its env file
+            why = "kept from the last start" if port == kept else "asked for"
+            raise StudioError(f"port {port} ({why}) is taken by another program; pass --port to choose another")
         self.home.mkdir(parents=True, exist_ok=True)
         if not (self.data / "label_studio.sqlite3").exists():
             self._init_template(conn)
             shutil.rmtree(self.data, ignore_errors=True)
             shutil.copytree(self.template, self.data, symlinks=True)
+            conn.url = f"http://127.0.0.1:{port}"
+            self._write_env(conn)  # the token the new database holds is on record from now on
         # The SQLite database holds every API token: owner-only, and so is all the server writes.
         _owner_only(self.home)
-        kept = self.kept_port()
-        port = port or kept or self.free_port()
-        if not _port_free(port):
-            why = "kept from the last start" if port == kept else "asked for"
-            raise StudioError(f"port {port} ({why}) is taken by another program; pass --port to choose another")
         conn.url = f"http://127.0.0.1:{port}"
         log = self._log("ab")  # the server process keeps it open
         proc = subprocess.Popen(
