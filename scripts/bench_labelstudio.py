@@ -41,6 +41,14 @@ def make_corpus(folder: Path, n: int) -> Path:
     return folder / "corpus"
 
 
+def bulk_import(client, pid: int, tasks: list[dict]) -> float:
+    """Import `tasks` in batches of 1,000 (the server's own bulk import); seconds taken."""
+    t = time.perf_counter()
+    for i in range(0, len(tasks), 1000):
+        client.import_tasks(pid, tasks[i : i + 1000])
+    return time.perf_counter() - t
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=10_000)
@@ -74,11 +82,7 @@ def main() -> None:
             return
 
         # 1. the server's own bulk import (raw SDK, batches of 1,000)
-        pid = client.create_project("bench-raw-import", config)
-        t = time.perf_counter()
-        for i in range(0, len(tasks), 1000):
-            client.import_tasks(pid, tasks[i : i + 1000])
-        raw_import = time.perf_counter() - t
+        raw_import = bulk_import(client, client.create_project("bench-raw-import", config), tasks)
 
         # 2. framestance push of the same articles, then a no-op re-push
         t = time.perf_counter()
@@ -108,8 +112,7 @@ def main() -> None:
             ]
             annotated.append({**task, "annotations": [{"result": res, "completed_by": user, "lead_time": 30.0}]})
         pid3 = client.create_project("bench-pull", config)
-        for i in range(0, len(annotated), 1000):
-            client.import_tasks(pid3, annotated[i : i + 1000])
+        bulk_import(client, pid3, annotated)
         t = time.perf_counter()
         raw = client.export_snapshot(pid3)
         export_s = time.perf_counter() - t
@@ -149,12 +152,7 @@ def blind(home, client, corpus, cb, config, tasks, work, n):
     logins = add_local(home, [f"bench{i}@example.org" for i in range(3)])
     emails = [lg.email for lg in logins]
     pseudo = Pseudonymiser.of_home(home.home)
-    doubled = tasks + tasks
-    pid = client.create_project("bench-raw-import", config)
-    t = time.perf_counter()
-    for i in range(0, len(doubled), 1000):
-        client.import_tasks(pid, doubled[i : i + 1000])
-    raw_import = time.perf_counter() - t
+    raw_import = bulk_import(client, client.create_project("bench-raw-import", config), tasks + tasks)
     t = time.perf_counter()
     rep = push(client, corpus, "bench", cb, annotators=emails, overlap=2, pseudonym=pseudo.of, lock_dir=home.home)
     push_s = time.perf_counter() - t
@@ -170,9 +168,7 @@ def blind(home, client, corpus, cb, config, tasks, work, n):
                                                          "value": {"choices": ["neutral"]}}],
                                              "completed_by": users[lg.email], "lead_time": 30.0}]}
                 for j, task in enumerate(tasks) if j % 3 != k]
-        qid = client.create_project(queue_title("pulled", lg.pseudonym), config)
-        for i in range(0, len(mine), 1000):
-            client.import_tasks(qid, mine[i : i + 1000])
+        bulk_import(client, client.create_project(queue_title("pulled", lg.pseudonym), config), mine)
     t = time.perf_counter()
     report = run("pulled", work / "annotations", work / "tables", cb, home.home)
     pull_s = time.perf_counter() - t

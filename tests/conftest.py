@@ -133,3 +133,21 @@ def corpus200(tmp_path_factory):
     summary = normalise([str(src)], out, retrieved_at=RETRIEVED, workers=1, force=True)
     assert summary.unique == 200 and summary.exact_duplicates == 5
     return out
+
+
+def subset_corpus(corpus: Path, rows: int, folder: Path) -> Path:
+    """A corpus folder holding the first `rows` articles of `corpus` (a later one is a superset)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pq.read_table(corpus / "articles.parquet").slice(0, rows), folder / "articles.parquet")
+    return folder
+
+
+def choices_result(cb, primary: str, tone: str, stance: str) -> list[dict]:
+    """A Label Studio result: `primary` as primary frame and only frame, `tone`, `stance` on every target."""
+    name = {f.id: f.name for f in cb.frames}
+    items = [{"from_name": cb.PRIMARY, "to_name": "text", "type": "choices", "value": {"choices": [name[primary]]}},
+             {"from_name": cb.FRAMES, "to_name": "text", "type": "choices", "value": {"choices": [name[primary]]}},
+             {"from_name": cb.TONE, "to_name": "text", "type": "choices", "value": {"choices": [tone]}}]
+    items += [{"from_name": cb.stance_control(t.id), "to_name": "text", "type": "choices", "value": {"choices": [stance]}}
+              for t in cb.targets]
+    return items

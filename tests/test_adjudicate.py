@@ -8,25 +8,13 @@ from __future__ import annotations
 import json
 import uuid
 
-import pyarrow.parquet as pq
-
 from framestance.codebook import load
 from framestance.config import AggregateConfig, QualityConfig
 from framestance.pseudonym import Pseudonymiser
 
-from .conftest import ROOT
+from .conftest import ROOT, choices_result, subset_corpus
 
 CB = load(ROOT / "schemas" / "codebook.yaml")
-
-
-def _result(primary: str, tone: str, stance: str) -> list[dict]:
-    name = {f.id: f.name for f in CB.frames}
-    items = [{"from_name": CB.PRIMARY, "to_name": "text", "type": "choices", "value": {"choices": [name[primary]]}},
-             {"from_name": CB.FRAMES, "to_name": "text", "type": "choices", "value": {"choices": [name[primary]]}},
-             {"from_name": CB.TONE, "to_name": "text", "type": "choices", "value": {"choices": [tone]}}]
-    items += [{"from_name": CB.stance_control(t.id), "to_name": "text", "type": "choices", "value": {"choices": [stance]}}
-              for t in CB.targets]
-    return items
 
 
 def test_adjudication_round(studio, studio_client, corpus200, tmp_path):
@@ -42,9 +30,7 @@ def test_adjudication_round(studio, studio_client, corpus200, tmp_path):
     home, _conn = studio
     tag = uuid.uuid4().hex[:6]
     a, b = add_local(home, [f"adj-a-{tag}@example.org", f"adj-b-{tag}@example.org"])
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    pq.write_table(pq.read_table(corpus200 / "articles.parquet").slice(0, 6), corpus / "articles.parquet")
+    corpus = subset_corpus(corpus200, 6, tmp_path / "corpus")
     name = f"adj-{tag}"
     push(studio_client, corpus, name, CB, annotators=[a.email, b.email], overlap=2,
          pseudonym=Pseudonymiser.of_home(home.home).of)
@@ -54,7 +40,7 @@ def test_adjudication_round(studio, studio_client, corpus200, tmp_path):
         keys = studio_client.task_keys(titles[queue_title(name, who.pseudonym)])
         for i, (_article, key) in enumerate(sorted(keys.items())):
             disagree = i < 3 and who is b  # the first three articles: b sees them differently
-            studio_client.annotate(key["id"], _result("political" if disagree else "economic",
+            studio_client.annotate(key["id"], choices_result(CB, "political" if disagree else "economic",
                                                       "negative" if disagree else "neutral",
                                                       "against" if disagree else "favor"), users[who.email])
 
@@ -84,7 +70,7 @@ def test_adjudication_round(studio, studio_client, corpus200, tmp_path):
     # the adjudicator (the admin here) decides for b's reading on every unsettled article
     admin = studio_client.whoami()["id"]
     for t_ in tasks:
-        studio_client.annotate(t_["id"], _result("political", "negative", "against"), admin)
+        studio_client.annotate(t_["id"], choices_result(CB, "political", "negative", "against"), admin)
     t, after = rebuild()
     adjudicated = t["annotations"][t["annotations"]["status"] == "adjudicated"]
     assert sorted(adjudicated["article_id"]) == unsettled

@@ -19,17 +19,9 @@ from framestance.pseudonym import Pseudonymiser
 from framestance.pull import project_titles, scrub_tasks, tables_from_tasks
 from framestance.push import PushError, assign, push, queue_title
 
-from .conftest import ROOT
+from .conftest import ROOT, subset_corpus
 
 CB = load(ROOT / "schemas" / "codebook.yaml")
-
-
-def _subset(corpus, rows: int, folder):
-    """A corpus folder holding the first `rows` articles of `corpus` (a later one is a superset)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    table = pq.read_table(corpus / "articles.parquet")
-    pq.write_table(table.slice(0, rows), folder / "articles.parquet")
-    return folder
 
 
 def test_assign_gives_exactly_k_balanced_seeded_and_keeps_earlier_work():
@@ -68,7 +60,7 @@ def test_blind_queues_each_article_to_exactly_k_and_nothing_moves(studio_client,
     emails = sorted(logins)
     pseudo = Pseudonymiser.of_home(home.home)
     name = f"blind-{uuid.uuid4().hex[:8]}"
-    small, big = _subset(corpus200, 30, tmp_path / "small"), _subset(corpus200, 60, tmp_path / "big")
+    small, big = subset_corpus(corpus200, 30, tmp_path / "small"), subset_corpus(corpus200, 60, tmp_path / "big")
     report = push(studio_client, small, name, CB, annotators=emails[:3], overlap=2, seed=3, pseudonym=pseudo.of)
     assert report.created == 60 and sum(report.load.values()) == 60
     titles = project_titles(studio_client.projects(name), name)
@@ -99,7 +91,7 @@ def test_each_queue_holds_only_its_annotators_work_and_pull_merges_them(studio, 
     emails = sorted(logins)[:2]
     pseudo = Pseudonymiser.of_home(home.home)
     name = f"merge-{uuid.uuid4().hex[:8]}"
-    push(studio_client, _subset(corpus200, 10, tmp_path / "c"), name, CB, annotators=emails, overlap=2,
+    push(studio_client, subset_corpus(corpus200, 10, tmp_path / "c"), name, CB, annotators=emails, overlap=2,
          pseudonym=pseudo.of)
     titles = project_titles(studio_client.projects(name), name)
     users = studio_client.users()

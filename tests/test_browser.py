@@ -86,14 +86,6 @@ RANGE_JS = """([needle]) => {
       const rs = r.getClientRects(); const a = rs[0], b = rs[rs.length - 1];
       return [a.left + 1, a.top + a.height / 2, b.right - 1, b.top + b.height / 2]; } }
   return null; }"""
-RANGE_JS = """([needle]) => {
-  const root = document.querySelector('.fs-text .lsf-richtext__container');
-  const w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT); let n;
-  while ((n = w.nextNode())) { const i = n.data.indexOf(needle); if (i >= 0) {
-      const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + needle.length);
-      const rs = r.getClientRects(); const a = rs[0], b = rs[rs.length - 1];
-      return [a.left + 1, a.top + a.height / 2, b.right - 1, b.top + b.height / 2]; } }
-  return null; }"""
 
 
 @pytest.fixture(scope="module")

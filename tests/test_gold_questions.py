@@ -16,8 +16,7 @@ from framestance.codebook import load
 from framestance.config import AggregateConfig, QualityConfig
 from framestance.pseudonym import Pseudonymiser
 
-from .conftest import ROOT
-from .test_adjudicate import _result
+from .conftest import ROOT, choices_result, subset_corpus
 
 CB = load(ROOT / "schemas" / "codebook.yaml")
 
@@ -35,9 +34,7 @@ def test_gold_question_round(studio, studio_client, corpus200, tmp_path):
     home, _conn = studio
     tag = uuid.uuid4().hex[:6]
     a, b = add_local(home, [f"gold-a-{tag}@example.org", f"gold-b-{tag}@example.org"])
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    pq.write_table(pq.read_table(corpus200 / "articles.parquet").slice(0, 15), corpus / "articles.parquet")
+    corpus = subset_corpus(corpus200, 15, tmp_path / "corpus")
     ids = sorted(pq.read_table(corpus / "articles.parquet")["article_id"].to_pylist())
     truth = {"primary_frame": "economic", "frames": ["economic"], "tone": "neutral",
              "stance": {t.id: "favor" for t in CB.targets}}
@@ -60,7 +57,7 @@ def test_gold_question_round(studio, studio_client, corpus200, tmp_path):
         for t in tasks:
             gold_q = t["data"]["article_id"] in cb.gold
             wrong = gold_q and who is b
-            studio_client.annotate(t["id"], _result("political" if wrong else "economic",
+            studio_client.annotate(t["id"], choices_result(cb, "political" if wrong else "economic",
                                                     "negative" if wrong else "neutral",
                                                     "against" if wrong else "favor"), users[who.email])
     pull(name, tmp_path / "snaps", tmp_path / "tables", cb, home.home)

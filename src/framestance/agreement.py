@@ -141,6 +141,20 @@ def _masi(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return 1.0 - jaccard * mono
 
 
+def _within_unit_pairs(u: np.ndarray, x: np.ndarray, n_units: int):
+    """Values sorted by unit, and every ordered pair (i, j) of positions within one unit (i == j
+    included, distance 0), with the size of each pair's unit: (u, x, i, j, size)."""
+    order = np.argsort(u, kind="stable")
+    u, x = u[order], x[order]
+    kept = np.bincount(u, minlength=n_units)
+    size = kept[u]
+    start = np.cumsum(kept) - kept
+    i = np.repeat(np.arange(len(x)), size)
+    offset = np.arange(len(i)) - np.repeat(np.cumsum(size) - size, size)
+    j = np.repeat(start[u], size) + offset
+    return u, x, i, j, size
+
+
 def _alpha_masi(unit: np.ndarray, masks: np.ndarray) -> float | None:
     """Alpha over sets (one bit mask per unit and coder) with the MASI distance."""
     if len(unit) == 0:
@@ -158,14 +172,7 @@ def _alpha_masi(unit: np.ndarray, masks: np.ndarray) -> float | None:
         block = _masi(sets[lo : lo + 2048, None], sets[None, :])
         expected += float(nc[lo : lo + 2048] @ block @ nc)
     # every ordered pair (i, j) of values in one unit, weighted 1/(m_u - 1); i == j has distance 0
-    order = np.argsort(u, kind="stable")
-    u, x = u[order], x[order]
-    kept = np.bincount(u, minlength=len(m))  # m without the dropped units
-    size = kept[u]
-    start = np.cumsum(kept) - kept
-    i = np.repeat(np.arange(n), size)
-    offset = np.arange(len(i)) - np.repeat(np.cumsum(size) - size, size)
-    j = np.repeat(start[u], size) + offset
+    u, x, i, j, size = _within_unit_pairs(u, x, len(m))
     observed = float((_masi(x[i], x[j]) / (size[i] - 1)).sum())
     return float(1.0 - (n - 1) * observed / expected) if expected > 0 else None
 
@@ -245,14 +252,7 @@ class _Masi:
         self.sets, self.inv = np.unique(x, return_inverse=True)
         self.u = u
         self.m = np.bincount(u, minlength=n_units).astype(np.float64)
-        order = np.argsort(u, kind="stable")
-        us, xs = u[order], x[order]
-        kept = np.bincount(us, minlength=n_units)
-        size = kept[us]
-        start = np.cumsum(kept) - kept
-        i = np.repeat(np.arange(len(xs)), size)
-        offset = np.arange(len(i)) - np.repeat(np.cumsum(size) - size, size)
-        j = np.repeat(start[us], size) + offset
+        us, xs, i, j, size = _within_unit_pairs(u, x, n_units)
         self.o = np.bincount(us[i], weights=_masi(xs[i], xs[j]) / (size[i] - 1), minlength=n_units) if len(i) else np.zeros(n_units)
         self.D = np.vstack([_masi(self.sets[lo : lo + 2048, None], self.sets[None, :]) for lo in range(0, max(len(self.sets), 1), 2048)]) \
             if len(self.sets) else np.zeros((0, 0))

@@ -9,6 +9,7 @@ from collections import Counter
 
 import pyarrow as pa
 
+from .agreement import summary_rows
 from .codebook import Codebook
 from .schema import SUBMITTED, UNRESOLVED
 
@@ -75,13 +76,11 @@ def _distribution(splits: dict, column: str, names: list[str]) -> Counter:
     return c
 
 
-def weak_text(agreement: dict | None) -> str:
-    """The limitation about agreement, naming the dimensions below the tentative level (0.667)."""
-    if not agreement:
+def weak_text(rows: list[dict] | None) -> str:
+    """The limitation about agreement (`agreement.summary_rows`), naming the dimensions below the
+    tentative level (0.667)."""
+    if not rows:
         return "- No agreement figures were given: how reliable the labels are is not known."
-    from .agreement import summary_rows
-
-    rows = summary_rows({"alpha_ci95": {}, "n": {}, **agreement})
     weak = [r for r in rows if not r["dimension"].startswith("frames:") and (r["alpha"] is None or r["alpha"] < 0.667)]
     if not weak:
         return "- Every aggregate dimension reaches alpha 0.667; per-frame figures are in the agreement table."
@@ -186,14 +185,14 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "",
     ]
     ag = inp.agreement
+    alpha_rows = summary_rows(ag) if ag else None
     if ag:
-        from .agreement import summary_rows
 
         def interval(ci) -> str:
             return f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "–"
 
         rows = [[r["dimension"], _fmt(r["alpha"]), interval(r["ci95"]), str(r["n_units"]), str(r["n_values"])]
-                for r in summary_rows({"alpha_ci95": {}, "n": {}, **ag})]
+                for r in alpha_rows or []]
         for kind, f1 in sorted((ag.get("spans") or {}).items()):
             rows.append([f"spans {kind} (token F1 between annotators)", _fmt(f1), "–", "", ""])
         boot = ag.get("bootstrap") or {}
@@ -235,7 +234,7 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "",
         "- Extraction from rendered pages is heuristic: some boilerplate may remain in bodies and some "
         "body text may be lost; dates shown as relative times are resolved against the retrieval time.",
-        weak_text(inp.agreement),
+        weak_text(alpha_rows),
         "- Outlets and languages are unevenly represented; the sample is not representative of any population of news.",
         "- The texts are news articles: their copyright stays with the publishers; check the licence before redistribution.",
         "",

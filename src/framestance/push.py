@@ -188,9 +188,7 @@ def assign(articles: list[str], held: dict[str, set[str]], k: int, seed: int) ->
     hold it yet (seeded tie-break), so loads stay within one of each other and the same inputs give
     the same queues. An annotator who joins later starts with the lightest load, so new articles and
     articles still short of `k` annotators go to them first."""
-    def rank(*parts: str) -> bytes:
-        return hashlib.sha256("\0".join((str(seed), *parts)).encode()).digest()
-
+    rank = partial(_rank, seed)
     load = {a: len(arts) for a, arts in held.items()}
     holders: dict[str, set[str]] = defaultdict(set)
     for a, arts in held.items():
@@ -308,7 +306,7 @@ def push(
         done = 0
         for p, pid in pids.items():
             # a seeded order, so that gold questions sit among the other tasks, not at the end
-            mine = [by_id[a] for a in sorted(held[p] | set(new[p]) | gold_of[p], key=partial(_shuffled, seed, p))]
+            mine = [by_id[a] for a in sorted(held[p] | set(new[p]) | gold_of[p], key=partial(_rank, seed, p))]
             before = report.created
             _fill(client, pid, mine, table, preds, report, progress, max_attempts, total=total, done=done, keys=keys[p],
                   cache_dir=lock_dir)
@@ -318,8 +316,9 @@ def push(
         return report
 
 
-def _shuffled(seed: int, queue: str, article: str) -> bytes:
-    return hashlib.sha256(f"{seed}\0{queue}\0{article}".encode()).digest()
+def _rank(seed: int, *parts: str) -> bytes:
+    """A seeded sort key: the same parts and seed, the same place."""
+    return hashlib.sha256("\0".join((str(seed), *parts)).encode()).digest()
 
 
 def _gold_questions(queue: str, work: set[str], present: set[str], gold_rows: list[dict], rate: float,
@@ -332,7 +331,7 @@ def _gold_questions(queue: str, work: set[str], present: set[str], gold_rows: li
         return have
     share = Fraction(str(rate))  # exact: 0.2 of 15 tasks is 3 gold questions, not 4
     want = min(len(gold), math.ceil(share * len(work) / (1 - share)))
-    rest = sorted((a for a in gold if a not in have), key=lambda a: hashlib.sha256(f"{seed}\0{queue}\0{a}".encode()).digest())
+    rest = sorted((a for a in gold if a not in have), key=partial(_rank, seed, queue))
     return have | set(rest[: max(0, want - len(have))])
 
 

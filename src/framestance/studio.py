@@ -226,15 +226,14 @@ class LocalStudio:
             why = "kept from the last start" if port == kept else "asked for"
             raise StudioError(f"port {port} ({why}) is taken by another program; pass --port to choose another")
         self.home.mkdir(parents=True, exist_ok=True)
+        conn.url = f"http://127.0.0.1:{port}"
         if not (self.data / "label_studio.sqlite3").exists():
             self._init_template(conn)
             shutil.rmtree(self.data, ignore_errors=True)
             shutil.copytree(self.template, self.data, symlinks=True)
-            conn.url = f"http://127.0.0.1:{port}"
             self._write_env(conn)  # the token the new database holds is on record from now on
         # The SQLite database holds every API token: owner-only, and so is all the server writes.
         _owner_only(self.home)
-        conn.url = f"http://127.0.0.1:{port}"
         log = self._log("ab")  # the server process keeps it open
         proc = subprocess.Popen(
             [str(self.exe), "start", "--no-browser", "--internal-host", "127.0.0.1", "-p", str(port),
