@@ -262,3 +262,65 @@ def test_soft_labels_are_vote_shares_in_codebook_order():
         assert dict(zip(frames, q["frames_votes"]))["policy"] == 0.5
         assert q["tone_votes"] == [1.0 if t.id == "neutral" else 0.0 for t in CB.tone]
         assert q[f"stance_{TARGETS[0]}_votes"] == [1.0 if v.id == "favor" else 0.0 for v in CB.stance_values]
+
+
+def _gold_spans_by_sets(ann: pd.DataFrame, spans: pd.DataFrame, texts: dict) -> list[dict]:
+    """Span consolidation written out word by word with Python sets, to check the vectorised one."""
+    import re
+    from bisect import bisect_left, bisect_right
+
+    sub = ann[ann["status"] == "submitted"]
+    n_ann = sub.groupby("article_id")["annotator"].nunique().to_dict()
+    votes: dict = {}
+    for r in spans[(spans["status"] == "submitted") & spans["annotation_id"].isin(set(sub["annotation_id"]))].to_dict("records"):
+        if r["article_id"] not in texts:
+            continue
+        bounds = [m.span() for m in re.finditer(r"\S+", texts[r["article_id"]])]
+        lo, hi = bisect_right([e for _, e in bounds], r["start"]), bisect_left([s for s, _ in bounds], r["end"])
+        for i in range(lo, hi):
+            votes.setdefault((r["article_id"], r["kind"], r["label"]), {}).setdefault(i, set()).add(r["annotator"])
+    out = []
+    for (a, kind, label), by_word in sorted(votes.items()):
+        bounds = [m.span() for m in re.finditer(r"\S+", texts[a])]
+        kept = sorted(i for i, who in by_word.items() if 2 * len(who) > n_ann[a])
+        runs: list[list[int]] = []
+        for i in kept:
+            if runs and i == runs[-1][-1] + 1:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        for run in runs:
+            s, e = bounds[run[0]][0], bounds[run[-1]][1]
+            support = sum(len(by_word[j]) for j in run) / (n_ann[a] * len(run))
+            out.append({"article_id": a, "kind": kind, "label": label, "start": s, "end": e, "text": texts[a][s:e],
+                        "support": round(support, 4)})
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_gold_spans_match_the_word_by_word_definition_in_any_batch_size(seed, monkeypatch):
+    import functools
+
+    from framestance import aggregate, tokens
+
+    rng = np.random.default_rng(seed)
+    words = ["talks", "Ålesund", "über", "日本", "a", "—"]
+    spaces = [" ", "\u00a0", "\n", "  ", "\u2003"]
+    texts = {f"t{k}": "".join(str(rng.choice(words)) + str(rng.choice(spaces)) for _ in range(rng.integers(1, 25)))
+             for k in range(8)}
+    rows = [(f"t{k}", who, "economic", ["economic"], "neutral", "favor", "submitted" if rng.random() < 0.9 else "draft")
+            for k in range(9) for who in rng.choice(list("ABCD"), rng.integers(1, 5), replace=False)]
+    ann, _ = tables(rows)
+    spans = []
+    for _ in range(rng.integers(5, 80)):
+        k = int(rng.integers(0, len(ann)))
+        start = int(rng.integers(-2, 80))
+        spans.append({"article_id": ann["article_id"][k], "annotation_id": int(ann["annotation_id"][k]),
+                      "annotator": ann["annotator"][k], "status": ann["status"][k],
+                      "kind": str(rng.choice(["frame_cue", "stance_evidence"])), "label": str(rng.choice(["economic", "policy"])),
+                      "start": start, "end": start + int(rng.integers(0, 40)), "text": None})
+    spans = pd.DataFrame(spans)
+    want = _gold_spans_by_sets(ann, spans, texts)
+    assert gold_spans(ann, spans, texts).to_pylist() == want
+    monkeypatch.setattr(aggregate, "word_batches", functools.partial(tokens.word_batches, words=3))
+    assert gold_spans(ann, spans, texts).to_pylist() == want

@@ -14,7 +14,8 @@ from nltk.metrics.distance import binary_distance, interval_distance, masi_dista
 from framestance import agreement
 from framestance.agreement import alpha, compute, span_f1, summary_rows, write_outputs
 from framestance.codebook import load
-from framestance.schema import ANNOTATION, SPAN, STANCE
+from framestance.schema import ANNOTATION, SPAN, SPAN_KINDS, STANCE
+from framestance.tokens import token_offsets, token_ranges
 
 from .conftest import ROOT
 
@@ -391,3 +392,76 @@ def test_intervals_are_seeded_contain_the_estimate_and_narrow_with_n(cb):
     assert width(big) < width(small) / 2
     assert big["n"]["primary_frame"] == {"units": 600, "values": 1800}
     assert compute(*tables(30), cb, resamples=0)["alpha_ci95"]["primary_frame"] is None
+
+
+def _span_f1_by_sets(spans: pd.DataFrame, texts: dict, who_by_article: dict | None = None) -> dict:
+    """The definition of span F1 written out with Python sets, to check the vectorised one."""
+    import re
+    from bisect import bisect_left, bisect_right
+    from itertools import combinations
+
+    marked: dict = {}
+    seen: dict = {}
+    for article, who, kind, label, a, b in spans[["article_id", "annotator", "kind", "label", "start", "end"]].itertuples(index=False):
+        if article not in texts or pd.isna(a) or pd.isna(b):
+            continue
+        tokens = [m.span() for m in re.finditer(r"\S+", texts[article])]
+        lo, hi = bisect_right([e for _, e in tokens], int(a)), bisect_left([s for s, _ in tokens], int(b))
+        seen.setdefault(article, set()).add(who)
+        marked.setdefault((article, who, kind), set()).update((k, None if pd.isna(label) else label) for k in range(lo, hi))
+    inter, total = dict.fromkeys(SPAN_KINDS, 0), dict.fromkeys(SPAN_KINDS, 0)
+    for article in set(seen) | {a for a in (who_by_article or {}) if a in texts}:
+        who = (who_by_article or {}).get(article, seen.get(article, set()))
+        for x, y in combinations(sorted(w for w in who if isinstance(w, str)), 2):
+            for kind in SPAN_KINDS:
+                sx, sy = marked.get((article, x, kind), set()), marked.get((article, y, kind), set())
+                inter[kind] += len(sx & sy)
+                total[kind] += len(sx) + len(sy)
+    return {k: (2 * inter[k] / total[k] if total[k] else None) for k in SPAN_KINDS}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_span_f1_matches_the_set_definition(seed, monkeypatch):
+    """Random texts with Unicode spaces, spans past either end, overlapping spans of one person,
+    unlabelled spans, articles without text, annotators who marked nothing."""
+    rng = np.random.default_rng(seed)
+    pieces = ["talks", "Ålesund", "über", "日本", "a", "\u00a0", " ", "\n", "\u2003", "\t", "  ", ",", "—"]
+    texts = {f"t{k}": "".join(rng.choice(pieces, rng.integers(0, 40))) for k in range(6)}
+    people = ["p1", "p2", "p3", "p4"]
+    rows = []
+    for _ in range(rng.integers(0, 60)):
+        article = f"t{rng.integers(0, 7)}"  # t6 has no text
+        start = int(rng.integers(-3, 60))
+        rows.append(span(str(rng.choice(people)), str(rng.choice(SPAN_KINDS)),
+                         None if rng.random() < 0.15 else str(rng.choice(["policy", "economic"])),
+                         start, start + int(rng.integers(-2, 30)), article=article))
+    spans = pd.DataFrame(rows, columns=list(span("x", "frame_cue", "p", 0, 1)))
+    who = {a: set(rng.choice(people, rng.integers(0, 5), replace=False)) for a in texts if rng.random() < 0.7}
+    import functools
+
+    from framestance import tokens
+
+    for given, words in ((None, 1 << 20), (who, 1 << 20), (who, 3)):  # 3: articles expanded a few at a time
+        monkeypatch.setattr(agreement, "word_batches", functools.partial(tokens.word_batches, words=words))
+        got, want = span_f1(spans, texts, given), _span_f1_by_sets(spans, texts, given)
+        assert got.keys() == want.keys()
+        for k in want:
+            assert (got[k] is None) == (want[k] is None) and got[k] == pytest.approx(want[k], abs=1e-12), (k, given)
+    # short chunks: token counting must not depend on where texts are cut into chunks
+    text_list = list(texts.values())
+    which = np.repeat(np.arange(len(text_list)), 5)
+    start = rng.integers(-2, 50, len(which))
+    end = start + rng.integers(0, 20, len(which))
+    whole = token_ranges(text_list, which, start, end)
+    small = token_ranges(text_list, which, start, end, chunk_chars=7)
+    assert all((x == y).all() for x, y in zip(whole, small))
+    # token offsets: the k-th and l-th tokens as re gives them, in whole and in short chunks
+    import re
+    bounds = [[m.span() for m in re.finditer(r"\S+", t)] for t in text_list]
+    which = np.array([k for k, b in enumerate(bounds) for _ in b], dtype=np.int64)
+    first = np.array([i for b in bounds for i in range(len(b))], dtype=np.int64)
+    last = np.array([rng.integers(i, len(b)) for b in bounds for i in range(len(b))], dtype=np.int64)
+    want = ([bounds[k][i][0] for k, i in zip(which, first)], [bounds[k][j][1] for k, j in zip(which, last)])
+    for chunk in (7, 1 << 24):
+        got = token_offsets(text_list, which, first, last, chunk_chars=chunk)
+        assert got[0].tolist() == want[0] and got[1].tolist() == want[1]

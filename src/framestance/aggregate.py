@@ -25,10 +25,7 @@ cancelled annotations never count. The disaggregated tables stay as they are.
 
 from __future__ import annotations
 
-import re
 import warnings
-from bisect import bisect_left, bisect_right
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,52 +33,44 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .codebook import Codebook
 from .config import AggregateConfig, QualityConfig
 from .errors import FramestanceError
-from .schema import ADJUDICATED, GOLD_SPAN, UNRESOLVED, gold_schema, submitted
+from .schema import ADJUDICATED, GOLD_SPAN, UNRESOLVED, gold_schema, is_submitted
+from .tokens import ids_in, token_offsets, token_ranges, word_batches
 
 METHODS = ("majority", "dawid-skene")
 TIE_RULES = ("unresolved",)
-_WORD = re.compile(r"\S+")
+
 
 
 class AggregateError(FramestanceError, ValueError):
     pass
 
 
-def _majority(long: pd.DataFrame, order: list[str], tie: str) -> dict[str, tuple[str, float]]:
-    """task -> (label, support) by plurality, vectorised; a tie is `unresolved`."""
-    if long.empty:
-        return {}
-    c = long.groupby(["task", "label"], sort=False).size().rename("k").reset_index()
-    rank = {lab: i for i, lab in enumerate(order)}
-    c["rank"] = c["label"].map(rank).fillna(len(rank))
-    g = c.groupby("task")["k"]
-    c["total"], c["top"] = g.transform("sum"), g.transform("max")
-    best = c[c["k"] == c["top"]].copy()
-    best["n_best"] = best.groupby("task")["label"].transform("size")
-    best = best.sort_values(["task", "rank", "label"], kind="stable").drop_duplicates("task")
-    label = best["label"].where(best["n_best"] == 1, UNRESOLVED)
-    support = (best["k"] / best["total"]).round(4)
-    return dict(zip(best["task"], zip(label, support)))
+def _votes(rows: np.ndarray, given: pd.Series, order: list[str], n_articles: int) -> tuple[np.ndarray, np.ndarray]:
+    """Vote counts (article x label) over `order` and then any other label found, sorted; and that
+    label list. `rows` are the votes' article numbers."""
+    code, uniques = pd.factorize(given)
+    uniques = list(np.asarray(uniques, dtype=object))
+    labels = np.array([*order, *sorted(set(uniques) - set(order))], dtype=object)
+    col = pd.Index(labels).get_indexer(pd.Index(uniques, dtype=object))[code]
+    counts = np.bincount(rows * len(labels) + col, minlength=n_articles * len(labels))
+    return counts.reshape(n_articles, len(labels)).astype(np.float64), labels
 
 
-def _frame_votes(ann: pd.DataFrame, tie: str) -> dict[tuple[str, str], tuple[str, float]]:
-    """(article, frame) -> (present | absent | unresolved, share of annotators marking it)."""
-    n = ann.groupby("article_id")["annotator"].nunique().to_dict()
-    marked = ann[["article_id", "annotator", "frames"]].explode("frames").dropna(subset=["frames"])
-    marked = marked.drop_duplicates()
-    yes = marked.groupby(["article_id", "frames"]).size()
-    out = {}
-    for (a, f), k in yes.items():
-        total = int(n[a])
-        if 2 * k > total:
-            out[(a, f)] = ("present", round(k / total, 4))
-        elif 2 * k == total:
-            out[(a, f)] = (UNRESOLVED, round(k / total, 4))
-    return out
+def _majority(counts: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per article: the label most annotators gave, `unresolved` on a tie, None without votes;
+    and its support (its share of the votes; NaN without votes)."""
+    total, top = counts.sum(axis=1), counts.max(axis=1, initial=0)
+    unique_top = (counts == top[:, None]).sum(axis=1) == 1
+    label = np.where(unique_top, labels[counts.argmax(axis=1)] if labels.size else None, UNRESOLVED).astype(object)
+    label[total == 0] = None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        support = np.round(top / total, 4)
+    return label, np.where(total > 0, support, np.nan)
 
 
 def _dawid_skene(long: pd.DataFrame, min_items: int = 0, name: str = "") -> dict[str, tuple[str, float]]:
@@ -118,9 +107,23 @@ def _dawid_skene(long: pd.DataFrame, min_items: int = 0, name: str = "") -> dict
     return out
 
 
+def _from_dict(result: dict[str, tuple[str, float]], articles: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    label = np.array([result.get(a, (None, None))[0] for a in articles], dtype=object)
+    support = np.array([np.nan if (x := result.get(a, (None, None))[1]) is None else x for a in articles], np.float64)
+    return label, support
+
+
+def _lists(mask: np.ndarray, values: np.ndarray) -> pa.Array:
+    """One list per row of `mask`: values[mask[row]] in column order."""
+    offsets = np.concatenate([[0], np.cumsum(mask.sum(axis=1))]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values))
+
+
 def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, method: str = "majority",
                 tie: str = "unresolved", *, min_annotators: int = 1, min_support: float = 0.0,
                 ds_min_items: int = 20) -> pa.Table:
+    """Gold labels, one row per annotated article (columns: schema.gold_schema), built column
+    by column: every article's decision at once, as arrays."""
     if method not in METHODS:
         raise AggregateError(f"method {method!r}: use one of {', '.join(METHODS)}")
     if tie == "codebook_order":
@@ -128,156 +131,235 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
                              "toward the codebook's first label, a bias; use `unresolved` and adjudicate the ties")
     if tie not in TIE_RULES:
         raise AggregateError(f"tie rule {tie!r} (params.yaml aggregate.tie): use one of {', '.join(TIE_RULES)}")
-    ann = submitted(annotations)
-    ann = ann[~ann["article_id"].isin(list(cb.gold))]  # hidden gold questions are not corpus articles
-    ann = ann.sort_values(["article_id", "annotator", "annotation_id"], kind="stable")
-    ann = ann.drop_duplicates(["article_id", "annotator"], keep="first")  # as agreement does (codebooks may allow more)
-    keep = set(ann["annotation_id"])
-    st = submitted(stances)
-    st = st[st["annotation_id"].isin(keep)]
+    schema = gold_schema([t.id for t in cb.targets])
     frame_order = cb.frame_ids()
     tone_order = [t.id for t in cb.tone]
     value_order = [v.id for v in cb.stance_values]
     targets = [t.id for t in cb.targets]
+    # submitted annotations of corpus articles (hidden gold questions are not), only the columns used
+    usable = np.flatnonzero(is_submitted(annotations) & annotations["article_id"].notna().to_numpy(bool)
+                            & ~ids_in(annotations["article_id"], cb.gold))
+    if not len(usable):
+        return schema.empty_table()
+    # the first annotation of each (article, annotator), as agreement counts them (codebooks may allow more)
+    article, articles = pd.factorize(annotations["article_id"].iloc[usable], sort=True)
+    who = pd.factorize(annotations["annotator"].iloc[usable], sort=True)[0]
+    who = np.where(who < 0, who.max() + 1, who)  # no annotator: one group, as drop_duplicates makes it
+    order = np.lexsort((annotations["annotation_id"].iloc[usable].to_numpy(np.int64, na_value=np.iinfo(np.int64).max),
+                        who, article))
+    key = article[order].astype(np.int64) * (int(who.max()) + 1) + who[order]
+    first = order[np.append(True, key[1:] != key[:-1])]
+    row = article[first]
+    ann = annotations[["article_id", "annotator", "annotation_id", "text_sha256", "primary_frame", "tone", "frames"]]
+    ann = ann.iloc[usable[first]]  # one copy of the columns used, of the rows used
+    articles = list(np.asarray(articles, dtype=object))
+    index = pd.Index(articles, dtype=object)
+    has_annotator = ann["annotator"].notna().to_numpy(bool)
+    n_ann = np.bincount(row[has_annotator], minlength=len(articles))
+    sha = np.full(len(articles), None, dtype=object)
+    with_sha = np.flatnonzero(ann["text_sha256"].notna().to_numpy(bool))
+    last = with_sha[::-1][np.unique(row[with_sha][::-1], return_index=True)[1]]  # each article's last known hash
+    sha[row[last]] = np.asarray(ann["text_sha256"].iloc[last], dtype=object)  # only the strings kept
+    cols: dict[str, object] = {"article_id": articles, "text_sha256": pa.array(sha, pa.string()),
+                               "method": [method] * len(articles), "n_annotators": n_ann}
 
-    articles = sorted(ann["article_id"].unique())
-    n_ann = ann.groupby("article_id")["annotator"].nunique().to_dict()
-    sha = ann.groupby("article_id")["text_sha256"].last().to_dict()
-    rows = {a: {"article_id": a, "text_sha256": sha.get(a), "method": method, "n_annotators": int(n_ann[a])}
-            for a in articles}
+    # stances of those annotations, by the annotation's row
+    ids = ann["annotation_id"].to_numpy(np.int64, na_value=-1)
+    by_id = np.argsort(ids, kind="stable")
+    stance_id = stances["annotation_id"].to_numpy(np.int64, na_value=-1)
+    at = np.minimum(np.searchsorted(ids[by_id], stance_id), len(ids) - 1)
+    stance_ok = ((ids[by_id][at] == stance_id) & is_submitted(stances)
+                 & stances["value"].notna().to_numpy(bool) & stances["annotator"].notna().to_numpy(bool))
+    stance_row = by_id[at]  # the annotation each stance belongs to
 
-    # single-label dimensions as long (task, worker, label) tables
-    dims: dict[str, tuple[pd.DataFrame, list[str]]] = {
-        "primary_frame": (ann[["article_id", "annotator", "primary_frame"]].dropna()
-                          .set_axis(["task", "worker", "label"], axis=1), frame_order),
-        "tone": (ann[["article_id", "annotator", "tone"]].dropna().set_axis(["task", "worker", "label"], axis=1), tone_order),
-    }
+    # single-label dimensions: (annotation rows or stance rows, labels, workers) per dimension
+    dims: dict[str, tuple[np.ndarray, pd.Series, pd.Series, list[str]]] = {}
+    for col, order_ in (("primary_frame", frame_order), ("tone", tone_order)):
+        ok = has_annotator & ann[col].notna().to_numpy(bool)
+        dims[col] = (row[ok], ann[col][ok], ann["annotator"][ok], order_)
     for t in targets:
-        part = st[st["target"] == t][["article_id", "annotator", "value"]].dropna()
-        dims[f"stance_{t}"] = (part.set_axis(["task", "worker", "label"], axis=1), value_order)
-    for col, (long, order) in dims.items():
+        ok = stance_ok & (stances["target"] == t).to_numpy(bool)
+        dims[f"stance_{t}"] = (row[stance_row[ok]], stances["value"][ok], stances["annotator"][ok], value_order)
+
+    def long_table(rows: np.ndarray, labels: pd.Series, workers: pd.Series) -> pd.DataFrame:
+        return pd.DataFrame({"task": np.asarray(articles, dtype=object)[rows], "worker": np.asarray(workers, dtype=object),
+                             "label": np.asarray(labels, dtype=object)})
+
+    label: dict[str, np.ndarray] = {}
+    support: dict[str, np.ndarray] = {}
+    votes: dict[str, np.ndarray] = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for col, (rows, labels_given, workers, order) in dims.items():
+            counts, labels = _votes(rows, labels_given, order, len(articles))
+            if method == "dawid-skene":
+                label[col], support[col] = _from_dict(_dawid_skene(long_table(rows, labels_given, workers), ds_min_items, col),
+                                                      articles)
+            else:
+                label[col], support[col] = _majority(counts, labels)
+            weak = (support[col] < min_support) & np.array([x is not None for x in label[col]])
+            label[col][weak] = UNRESOLVED  # too little support to call it
+            votes[col] = np.round(counts[:, : len(order)] / n_ann[:, None], 4)  # soft labels, codebook order
+
+        # frames: one binary decision per codebook frame
+        marked = _frame_matrix(ann["frames"], row, frame_order, len(articles))
+        votes["frames"] = np.round(marked / n_ann[:, None], 4)
         if method == "dawid-skene":
-            res = _dawid_skene(long, ds_min_items, col)
+            present, tied = np.zeros(marked.shape, bool), np.zeros(marked.shape, bool)
+            frame_support = np.zeros(marked.shape)
+            who_marked = {(a, w): set(fs) for a, w, fs in zip(ann["article_id"], ann["annotator"], ann["frames"])}
+            for k, f in enumerate(frame_order):
+                long = pd.DataFrame([(a, w, "present" if f in fs else "absent") for (a, w), fs in who_marked.items()],
+                                    columns=["task", "worker", "label"])
+                decided, frame_support[:, k] = _from_dict(_dawid_skene(long, ds_min_items, f"frame {f}"), articles)
+                present[:, k], tied[:, k] = decided == "present", decided == UNRESOLVED
         else:
-            res = _majority(long, order, tie)
-        for a in articles:
-            label, support = res.get(a, (None, None))
-            if label is not None and support is not None and support < min_support:
-                label = UNRESOLVED  # too little support to call it
-            rows[a][col], rows[a][f"{col}_support"] = label, support
+            present, tied = 2 * marked > n_ann[:, None], (2 * marked == n_ann[:, None]) & (marked > 0)
+            frame_support = np.round(marked / n_ann[:, None], 4)
+    del dims, ann, marked  # the label columns are done with: free them before the output is built
+    gold_frames = present & (frame_support >= min_support)
+    unresolved_frames = tied | (present & ~gold_frames)
 
-    # frames: one binary decision per codebook frame
-    for r in rows.values():
-        r["frames"], r["frames_support"], r["frames_unresolved"] = [], [], []
-    if method == "dawid-skene":
-        marked = {(a, w): set(fs) for a, w, fs in zip(ann["article_id"], ann["annotator"], ann["frames"])}
-        decided = {}
-        for f in frame_order:
-            long = pd.DataFrame([(a, w, "present" if f in fs else "absent") for (a, w), fs in marked.items()],
-                                columns=["task", "worker", "label"])
-            decided.update({(a, f): v for a, v in _dawid_skene(long, ds_min_items, f"frame {f}").items()})
-    else:
-        decided = _frame_votes(ann, tie)
-    rank = {f: i for i, f in enumerate(frame_order)}
-    for (a, f), (label, support) in sorted(decided.items(), key=lambda kv: (kv[0][0], rank.get(kv[0][1], len(rank)))):
-        if a in rows and f in rank:  # codebook order within each article's lists
-            if label == "present" and support >= min_support:
-                rows[a]["frames"].append(f)
-                rows[a]["frames_support"].append(support)
-            elif label == UNRESOLVED or label == "present":
-                rows[a]["frames_unresolved"].append(f)
-    # soft labels: each label's share of the article's annotators, in codebook order
-    totals = np.array([rows[a]["n_annotators"] for a in articles], dtype=np.float64)
+    # a primary frame that is not a gold frame is no decision
+    primary = label["primary_frame"]
+    code = pd.Index(frame_order).get_indexer(pd.Index(primary, dtype=object))
+    decided = np.array([x is not None and x != UNRESOLVED for x in primary])
+    in_frames = np.zeros(len(articles), bool)
+    in_frames[code >= 0] = gold_frames[np.flatnonzero(code >= 0), code[code >= 0]]
+    primary[decided & ~in_frames] = UNRESOLVED
+    few = n_ann < min_annotators  # too few people to call anything
+    for col in label:
+        label[col][few & np.array([x is not None for x in label[col]])] = UNRESOLVED
+    unresolved_frames[few] |= gold_frames[few]
+    gold_frames[few] = False
+    source = {col: np.full(len(articles), None, dtype=object) for col in label}  # one shared string, not one per row
+    for col in label:
+        source[col][np.array([x is not None for x in label[col]], bool)] = method
+    source["frames"] = np.full(len(articles), method, dtype=object)
 
-    def shares(long: pd.DataFrame, order: list[str], col: str) -> None:
-        counts = (long.groupby(["task", "label"]).size().unstack(fill_value=0)
-                  .reindex(index=articles, columns=order, fill_value=0).to_numpy(np.float64))
-        for a, votes in zip(articles, (counts / totals[:, None]).round(4).tolist()):
-            rows[a][f"{col}_votes"] = votes
-
-    for col, (long, order) in dims.items():
-        shares(long, order, col)
-    marked = ann[["article_id", "annotator", "frames"]].explode("frames").dropna(subset=["frames"]).drop_duplicates()
-    shares(marked.set_axis(["task", "worker", "label"], axis=1), frame_order, "frames")
-    single = ["primary_frame", "tone", *(f"stance_{t}" for t in targets)]
-    for r in rows.values():
-        if r["primary_frame"] not in (None, UNRESOLVED) and r["primary_frame"] not in r["frames"]:
-            r["primary_frame"] = UNRESOLVED  # a primary frame that is not a gold frame is no decision
-        if r["n_annotators"] < min_annotators:  # too few people to call anything
-            for col in single:
-                if r[col] is not None:
-                    r[col] = UNRESOLVED
-            r["frames_unresolved"] = sorted({*r["frames"], *r["frames_unresolved"]}, key=lambda f: rank.get(f, len(rank)))
-            r["frames"], r["frames_support"] = [], []
-    for r in rows.values():
-        for col in (*single, "frames"):
-            r[f"{col}_source"] = method if (r.get(col) is not None) else None
-    _adjudicate(rows, annotations, stances, cb, frame_order, tone_order, value_order, targets)
-    return pa.Table.from_pylist([rows[a] for a in articles], schema=gold_schema(targets))
+    _adjudicate(annotations, stances, index, label, support, source, votes, gold_frames, unresolved_frames,
+                frame_support, frame_order, tone_order, value_order, targets)
+    ids = np.array(frame_order, dtype=object)
+    cols["frames"] = _lists(gold_frames, ids[np.nonzero(gold_frames)[1]])
+    cols["frames_support"] = _lists(gold_frames, np.array([round(float(x), 4) for x in frame_support[gold_frames]]))
+    cols["frames_unresolved"] = _lists(unresolved_frames, ids[np.nonzero(unresolved_frames)[1]])
+    for col in label:
+        cols[col] = pa.array(label[col], pa.string())
+        cols[f"{col}_support"] = pa.array(support[col], pa.float64(), mask=np.isnan(support[col]))
+    for col, v in votes.items():
+        cols[f"{col}_votes"] = _lists(np.ones(v.shape, bool), v.ravel())
+    for col, v in source.items():
+        cols[f"{col}_source"] = pa.array(v, pa.string())
+    return pa.table({f.name: cols[f.name] for f in schema}, schema=schema)
 
 
-def _adjudicate(rows: dict, annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, frame_order: list[str],
-                tone_order: list[str], value_order: list[str], targets: list[str]) -> None:
+def _frame_matrix(frames: pd.Series, rows: np.ndarray, frame_order: list[str], n_articles: int) -> np.ndarray:
+    """Per article and codebook frame: how many annotations (rows: their articles) marked it;
+    frames outside the codebook are not counted."""
+    lists = pa.array(frames, type=pa.list_(pa.string()), from_pandas=True)
+    col = pc.index_in(pc.list_flatten(lists), value_set=pa.array(frame_order, pa.string())).to_numpy(zero_copy_only=False)
+    ok = ~np.isnan(col.astype(np.float64))
+    owner = pc.list_parent_indices(lists).to_numpy()[ok]
+    # one mark per annotation and frame, even when a frame is listed twice
+    key = np.unique(owner * len(frame_order) + col[ok].astype(np.int64))
+    article = rows[key // len(frame_order)]
+    return np.bincount(article * len(frame_order) + key % len(frame_order),
+                       minlength=n_articles * len(frame_order)).reshape(n_articles, len(frame_order)).astype(np.float64)
+
+
+def _adjudicate(annotations: pd.DataFrame, stances: pd.DataFrame, index: pd.Index, label: dict, support: dict,
+                source: dict, votes: dict, gold_frames: np.ndarray, unresolved_frames: np.ndarray,
+                frame_support: np.ndarray, frame_order: list[str], tone_order: list[str], value_order: list[str],
+                targets: list[str]) -> None:
     """An adjudicator's decision replaces the vote, label by label (`*_source` = adjudicated);
     support stays the share of the annotators who gave that label. The newest decision counts."""
     adj = annotations[annotations["status"] == ADJUDICATED]
     if adj.empty:
         return
     adj = adj.sort_values(["article_id", "annotation_id"], kind="stable").drop_duplicates("article_id", keep="last")
-    adj = adj[adj["article_id"].isin(list(rows))]
+    adj = adj[adj["article_id"].isin(list(index))]
     st = stances[(stances["status"] == ADJUDICATED) & stances["annotation_id"].isin(set(adj["annotation_id"]))]
     stance_of = {(a, t): v for a, t, v in zip(st["article_id"], st["target"], st["value"])}
-
-    def share(r: dict, col: str, order: list[str], label: str | None) -> float | None:
-        return r[f"{col}_votes"][order.index(label)] if label in order else None
-
     for a, primary, frames, tone in zip(adj["article_id"], adj["primary_frame"], adj["frames"], adj["tone"]):
-        r = rows[a]
-        decided = [(col, label, order) for col, label, order in
+        i = index.get_loc(a)
+        decided = [(col, lab, order) for col, lab, order in
                    [("primary_frame", primary, frame_order), ("tone", tone, tone_order),
                     *((f"stance_{t}", stance_of.get((a, t)), value_order) for t in targets)]
-                   if isinstance(label, str)]
-        for col, label, order in decided:
-            r[col], r[f"{col}_support"], r[f"{col}_source"] = label, share(r, col, order, label), "adjudicated"
-        marked = [f for f in frame_order if f in set(frames if frames is not None else [])]
-        r["frames"], r["frames_unresolved"], r["frames_source"] = marked, [], "adjudicated"
-        r["frames_support"] = [share(r, "frames", frame_order, f) or 0.0 for f in marked]
+                   if isinstance(lab, str)]
+        for col, lab, order in decided:
+            label[col][i], source[col][i] = lab, "adjudicated"
+            support[col][i] = votes[col][i, order.index(lab)] if lab in order else np.nan
+        chosen = set(frames if frames is not None else [])
+        gold_frames[i] = [f in chosen for f in frame_order]
+        unresolved_frames[i] = False
+        frame_support[i] = votes["frames"][i]  # the share of annotators who marked it (0.0 if none)
+        source["frames"][i] = "adjudicated"
 
 
 def gold_spans(annotations: pd.DataFrame, spans: pd.DataFrame, texts: Mapping[str, str]) -> pa.Table:
-    """Spans a majority of each article's annotators marked (per kind and label), word by word."""
-    ann = submitted(annotations)
-    n_ann = ann.groupby("article_id")["annotator"].nunique().to_dict()
-    sp = submitted(spans)
-    sp = sp[sp["annotation_id"].isin(set(ann["annotation_id"]))]
-    words: dict[str, tuple[list[tuple[int, int]], list[int], list[int]]] = {}
-    votes: dict[tuple[str, str, str], dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
-    cols = [sp[c].to_numpy(dtype=object) for c in ("article_id", "annotator", "kind", "label", "start", "end")]
-    for a, who, kind, label, s, e in zip(*cols):
-        if a not in texts or pd.isna(s) or pd.isna(e):
+    """Spans a majority of each article's annotators marked (per kind and label), word by word:
+    the words more than half of them covered, merged into runs of consecutive words, ordered by
+    article, kind, label and position; support is the mean share of annotators over the run."""
+    # each article's annotators (distinct, submitted), found through the annotation each span belongs to
+    sub = is_submitted(annotations)
+    if not sub.any():
+        return GOLD_SPAN.empty_table()
+    ann_ids = annotations["annotation_id"].to_numpy(np.int64, na_value=-1)[sub]
+    ann_article = pd.factorize(annotations["article_id"].iloc[np.flatnonzero(sub)])[0]
+    ann_who = pd.factorize(annotations["annotator"].iloc[np.flatnonzero(sub)])[0]
+    pairs = np.unique(ann_article[ann_who >= 0].astype(np.int64) * (int(ann_who.max(initial=0)) + 1) + ann_who[ann_who >= 0])
+    n_of_article = np.bincount(pairs // (int(ann_who.max(initial=0)) + 1), minlength=int(ann_article.max(initial=-1)) + 1)
+    by_id = np.argsort(ann_ids, kind="stable")
+    span_ids = spans["annotation_id"].to_numpy(np.int64, na_value=-1)
+    at = by_id[np.minimum(np.searchsorted(ann_ids[by_id], span_ids), len(ann_ids) - 1)]
+    usable = np.flatnonzero(is_submitted(spans) & (ann_ids[at] == span_ids)
+                            & ids_in(spans["article_id"], texts) & spans["start"].notna().to_numpy(bool)
+                            & spans["end"].notna().to_numpy(bool) & spans["kind"].notna().to_numpy(bool)
+                            & spans["label"].notna().to_numpy(bool))
+    if not len(usable):
+        return GOLD_SPAN.empty_table()
+    sp = spans[["article_id", "annotator", "kind", "label", "start", "end"]].iloc[usable]
+    n_ann = n_of_article[ann_article[at[usable]]]  # per span: its article's annotators
+    article, articles = pd.factorize(sp["article_id"], sort=True)
+    text_list = [texts[a] for a in np.asarray(articles, dtype=object)]
+    lo, hi = token_ranges(text_list, article, sp["start"].to_numpy(np.int64), sp["end"].to_numpy(np.int64))
+    who = pd.factorize(sp["annotator"], use_na_sentinel=False)[0]
+    # one group per (article, kind, label), numbered in sorted order: the output's order
+    group = sp.groupby(["article_id", "kind", "label"], sort=True).ngroup().to_numpy(np.int64)
+    width = np.maximum(hi - lo, 0)
+    by_article = np.argsort(article, kind="stable")
+    found: list[tuple[np.ndarray, ...]] = []
+    for rows in word_batches(article[by_article], width[by_article]):  # articles in sorted order
+        rows = by_article[rows]
+        row = np.repeat(rows, width[rows])
+        token = lo[row] + np.arange(len(row)) - np.repeat(np.cumsum(width[rows]) - width[rows], width[rows])
+        span_width = int(token.max(initial=0)) + 1
+        # each word once per annotator, then the number of annotators per (group, word)
+        _, once = np.unique((group[row] * (who.max() + 1) + who[row]) * span_width + token, return_index=True)
+        row, token = row[once], token[once]
+        key, first, votes = np.unique(group[row] * span_width + token, return_index=True, return_counts=True)
+        row, token = row[first], token[first]
+        kept = 2 * votes > n_ann[row]
+        row, token, votes, key = row[kept], token[kept], votes[kept], key[kept]
+        if not len(row):
             continue
-        if a not in words:
-            bounds = [m.span() for m in _WORD.finditer(texts[a])]
-            words[a] = (bounds, [b[0] for b in bounds], [b[1] for b in bounds])
-        _bounds, starts, ends = words[a]
-        # the words overlapping [s, e): ending after s, starting before e
-        for i in range(bisect_right(ends, s), bisect_left(starts, e)):
-            votes[(a, kind, label)][i].add(who)
-    rows = []
-    for (a, kind, label), by_word in sorted(votes.items()):
-        n = int(n_ann[a])
-        kept = sorted(i for i, who in by_word.items() if 2 * len(who) > n)
-        run: list[int] = []
-        for i in [*kept, -1]:  # -1 closes the last run
-            if run and (i < 0 or i != run[-1] + 1):
-                start, end = words[a][0][run[0]][0], words[a][0][run[-1]][1]
-                support = sum(len(by_word[j]) for j in run) / (n * len(run))
-                rows.append({"article_id": a, "kind": kind, "label": label, "start": start, "end": end,
-                             "text": texts[a][start:end], "support": round(support, 4)})
-                run = []
-            if i >= 0:
-                run.append(i)
-    return pa.Table.from_pylist(rows, schema=GOLD_SPAN)
+        # runs of consecutive words within one group (keys are sorted by group, then word)
+        new_run = np.ones(len(key), bool)
+        new_run[1:] = (np.diff(key) != 1) | (group[row[1:]] != group[row[:-1]])
+        starts = np.flatnonzero(new_run)
+        ends = np.append(starts[1:], len(key)) - 1
+        summed = np.bincount(np.cumsum(new_run) - 1, weights=votes.astype(np.float64))
+        found.append((row[starts], token[starts], token[ends], summed / (n_ann[row[starts]] * (ends - starts + 1.0))))
+    if not found:
+        return GOLD_SPAN.empty_table()
+    first_row, first_token, last_token, support = (np.concatenate(x) for x in zip(*found))
+    char_start, char_end = token_offsets(text_list, article[first_row], first_token, last_token)
+    ids = sp["article_id"].to_numpy(object)[first_row]
+    text = [text_list[a][s:e] for a, s, e in zip(article[first_row], char_start, char_end)]
+    return pa.table({
+        "article_id": pa.array(ids, pa.string()), "kind": pa.array(sp["kind"].to_numpy(object)[first_row], pa.string()),
+        "label": pa.array(sp["label"].to_numpy(object)[first_row], pa.string()), "start": char_start, "end": char_end,
+        "text": pa.array(text, pa.string()), "support": [round(float(x), 4) for x in support],
+    }, schema=GOLD_SPAN)
 
 
 def unresolved_shares(gold: pa.Table, cb: Codebook) -> dict[str, float]:

@@ -20,11 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-from bisect import bisect_left, bisect_right
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +30,10 @@ from .codebook import Codebook
 from .io import atomic_write
 from .schema import SPAN_KINDS
 from .schema import submitted as schema_submitted
+from .tokens import ids_in, token_ranges, word_batches
 
 LEVELS = ("nominal", "ordinal", "interval")
 REFERENCE_LINES = (0.667, 0.800)
-_TOKEN = re.compile(r"\S+")
 
 
 # ---- alpha ---------------------------------------------------------------------------------
@@ -184,20 +180,24 @@ def _alpha_masi(unit: np.ndarray, masks: np.ndarray) -> float | None:
 
 
 class _Nominal:
+    """Per article: m (values), o (observed disagreement) and the value counts N; built on demand
+    (`columns`), so that only the (units, codes) arrays are kept between dimensions."""
+
     def __init__(self, unit: np.ndarray, code: np.ndarray, n_units: int):
         m = np.bincount(unit, minlength=n_units)
         keep = m[unit] >= 2
-        u, x = unit[keep], code[keep]
-        width = int(x.max()) + 1 if len(x) else 1
-        self.N = np.zeros((n_units, width))
-        np.add.at(self.N, (u, x), 1.0)
-        self.m = self.N.sum(axis=1)
-        pair = self.m >= 2
-        self.o = np.where(pair, (self.m**2 - (self.N**2).sum(axis=1)) / np.where(pair, self.m - 1, 1), 0.0)
-        self.n = {"units": int(pair.sum()), "values": int(self.m.sum())}
+        self.u, self.x, self.n_units = unit[keep].astype(np.int32), code[keep].astype(np.int32), n_units  # int32: 25 of them are kept
+        self.width = int(self.x.max()) + 1 if len(self.x) else 1
+        self.n = {"units": int((m >= 2).sum()), "values": int(len(self.x))}
 
     def columns(self) -> np.ndarray:
-        return np.column_stack([self.m, self.o, self.N])
+        table = np.zeros((self.n_units, 2 + self.width))
+        np.add.at(table, (self.u, 2 + self.x), 1.0)
+        N = table[:, 2:]
+        m = table[:, 0] = N.sum(axis=1)
+        pair = m >= 2
+        table[:, 1] = np.where(pair, (m**2 - (N**2).sum(axis=1)) / np.where(pair, m - 1, 1), 0.0)
+        return table
 
     def from_products(self, R: np.ndarray) -> np.ndarray:
         """Alpha per resample from W @ columns()."""
@@ -216,22 +216,22 @@ class _Ordinal:
     def __init__(self, unit: np.ndarray, rank: np.ndarray, n_ranks: int, n_units: int):
         m = np.bincount(unit, minlength=n_units)
         keep = m[unit] >= 2
-        N = np.zeros((n_units, n_ranks))
-        np.add.at(N, (unit[keep], rank[keep]), 1.0)
-        self.m = N.sum(axis=1)
-        pair = self.m >= 2
-        inv = np.where(pair, 1.0 / np.where(pair, self.m - 1, 1), 0.0)
-        self.N = N
-        self.A = N * (2 * self.m * inv)[:, None]  # sum_u w_u 2 m_u/(m_u-1) n_uc  -> times r_c^2
-        self.B = (N[:, :, None] * N[:, None, :]).reshape(n_units, -1) * (2 * inv)[:, None]  # -> r_c r_d
-        self.n = {"units": int(pair.sum()), "values": int(self.m.sum())}
+        self.u, self.x, self.k, self.n_units = unit[keep].astype(np.int32), rank[keep].astype(np.int32), n_ranks, n_units
+        self.n = {"units": int((m >= 2).sum()), "values": int(len(self.x))}
 
     def columns(self) -> np.ndarray:
-        return np.column_stack([self.m, self.N, self.A, self.B])
+        N = np.zeros((self.n_units, self.k))
+        np.add.at(N, (self.u, self.x), 1.0)
+        m = N.sum(axis=1)
+        pair = m >= 2
+        inv = np.where(pair, 1.0 / np.where(pair, m - 1, 1), 0.0)
+        A = N * (2 * m * inv)[:, None]  # sum_u w_u 2 m_u/(m_u-1) n_uc  -> times r_c^2
+        B = (N[:, :, None] * N[:, None, :]).reshape(self.n_units, -1) * (2 * inv)[:, None]  # -> r_c r_d
+        return np.column_stack([m, N, A, B])
 
     def from_products(self, R: np.ndarray) -> np.ndarray:
         """Alpha per resample from W @ columns()."""
-        k = self.N.shape[1]
+        k = self.k
         n, nc, WA, WB = R[:, 0], R[:, 1 : 1 + k], R[:, 1 + k : 1 + 2 * k], R[:, 1 + 2 * k :]
         r = np.cumsum(nc, axis=1) - nc / 2
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -275,19 +275,26 @@ def intervals(dims: Mapping[str, _Nominal | _Ordinal | _Masi], n_units: int, res
     # every nominal and ordinal dimension in one (articles x statistics) matrix: one product per chunk.
     # float32: the counts are exact below 2^24, the other statistics carry ~1e-7 relative error.
     stacked: dict[str, _Nominal | _Ordinal] = {k: d for k, d in dims.items() if not isinstance(d, _Masi)}
-    cols = [d.columns() for d in stacked.values()]
-    bounds = np.cumsum([0, *(c.shape[1] for c in cols)])
-    S = np.hstack(cols).astype(np.float32) if cols else np.zeros((n_units, 0), np.float32)
-    del cols
+    widths = [2 + d.width if isinstance(d, _Nominal) else 1 + d.k + d.k + d.k * d.k for d in stacked.values()]
+    bounds = np.cumsum([0, *widths])
+    S = np.empty((n_units, int(bounds[-1])), np.float32)
+    for i, d in enumerate(stacked.values()):  # one dimension's float64 columns at a time
+        S[:, bounds[i] : bounds[i + 1]] = d.columns()
+    weights = np.empty((chunk, n_units), np.float32)  # reused: fresh large arrays cost page faults
+    weights64 = np.empty((chunk, n_units)) if any(isinstance(d, _Masi) for d in dims.values()) else None
     for start in range(0, resamples, chunk):
         b = min(chunk, resamples - start)
-        W = np.stack([np.bincount(rng.integers(0, n_units, n_units), minlength=n_units) for _ in range(b)]).astype(np.float32)
+        W = weights[:b]
+        for i in range(b):  # how often each article was drawn
+            W[i] = np.bincount(rng.integers(0, n_units, n_units), minlength=n_units)
         R = (W @ S).astype(np.float64)
         for i, (k, d) in enumerate(stacked.items()):
             draws[k].append(d.from_products(R[:, bounds[i] : bounds[i + 1]]))
+        if weights64 is not None:
+            np.copyto(weights64[:b], W)
         for k, masi in dims.items():
             if isinstance(masi, _Masi):
-                draws[k].append(masi.alpha(W.astype(np.float64)))
+                draws[k].append(masi.alpha(weights64[:b]))
     out: dict[str, list[float] | None] = {}
     for k, parts in draws.items():
         a = np.concatenate(parts) if parts else np.zeros(0)
@@ -298,45 +305,73 @@ def intervals(dims: Mapping[str, _Nominal | _Ordinal | _Masi], n_units: int, res
 
 
 # ---- spans ---------------------------------------------------------------------------------
-def span_f1(
-    spans: pd.DataFrame, texts: Mapping[str, str], annotators_per_article: Mapping[str, set[str]] | None = None
-) -> dict[str, float | None]:
+def span_f1(spans: pd.DataFrame, texts: Mapping[str, str],
+            annotators_per_article: Mapping[str, set[str]] | pd.DataFrame | None = None) -> dict[str, float | None]:
     """Micro-averaged token F1 between annotator pairs, per span kind.
 
     Tokens are `\\S+` runs of the article text; a span covers the tokens its [start, end) range
     overlaps; an annotator's set is {(token, label)}. Pairs are the annotators who submitted on the
-    article (`annotators_per_article`; for an article not in it, those with spans there).
-    F1 = 2 * sum |A & B| / sum (|A| + |B|) over all pairs; None when that sum is 0."""
-    sp = spans[spans["start"].notna() & spans["end"].notna()]
-    marked: dict[tuple, set] = defaultdict(set)
-    seen: dict[str, set] = defaultdict(set)
-    tokens: dict[str, tuple[list[int], list[int]]] = {}
-    for article, who, kind, label, a, b in zip(sp["article_id"], sp["annotator"], sp["kind"], sp["label"],
-                                               sp["start"], sp["end"]):
-        if article not in texts:
-            continue
-        if article not in tokens:
-            found = [(t.start(), t.end()) for t in _TOKEN.finditer(texts[article])]
-            tokens[article] = ([s for s, _ in found], [e for _, e in found])
-        starts, ends = tokens[article]
-        lo, hi = bisect_right(ends, int(a)), bisect_left(starts, int(b))  # tokens overlapping [a, b)
-        seen[article].add(who)
-        label = None if pd.isna(label) else str(label)
-        marked[(article, who, kind)].update((k, label) for k in range(lo, hi))
-    articles = set(seen) | {a for a in (annotators_per_article or {}) if a in texts}
-    inter = dict.fromkeys(SPAN_KINDS, 0)
-    total = dict.fromkeys(SPAN_KINDS, 0)
-    for article in sorted(articles):
-        if annotators_per_article is not None and article in annotators_per_article:
-            who = annotators_per_article[article]
+    article (`annotators_per_article`, a mapping or a table of article_id, annotator; for an article
+    not in it, those with spans there). F1 = 2 * sum |A & B| / sum (|A| + |B|) over all pairs; None
+    when that sum is 0. Vectorised: sum |A & B| is sum C(c, 2) over every (token, label) that c
+    annotators marked, and sum (|A| + |B|) is sum |A| * (m - 1) for an article with m annotators."""
+    sp = spans[spans["start"].notna() & spans["end"].notna() & spans["annotator"].notna()
+               & ids_in(spans["article_id"], texts)]
+    if annotators_per_article is None:
+        members = sp[["article_id", "annotator"]]
+    else:
+        if isinstance(annotators_per_article, Mapping):
+            covered = set(annotators_per_article)  # an empty set too: nobody to pair there
+            annotators_per_article = pd.DataFrame([(a, w) for a, who in annotators_per_article.items() for w in who],
+                                                  columns=["article_id", "annotator"])
         else:
-            who = seen[article]
-        for a, b in combinations(sorted(w for w in who if isinstance(w, str)), 2):
-            for kind in SPAN_KINDS:
-                sa, sb = marked.get((article, a, kind), set()), marked.get((article, b, kind), set())
-                inter[kind] += len(sa & sb)
-                total[kind] += len(sa) + len(sb)
-    return {k: (2 * inter[k] / total[k] if total[k] else None) for k in SPAN_KINDS}
+            covered = set(np.asarray(annotators_per_article["article_id"].unique(), dtype=object))
+        given = annotators_per_article[ids_in(annotators_per_article["article_id"], texts)
+                                       & annotators_per_article["annotator"].notna()]
+        members = pd.concat([given[["article_id", "annotator"]],
+                             sp.loc[~ids_in(sp["article_id"], covered), ["article_id", "annotator"]]])
+    members = members.drop_duplicates()
+    # spans count only where their author is one of the article's pair members
+    article_code = pd.factorize(pd.concat([members["article_id"], sp["article_id"]], ignore_index=True))[0]
+    who_code = pd.factorize(pd.concat([members["annotator"], sp["annotator"]], ignore_index=True))[0]
+    pair = article_code.astype(np.int64) * (int(who_code.max(initial=0)) + 1) + who_code
+    sp = sp[np.isin(pair[len(members):], pair[: len(members)])]
+    m = members.groupby("article_id").size()
+    out: dict[str, float | None] = {}
+    if sp.empty:
+        return dict.fromkeys(SPAN_KINDS)
+    article, articles = pd.factorize(sp["article_id"])
+    lo, hi = token_ranges([texts[a] for a in np.asarray(articles, dtype=object)], article, sp["start"].to_numpy(np.int64),
+                          sp["end"].to_numpy(np.int64))
+    who = pd.factorize(sp["annotator"])[0]
+    kind, kinds = pd.factorize(sp["kind"], use_na_sentinel=False)
+    label = pd.factorize(sp["label"].astype(object).where(sp["label"].notna(), None), use_na_sentinel=False)[0]
+    # one code per (article, annotator, kind, label) and per (article, kind, label)
+    _, first, own = np.unique(((article * (who.max() + 1) + who) * len(kinds) + kind) * (label.max() + 1) + label,
+                              return_index=True, return_inverse=True)
+    _, shared = np.unique((article * len(kinds) + kind) * (label.max() + 1) + label, return_inverse=True)
+    own_kind, own_shared, own_article = kind[first], shared[first], article[first]
+    others_of = m.reindex(articles).to_numpy(np.float64) - 1
+    shared_kind = np.zeros(int(shared.max()) + 1, np.int64)
+    shared_kind[own_shared] = own_kind
+    inter, total = np.zeros(len(kinds)), np.zeros(len(kinds))
+    width = np.maximum(hi - lo, 0)
+    by_article = np.argsort(article, kind="stable")
+    for rows in word_batches(article[by_article], width[by_article]):
+        rows = by_article[rows]  # whole articles, about a million words at a time: memory stays flat
+        span = np.repeat(rows, width[rows])
+        token = lo[span] + np.arange(len(span)) - np.repeat(np.cumsum(width[rows]) - width[rows], width[rows])
+        span_width = int(token.max(initial=0)) + 1
+        item = np.unique(own[span] * span_width + token)  # each (token, label) once per person
+        item_own, token = item // span_width, item % span_width
+        # sum (|A| + |B|) over pairs: each item counts once per other annotator of the article
+        total += np.bincount(own_kind[item_own], weights=others_of[own_article[item_own]], minlength=len(kinds))
+        # sum |A & B| over pairs: C(c, 2) for an item that c annotators marked
+        marked, c = np.unique(own_shared[item_own] * span_width + token, return_counts=True)
+        inter += np.bincount(shared_kind[marked // span_width], weights=c * (c - 1) / 2, minlength=len(kinds))
+    for k, name in enumerate(kinds):
+        out[name] = 2 * inter[k] / total[k] if total[k] else None
+    return {k: out.get(k) for k in SPAN_KINDS}
 
 
 # ---- metrics -------------------------------------------------------------------------------
@@ -544,8 +579,7 @@ def compute(
     if texts is None:
         span_scores: dict = dict.fromkeys(SPAN_KINDS)
     else:
-        submitted_by = sub.dropna(subset=["article_id", "annotator"]).groupby("article_id")["annotator"]
-        span_scores = span_f1(submitted(spans), texts, {a: set(g) for a, g in submitted_by})
+        span_scores = span_f1(submitted(spans), texts, sub[["article_id", "annotator"]].dropna())
     return _sorted({
         "counts": {
             "articles": int(len(units)),
