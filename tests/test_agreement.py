@@ -313,7 +313,8 @@ def test_write_outputs_deterministic(cb, tmp_path):
         paths = write_outputs(metrics, annotations, stances, cb, folder / "metrics.json", folder / "plots")
         written[run] = {p.relative_to(folder).as_posix(): p.read_bytes() for p in paths}
     assert sorted(written["one"]) == ["metrics.json", "plots/alpha.csv", "plots/alpha.png", "plots/annotators.csv",
-                                      "plots/annotators.png", "plots/labels.csv", "plots/labels.png"]
+                                      "plots/annotators.png", "plots/batches.csv", "plots/batches.png", "plots/labels.csv",
+                                      "plots/labels.png"]
     assert written["one"] == written["two"]
     for name, data in written["one"].items():
         if name.endswith(".png"):
@@ -465,3 +466,54 @@ def test_span_f1_matches_the_set_definition(seed, monkeypatch):
     for chunk in (7, 1 << 24):
         got = token_offsets(text_list, which, first, last, chunk_chars=chunk)
         assert got[0].tolist() == want[0] and got[1].tolist() == want[1]
+
+
+def test_agreement_per_pull_batch_shows_drift_and_gold_accuracy_over_time(cb, tmp_path):
+    """Three pulls: in the first two batches p and q agree on every article, in the third they
+    disagree on every one; the batch of an annotation is the first pull at or after its last update."""
+    from datetime import UTC, datetime
+
+    from framestance.agreement import by_batch
+    from framestance.pull import snapshot_times
+
+    for name in ("20250801T000000Z-aaaaaaaaaaaa.json", "20250808T000000Z-bbbbbbbbbbbb.json",
+                 "20250815T120000Z-cccccccccccc.json", "notes.json"):
+        (tmp_path / "proj").mkdir(exist_ok=True)
+        (tmp_path / "proj" / name).write_text("[]")
+    pulled = snapshot_times(tmp_path, "Proj")
+    assert pulled == [datetime(2025, 8, 1, tzinfo=UTC), datetime(2025, 8, 8, tzinfo=UTC), datetime(2025, 8, 15, 12, tzinfo=UTC)]
+    frames = [f.id for f in cb.frames]
+    rows, aid = [], 0
+    # Aug 20: after the last pull, so in the newest batch
+    for day, agree in (((7, 30), True), ((8, 5), True), ((8, 15), False), ((8, 20), False)):
+        for k in range(6):
+            for who in ("p", "q"):
+                aid += 1
+                primary = frames[k] if agree or who == "p" else frames[(k + 1) % len(frames)]
+                rows.append({**ann(f"d{day}-{k}", who, primary, [primary], aid=aid),
+                             "updated_at": datetime(2025, *day, 9, tzinfo=UTC)})
+    gold_article = {**ann("g1", "p", "economic", ["economic"], aid=999), "updated_at": datetime(2025, 8, 6, tzinfo=UTC)}
+    rows.append(gold_article)
+    annotations = pa.Table.from_pylist(rows, schema=ANNOTATION).to_pandas()
+    stances = pa.Table.from_pylist([], schema=STANCE).to_pandas()
+    spans = pa.Table.from_pylist([], schema=SPAN).to_pandas()
+    cb_gold = dataclasses.replace(cb, gold={"g1": {"primary_frame": "economic"}})
+    batches = by_batch(annotations, stances, spans, cb_gold, pulled, resamples=200)
+    assert [b["pulled_at"] for b in batches] == ["2025-08-01T00:00:00Z", "2025-08-08T00:00:00Z", "2025-08-15T12:00:00Z"]
+    assert [b["annotations"] for b in batches] == [12, 13, 24]
+    assert [b["articles"] for b in batches] == [6, 6, 12]
+    assert batches[0]["alpha"]["primary_frame"] == 1.0 and batches[1]["alpha"]["primary_frame"] == 1.0
+    assert batches[2]["alpha"]["primary_frame"] < 0
+    assert batches[2]["alpha_ci95"]["primary_frame"][1] < 0 and batches[2]["n_units"]["primary_frame"] == 12
+    assert [b["gold_accuracy"] for b in batches] == [{}, {"p": 1.0}, {}]
+    # one batch: the whole run's figures are reused, not computed again
+    whole = compute(annotations, stances, spans, cb_gold, None, resamples=0)
+    one = by_batch(annotations, stances, spans, cb_gold, pulled[-1:], whole=whole)
+    assert one[0]["alpha"]["primary_frame"] == whole["alpha"]["primary_frame"] and one[0]["annotations"] == 49
+    assert by_batch(annotations, stances, spans, cb_gold, []) == []
+    # the outputs: a row per batch and dimension for `dvc plots`, and the drift figure
+    paths = write_outputs({**whole, "batches": batches}, annotations, stances, cb_gold, tmp_path / "m.json", tmp_path / "plots")
+    assert tmp_path / "plots" / "batches.png" in paths
+    csv_rows = (tmp_path / "plots" / "batches.csv").read_text().splitlines()
+    assert csv_rows[0] == "pulled_at,dimension,alpha,ci95_low,ci95_high,n_units"
+    assert any(r.startswith("2025-08-15T12:00:00Z,primary_frame,") for r in csv_rows)

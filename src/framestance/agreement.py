@@ -21,6 +21,7 @@ import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -598,6 +599,42 @@ def compute(
     })
 
 
+def by_batch(annotations: pd.DataFrame, stances: pd.DataFrame, spans: pd.DataFrame, cb: Codebook,
+             pulled_at: Sequence[datetime], resamples: int = 1000, seed: int = 0,
+             whole: dict | None = None) -> list[dict]:
+    """Agreement per pull batch, so that drift over time shows: a batch holds the annotations
+    last updated after the previous pull and up to this one (`pulled_at`: the snapshots' times;
+    anything later counts in the newest batch). Each batch's alphas, with n and a bootstrap
+    interval, cover the articles with two or more of that batch's annotations (a pair split
+    across batches counts in neither), and each annotator's accuracy on the gold questions
+    answered in it. `whole`: the metrics of all annotations, reused when there is one batch."""
+    times = sorted(pulled_at)
+    if not times:
+        return []
+    sub = submitted(annotations)
+    when = sub["updated_at"].astype("datetime64[us, UTC]").dt.tz_localize(None).to_numpy("datetime64[us]")
+    cut = np.array([np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "us") for t in times])
+    batch = np.minimum(np.searchsorted(cut, when, side="left"), len(cut) - 1)  # no time (NaT): the newest batch
+    out = []
+    for k, t in enumerate(times):
+        part = sub[batch == k]
+        if whole is not None and len(times) == 1:
+            m = whole
+        else:
+            ids = part["annotation_id"]
+            m = compute(part, stances[stances["annotation_id"].isin(ids)], spans[spans["annotation_id"].isin(ids)], cb,
+                        None, resamples, seed)
+        rows = [r for r in summary_rows(m) if not r["dimension"].startswith("frames:")]
+        out.append({
+            "pulled_at": t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "annotations": int(len(part)),
+            "articles": m["counts"]["articles"], "alpha": {r["dimension"]: r["alpha"] for r in rows},
+            "alpha_ci95": {r["dimension"]: r["ci95"] for r in rows},
+            "n_units": {r["dimension"]: r["n_units"] for r in rows},
+            "gold_accuracy": {who: p["gold_accuracy"] for who, p in sorted(m["annotators"].items()) if p.get("gold_tasks")},
+        })
+    return out
+
+
 def summary_rows(metrics: dict) -> list[dict]:
     """Flat {dimension, alpha, ci95, n_units, n_values} rows in a fixed order (plots, quality gates,
     the card). Undefined ordinal and addressed rows are left out."""
@@ -632,6 +669,36 @@ def _csv(rows: list[list]) -> bytes:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(["" if v is None else v for v in row] for row in rows)
     return buf.getvalue().encode()
+
+
+def _batches_figure(batches: list[dict], display, Figure):
+    """Alpha per pull batch with its 95% interval (drift), and gold-question accuracy per annotator."""
+    fig = Figure(figsize=(12, 8))
+    top, bottom = fig.subplots(2, 1, height_ratios=[3, 2])
+    x = np.arange(len(batches))
+    labels = [f"{b['pulled_at'][:10]}\n{b['annotations']} ann." for b in batches]
+    dims = ["primary_frame", "tone", "frames_masi", *sorted({d for b in batches for d in b["alpha"] if d.startswith("stance:")})]
+    dims = [d for d in dims if any(b["alpha"].get(d) is not None for b in batches)]  # defined somewhere
+    for k, d in enumerate(dims):
+        a = np.array([np.nan if b["alpha"].get(d) is None else b["alpha"][d] for b in batches])
+        ci = [b["alpha_ci95"].get(d) or [np.nan, np.nan] for b in batches]
+        err = np.abs(np.array([[lo - v, hi - v] for v, (lo, hi) in zip(a, ci)]).T) if len(a) else None
+        top.errorbar(x + 0.05 * (k - (len(dims) - 1) / 2), a, yerr=err, marker="o", capsize=3, label=display(d))
+    for y, style in zip(REFERENCE_LINES, ("--", "-")):
+        top.axhline(y, color="#c44e52", linestyle=style, linewidth=1)
+    top.set(xticks=x, xticklabels=labels, xlim=(-0.5, max(len(batches), 1) - 0.5), ylabel="Krippendorff's alpha (95% interval)",
+            title="Agreement per pull batch" if batches else "Agreement per pull batch: no pull snapshots found")
+    if dims:
+        top.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    people = sorted({who for b in batches for who in b["gold_accuracy"]})
+    for who in people:
+        bottom.plot(x, [b["gold_accuracy"].get(who, np.nan) for b in batches], marker="o", label=who)
+    bottom.set(xticks=x, xticklabels=labels, xlim=(-0.5, max(len(batches), 1) - 0.5), ylim=(-0.05, 1.05), ylabel="share right",
+               title="Accuracy on hidden gold questions per annotator" if people else "No gold questions answered")
+    if people and len(people) <= 12:
+        bottom.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
 
 
 def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook,
@@ -725,6 +792,12 @@ def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFram
         fig.tight_layout()
         out += [png(fig, "annotators.png")]
 
+        out += [png(_batches_figure(metrics.get("batches") or [], display, Figure), "batches.png")]
+
+    out.append(atomic_write(plots_dir / "batches.csv", _csv(
+        [["pulled_at", "dimension", "alpha", "ci95_low", "ci95_high", "n_units"]]
+        + [[b["pulled_at"], d, a, *(b["alpha_ci95"].get(d) or [None, None]), b["n_units"].get(d)]
+           for b in metrics.get("batches") or [] for d, a in b["alpha"].items()])))
     out.append(atomic_write(plots_dir / "alpha.csv", _csv([["dimension", "alpha"]]
                                                            + [[r["dimension"], r["alpha"]] for r in rows])))
     out.append(atomic_write(plots_dir / "labels.csv", _csv([["dimension", "label", "count"]]

@@ -288,6 +288,18 @@ def write_tables(tables: dict[str, pa.Table], out_dir: Path) -> dict[str, Path]:
     return {name: write_table(table, out_dir / f"{name}.parquet") for name, table in tables.items()}
 
 
+def snapshot_times(out_dir: Path, project: str) -> list[datetime]:
+    """When each stored snapshot of PROJECT was pulled (from its name), oldest first: the pull
+    batches that agreement is measured per."""
+    times = set()
+    for path in (Path(out_dir) / slug(project)).glob("*.json"):
+        try:
+            times.add(datetime.strptime(path.name[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
+        except ValueError:
+            continue  # not a snapshot's name
+    return sorted(times)
+
+
 def latest_snapshot(out_dir: Path, project: str) -> Path | None:
     snaps = sorted((Path(out_dir) / slug(project)).glob("*.json"))
     return snaps[-1] if snaps else None

@@ -87,17 +87,25 @@ def agreement(
     annotations: AnnotationsDir = Path("corpus/annotations"),
     metrics: Annotated[Path, typer.Option("--metrics", help="The metrics file (a DVC metric).")] = Path("metrics/agreement.json"),
     plots: Annotated[Path, typer.Option("--plots", help="Folder for the PNG plots and their CSV data (DVC plots).")] = Path("plots"),
+    snapshots: Annotated[Path, typer.Option("--snapshots", help="The snapshot folder of `pull --out`: each pull of "
+                                            "params.yaml's pull.project is a batch, and agreement is also given per batch.")
+                         ] = Path("annotations"),
     codebook: CodebookOpt = None,
 ) -> None:
     """Krippendorff's alpha per dimension with its n and a seeded bootstrap 95% interval (1,000
-    resamples of articles), span F1 between annotators, per-annotator figures, plots."""
+    resamples of articles), span F1 between annotators, per-annotator figures, the same per pull
+    batch (drift), plots."""
     from .. import agreement as ag
+    from ..pull import snapshot_times
 
     cb = _codebook(codebook)
     tables = _tables(corpus, annotations, checked=True)
     texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
+    pulled_at = snapshot_times(snapshots, settings().pull.project)
     with err_console.status("measuring agreement"):
         result = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, texts)
+        result["batches"] = ag.by_batch(tables["annotations"], tables["stances"], tables["spans"], cb, pulled_at,
+                                        whole=result)
         ag.write_outputs(result, tables["annotations"], tables["stances"], cb, metrics, plots)
     table = Table(title=f"Krippendorff's alpha ({result['counts']['articles']} articles, "
                         f"{result['counts']['annotators']} annotators)", show_header=True)
@@ -114,7 +122,11 @@ def agreement(
     for kind, f1 in sorted((result.get("spans") or {}).items()):
         table.add_row(f"span F1: {kind}", "undefined" if f1 is None else f"{f1:.3f}", "", "", "")
     out_console.print(table)
-    out_console.print(f"metrics: {metrics}; plots: {plots}/", highlight=False)
+    if len(result["batches"]) > 1:
+        out_console.print("per pull batch: " + "; ".join(
+            f"{b['pulled_at'][:10]} primary frame {'–' if b['alpha']['primary_frame'] is None else format(b['alpha']['primary_frame'], '.2f')}"
+            f" ({b['annotations']} annotations)" for b in result["batches"]), highlight=False)
+    out_console.print(f"metrics: {metrics}; plots: {plots}/ (per pull batch: batches.png)", highlight=False)
 
 
 @app.command()
