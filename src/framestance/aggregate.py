@@ -66,7 +66,8 @@ def _majority(counts: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.nd
     and its support (its share of the votes; NaN without votes)."""
     total, top = counts.sum(axis=1), counts.max(axis=1, initial=0)
     unique_top = (counts == top[:, None]).sum(axis=1) == 1
-    label = np.where(unique_top, labels[counts.argmax(axis=1)] if labels.size else None, UNRESOLVED).astype(object)
+    best = labels[counts.argmax(axis=1)] if labels.size else np.full(len(counts), None, dtype=object)
+    label = np.where(unique_top, best, UNRESOLVED).astype(object)
     label[total == 0] = None
     with np.errstate(divide="ignore", invalid="ignore"):
         support = np.round(top / total, 4)

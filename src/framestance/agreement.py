@@ -282,7 +282,8 @@ def intervals(dims: Mapping[str, _Nominal | _Ordinal | _Masi], n_units: int, res
     for i, d in enumerate(stacked.values()):  # one dimension's float64 columns at a time
         S[:, bounds[i] : bounds[i + 1]] = d.columns()
     weights = np.empty((chunk, n_units), np.float32)  # reused: fresh large arrays cost page faults
-    weights64 = np.empty((chunk, n_units)) if any(isinstance(d, _Masi) for d in dims.values()) else None
+    masi_dims = {k: d for k, d in dims.items() if isinstance(d, _Masi)}
+    weights64 = np.empty((chunk if masi_dims else 0, n_units))  # MASI's statistics stay float64
     for start in range(0, resamples, chunk):
         b = min(chunk, resamples - start)
         W = weights[:b]
@@ -291,11 +292,10 @@ def intervals(dims: Mapping[str, _Nominal | _Ordinal | _Masi], n_units: int, res
         R = (W @ S).astype(np.float64)
         for i, (k, d) in enumerate(stacked.items()):
             draws[k].append(d.from_products(R[:, bounds[i] : bounds[i + 1]]))
-        if weights64 is not None:
+        if masi_dims:
             np.copyto(weights64[:b], W)
-        for k, masi in dims.items():
-            if isinstance(masi, _Masi):
-                draws[k].append(masi.alpha(weights64[:b]))
+        for k, masi in masi_dims.items():
+            draws[k].append(masi.alpha(weights64[:b]))
     out: dict[str, list[float] | None] = {}
     for k, parts in draws.items():
         a = np.concatenate(parts) if parts else np.zeros(0)
@@ -323,12 +323,12 @@ def span_f1(spans: pd.DataFrame, texts: Mapping[str, str],
     else:
         if isinstance(annotators_per_article, Mapping):
             covered = set(annotators_per_article)  # an empty set too: nobody to pair there
-            annotators_per_article = pd.DataFrame([(a, w) for a, who in annotators_per_article.items() for w in who],
-                                                  columns=["article_id", "annotator"])
+            table = pd.DataFrame([(a, w) for a, who in annotators_per_article.items() for w in who],
+                                 columns=["article_id", "annotator"])
         else:
-            covered = set(np.asarray(annotators_per_article["article_id"].unique(), dtype=object))
-        given = annotators_per_article[ids_in(annotators_per_article["article_id"], texts)
-                                       & annotators_per_article["annotator"].notna()]
+            table = annotators_per_article
+            covered = set(np.asarray(table["article_id"].unique(), dtype=object))
+        given = table[ids_in(table["article_id"], texts) & table["annotator"].notna()]
         members = pd.concat([given[["article_id", "annotator"]],
                              sp.loc[~ids_in(sp["article_id"], covered), ["article_id", "annotator"]]])
     members = members.drop_duplicates()
@@ -703,7 +703,8 @@ def _batches_figure(batches: list[dict], display, Figure):
 
 def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook,
                   metrics_path: Path, plots_dir: Path) -> list[Path]:
-    """Write the metrics JSON, three PNG plots and their DVC-plot CSVs (same input, same bytes)."""
+    """Write the metrics JSON, four PNG plots (alpha, labels, annotators, per pull batch) and their
+    DVC-plot CSVs (same input, same bytes)."""
     import matplotlib
 
     matplotlib.use("Agg")

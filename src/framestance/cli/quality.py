@@ -101,7 +101,8 @@ def agreement(
     cb = _codebook(codebook)
     tables = _tables(corpus, annotations, checked=True)
     texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
-    pulled_at = snapshot_times(snapshots, settings().pull.project)
+    project = settings().pull.project
+    pulled_at = snapshot_times(snapshots, project) if project else []
     with err_console.status("measuring agreement"):
         result = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, texts)
         result["batches"] = ag.by_batch(tables["annotations"], tables["stances"], tables["spans"], cb, pulled_at,
