@@ -205,6 +205,8 @@ def test_spans_marked_by_a_majority_are_consolidated_word_by_word():
         spans.append({"article_id": "t", "annotation_id": "ABC".index(who), "annotator": who, "status": "submitted",
                       "kind": "frame_cue", "label": label, "start": s, "end": e, "text": text[s:e]})
     spans.append({**spans[0], "annotator": "D", "annotation_id": 99, "status": "draft"})
+    # a submitted annotation without an article (validation rejects it) changes nothing here
+    ann = pd.concat([ann, ann.iloc[:1].assign(article_id=None, annotation_id=98)], ignore_index=True)
     out = gold_spans(ann, pd.DataFrame(spans), {"t": text}).to_pylist()
     assert out == [{"article_id": "t", "kind": "frame_cue", "label": "economic", "start": 6, "end": 22,
                     "text": "beta gamma delta", "support": 0.6667}]

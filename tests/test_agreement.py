@@ -515,5 +515,5 @@ def test_agreement_per_pull_batch_shows_drift_and_gold_accuracy_over_time(cb, tm
     paths = write_outputs({**whole, "batches": batches}, annotations, stances, cb_gold, tmp_path / "m.json", tmp_path / "plots")
     assert tmp_path / "plots" / "batches.png" in paths
     csv_rows = (tmp_path / "plots" / "batches.csv").read_text().splitlines()
-    assert csv_rows[0] == "pulled_at,dimension,alpha,ci95_low,ci95_high,n_units"
-    assert any(r.startswith("2025-08-15T12:00:00Z,primary_frame,") for r in csv_rows)
+    assert csv_rows[0].startswith("batch,pulled_at,annotations,primary_frame,tone,")
+    assert csv_rows[1].startswith("1,2025-08-01T00:00:00Z,12,1.0,") and csv_rows[3].startswith("3,2025-08-15T12:00:00Z,24,-")

@@ -301,7 +301,7 @@ def gold_spans(annotations: pd.DataFrame, spans: pd.DataFrame, texts: Mapping[st
     the words more than half of them covered, merged into runs of consecutive words, ordered by
     article, kind, label and position; support is the mean share of annotators over the run."""
     # each article's annotators (distinct, submitted), found through the annotation each span belongs to
-    sub = is_submitted(annotations)
+    sub = is_submitted(annotations) & annotations["article_id"].notna().to_numpy(bool)
     if not sub.any():
         return GOLD_SPAN.empty_table()
     ann_ids = annotations["annotation_id"].to_numpy(np.int64, na_value=-1)[sub]

@@ -795,10 +795,12 @@ def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFram
 
         out += [png(_batches_figure(metrics.get("batches") or [], display, Figure), "batches.png")]
 
+    # wide, a row per batch numbered from 1: `dvc plots` draws a numeric x (intervals: the JSON and the PNG)
+    batches = metrics.get("batches") or []
+    dims = list(dict.fromkeys(d for b in batches for d in b["alpha"]))
     out.append(atomic_write(plots_dir / "batches.csv", _csv(
-        [["pulled_at", "dimension", "alpha", "ci95_low", "ci95_high", "n_units"]]
-        + [[b["pulled_at"], d, a, *(b["alpha_ci95"].get(d) or [None, None]), b["n_units"].get(d)]
-           for b in metrics.get("batches") or [] for d, a in b["alpha"].items()])))
+        [["batch", "pulled_at", "annotations", *dims]]
+        + [[k + 1, b["pulled_at"], b["annotations"], *(b["alpha"].get(d) for d in dims)] for k, b in enumerate(batches)])))
     out.append(atomic_write(plots_dir / "alpha.csv", _csv([["dimension", "alpha"]]
                                                            + [[r["dimension"], r["alpha"]] for r in rows])))
     out.append(atomic_write(plots_dir / "labels.csv", _csv([["dimension", "label", "count"]]

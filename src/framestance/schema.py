@@ -117,6 +117,8 @@ def is_submitted(frame: Any) -> Any:
     """Which rows of a pandas frame `submitted` keeps, as a numpy mask (to filter rows and pick
     columns in one step on large tables)."""
     return (frame["status"] == SUBMITTED).to_numpy(bool)
+
+
 #: Span kinds: a frame cue (label: a frame) or stance evidence (label: a target).
 SPAN_KINDS = ("frame_cue", "stance_evidence")
 #: pull's keyed pseudonyms of annotators: an e-mail or a Label Studio user id in a table is a leak.
