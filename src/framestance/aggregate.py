@@ -45,7 +45,6 @@ METHODS = ("majority", "dawid-skene")
 TIE_RULES = ("unresolved",)
 
 
-
 class AggregateError(FramestanceError, ValueError):
     pass
 
@@ -106,6 +105,11 @@ def _dawid_skene(long: pd.DataFrame, min_items: int = 0, name: str = "") -> dict
             label = UNRESOLVED
         out[str(task)] = (label, round(float(row.iloc[0]), 4))
     return out
+
+
+def _given(labels: np.ndarray) -> np.ndarray:
+    """Which articles have a label (a decision or `unresolved`) in a label column."""
+    return np.array([x is not None for x in labels], bool)
 
 
 def _from_dict(result: dict[str, tuple[str, float]], articles: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -197,7 +201,7 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
                                                       articles)
             else:
                 label[col], support[col] = _majority(counts, labels)
-            weak = (support[col] < min_support) & np.array([x is not None for x in label[col]])
+            weak = (support[col] < min_support) & _given(label[col])
             label[col][weak] = UNRESOLVED  # too little support to call it
             votes[col] = np.round(counts[:, : len(order)] / n_ann[:, None], 4)  # soft labels, codebook order
 
@@ -215,7 +219,7 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
                 present[:, k], tied[:, k] = decided == "present", decided == UNRESOLVED
         else:
             present, tied = 2 * marked > n_ann[:, None], (2 * marked == n_ann[:, None]) & (marked > 0)
-            frame_support = np.round(marked / n_ann[:, None], 4)
+            frame_support = votes["frames"].copy()  # the share of annotators marking it
     del dims, ann, marked  # the label columns are done with: free them before the output is built
     gold_frames = present & (frame_support >= min_support)
     unresolved_frames = tied | (present & ~gold_frames)
@@ -223,18 +227,18 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
     # a primary frame that is not a gold frame is no decision
     primary = label["primary_frame"]
     code = pd.Index(frame_order).get_indexer(pd.Index(primary, dtype=object))
-    decided = np.array([x is not None and x != UNRESOLVED for x in primary])
+    decided = _given(primary) & (primary != UNRESOLVED)
     in_frames = np.zeros(len(articles), bool)
     in_frames[code >= 0] = gold_frames[np.flatnonzero(code >= 0), code[code >= 0]]
     primary[decided & ~in_frames] = UNRESOLVED
     few = n_ann < min_annotators  # too few people to call anything
     for col in label:
-        label[col][few & np.array([x is not None for x in label[col]])] = UNRESOLVED
+        label[col][few & _given(label[col])] = UNRESOLVED
     unresolved_frames[few] |= gold_frames[few]
     gold_frames[few] = False
     source = {col: np.full(len(articles), None, dtype=object) for col in label}  # one shared string, not one per row
     for col in label:
-        source[col][np.array([x is not None for x in label[col]], bool)] = method
+        source[col][_given(label[col])] = method
     source["frames"] = np.full(len(articles), method, dtype=object)
 
     _adjudicate(annotations, stances, index, label, support, source, votes, gold_frames, unresolved_frames,
