@@ -4,8 +4,9 @@ blind queues. Skips where /usr/bin/chromium or playwright is missing; `scripts/t
 
 Checks: every control group is on screen above the Submit bar with the article in view; a full
 annotation (primary frame, another frame, tone, four stances, two spans, submit) takes at most 12
-actions; what was done arrives through the API; a missing choice is named in plain words; and
-annotator B, opening the same article in B's own queue after A submitted, sees none of A's work.
+actions; what was done arrives through the API; a missing choice is named in plain words;
+annotator B, opening the same article in B's own queue after A submitted, sees none of A's work;
+and B's "not about the issue" (one key) hides every other question and submits without them.
 The screenshot goes to FRAMESTANCE_SCREENSHOTS when set (docs/labeling-1366x768.png is one).
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from framestance.codebook import load
+from framestance.labelstudio import RELEVANCE_KEY
 
 from .conftest import RETRIEVED, ROOT
 
@@ -72,7 +74,8 @@ EXPECTED = {
 }
 GROUPS = {  # control name -> a selector for its block (checked to be on screen, above the bottom bar)
     "frame_spans": ".fs-spans .lsf-labels >> nth=0", "stance_evidence": ".fs-spans .lsf-labels >> nth=1",
-    "primary_frame": ".fs-col .lsf-choices >> nth=0", "frames": ".fs-col .lsf-choices >> nth=1",
+    "relevance": ".fs-rel .lsf-choices", "primary_frame": ".fs-col .lsf-choices >> nth=1",
+    "frames": ".fs-col .lsf-choices >> nth=2",
     "tone": ".fs-col2 .lsf-choices >> nth=0", "stance 1": ".fs-col2 .lsf-choices >> nth=1",
     "stance 2": ".fs-col2 .lsf-choices >> nth=2", "stance 3": ".fs-col2 .lsf-choices >> nth=3",
     "stance 4": ".fs-col2 .lsf-choices >> nth=4",
@@ -176,11 +179,27 @@ def test_labeling_page_at_1366x768_fits_takes_12_actions_and_b_sees_none_of_a(st
             page_b = _page(browser, url, b.email, b.password, pid_b)
             assert page_b.locator("input:checked").count() == 0
             assert page_b.locator(".fs-text .htx-highlight, .fs-text [class*=highlight]").count() == 0
-            assert "Legality" not in page_b.locator(".fs-col .lsf-choices").first.inner_text()
+            assert "Legality" not in page_b.locator(".fs-col .lsf-choices >> nth=1").inner_text()
             page_b.keyboard.press("Control+Enter")  # submitting nothing: the first requirement, in plain words
             dialog = page_b.locator(".ant-modal, .lsf-modal, [role=dialog]")
             dialog.first.wait_for(timeout=10000)
             assert "Pick the primary frame" in dialog.first.inner_text()
+            page_b.keyboard.press("Escape")
+            dialog.first.wait_for(state="hidden", timeout=10000)
+            page_b.mouse.move(300, 400)
+
+            # "not about the issue" hides every other question, and the hidden required ones do not block
+            page_b.keyboard.press(RELEVANCE_KEY.replace("shift", "Shift"))
+            page_b.wait_for_timeout(500)
+            for hidden in (".fs-col2", ".fs-spans", ".fs-col .lsf-choices >> nth=1"):
+                assert not page_b.locator(hidden).first.is_visible(), hidden
+            page_b.screenshot(path=str(tmp_path / "not-relevant-1366x768.png"))
+            if os.environ.get("FRAMESTANCE_SCREENSHOTS"):
+                shutil.copy(tmp_path / "not-relevant-1366x768.png", os.environ["FRAMESTANCE_SCREENSHOTS"])
+            assert not json.loads(studio_client.export_snapshot(pid_b))[0]["annotations"]  # nothing of A's, nor yet B's
+            page_b.keyboard.press("Control+Enter")
+            page_b.wait_for_timeout(2500)
+            assert not dialog.first.is_visible()
         finally:
             browser.close()
 
@@ -195,4 +214,5 @@ def test_labeling_page_at_1366x768_fits_takes_12_actions_and_b_sees_none_of_a(st
     spans = sorted((r["from_name"], r["value"]["labels"][0], r["value"]["text"]) for r in ann["result"] if r["type"] == "labels")
     assert spans == [("frame_spans", "Economic", "cap bread prices"),
                      ("stance_evidence", "the Russian government", "We did not trade our fields")]
-    assert not json.loads(studio_client.export_snapshot(pid_b))[0]["annotations"]  # B's queue holds nothing of A
+    (ann_b,) = json.loads(studio_client.export_snapshot(pid_b))[0]["annotations"]  # B's own, and only the box
+    assert [(r["from_name"], r["value"]["choices"]) for r in ann_b["result"]] == [(CB.RELEVANCE, [CB.relevance[1].name])]

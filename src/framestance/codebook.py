@@ -43,6 +43,7 @@ class Codebook:
     max_per_annotator: int = 1
     source: str = ""
     issue: str = ""  # the issue and its direction, which tone is measured against
+    relevance: tuple[Label, ...] = ()  # (relevant, not_relevant): asked first, "not relevant" skips the rest
 
     # ---- names of the labeling interface's controls (one place) -------------------------
     FRAMES = "frames"
@@ -50,6 +51,9 @@ class Codebook:
     TONE = "tone"
     FRAME_SPANS = "frame_spans"
     EVIDENCE = "stance_evidence"
+    RELEVANCE = "relevance"
+    #: the fixed ids of the two relevance labels: code relies on them, names and definitions are free
+    RELEVANT, NOT_RELEVANT = "relevant", "not_relevant"
 
     @staticmethod
     def stance_control(target_id: str) -> str:
@@ -58,6 +62,9 @@ class Codebook:
     # ---- lookups --------------------------------------------------------------------------
     def frame_ids(self) -> list[str]:
         return [f.id for f in self.frames]
+
+    def relevance_ids(self) -> list[str]:
+        return [r.id for r in self.relevance]
 
     def by_name(self, labels: tuple[Label, ...]) -> dict[str, str]:
         """Display name -> id (Label Studio stores the name an annotator clicked)."""
@@ -116,6 +123,10 @@ def load(path: str | Path | None = None) -> Codebook:
     if not isinstance(issue, str) or not issue.strip():
         raise CodebookError(f"{where}: `issue` must state the issue and its direction (tone is measured against it, "
                             "as the Media Frames Corpus measures tone pro / anti a stated issue)")
+    relevance = _labels(doc, "relevance", where)
+    if [r.id for r in relevance] != [Codebook.RELEVANT, Codebook.NOT_RELEVANT]:
+        raise CodebookError(f"{where}: `relevance` must list exactly the ids {Codebook.RELEVANT} and "
+                            f"{Codebook.NOT_RELEVANT}, in that order (names and definitions are yours)")
     gold = doc.get("gold") or {}
     if not isinstance(gold, dict):
         raise CodebookError(f"{where}: `gold` must map article ids to labels")
@@ -124,10 +135,15 @@ def load(path: str | Path | None = None) -> Codebook:
         labels = labels or {}
         if not isinstance(labels, dict):
             raise CodebookError(f"{where}: gold article {aid}: expected a mapping of labels")
-        extra = sorted(set(labels) - {"primary_frame", "frames", "tone", "stance"})
+        extra = sorted(set(labels) - {"relevance", "primary_frame", "frames", "tone", "stance"})
         if extra:
             raise CodebookError(f"{where}: gold article {aid}: unknown keys {', '.join(extra)} "
-                                "(primary_frame, frames, tone, stance)")
+                                "(relevance, primary_frame, frames, tone, stance)")
+        if labels.get("relevance") is not None and labels["relevance"] not in {r.id for r in relevance}:
+            raise CodebookError(f"{where}: gold article {aid} uses unknown relevance {labels['relevance']}")
+        if labels.get("relevance") == Codebook.NOT_RELEVANT and set(labels) - {"relevance"}:
+            raise CodebookError(f"{where}: gold article {aid} is not relevant and so has no other label "
+                                f"(it gives {', '.join(sorted(set(labels) - {'relevance'}))})")
         bad = [f for f in labels.get("frames", []) if f not in frame_ids]
         if labels.get("primary_frame") and labels["primary_frame"] not in frame_ids:
             bad.append(labels["primary_frame"])
@@ -150,4 +166,5 @@ def load(path: str | Path | None = None) -> Codebook:
         max_per_annotator=int((doc.get("annotation") or {}).get("max_per_annotator") or 1),
         source=str(path),
         issue=" ".join(issue.split()),
+        relevance=relevance,
     )

@@ -42,6 +42,7 @@ class StudioRequestError(FramestanceError, RuntimeError):
 FRAME_KEYS = list("1234567890qwety")
 TONE_KEYS = list("iop")
 STANCE_ROWS = ["asdf", "ghjk", "zxcv", "bnml"]
+RELEVANCE_KEY = "shift+n"  # "not about the issue"
 
 #: Compact columns so that every control group and the article fit at 1366x768 above the Submit bar.
 #: Class names of Label Studio's front end (lsf-*) are internal: the browser test catches a change.
@@ -77,7 +78,7 @@ def labeling_config(cb: Codebook, votes: bool = False) -> str:
     """Label Studio XML for the codebook, laid out for a 1366x768 screen: the article with the two
     span label sets above it; the primary frame (which counts as present: `pull` adds it to the
     frames, so a primary frame outside the marked frames cannot exist) and the other frames; tone and
-    one row per stance target. Hotkeys on every group, definitions as hints, plain-word messages for
+    one row per stance target; above them a "not about the issue" box that hides them all. Hotkeys on every group, definitions as hints, plain-word messages for
     what is required. With `votes` (the adjudication project), each annotator's labels
     (pseudonymised, `$votes`) are shown above the article."""
     from xml.sax.saxutils import escape
@@ -96,25 +97,33 @@ def labeling_config(cb: Codebook, votes: bool = False) -> str:
         return f'<View className="fs-h"><Header {attrs(value=text, size="6")}/></View>'
 
     frame_keys = keys(cb.frames, FRAME_KEYS)
+    # "not about the issue" hides every other question; Label Studio does not require a control
+    # inside a hidden View, so such an annotation submits with its relevance alone
+    not_relevant = cb.relevance[1]
+    coded = attrs(visibleWhen="choice-unselected", whenTagName=cb.RELEVANCE, whenChoiceValue=not_relevant.name)
     out = ["<View>", f"<Style>{STYLE}</Style>", '<View className="fs-root">', '<View className="fs-article">',
            '<View className="fs-title"><Header value="$title" size="4"/></View>',
            '<View className="fs-meta"><Text name="meta" value="$meta"/></View>',
            *(['<View className="fs-votes">', header("The annotators' labels (decide, then label as usual)"),
               '<Text name="votes" value="$votes"/>', "</View>"] if votes else []),
-           '<View className="fs-spans">', header("Span labels: 1) pick a label  2) drag over the text"),
+           f'<View className="fs-spans" {coded}>', header("Span labels: 1) pick a label  2) drag over the text"),
            f"<Labels {attrs(name=cb.FRAME_SPANS, toName='text')}>"]
     out += [item("Label", f, k and "alt+shift+" + k, short_name(f.name)) for f, k in frame_keys]
     out += ["</Labels>", f"<Labels {attrs(name=cb.EVIDENCE, toName='text')}>"]
     out += [item("Label", t, row and "shift+" + row[0]) for t, row in keys(cb.targets, STANCE_ROWS)]
     out += ["</Labels>", "</View>", '<View className="fs-text">',
             f"<Text {attrs(name='text', value='$text', granularity='word')}/>", "</View>", "</View>"]
-    out += ['<View className="fs-col">', header("Primary frame (counts as present) · shift + frame key"),
+    out += ['<View className="fs-col">', '<View className="fs-rel">',
+            f"<Choices {attrs(name=cb.RELEVANCE, toName='text', choice='multiple')}>",
+            item("Choice", not_relevant, RELEVANCE_KEY),
+            "</Choices>", "</View>", f"<View {coded}>",
+            header("Primary frame (counts as present) · shift + frame key"),
             f"<Choices {attrs(name=cb.PRIMARY, toName='text', choice='single', layout='select', required='true', requiredMessage='Pick the primary frame: the list, or shift + the frame key.')}>"]
     out += [item("Choice", f, k and "shift+" + k, short_name(f.name)) for f, k in frame_keys]
     out += ["</Choices>", header("Other frames present · keys " + " ".join(k for _, k in frame_keys if k).replace("1 2 3 4 5 6 7 8 9 0", "1–0")),
             f"<Choices {attrs(name=cb.FRAMES, toName='text', choice='multiple', showInline='false')}>"]
     out += [item("Choice", f, k, short_name(f.name)) for f, k in frame_keys]
-    out += ["</Choices>", "</View>", '<View className="fs-col2">',
+    out += ["</Choices>", "</View>", "</View>", f'<View className="fs-col2" {coded}>',
             header("Tone toward the issue · " + " ".join(k for _, k in keys(cb.tone, TONE_KEYS) if k)),
             f"<Choices {attrs(name=cb.TONE, toName='text', choice='single-radio', showInline='true', required='true', requiredMessage='Pick the tone of the article.')}>"]
     out += [item("Choice", t, k) for t, k in keys(cb.tone, TONE_KEYS)]
