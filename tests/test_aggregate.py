@@ -326,3 +326,68 @@ def test_gold_spans_match_the_word_by_word_definition_in_any_batch_size(seed, mo
     assert gold_spans(ann, spans, texts).to_pylist() == want
     monkeypatch.setattr(aggregate, "word_batches", functools.partial(tokens.word_batches, words=3))
     assert gold_spans(ann, spans, texts).to_pylist() == want
+
+
+def _with_relevance(rows, not_relevant: set[int]):
+    """tables(rows), with the annotations at positions `not_relevant` found not relevant: as pull
+    writes them, with no other label and no stance."""
+    ann, st = tables(rows)
+    ann["relevance"] = ["not_relevant" if k in not_relevant else "relevant" for k in range(len(ann))]
+    for k in not_relevant:
+        ann.at[k, "primary_frame"], ann.at[k, "tone"], ann.at[k, "frames"] = None, None, np.array([], dtype=object)
+    return ann, st[~st["annotation_id"].isin(not_relevant)].reset_index(drop=True)
+
+
+def test_relevance_is_decided_first_and_the_rest_by_those_who_found_it_relevant():
+    ann, st = _with_relevance([
+        ("off", "x", "economic", ["economic"], "positive", "favor", "submitted"),
+        ("off", "y", None, [], None, None, "submitted"),
+        ("off", "z", None, [], None, None, "submitted"),
+        ("on", "x", "policy", ["policy"], "neutral", "against", "submitted"),
+        ("on", "y", "policy", ["policy", "economic"], "negative", "against", "submitted"),
+        ("on", "z", None, [], None, None, "submitted"),
+        ("tie", "x", "legality", ["legality"], "neutral", "neutral", "submitted"),
+        ("tie", "y", None, [], None, None, "submitted"),
+    ], not_relevant={1, 2, 5, 7})
+    for method in ("majority",):
+        g = by_article(gold_labels(ann, st, CB, method=method))
+        off, on, tie = g["off"], g["on"], g["tie"]
+        # two of three found it not relevant: nothing else applies (null, which is not `unresolved`)
+        assert (off["relevance"], off["relevance_support"], off["relevance_votes"]) == ("not_relevant", 0.6667, [0.3333, 0.6667])
+        assert (off["primary_frame"], off["tone"], off["frames"], off["frames_unresolved"]) == (None, None, [], [])
+        assert (off["primary_frame_source"], off["frames_source"], off[f"stance_{TARGETS[0]}"]) == (None, None, None)
+        # two of three found it relevant: the rest is their majority, with shares of the two
+        assert (on["relevance"], on["relevance_source"], on["n_annotators"]) == ("relevant", method, 3)
+        assert (on["primary_frame"], on["primary_frame_support"], on["frames"]) == ("policy", 1.0, ["policy"])
+        assert on["frames_unresolved"] == ["economic"]  # one of the two: a tie
+        assert on["tone"] == UNRESOLVED and sum(on["tone_votes"]) == pytest.approx(1.0)
+        assert (on[f"stance_{TARGETS[0]}"], on[f"stance_{TARGETS[0]}_support"]) == ("against", 1.0)
+        # a 1-1 relevance tie is unresolved (and so adjudicated); the rest stays as its coder gave it
+        assert (tie["relevance"], tie["primary_frame"], tie["tone"]) == (UNRESOLVED, "legality", "neutral")
+    assert unresolved_shares(gold_labels(ann, st, CB), CB)["relevance"] == round(1 / 3, 4)
+    g = by_article(gold_labels(ann, st, CB, min_annotators=2))
+    assert (g["on"]["primary_frame"], g["off"]["primary_frame"]) == ("policy", None)
+    assert (g["tie"]["relevance"], g["tie"]["primary_frame"]) == (UNRESOLVED, UNRESOLVED)  # one relevant coder: too few
+
+
+def test_adjudicated_not_relevant_clears_every_other_label_and_relevant_restores_them():
+    rows = [("a", "x", "policy", ["policy"], "neutral", "favor", "submitted"),
+            ("a", "y", "policy", ["policy"], "neutral", "favor", "submitted"),
+            ("b", "x", None, [], None, None, "submitted"),
+            ("b", "y", None, [], None, None, "submitted"),
+            ("a", "adj", None, [], None, None, "adjudicated"),
+            ("b", "adj", "economic", ["economic"], "negative", "against", "adjudicated")]
+    ann, st = _with_relevance(rows, not_relevant={2, 3, 4})
+    g = by_article(gold_labels(ann, st, CB))
+    assert (g["a"]["relevance"], g["a"]["relevance_source"], g["a"]["relevance_support"]) == ("not_relevant", "adjudicated", 0.0)
+    assert (g["a"]["primary_frame"], g["a"]["frames"], g["a"]["tone"], g["a"][f"stance_{TARGETS[0]}"]) == (None, [], None, None)
+    assert g["b"]["relevance"] == "relevant" and g["b"]["relevance_source"] == "adjudicated"
+    assert (g["b"]["primary_frame"], g["b"]["frames"], g["b"]["tone"], g["b"]["tone_source"]) == (
+        "economic", ["economic"], "negative", "adjudicated")
+
+
+def test_tables_without_a_relevance_column_read_as_relevant():
+    ann, st = tables(FOUR_2_1_1)
+    assert "relevance" not in ann
+    q = by_article(gold_labels(ann, st, CB))["q"]
+    assert (q["relevance"], q["relevance_support"], q["tone"]) == ("relevant", 1.0, "neutral")

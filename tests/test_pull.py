@@ -56,3 +56,26 @@ def test_a_lookalike_user_is_not_taken_for_a_pseudonym(tmp_path):
         tables_from_snapshot(json.dumps(export).encode(), CB)
     clean = scrub(json.dumps(export).encode(), Pseudonymiser(tmp_path / "key", tmp_path / "map.json"))
     assert b"ann-marie" not in clean
+
+
+def test_not_about_the_issue_drops_the_labels_given_before_the_box_hid_them(tmp_path):
+    from .conftest import choices_result
+
+    export = json.loads(json.dumps(EXPORT))
+    ann = export[0]["annotations"][0]
+    relevance = {"from_name": CB.RELEVANCE, "to_name": "text", "type": "choices",
+                 "value": {"choices": [CB.relevance[1].name]}}
+    span = {"from_name": CB.FRAME_SPANS, "to_name": "text", "type": "labels",
+            "value": {"start": 0, "end": 4, "text": "Some", "labels": [CB.frames[0].name]}}
+    ann["result"] = [*choices_result(CB, "policy", "neutral", "favor"), span, relevance]
+    second = json.loads(json.dumps(ann)) | {"id": 12, "result": [*choices_result(CB, "policy", "neutral", "favor"), span]}
+    export[0]["annotations"].append(second)  # the box unticked (or a snapshot from before it): relevant
+    clean = scrub(json.dumps(export).encode(), Pseudonymiser(tmp_path / "key", tmp_path / "map.json"))
+    tables = {k: v.to_pylist() for k, v in tables_from_snapshot(clean, CB).items()}
+    by_id = {r["annotation_id"]: r for r in tables["annotations"]}
+    off, on = by_id[11], by_id[12]
+    assert (off["relevance"], off["primary_frame"], off["frames"], off["tone"]) == ("not_relevant", None, [], None)
+    assert (on["relevance"], on["primary_frame"], on["tone"]) == ("relevant", "policy", "neutral")
+    assert by_id[2]["relevance"] == "relevant"  # a draft without the box
+    assert {r["annotation_id"] for r in tables["stances"]} == {12}
+    assert {r["annotation_id"] for r in tables["spans"]} == {12}

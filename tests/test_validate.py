@@ -105,6 +105,22 @@ def test_submitted_annotation_without_primary_frame(tables):
     assert only(failures(tables), "submitted annotation has a primary frame")["index"].tolist() == [i]
 
 
+def test_not_relevant_annotation_carries_no_other_label(tables):
+    ann, st = tables["annotations"], tables["stances"]
+    i = first_submitted(ann)
+    ann.loc[i, "relevance"] = "not_relevant"
+    df = failures(tables)
+    # its frame, tone and stances are left over: each named; no label is required of it
+    assert only(df, "not relevant annotation has no frame or tone")["index"].tolist() == [i]
+    assert only(df, "not relevant annotation has no stance")["index"].tolist() == [i]
+    ann.loc[i, ["primary_frame", "tone"]] = None
+    set_frames(ann, i, [])
+    tables["stances"] = st[st["annotation_id"] != ann.loc[i, "annotation_id"]]
+    assert failures(tables).empty  # as pull writes it: valid, though it has no primary frame, tone or stance
+    ann.loc[i, "relevance"] = "maybe"
+    assert only(failures(tables), "isin(['relevant', 'not_relevant'])")["index"].tolist() == [i]
+
+
 def test_missing_stance_for_a_target(tables):
     st, ann = tables["stances"], tables["annotations"]
     i = first_submitted(ann)

@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 from .codebook import Codebook
 from .config import AggregateConfig, QualityConfig
 from .errors import FramestanceError
-from .schema import ADJUDICATED, GOLD_SPAN, UNRESOLVED, gold_schema, is_submitted
+from .schema import ADJUDICATED, GOLD_SPAN, RELEVANT, UNRESOLVED, gold_schema, is_relevant, is_submitted
 from .tokens import ids_in, token_offsets, token_ranges, word_batches
 
 METHODS = ("majority", "dawid-skene")
@@ -139,6 +139,7 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
     schema = gold_schema([t.id for t in cb.targets])
     frame_order = cb.frame_ids()
     tone_order = [t.id for t in cb.tone]
+    relevance_order = cb.relevance_ids()
     value_order = [v.id for v in cb.stance_values]
     targets = [t.id for t in cb.targets]
     # submitted annotations of corpus articles (hidden gold questions are not), only the columns used
@@ -157,10 +158,13 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
     row = article[first]
     ann = annotations[["article_id", "annotator", "annotation_id", "text_sha256", "primary_frame", "tone", "frames"]]
     ann = ann.iloc[usable[first]]  # one copy of the columns used, of the rows used
+    relevant = is_relevant(annotations)[usable[first]]
+    relevance = pd.Series(np.where(relevant, RELEVANT, cb.NOT_RELEVANT), index=ann.index, dtype=object)
     articles = list(np.asarray(articles, dtype=object))
     index = pd.Index(articles, dtype=object)
     has_annotator = ann["annotator"].notna().to_numpy(bool)
     n_ann = np.bincount(row[has_annotator], minlength=len(articles))
+    n_relevant = np.bincount(row[has_annotator & relevant], minlength=len(articles))  # who coded the rest
     sha = np.full(len(articles), None, dtype=object)
     with_sha = np.flatnonzero(ann["text_sha256"].notna().to_numpy(bool))
     last = with_sha[::-1][np.unique(row[with_sha][::-1], return_index=True)[1]]  # each article's last known hash
@@ -176,11 +180,13 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
     stance_ok = ((ids[by_id][at] == stance_id) & is_submitted(stances)
                  & stances["value"].notna().to_numpy(bool) & stances["annotator"].notna().to_numpy(bool))
     stance_row = by_id[at]  # the annotation each stance belongs to
+    stance_ok &= relevant[stance_row]
 
     # single-label dimensions: (annotation rows or stance rows, labels, workers) per dimension
-    dims: dict[str, tuple[np.ndarray, pd.Series, pd.Series, list[str]]] = {}
+    dims: dict[str, tuple[np.ndarray, pd.Series, pd.Series, list[str]]] = {
+        "relevance": (row[has_annotator], relevance[has_annotator], ann["annotator"][has_annotator], relevance_order)}
     for col, order_ in (("primary_frame", frame_order), ("tone", tone_order)):
-        ok = has_annotator & ann[col].notna().to_numpy(bool)
+        ok = has_annotator & relevant & ann[col].notna().to_numpy(bool)
         dims[col] = (row[ok], ann[col][ok], ann["annotator"][ok], order_)
     for t in targets:
         ok = stance_ok & (stances["target"] == t).to_numpy(bool)
@@ -203,22 +209,24 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
                 label[col], support[col] = _majority(counts, labels)
             weak = (support[col] < min_support) & _given(label[col])
             label[col][weak] = UNRESOLVED  # too little support to call it
-            votes[col] = np.round(counts[:, : len(order)] / n_ann[:, None], 4)  # soft labels, codebook order
+            coders = n_ann if col == "relevance" else np.maximum(n_relevant, 1)  # no coder: no votes, all 0
+            votes[col] = np.round(counts[:, : len(order)] / coders[:, None], 4)  # soft labels, codebook order
 
-        # frames: one binary decision per codebook frame
-        marked = _frame_matrix(ann["frames"], row, frame_order, len(articles))
-        votes["frames"] = np.round(marked / n_ann[:, None], 4)
+        # frames: one binary decision per codebook frame, by those who found the article relevant
+        marked = _frame_matrix(ann["frames"][relevant], row[relevant], frame_order, len(articles))
+        votes["frames"] = np.round(marked / np.maximum(n_relevant, 1)[:, None], 4)
         if method == "dawid-skene":
             present, tied = np.zeros(marked.shape, bool), np.zeros(marked.shape, bool)
             frame_support = np.zeros(marked.shape)
-            who_marked = {(a, w): set(fs) for a, w, fs in zip(ann["article_id"], ann["annotator"], ann["frames"])}
+            who_marked = {(a, w): set(fs) for a, w, fs, r in zip(ann["article_id"], ann["annotator"], ann["frames"], relevant)
+                          if r}
             for k, f in enumerate(frame_order):
                 long = pd.DataFrame([(a, w, "present" if f in fs else "absent") for (a, w), fs in who_marked.items()],
                                     columns=["task", "worker", "label"])
                 decided, frame_support[:, k] = _from_dict(_dawid_skene(long, ds_min_items, f"frame {f}"), articles)
                 present[:, k], tied[:, k] = decided == "present", decided == UNRESOLVED
         else:
-            present, tied = 2 * marked > n_ann[:, None], (2 * marked == n_ann[:, None]) & (marked > 0)
+            present, tied = 2 * marked > n_relevant[:, None], (2 * marked == n_relevant[:, None]) & (marked > 0)
             frame_support = votes["frames"].copy()  # the share of annotators marking it
     del dims, ann, marked  # the label columns are done with: free them before the output is built
     gold_frames = present & (frame_support >= min_support)
@@ -231,18 +239,26 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
     in_frames = np.zeros(len(articles), bool)
     in_frames[code >= 0] = gold_frames[np.flatnonzero(code >= 0), code[code >= 0]]
     primary[decided & ~in_frames] = UNRESOLVED
-    few = n_ann < min_annotators  # too few people to call anything
-    for col in label:
+    for col in label:  # too few people to call anything
+        few = (n_ann if col == "relevance" else n_relevant) < min_annotators
         label[col][few & _given(label[col])] = UNRESOLVED
+    few = n_relevant < min_annotators
     unresolved_frames[few] |= gold_frames[few]
     gold_frames[few] = False
+    # nothing else applies to an article found not relevant: null, not unresolved
+    moot = label["relevance"] == Codebook.NOT_RELEVANT
+    for col in label:
+        if col != "relevance":
+            label[col][moot], support[col][moot] = None, np.nan
+    gold_frames[moot] = unresolved_frames[moot] = False
     source = {col: np.full(len(articles), None, dtype=object) for col in label}  # one shared string, not one per row
     for col in label:
         source[col][_given(label[col])] = method
-    source["frames"] = np.full(len(articles), method, dtype=object)
+    source["frames"] = np.where(moot, None, method).astype(object)
 
     _adjudicate(annotations, stances, index, label, support, source, votes, gold_frames, unresolved_frames,
-                frame_support, frame_order, tone_order, value_order, targets)
+                frame_support, {"relevance": relevance_order, "primary_frame": frame_order, "tone": tone_order,
+                                **{f"stance_{t}": value_order for t in targets}})
     ids = np.array(frame_order, dtype=object)
     cols["frames"] = _lists(gold_frames, ids[np.nonzero(gold_frames)[1]])
     cols["frames_support"] = _lists(gold_frames, np.array([round(float(x), 4) for x in frame_support[gold_frames]]))
@@ -273,10 +289,10 @@ def _frame_matrix(frames: pd.Series, rows: np.ndarray, frame_order: list[str], n
 
 def _adjudicate(annotations: pd.DataFrame, stances: pd.DataFrame, index: pd.Index, label: dict, support: dict,
                 source: dict, votes: dict, gold_frames: np.ndarray, unresolved_frames: np.ndarray,
-                frame_support: np.ndarray, frame_order: list[str], tone_order: list[str], value_order: list[str],
-                targets: list[str]) -> None:
+                frame_support: np.ndarray, orders: dict[str, list[str]]) -> None:
     """An adjudicator's decision replaces the vote, label by label (`*_source` = adjudicated);
-    support stays the share of the annotators who gave that label. The newest decision counts."""
+    support stays the share of the annotators who gave that label. The newest decision counts.
+    "Not relevant" clears every other label, as it does for an annotator."""
     adj = annotations[annotations["status"] == ADJUDICATED]
     if adj.empty:
         return
@@ -284,26 +300,31 @@ def _adjudicate(annotations: pd.DataFrame, stances: pd.DataFrame, index: pd.Inde
     adj = adj[adj["article_id"].isin(list(index))]
     st = stances[(stances["status"] == ADJUDICATED) & stances["annotation_id"].isin(set(adj["annotation_id"]))]
     stance_of = {(a, t): v for a, t, v in zip(st["article_id"], st["target"], st["value"])}
-    for a, primary, frames, tone in zip(adj["article_id"], adj["primary_frame"], adj["frames"], adj["tone"]):
+    for a, relevant, primary, frames, tone in zip(adj["article_id"], is_relevant(adj), adj["primary_frame"],
+                                                  adj["frames"], adj["tone"]):
         i = index.get_loc(a)
-        decided = [(col, lab, order) for col, lab, order in
-                   [("primary_frame", primary, frame_order), ("tone", tone, tone_order),
-                    *((f"stance_{t}", stance_of.get((a, t)), value_order) for t in targets)]
-                   if isinstance(lab, str)]
-        for col, lab, order in decided:
-            label[col][i], source[col][i] = lab, "adjudicated"
-            support[col][i] = votes[col][i, order.index(lab)] if lab in order else np.nan
-        chosen = set(frames if frames is not None else [])
-        gold_frames[i] = [f in chosen for f in frame_order]
+        given = {"relevance": RELEVANT if relevant else Codebook.NOT_RELEVANT, "primary_frame": primary, "tone": tone,
+                 **{col: stance_of.get((a, col[len("stance_"):])) for col in orders if col.startswith("stance_")}}
+        for col, order in orders.items():
+            lab = given[col]
+            if not relevant and col != "relevance":
+                label[col][i], support[col][i], source[col][i] = None, np.nan, None
+            elif isinstance(lab, str):
+                label[col][i], source[col][i] = lab, "adjudicated"
+                support[col][i] = votes[col][i, order.index(lab)] if lab in order else np.nan
+        chosen = set(frames if frames is not None and relevant else [])
+        gold_frames[i] = [f in chosen for f in orders["primary_frame"]]
         unresolved_frames[i] = False
         frame_support[i] = votes["frames"][i]  # the share of annotators who marked it (0.0 if none)
-        source["frames"][i] = "adjudicated"
+        source["frames"][i] = "adjudicated" if relevant else None
 
 
 def gold_spans(annotations: pd.DataFrame, spans: pd.DataFrame, texts: Mapping[str, str]) -> pa.Table:
     """Spans a majority of each article's annotators marked (per kind and label), word by word:
     the words more than half of them covered, merged into runs of consecutive words, ordered by
-    article, kind, label and position; support is the mean share of annotators over the run."""
+    article, kind, label and position; support is the mean share of annotators over the run. The
+    share counts every annotator of the article, those who found it not relevant too (they marked
+    nothing), so that a consolidated span implies that most annotators found the article relevant."""
     # each article's annotators (distinct, submitted), found through the annotation each span belongs to
     sub = is_submitted(annotations) & annotations["article_id"].notna().to_numpy(bool)
     if not sub.any():
@@ -316,7 +337,7 @@ def gold_spans(annotations: pd.DataFrame, spans: pd.DataFrame, texts: Mapping[st
     by_id = np.argsort(ann_ids, kind="stable")
     span_ids = spans["annotation_id"].to_numpy(np.int64, na_value=-1)
     at = by_id[np.minimum(np.searchsorted(ann_ids[by_id], span_ids), len(ann_ids) - 1)]
-    usable = np.flatnonzero(is_submitted(spans) & (ann_ids[at] == span_ids)
+    usable = np.flatnonzero(is_submitted(spans) & (ann_ids[at] == span_ids) & is_relevant(annotations)[sub][at]
                             & ids_in(spans["article_id"], texts) & spans["start"].notna().to_numpy(bool)
                             & spans["end"].notna().to_numpy(bool) & spans["kind"].notna().to_numpy(bool)
                             & spans["label"].notna().to_numpy(bool))
@@ -372,7 +393,8 @@ def unresolved_shares(gold: pa.Table, cb: Codebook) -> dict[str, float]:
     df = gold.to_pandas()
     if df.empty:
         return {}
-    out = {"primary_frame": float((df["primary_frame"] == UNRESOLVED).mean()),
+    out = {"relevance": float((df["relevance"] == UNRESOLVED).mean()),
+           "primary_frame": float((df["primary_frame"] == UNRESOLVED).mean()),
            "tone": float((df["tone"] == UNRESOLVED).mean()),
            "frames": float(df["frames_unresolved"].map(len).gt(0).mean())}
     for t in cb.targets:

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from .errors import FramestanceError
+from .schema import NOT_RELEVANT, RELEVANT
 
 DEFAULT_PATH = Path("schemas") / "codebook.yaml"
 
@@ -53,7 +54,7 @@ class Codebook:
     EVIDENCE = "stance_evidence"
     RELEVANCE = "relevance"
     #: the fixed ids of the two relevance labels: code relies on them, names and definitions are free
-    RELEVANT, NOT_RELEVANT = "relevant", "not_relevant"
+    RELEVANT, NOT_RELEVANT = RELEVANT, NOT_RELEVANT
 
     @staticmethod
     def stance_control(target_id: str) -> str:

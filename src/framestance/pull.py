@@ -185,6 +185,7 @@ def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_
     values = cb.by_name(cb.stance_values)
     targets = cb.by_name(cb.targets)
     stance_controls = {cb.stance_control(t.id): t.id for t in cb.targets}
+    not_relevant = cb.relevance[1].name
 
     adjudication = task.get("framestance_queue") == ADJUDICATION
 
@@ -216,10 +217,13 @@ def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_
             "updated_at": _ts(ann.get("updated_at"), "updated_at"),
             "lead_time": _number(ann.get("lead_time"), "lead_time"),
             "ground_truth": bool(ann.get("ground_truth")),
+            "relevance": cb.RELEVANT,  # the box unticked, or a snapshot from before the box existed
             "primary_frame": None,
             "frames": [],
             "tone": None,
         }
+        stances: list[dict] = []
+        spans: list[dict] = []
         result = ann.get("result")
         if result is not None and not isinstance(result, list):
             raise _Bad(f"result is a {type(result).__name__}, not a list")
@@ -238,8 +242,10 @@ def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_
                 row["primary_frame"] = frames.get(picked[0], picked[0])
             elif name == cb.TONE and picked:
                 row["tone"] = tones.get(picked[0], picked[0])
+            elif name == cb.RELEVANCE and not_relevant in picked:
+                row["relevance"] = cb.NOT_RELEVANT
             elif name in stance_controls and picked:
-                stance_rows.append({"article_id": aid, "annotation_id": ann_id, "annotator": who, "status": status,
+                stances.append({"article_id": aid, "annotation_id": ann_id, "annotator": who, "status": status,
                                     "target": stance_controls[name], "value": values.get(picked[0], picked[0])})
             elif name in (cb.FRAME_SPANS, cb.EVIDENCE):
                 lookup = frames if name == cb.FRAME_SPANS else targets
@@ -249,11 +255,17 @@ def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_
                 if text is not None and not isinstance(text, str):
                     raise _Bad(f"result item {j} ({name}): text is not a string")
                 for lab in _strings(value.get("labels"), f"result item {j} ({name}) labels"):
-                    span_rows.append({
+                    spans.append({
                         "article_id": aid, "annotation_id": ann_id, "annotator": who, "status": status,
                         "kind": "frame_cue" if name == cb.FRAME_SPANS else "stance_evidence",
                         "label": lookup.get(lab, lab), "start": start, "end": end, "text": text,
                     })
+        if row["relevance"] == cb.NOT_RELEVANT:
+            # not about the issue: no other label, even one given before the box hid its question
+            row.update(primary_frame=None, frames=[], tone=None)
+            stances, spans = [], []
+        stance_rows.extend(stances)
+        span_rows.extend(spans)
         if row["primary_frame"] is not None:
             # the primary frame counts as present (the interface asks for it first, then "other frames")
             row["frames"] = sorted({*row["frames"], row["primary_frame"]})

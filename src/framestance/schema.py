@@ -119,6 +119,20 @@ def is_submitted(frame: Any) -> Any:
     return (frame["status"] == SUBMITTED).to_numpy(bool)
 
 
+#: The two relevance labels (codebook ids, fixed): "not relevant" means no other label.
+RELEVANT, NOT_RELEVANT = "relevant", "not_relevant"
+
+
+def is_relevant(frame: Any) -> Any:
+    """Which annotations of a pandas frame found their article relevant, as a numpy mask; tables
+    written before relevance was asked have no column, and every annotation in them is relevant."""
+    import numpy as np
+
+    if "relevance" not in frame:
+        return np.ones(len(frame), bool)
+    return (frame["relevance"] != NOT_RELEVANT).to_numpy(bool)
+
+
 #: Span kinds: a frame cue (label: a frame) or stance evidence (label: a target).
 SPAN_KINDS = ("frame_cue", "stance_evidence")
 #: pull's keyed pseudonyms of annotators: an e-mail or a Label Studio user id in a table is a leak.
@@ -138,6 +152,7 @@ ANNOTATION = pa.schema(
         pa.field("updated_at", UTC_TS),
         pa.field("lead_time", pa.float64()),
         pa.field("ground_truth", pa.bool_()),
+        pa.field("relevance", pa.string(), nullable=False),
         pa.field("primary_frame", pa.string()),
         pa.field("frames", pa.list_(pa.string()), nullable=False),
         pa.field("tone", pa.string()),
@@ -180,12 +195,18 @@ def gold_schema(stance_targets: list[str]) -> pa.Schema:
     `*_source` says where each label comes from: `adjudicated`, `majority` or `dawid-skene`.
     `*_votes` are the soft labels: the share of the article's annotators who chose each codebook
     label, in codebook order (frames: who marked each frame present), whatever the gold method,
-    so that models can learn from disagreement."""
+    so that models can learn from disagreement.
+
+    `relevance` is decided first, over all the article's annotators; every other label only over
+    the annotators who found the article relevant, and it is null (the frames empty) when the gold
+    relevance is `not_relevant`: not applicable, which is not `unresolved`."""
     fields = [
         pa.field("article_id", pa.string(), nullable=False),
         pa.field("text_sha256", pa.string()),
         pa.field("method", pa.string(), nullable=False),
         pa.field("n_annotators", pa.int32(), nullable=False),
+        pa.field("relevance", pa.string()),
+        pa.field("relevance_support", pa.float64()),
         pa.field("primary_frame", pa.string()),
         pa.field("primary_frame_support", pa.float64()),
         pa.field("frames", pa.list_(pa.string()), nullable=False),
@@ -193,9 +214,11 @@ def gold_schema(stance_targets: list[str]) -> pa.Schema:
         pa.field("frames_unresolved", pa.list_(pa.string()), nullable=False),
         pa.field("tone", pa.string()),
         pa.field("tone_support", pa.float64()),
+        pa.field("relevance_source", pa.string()),
         pa.field("primary_frame_source", pa.string()),
         pa.field("frames_source", pa.string()),
         pa.field("tone_source", pa.string()),
+        pa.field("relevance_votes", pa.list_(pa.float64()), nullable=False),
         pa.field("primary_frame_votes", pa.list_(pa.float64()), nullable=False),
         pa.field("frames_votes", pa.list_(pa.float64()), nullable=False),
         pa.field("tone_votes", pa.list_(pa.float64()), nullable=False),

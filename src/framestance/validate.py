@@ -28,7 +28,19 @@ from pandera.typing import Series
 
 from .codebook import Codebook
 from .errors import FramestanceError
-from .schema import DATE_PRECISIONS, FAILURE, INPUT_KINDS, PSEUDONYM, RELATIONS, SPAN_KINDS, STATUSES, SUBMITTED, UNRESOLVED
+from .schema import (
+    DATE_PRECISIONS,
+    FAILURE,
+    INPUT_KINDS,
+    NOT_RELEVANT,
+    PSEUDONYM,
+    RELATIONS,
+    RELEVANT,
+    SPAN_KINDS,
+    STATUSES,
+    SUBMITTED,
+    UNRESOLVED,
+)
 
 SHA256 = r"^[0-9a-f]{64}$"
 UTC = pd.DatetimeTZDtype(unit="us", tz="UTC")
@@ -84,6 +96,7 @@ class Annotations(_Table):
     created_at: Series[UTC] = pa.Field(nullable=True)  # type: ignore[valid-type]
     updated_at: Series[UTC] = pa.Field(nullable=True)  # type: ignore[valid-type]
     lead_time: Series[float] = pa.Field(nullable=True, ge=0)
+    relevance: Series[str] = pa.Field(isin=[RELEVANT, NOT_RELEVANT])
     primary_frame: Series[str] = pa.Field(nullable=True)
     frames: Series[object]
     tone: Series[str] = pa.Field(nullable=True)
@@ -124,6 +137,8 @@ class Gold(_Table):
     article_id: Series[str] = pa.Field(unique=True)
     method: Series[str] = pa.Field(isin=["majority", "dawid-skene"])
     n_annotators: Series[pd.Int64Dtype] = pa.Field(ge=1)
+    relevance: Series[str] = pa.Field(nullable=True, isin=[RELEVANT, NOT_RELEVANT, UNRESOLVED])
+    relevance_support: Series[float] = pa.Field(nullable=True, ge=0, le=1)
     primary_frame: Series[str] = pa.Field(nullable=True)
     primary_frame_support: Series[float] = pa.Field(nullable=True, ge=0, le=1)
     frames: Series[object]
@@ -242,11 +257,16 @@ def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str,
     if "annotations" in tables:
         ann = tables["annotations"]
         submitted = ann["status"] == SUBMITTED
+        relevant = ann["relevance"] != NOT_RELEVANT
+        coded = submitted & relevant  # the annotations that must carry every label
         add("annotations", "primary_frame", _in(frames), "primary frame in the codebook")
         add("annotations", "frames", _all_in(frames), "frames in the codebook")
         add("annotations", "tone", _in(tones), "tone in the codebook")
-        add("annotations", "primary_frame", lambda s: ~submitted | s.notna(), "submitted annotation has a primary frame")
-        add("annotations", "tone", lambda s: ~submitted | s.notna(), "submitted annotation has a tone")
+        add("annotations", "primary_frame", lambda s: ~coded | s.notna(), "submitted annotation has a primary frame")
+        add("annotations", "tone", lambda s: ~coded | s.notna(), "submitted annotation has a tone")
+        add("annotations", "relevance", lambda s: relevant | (ann["primary_frame"].isna() & ann["tone"].isna()
+                                                              & ann["frames"].map(len).eq(0)),
+            "not relevant annotation has no frame or tone")
         add("annotations", "primary_frame", _among(ann["frames"]), "primary frame among the frames marked present")
         per_pair = ann[submitted].groupby(["article_id", "annotator"])["annotation_id"].transform("size")
         limit = cb.max_per_annotator
@@ -263,8 +283,11 @@ def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str,
             got = sub_st.groupby("annotation_id")["target"].nunique()
             want = len(targets)
             add("annotations", "annotation_id",
-                lambda s: ~submitted | (s.map(got).fillna(0).astype(int) == want).astype(bool),
+                lambda s: ~coded | (s.map(got).fillna(0).astype(int) == want).astype(bool),
                 "a stance for every target of the codebook")
+            add("annotations", "annotation_id",
+                lambda s: ~submitted | relevant | (s.map(got).fillna(0).astype(int) == 0).astype(bool),
+                "not relevant annotation has no stance")
 
     if "stances" in tables:
         add("stances", "target", _in(targets), "stance target in the codebook")
@@ -293,6 +316,11 @@ def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str,
         add("gold", "primary_frame", _in([*frames, UNRESOLVED]), "gold primary frame in the codebook")
         add("gold", "frames", _all_in(frames), "gold frames in the codebook")
         add("gold", "tone", _in([*tones, UNRESOLVED]), "gold tone in the codebook")
+        if "relevance" in g.columns:
+            moot = g["relevance"] == NOT_RELEVANT
+            rest = [c for c in ("primary_frame", "tone", *(f"stance_{t}" for t in targets)) if c in g.columns]
+            add("gold", "relevance", lambda s: ~moot | (g[rest].isna().all(axis=1) & g["frames"].map(len).eq(0)),
+                "gold not relevant has no other label")
         for t in targets:
             col = f"stance_{t}"
             if col in g.columns:
