@@ -72,7 +72,8 @@ def make(folder: Path, n_articles: int, per_article: int = 3, text_words: int = 
         "task_id": art_idx + 1, "annotation_id": np.arange(1, m + 1), "annotator": who,
         "status": np.array(["submitted"] * m, dtype=object), "created_at": pa.array(created, pa.timestamp("us", tz="UTC")),
         "updated_at": pa.array(created + (lead * 1e6).astype("timedelta64[us]"), pa.timestamp("us", tz="UTC")),
-        "lead_time": lead, "ground_truth": np.zeros(m, dtype=bool), "primary_frame": frames[primary_idx],
+        "lead_time": lead, "ground_truth": np.zeros(m, dtype=bool),
+        "relevance": np.array(["relevant"] * m, dtype=object), "primary_frame": frames[primary_idx],
         "frames": frame_lists, "tone": tones[np.where(rng.random(m) < 0.7, truth[art_idx] % 3, rng.integers(0, 3, m))],
     }
     (folder / "annotations").mkdir(parents=True, exist_ok=True)

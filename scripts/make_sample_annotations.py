@@ -7,7 +7,9 @@ non-duplicate article of the sample corpus, three per article, in the shape of L
 export: frames, primary frame, tone, a stance per codebook target, frame-cue and stance-evidence
 spans on sentence boundaries. Each annotator departs from a hidden reference label at their own
 rate, so the snapshot has realistic disagreement; one annotation is cancelled (skipped) and one
-is a draft. Seeded: the same corpus and codebook give the same bytes.
+is a draft. One article's reference is "not about the issue": who agrees ticks that box and gives
+no other label (as the interface makes them), and now and then an annotator ticks it on another
+article. Seeded: the same corpus and codebook give the same bytes.
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ def build(corpus: Path, codebook: Path, seed: int = 2025) -> list[dict]:
     rows = [r for r in pq.read_table(corpus / "articles.parquet").to_pylist() if r["duplicate_of"] is None]
     rows.sort(key=lambda r: r["article_id"])
     rng = random.Random(seed)
+    relevance_rng = random.Random(seed + 1)  # its own stream: the other labels stay as they were
+    off_topic = len(rows) // 2  # the article whose reference is "not about the issue"
+    ticked = [{"from_name": cb.RELEVANCE, "to_name": "text", "type": "choices",
+               "value": {"choices": [cb.relevance[1].name]}}]
     frames = [f.name for f in cb.frames]
     tones = [t.name for t in cb.tone]
     values = [v.name for v in cb.stance_values]
@@ -108,6 +114,8 @@ def build(corpus: Path, codebook: Path, seed: int = 2025) -> list[dict]:
                 if t.id in evidence and rng.random() >= err:
                     result.append(span(cb.EVIDENCE, t.name, evidence[t.id], n))
                     n += 1
+            if relevance_rng.random() < (1 - err if k == off_topic else err / 4):
+                result = ticked  # the box hides every other question
             ann_id += 1
             created = start + timedelta(minutes=11 * j + rng.randint(0, 9))
             lead = round(rng.uniform(60, 420), 1)

@@ -257,6 +257,11 @@ def test_compute_by_hand(cb):
     # gold frames [] with primary economic: pull counts the primary as present, so does the scoring
     g2 = compute(annotations, stances, spans, dataclasses.replace(cb, gold={"a2": {"primary_frame": "political", "frames": []}}))
     assert g2["annotators"]["p"]["gold_by_dimension"]["frames"] == 1.0
+    # a gold question that is not about the issue: only "not relevant" is right
+    g3 = compute(annotations.assign(relevance=np.where(annotations["annotator"] == "q", "not_relevant", "relevant")),
+                 stances, spans, dataclasses.replace(cb, gold={"a2": {"relevance": "not_relevant"}}))
+    assert {w: v["gold_by_dimension"] for w, v in g3["annotators"].items() if v["gold_tasks"]} == {
+        "p": {"relevance": 0.0}, "q": {"relevance": 1.0}}
     assert m["spans"] == {"frame_cue": None, "stance_evidence": None}
     assert list(m) == sorted(m) and list(a["frames"]) == sorted(a["frames"])
     json.dumps(m, allow_nan=False)
@@ -294,9 +299,9 @@ def test_summary_rows_order(cb):
     annotations, stances, spans = fixture_tables()
     rows = summary_rows(compute(annotations, stances, spans, cb))
     dims = [r["dimension"] for r in rows]
-    assert dims[:2] == ["primary_frame", "tone"]
-    assert dims[2:2 + len(cb.frames)] == [f"frames:{f}" for f in sorted(cb.frame_ids())]
-    assert dims[2 + len(cb.frames)] == "frames_masi"
+    assert dims[:3] == ["relevance", "primary_frame", "tone"]
+    assert dims[3:3 + len(cb.frames)] == [f"frames:{f}" for f in sorted(cb.frame_ids())]
+    assert dims[3 + len(cb.frames)] == "frames_masi"
     assert "stance:russian_government" in dims and "stance_ordinal_addressed:russian_government" in dims
     assert "stance_addressed:russian_government" in dims
     assert "stance_ordinal_addressed:us_administration" not in dims  # undefined ordinal rows are left out
@@ -322,7 +327,7 @@ def test_write_outputs_deterministic(cb, tmp_path):
     assert json.loads(written["one"]["metrics.json"]) == metrics
     assert written["one"]["metrics.json"].endswith(b"}\n")
     alpha_csv = written["one"]["plots/alpha.csv"].decode().splitlines()
-    assert alpha_csv[:3] == ["dimension,alpha", "primary_frame,0.2", "tone,"]
+    assert alpha_csv[:4] == ["dimension,alpha", "relevance,", "primary_frame,0.2", "tone,"]
     labels = written["one"]["plots/labels.csv"].decode().splitlines()
     assert "primary_frame,economic,3" in labels and "primary_frame,morality,0" in labels
     assert "stance:russian_government,favor,3" in labels
@@ -515,5 +520,30 @@ def test_agreement_per_pull_batch_shows_drift_and_gold_accuracy_over_time(cb, tm
     paths = write_outputs({**whole, "batches": batches}, annotations, stances, cb_gold, tmp_path / "m.json", tmp_path / "plots")
     assert tmp_path / "plots" / "batches.png" in paths
     csv_rows = (tmp_path / "plots" / "batches.csv").read_text().splitlines()
-    assert csv_rows[0].startswith("batch,pulled_at,annotations,primary_frame,tone,")
-    assert csv_rows[1].startswith("1,2025-08-01T00:00:00Z,12,1.0,") and csv_rows[3].startswith("3,2025-08-15T12:00:00Z,24,-")
+    assert csv_rows[0].startswith("batch,pulled_at,annotations,relevance,primary_frame,tone,")
+    assert csv_rows[1].startswith("1,2025-08-01T00:00:00Z,12,,1.0,") and csv_rows[3].startswith("3,2025-08-15T12:00:00Z,24,,-")
+
+
+def test_relevance_alpha_over_all_and_the_rest_over_relevant_annotations_only(cb):
+    rows = [ann("a1", "p", "economic", ["economic"], aid=1), ann("a1", "q", "economic", ["economic", "policy"], aid=2),
+            ann("a2", "p", "policy", ["policy"], aid=3), ann("a2", "q", None, [], tone=None, aid=4),
+            ann("a3", "p", None, [], tone=None, aid=5), ann("a3", "q", None, [], tone=None, aid=6),
+            ann("a4", "p", "political", ["political"], aid=7), ann("a4", "q", "political", ["political"], aid=8),
+            ann("a4", "r", "policy", ["policy", "political"], tone="negative", aid=9)]
+    off = {4, 5, 6}
+    for r in rows:
+        r["relevance"] = "not_relevant" if r["annotation_id"] in off else "relevant"
+    annotations = pd.DataFrame(rows)
+    empty = pd.DataFrame(columns=list(STANCE.names)), pd.DataFrame(columns=list(SPAN.names))
+    m = compute(annotations, *empty, cb, resamples=200)
+    expected = AnnotationTask(data=[(r["annotator"], r["article_id"], r["relevance"]) for r in rows],
+                              distance=binary_distance).alpha()
+    assert m["alpha"]["relevance"] == pytest.approx(expected, abs=5e-5)
+    assert m["n"]["relevance"] == {"units": 4, "values": 9}
+    assert m["alpha_ci95"]["relevance"] is not None
+    # frames: the not-relevant annotations' empty sets are no values (as if those annotations were not there)
+    coded = compute(annotations[annotations["relevance"] == "relevant"], *empty, cb, resamples=0)
+    assert m["alpha"]["frames_masi"] == coded["alpha"]["frames_masi"] and m["alpha"]["frames"] == coded["alpha"]["frames"]
+    assert m["n"]["frames_masi"] == {"units": 2, "values": 5}  # a1 and a4 have two relevant coders or more
+    triples = [(r["annotator"], r["article_id"], frozenset(r["frames"])) for r in rows if r["annotation_id"] not in off]
+    assert m["alpha"]["frames_masi"] == pytest.approx(AnnotationTask(data=triples, distance=masi_distance).alpha(), abs=5e-5)

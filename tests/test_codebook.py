@@ -32,6 +32,9 @@ def test_labeling_config_is_generated_from_the_codebook_and_valid():
     assert labels[cb.FRAMES] == labels[cb.PRIMARY] == labels[cb.FRAME_SPANS] == {f.name for f in cb.frames}
     assert labels[cb.TONE] == {t.name for t in cb.tone}
     assert labels[cb.EVIDENCE] == {t.name for t in cb.targets}
+    assert labels[cb.RELEVANCE] == {cb.relevance[1].name}  # one box: unticked is "relevant"
+    # the box hides every other question: the spans, the frames column and the tone/stance column
+    assert xml.count(f'visibleWhen="choice-unselected" whenTagName="{cb.RELEVANCE}" whenChoiceValue="{cb.relevance[1].name}"') == 3
     for t in cb.targets:
         assert labels[cb.stance_control(t.id)] == {v.name for v in cb.stance_values}
     for f in cb.frames:  # definitions are the annotators' hints
@@ -61,6 +64,11 @@ def test_changing_a_target_in_the_codebook_alone_changes_the_interface(tmp_path)
         (lambda t: t.replace("gold: {}", "gold: {abc: {frames: [nonsense]}}"), "unknown frames nonsense"),
         (lambda t: "frames: [", "not valid YAML"),
         (lambda t: t.replace("issue: >-", "unused: >-"), "`issue` must state the issue"),
+        (lambda t: t.replace("relevance:\n", "unused:\n"), "`relevance` must be a non-empty list"),
+        (lambda t: t.replace("id: not_relevant", "id: off_topic"), "`relevance` must list exactly the ids relevant and not_relevant"),
+        (lambda t: t.replace("gold: {}", "gold: {abc: {relevance: maybe}}"), "unknown relevance maybe"),
+        (lambda t: t.replace("gold: {}", "gold: {abc: {relevance: not_relevant, tone: neutral}}"),
+         "is not relevant and so has no other label"),
     ],
 )
 def test_bad_codebooks_are_refused_with_a_clear_message(tmp_path, edit, message):

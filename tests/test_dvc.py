@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from .conftest import ROOT
 
 BIN = Path(sys.executable).parent
@@ -36,7 +38,8 @@ def _project_copy(dest: Path) -> Path:
 
 
 def _published(repo: Path) -> dict[str, bytes]:
-    root = repo / "dist" / "framestance-sample" / "0.2.0"
+    publish = yaml.safe_load((repo / "params.yaml").read_text())["publish"]
+    root = repo / "dist" / publish["name"] / publish["version"]
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 

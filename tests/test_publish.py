@@ -87,8 +87,15 @@ def test_every_config_loads_with_codebook_features_and_cluster_splits(inputs, tm
     row = gold["train"][0]
     assert f["primary_frame"].int2str(row["primary_frame"]) == by_id[row["article_id"]]["primary_frame"]
     assert [f["frames"].feature.int2str(i) for i in row["frames"]] == by_id[row["article_id"]]["frames"]
+    # the sample's article that its annotators found not about the issue: relevance, and no other label
+    assert f["relevance"].names == ["relevant", "not_relevant", "unresolved"]
+    (off,) = [r for d in gold.values() for r in d if f["relevance"].int2str(r["relevance"]) == "not_relevant"]
+    assert (off["primary_frame"], off["frames"], off["tone"], off[f"stance_{CB.targets[0].id}"]) == (None, [], None, None)
+    assert off["relevance_votes"] == [0.0, 1.0] and off["relevance_source"] == "majority"
     raters = load_config(path, "annotations", tmp_path / "cache")
     assert all(a.startswith("ann-") for d in raters.values() for a in d["annotator"])
+    rated = [(r["relevance"], r["primary_frame"]) for d in raters.values() for r in d if r["article_id"] == off["article_id"]]
+    assert rated == [(1, None)] * 3
     assert "source_path" not in load_config(path, "corpus", tmp_path / "cache")["train"].features
 
     manifest = json.loads((path / "MANIFEST.json").read_text())

@@ -23,7 +23,7 @@ from .errors import FramestanceError
 from .labelstudio import Client, check_config, labeling_config, title_problem
 from .pull import ADJUDICATION
 from .push import TASK_COLUMNS, PushReport, _fill, _keys, ensure_project, load_candidates
-from .schema import UNRESOLVED, submitted
+from .schema import UNRESOLVED, is_relevant, submitted
 
 
 class AdjudicateError(FramestanceError, ValueError):
@@ -37,19 +37,20 @@ def adjudication_title(project: str) -> str:
 def select(gold: list[dict], cb: Codebook, below: float) -> list[str]:
     """Articles with an unresolved label or frame, or a label supported by fewer than `below`
     (gold rows as dicts), that have no decision yet."""
-    single = ["primary_frame", "tone", *(f"stance_{t.id}" for t in cb.targets)]
+    single = ["relevance", "primary_frame", "tone", *(f"stance_{t.id}" for t in cb.targets)]
     out = []
     for r in gold:
         unsettled = any(r.get(c) == UNRESOLVED for c in single) or len(r.get("frames_unresolved") or []) > 0
         weak = any(r.get(f"{c}_support") is not None and r[f"{c}_support"] < below for c in single)
-        adjudicated = r.get("frames_source") == "adjudicated"  # every decision sets it
+        adjudicated = "adjudicated" in (r.get("relevance_source"), r.get("frames_source"))  # every decision sets one
         if (unsettled or weak) and not adjudicated:
             out.append(r["article_id"])
     return sorted(out)
 
 
 def votes_text(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook) -> dict[str, str]:
-    """article -> one line per annotator: their primary frame, frames, tone and stances (names)."""
+    """article -> one line per annotator: their primary frame, frames, tone and stances (names), or
+    that they found the article not about the issue."""
     frames = {f.id: f.name for f in cb.frames}
     tones = {t.id: t.name for t in cb.tone}
     values = {v.id: v.name for v in cb.stance_values}
@@ -60,7 +61,11 @@ def votes_text(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook) -
     for aid, target, value in zip(st["annotation_id"], st["target"], st["value"]):
         stance_of.setdefault(aid, []).append(f"{targets.get(target, target)}: {values.get(value, value)}")
     out: dict[str, list[str]] = {}
+    ann = ann.assign(relevant=is_relevant(ann))
     for r in ann.sort_values(["article_id", "annotator"]).to_dict("records"):
+        if not r["relevant"]:
+            out.setdefault(r["article_id"], []).append(f"{r['annotator']}: {cb.relevance[1].name.lower()}")
+            continue
         marked = ", ".join(frames.get(f, f) for f in (r["frames"] if r["frames"] is not None else []))
         out.setdefault(r["article_id"], []).append(
             f"{r['annotator']}: primary {frames.get(r['primary_frame'], r['primary_frame'])}; frames {marked or '-'}; "

@@ -254,7 +254,8 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
     source = {col: np.full(len(articles), None, dtype=object) for col in label}  # one shared string, not one per row
     for col in label:
         source[col][_given(label[col])] = method
-    source["frames"] = np.where(moot, None, method).astype(object)
+    source["frames"] = np.full(len(articles), method, dtype=object)
+    source["frames"][moot] = None
 
     _adjudicate(annotations, stances, index, label, support, source, votes, gold_frames, unresolved_frames,
                 frame_support, {"relevance": relevance_order, "primary_frame": frame_order, "tone": tone_order,

@@ -29,7 +29,7 @@ import pandas as pd
 
 from .codebook import Codebook
 from .io import atomic_write
-from .schema import SPAN_KINDS
+from .schema import SPAN_KINDS, is_relevant
 from .schema import submitted as schema_submitted
 from .tokens import ids_in, token_ranges, word_batches
 
@@ -422,7 +422,8 @@ def _pairs(unit: np.ndarray, coder: np.ndarray, value: np.ndarray, coders, label
 
 def _gold_accuracy(gold_rows: pd.DataFrame, stances: pd.DataFrame, cb: Codebook) -> dict[str, dict]:
     """annotator -> gold questions answered, share of labels right overall and per dimension
-    (primary_frame, frames as a set, tone, stance over every target the codebook's gold gives)."""
+    (relevance, primary_frame, frames as a set, tone, stance over every target the codebook's gold
+    gives)."""
     if gold_rows.empty:
         return {}
     st = submitted(stances)
@@ -436,6 +437,9 @@ def _gold_accuracy(gold_rows: pd.DataFrame, stances: pd.DataFrame, cb: Codebook)
         seen.setdefault(who, set()).add(r["article_id"])
         score = right.setdefault(who, {})
         checks = []
+        if truth.get("relevance"):
+            given = cb.NOT_RELEVANT if r.get("relevance") == cb.NOT_RELEVANT else cb.RELEVANT
+            checks.append(("relevance", given == truth["relevance"]))
         if truth.get("primary_frame"):
             checks.append(("primary_frame", r["primary_frame"] == truth["primary_frame"]))
         if truth.get("frames") is not None:
@@ -496,10 +500,15 @@ def compute(
         v = pd.factorize(column)[0][idx]
         return _alpha_core(u[v >= 0], v[v >= 0], "nominal")
 
+    # relevance over every annotation; the rest over those who found the article relevant (the
+    # others left it uncoded: an empty frame set there is no judgement, so it is no value)
+    relevance = pd.Series(np.where(is_relevant(sub), cb.RELEVANT, cb.NOT_RELEVANT))
+    rel = is_relevant(sub)[idx]
     frame_ids = cb.frame_ids()
     if len(frame_ids) > 64:
         raise ValueError("frame-set alpha supports at most 64 codebook frames")
-    member = _frame_matrix(sub["frames"], frame_ids)[idx]
+    member = _frame_matrix(sub["frames"], frame_ids)[idx][rel]
+    fu = u[rel]  # the frame values' units
     masks = (member.astype(np.uint64) << np.arange(len(frame_ids), dtype=np.uint64)).sum(axis=1, dtype=np.uint64)
     n_units = len(units)
     dims: dict[str, _Nominal | _Ordinal | _Masi] = {}
@@ -509,17 +518,19 @@ def compute(
         if (v >= 0).any():
             dims[name] = _Nominal(u[v >= 0], v[v >= 0], n_units)
 
+    coded("relevance", relevance)
     coded("primary_frame", sub["primary_frame"])
     coded("tone", sub["tone"])
     tone_rank = _index_of(sub["tone"], [t.id for t in cb.tone])[idx]
     if (tone_rank >= 0).any():
         dims["tone_ordinal"] = _Ordinal(u[tone_rank >= 0], tone_rank[tone_rank >= 0], len(cb.tone), n_units)
     result: dict = {
+        "relevance": _r(nominal(relevance)),
         "primary_frame": _r(nominal(sub["primary_frame"])),
         "tone": _r(nominal(sub["tone"])),
         "tone_ordinal": _r(_alpha_core(u[tone_rank >= 0], tone_rank[tone_rank >= 0], "ordinal", len(cb.tone))),
-        "frames": {f: _r(_alpha_core(u, member[:, k].astype(np.int64), "nominal")) for k, f in enumerate(frame_ids)},
-        "frames_masi": _r(_alpha_masi(u, masks)),
+        "frames": {f: _r(_alpha_core(fu, member[:, k].astype(np.int64), "nominal")) for k, f in enumerate(frame_ids)},
+        "frames_masi": _r(_alpha_masi(fu, masks)),
         "stance": {},
     }
 
@@ -548,8 +559,8 @@ def compute(
                 dims[f"stance_ordinal_addressed:{target.id}"] = _Ordinal(su[r], rank[r], len(cb.stance_order), n_units)
         result["stance"][target.id] = entry
     for k, f in enumerate(frame_ids):
-        dims[f"frames:{f}"] = _Nominal(u, member[:, k].astype(np.int64), n_units)
-    dims["frames_masi"] = _Masi(u, masks, n_units)
+        dims[f"frames:{f}"] = _Nominal(fu, member[:, k].astype(np.int64), n_units)
+    dims["frames_masi"] = _Masi(fu, masks, n_units)
     ci = intervals(dims, n_units, resamples, seed) if resamples else dict.fromkeys(dims)
 
     # per annotator: matches with the others on the same articles (n_uv - 1 of m_u - 1 others)
@@ -580,7 +591,7 @@ def compute(
     if texts is None:
         span_scores: dict = dict.fromkeys(SPAN_KINDS)
     else:
-        span_scores = span_f1(submitted(spans), texts, sub[["article_id", "annotator"]].dropna())
+        span_scores = span_f1(submitted(spans), texts, sub[["article_id", "annotator"]][is_relevant(sub)].dropna())
     return _sorted({
         "counts": {
             "articles": int(len(units)),
@@ -639,7 +650,8 @@ def summary_rows(metrics: dict) -> list[dict]:
     """Flat {dimension, alpha, ci95, n_units, n_values} rows in a fixed order (plots, quality gates,
     the card). Undefined ordinal and addressed rows are left out."""
     a = metrics["alpha"]
-    rows = [{"dimension": "primary_frame", "alpha": a["primary_frame"]}, {"dimension": "tone", "alpha": a["tone"]}]
+    rows = [{"dimension": "relevance", "alpha": a["relevance"]}] if "relevance" in a else []
+    rows += [{"dimension": "primary_frame", "alpha": a["primary_frame"]}, {"dimension": "tone", "alpha": a["tone"]}]
     if a.get("tone_ordinal") is not None:
         rows.append({"dimension": "tone_ordinal", "alpha": a["tone_ordinal"]})
     rows += [{"dimension": f"frames:{f}", "alpha": v} for f, v in sorted(a["frames"].items())]
@@ -677,7 +689,7 @@ def _batches_figure(batches: list[dict], display, Figure):
     top, bottom = fig.subplots(2, 1, height_ratios=[3, 2])
     x = np.arange(len(batches))
     labels = [f"{b['pulled_at'][:10]}\n{b['annotations']} ann." for b in batches]
-    dims = ["primary_frame", "tone", "frames_masi", *sorted({d for b in batches for d in b["alpha"] if d.startswith("stance:")})]
+    dims = ["relevance", "primary_frame", "tone", "frames_masi", *sorted({d for b in batches for d in b["alpha"] if d.startswith("stance:")})]
     dims = [d for d in dims if any(b["alpha"].get(d) is not None for b in batches)]  # defined somewhere
     for k, d in enumerate(dims):
         a = np.array([np.nan if b["alpha"].get(d) is None else b["alpha"][d] for b in batches])
@@ -729,7 +741,7 @@ def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFram
 
     def display(dim: str) -> str:
         kind, _, key = dim.partition(":")
-        return {"primary_frame": "Primary frame", "tone": "Tone", "frames_masi": "Frame sets (MASI)",
+        return {"relevance": "Relevance", "primary_frame": "Primary frame", "tone": "Tone", "frames_masi": "Frame sets (MASI)",
                 "frames": f"Frame: {frame_name.get(key, key)}", "stance": f"Stance: {target_name.get(key, key)}",
                 "tone_ordinal": "Tone (ordinal)",
                 "stance_addressed": f"Stance addressed or not: {target_name.get(key, key)}",

@@ -151,8 +151,19 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         f"{annotators} annotators labelled the articles in Label Studio with an interface generated from "
         f"the codebook `{cb.name}` v{cb.version} (shipped as `codebook.yaml`). {duplicates_text} "
         "Annotators appear only as keyed pseudonyms (`ann-...`). Drafts and skipped tasks are "
-        "excluded. Per article: the frames present, one primary frame, the tone, a stance per target, "
-        "and optional spans (frame cues, stance evidence).",
+        "excluded. Per article: first its relevance (is it about the issue?); for a relevant article, the "
+        "frames present, one primary frame, the tone, a stance per target, and optional spans (frame cues, "
+        "stance evidence). An annotator who finds the article not about the issue gives no other label.",
+        "",
+        "### Relevance",
+        "",
+        f"The issue: {cb.issue}",
+        "",
+        _table(["id", "name", "definition"], [[r.id, r.name, r.definition] for r in cb.relevance]),
+        "",
+        f"Gold relevance is decided over all the article's annotators; every other label over those who found "
+        f"the article relevant. An article whose gold relevance is `{cb.NOT_RELEVANT}` has no other gold label "
+        f"(null: not applicable, which is not `{UNRESOLVED}`).",
         "",
         "### Frames",
         "",
@@ -160,7 +171,7 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "",
         "### Tone",
         "",
-        f"Tone is measured against the issue: {cb.issue}",
+        "Tone is measured against the issue stated above.",
         "",
         _table(["id", "definition"], [[t.id, t.definition] for t in cb.tone]),
         "",
@@ -176,9 +187,10 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         + f"A tie, a label with too little support, an article with too few annotators and a primary frame that is "
           f"not among the gold frames are all published as `{UNRESOLVED}` (frames: listed in `frames_unresolved`), "
           "never guessed. "
-        + "Soft labels: `primary_frame_votes`, `tone_votes` and `stance_<target>_votes` give the share of the "
-          "article's annotators who chose each label, in the order of the label lists above; `frames_votes` the "
-          "share who marked each frame present. "
+        + "Soft labels: `relevance_votes` gives the share of the article's annotators who chose each relevance "
+          "label; `primary_frame_votes`, `tone_votes` and `stance_<target>_votes` the share of those who found "
+          "the article relevant who chose each label, in the order of the label lists above; `frames_votes` "
+          "the share of them who marked each frame present. "
         + "`*_support` is the share of annotators behind a label (Dawid-Skene: its posterior).",
         "",
         "## Agreement",
@@ -199,6 +211,8 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         parts += [f"Krippendorff's alpha (0.800 reliable, 0.667-0.800 tentative), each with its n (articles with "
                   "two or more values, and those values) and a percentile 95% interval from a seeded bootstrap over "
                   f"articles ({boot.get('resamples', 0)} resamples, seed {boot.get('seed', 0)}). "
+                  "`relevance` covers every annotation; every other figure only the annotations that found the "
+                  "article relevant. "
                   "`stance_addressed` is agreement on whether the article takes up the target at all; "
                   "`stance_ordinal_addressed` is ordinal agreement on the stance among the articles that two or "
                   "more coders found addressed.", "",
@@ -223,7 +237,7 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
     parts += ["## Label distributions (gold)", ""]
     f_names = feats["default"]["primary_frame"].names
     rows = []
-    for col, names in [("primary_frame", f_names), ("frames", feats["default"]["frames"].feature.names),
+    for col, names in [("relevance", feats["default"]["relevance"].names), ("primary_frame", f_names), ("frames", feats["default"]["frames"].feature.names),
                        ("tone", feats["default"]["tone"].names),
                        *[(f"stance_{t.id}", feats["default"][f"stance_{t.id}"].names) for t in cb.targets]]:
         dist = _distribution(splits, col, names)

@@ -116,18 +116,23 @@ def features(cb: Codebook) -> dict:
     frames_or_tie = ClassLabel(names=_names(cb.frames, (UNRESOLVED,)))
     tone, tone_or_tie = ClassLabel(names=_names(cb.tone)), ClassLabel(names=_names(cb.tone, (UNRESOLVED,)))
     value, value_or_tie = ClassLabel(names=_names(cb.stance_values)), ClassLabel(names=_names(cb.stance_values, (UNRESOLVED,)))
+    relevance = ClassLabel(names=_names(cb.relevance))
+    relevance_or_tie = ClassLabel(names=_names(cb.relevance, (UNRESOLVED,)))
     ts = Value("timestamp[us, tz=UTC]")
     meta = {"article_id": Value("string"), "title": Value("string"), "text": Value("string"),
             "outlet": Value("string"), "url": Value("string"), "published_at": ts, "language": Value("string"),
             "kicker": Value("string"), "cluster_id": Value("string"), "text_sha256": Value("string")}
     default = {**meta, "n_annotators": Value("int32"),
+               "relevance": relevance_or_tie, "relevance_support": Value("float64"),
                "primary_frame": frames_or_tie, "primary_frame_support": Value("float64"),
                "frames": List(frames), "frames_support": List(Value("float64")), "frames_unresolved": List(frames),
                "tone": tone_or_tie, "tone_support": Value("float64"),
-               "primary_frame_source": Value("string"), "frames_source": Value("string"), "tone_source": Value("string"),
-               "primary_frame_votes": List(Value("float64")), "frames_votes": List(Value("float64")),
+               "relevance_source": Value("string"), "primary_frame_source": Value("string"),
+               "frames_source": Value("string"), "tone_source": Value("string"),
+               "relevance_votes": List(Value("float64")), "primary_frame_votes": List(Value("float64")), "frames_votes": List(Value("float64")),
                "tone_votes": List(Value("float64"))}
-    annotations = {"article_id": Value("string"), "annotator": Value("string"), "primary_frame": frames,
+    annotations = {"article_id": Value("string"), "annotator": Value("string"), "relevance": relevance,
+                   "primary_frame": frames,
                    "frames": List(frames), "tone": tone}
     for t in cb.targets:
         default[f"stance_{t.id}"] = value_or_tie
@@ -259,6 +264,8 @@ def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
             cols[name] = _encode(joined[name], frames + ([UNRESOLVED] if name == "primary_frame" else []), f"gold {name}")
         elif name == "tone":
             cols[name] = _encode(joined[name], tones + [UNRESOLVED], "gold tone")
+        elif name == "relevance":
+            cols[name] = _encode(joined[name], _names(cb.relevance, (UNRESOLVED,)), "gold relevance")
         elif name.startswith("stance_") and not name.endswith(("_support", "_votes", "_source")):
             cols[name] = _encode(joined[name], values + [UNRESOLVED], f"gold {name}")
         else:
@@ -273,6 +280,7 @@ def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
         by_ann.setdefault(aid, {})[target] = val
     ids = ann["annotation_id"].to_pylist()
     cols = {"article_id": ann["article_id"], "annotator": ann["annotator"],
+            "relevance": _encode(ann["relevance"], _names(cb.relevance), "relevance"),
             "primary_frame": _encode(ann["primary_frame"], frames, "primary_frame"),
             "frames": _encode(ann["frames"], frames, "frames"), "tone": _encode(ann["tone"], tones, "tone")}
     for t in cb.targets:
@@ -384,10 +392,10 @@ def changelog(previous: Path | None, splits: dict[str, dict[str, pa.Table]], cb:
 
     old_c, new_c = set(rows(previous, "corpus")), set(current("corpus"))
     old_d, new_d = rows(previous, "default"), current("default")
-    label_cols = ["primary_frame", "frames", "tone", *[f"stance_{t.id}" for t in cb.targets]]
+    label_cols = ["relevance", "primary_frame", "frames", "tone", *[f"stance_{t.id}" for t in cb.targets]]
     changed = {}
     for a in sorted(set(old_d) & set(new_d)):
-        diff = [c for c in label_cols if old_d[a].get(c) != new_d[a].get(c)]
+        diff = [c for c in label_cols if c in old_d[a] and old_d[a][c] != new_d[a].get(c)]  # a new column is no change
         if diff:
             changed[a] = diff
     return {"previous": previous.name, "articles_added": len(new_c - old_c), "articles_removed": len(old_c - new_c),
