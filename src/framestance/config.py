@@ -33,6 +33,7 @@ class NormaliseConfig:
     max_bytes: int = 20_000_000  # an input (or one record) larger than this is "too large"
     near_dup_threshold: float = 0.8  # MinHash LSH Jaccard threshold
     num_perm: int = 128  # MinHash permutations
+    engine: str = "local"  # local (processes on this machine) or ray (Ray Data: a local Ray or a cluster)
 
 
 @dataclass(frozen=True)

@@ -32,13 +32,15 @@ def normalise(
     min_words: Annotated[Optional[int], typer.Option(help="A body shorter than this is 'not an article'.")] = None,
     max_bytes: Annotated[Optional[int], typer.Option(help="Inputs larger than this are rejected as 'too large'.")] = None,
     near_dup_threshold: Annotated[Optional[float], typer.Option(help="MinHash LSH Jaccard threshold for near-duplicates.")] = None,
+    engine: Annotated[Optional[str], typer.Option(help="local (processes on this machine) or ray (Ray Data). Default: params.yaml normalise.engine.")] = None,
+    address: Annotated[Optional[str], typer.Option(help="With --engine ray: a running Ray cluster (default: RAY_ADDRESS, else a local Ray with --workers CPUs).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-reject lines.")] = False,
 ) -> None:
     """Normalise scraped pages and crawler records into one Arrow corpus."""
     from ..normalise import normalise as run
 
     cfg = override(settings().normalise, retrieved_at=parse_instant(retrieved_at) if retrieved_at else None,
-                   min_words=min_words, max_bytes=max_bytes, near_dup_threshold=near_dup_threshold)
+                   min_words=min_words, max_bytes=max_bytes, near_dup_threshold=near_dup_threshold, engine=engine)
     workers = workers or os.cpu_count() or 1
     progress = Progress(
         TextColumn("normalising"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
@@ -61,7 +63,8 @@ def normalise(
             progress.console.print(f"[yellow]rejected[/] {where}: {rej['detail']}", highlight=False, soft_wrap=True)
 
     try:
-        summary = run(inputs, out, cfg, workers=workers, force=force, progress=on_progress, on_reject=on_reject)
+        summary = run(inputs, out, cfg, workers=workers, address=address, force=force, progress=on_progress,
+                      on_reject=on_reject)
     except FramestanceError as exc:
         fail(str(exc))
     except OSError as exc:  # --out is a file, or cannot be created

@@ -9,11 +9,29 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pyarrow as pa
 
 from ..schema import ARTICLE
 from .core import Result
 from .text import sha256
+
+
+def renamed_id(article_id: str, source_sha256: str, position: int, repeat: int) -> str:
+    """The id of the `repeat`-th later article with an id already taken (a URL crawled again)."""
+    return sha256(f"{article_id}:{source_sha256}:{position}:{repeat}")[:20]
+
+
+def band_ranges(threshold: float, num_perm: int) -> list[tuple[int, int]]:
+    """The LSH bands (b bands of r rows): datasketch's optimum for the threshold."""
+    from datasketch.lsh import _optimal_param
+
+    b, r = _optimal_param(threshold, num_perm, 0.5, 0.5)
+    return [(i * r, (i + 1) * r) for i in range(b)]
+
+
+def band_key(values: np.ndarray) -> int:
+    return int.from_bytes(hashlib.blake2b(values.tobytes(), digest_size=8).digest(), "little")
 
 
 class Deduplicator:
@@ -27,18 +45,13 @@ class Deduplicator:
     """
 
     def __init__(self, threshold: float, num_perm: int):
-        from datasketch.lsh import _optimal_param
-
-        b, r = _optimal_param(threshold, num_perm, 0.5, 0.5)
-        self.ranges = [(i * r, (i + 1) * r) for i in range(b)]
-        self.buckets: list[dict[int, int]] = [{} for _ in range(b)]
+        self.ranges = band_ranges(threshold, num_perm)
+        self.buckets: list[dict[int, int]] = [{} for _ in self.ranges]
         self.rep_ids: list[str] = []  # representative index -> article_id
         self.exact: dict[int, int] = {}  # 128-bit text key -> representative index
         self.ids: set[int] = set()  # article ids seen (as ints), to catch a URL crawled twice
-
-    @staticmethod
-    def _band_key(values) -> int:
-        return int.from_bytes(hashlib.blake2b(values.tobytes(), digest_size=8).digest(), "little")
+        self.repeats: dict[int, int] = {}  # id -> how often it was seen, for ids seen more than once
+        self.renamed: dict[tuple, str] = {}  # (input, former id) -> its newest new id, for related articles' parents
 
     def mark(self, result: Result) -> tuple[pa.RecordBatch, int, int]:
         batch = result.articles
@@ -49,17 +62,18 @@ class Deduplicator:
         dup_of: list[str | None] = []
         cluster: list[str] = []
         exact = near = 0
-        renamed: dict[str, str] = {}
         for i, aid in enumerate(ids):
             url_dup = None
-            if int(aid, 16) in self.ids:  # the same URL crawled again: a new id, marked as its duplicate
+            number = int(aid, 16)
+            if number in self.ids:  # the same URL crawled again: a new id, marked as its duplicate
+                seen = self.repeats[number] = self.repeats.get(number, 1) + 1
                 url_dup = aid
-                aid = sha256(f"{aid}:{sources[i]}:{positions[i]}:{i}")[:20]
-                renamed[ids[i]] = aid
+                aid = renamed_id(aid, sources[i], positions[i], seen - 1)
+                self.renamed[(sources[i], positions[i], ids[i])] = aid
                 ids[i] = aid
-            if parents[i] in renamed:
-                parents[i] = renamed[parents[i]]
-            self.ids.add(int(aid, 16))
+            if parents[i] is not None and (sources[i], positions[i], parents[i]) in self.renamed:
+                parents[i] = self.renamed[(sources[i], positions[i], parents[i])]
+            self.ids.add(number)
             key = int(result.dedup_keys[i][:32], 16)
             rep = self.exact.get(key)
             if rep is not None:
@@ -67,7 +81,7 @@ class Deduplicator:
                 rep_id = self.rep_ids[rep]
             else:
                 sig = result.signatures[i]
-                bands = [self._band_key(sig[a:z]) for a, z in self.ranges]
+                bands = [band_key(sig[a:z]) for a, z in self.ranges]
                 cands = [self.buckets[k][h] for k, h in enumerate(bands) if h in self.buckets[k]]
                 if cands:
                     rep_id = self.rep_ids[min(cands)]

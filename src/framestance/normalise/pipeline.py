@@ -23,9 +23,10 @@ from ..errors import FramestanceError
 from ..schema import ARTICLE, REJECT
 from .core import Params, normalise_batch
 from .dedup import Deduplicator
-from .readers import batches, expand_inputs, read_inputs
+from .readers import Found, batches, expand_inputs, read_inputs
 
 ROW_GROUP = 10_000
+ENGINES = ("local", "ray")
 OUTPUTS = ("articles.parquet", "rejects.parquet", "summary.json")
 
 
@@ -121,6 +122,7 @@ def normalise(
     config: NormaliseConfig | None = None,
     *,
     workers: int = 1,
+    address: str | None = None,
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
     on_reject: Callable[[dict], None] | None = None,
@@ -128,12 +130,22 @@ def normalise(
 ) -> Summary:
     """Normalise INPUTs into OUT/articles.parquet, OUT/rejects.parquet and OUT/summary.json.
 
-    `config` (default: NormaliseConfig()) with `overrides`, fields of NormaliseConfig by name."""
+    `config` (default: NormaliseConfig()) with `overrides`, fields of NormaliseConfig by name.
+    `engine` (a config field): `local` (worker processes on this machine, a streaming duplicate
+    index) or `ray` (Ray Data with `workers` CPUs, or the cluster at `address` or RAY_ADDRESS;
+    duplicates through Ray's shuffle). Both give the same bytes."""
     try:
         cfg = override(config or NormaliseConfig(), **overrides)
     except TypeError as exc:
         raise BadParams(f"normalise: {exc}") from None
-    retrieved_at, min_words, max_bytes = cfg.retrieved_at, cfg.min_words, cfg.max_bytes
+    min_words, max_bytes, engine = cfg.min_words, cfg.max_bytes, cfg.engine
+    if engine not in ENGINES:
+        raise BadParams(f"engine {engine!r}: use one of {', '.join(ENGINES)}")
+    if engine == "ray":
+        try:
+            import ray.data  # noqa: F401
+        except ImportError:
+            raise BadParams("the ray engine needs Ray Data: pip install 'ray[data]' (or use --engine local)") from None
     near_dup_threshold, num_perm = cfg.near_dup_threshold, cfg.num_perm
     if not 0.0 < near_dup_threshold < 1.0:
         raise BadParams(f"near_dup_threshold {near_dup_threshold}: must be between 0 and 1")
@@ -149,36 +161,16 @@ def normalise(
     if existing and not force:
         raise OutputExists(f"{out}: {', '.join(existing)} already exist (use --force to overwrite)")
     params = Params(min_words=min_words, num_perm=num_perm)
-    dedup = Deduplicator(near_dup_threshold, num_perm)
     summary = Summary()
     reasons: Counter = Counter()
+    skipped: Counter = Counter()
     art_w = BufferedWriter(out / "articles.parquet", ARTICLE)
     rej_w = BufferedWriter(out / "rejects.parquet", REJECT)
-    files_seen = 0
-    last_path = None
     try:
-        skipped: Counter = Counter()
-        raw = batches(read_inputs(files, max_bytes, retrieved_at, skipped))
-        for raw_batch, result in _zip_inputs(raw, workers, params):
-            summary.inputs += raw_batch.num_rows
-            marked, exact, near = dedup.mark(result)
-            art_w.write(marked)
-            rej_w.write(result.rejects)
-            relations = Counter(marked.column("relation").to_pylist())
-            summary.main += relations["main"]
-            summary.related += relations["related"]
-            summary.exact_duplicates += exact
-            summary.near_duplicates += near
-            summary.rejected += result.rejects.num_rows
-            for rej in result.rejects.to_pylist():
-                reasons[rej["reason"]] += 1
-                if on_reject:
-                    on_reject(rej)
-            for path in raw_batch.column("source_path").to_pylist():
-                if path != last_path:
-                    files_seen, last_path = files_seen + 1, path
-            if progress:
-                progress(files_seen, len(files))
+        if engine == "ray":
+            _on_ray(files, params, cfg, workers, address, summary, reasons, skipped, art_w, rej_w, on_reject, progress)
+        else:
+            _on_local(files, params, cfg, workers, summary, reasons, skipped, art_w, rej_w, on_reject, progress)
         art_w.close()
         rej_w.close()
     except BaseException:
@@ -195,6 +187,60 @@ def normalise(
     rej_w.commit()
     (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2) + "\n", encoding="utf-8")
     return summary
+
+
+def _on_local(files: list[Found], params: Params, cfg: NormaliseConfig, workers: int, summary: Summary,
+              reasons: Counter, skipped: Counter, art_w: BufferedWriter, rej_w: BufferedWriter,
+              on_reject: Callable[[dict], None] | None, progress: Callable[[int, int], None] | None) -> None:
+    """The local engine: worker processes normalise batches in order; one streaming duplicate index."""
+    dedup = Deduplicator(cfg.near_dup_threshold, cfg.num_perm)
+    files_seen = 0
+    last_path = None
+    raw = batches(read_inputs(files, cfg.max_bytes, cfg.retrieved_at, skipped))
+    for raw_batch, result in _zip_inputs(raw, workers, params):
+        summary.inputs += raw_batch.num_rows
+        marked, exact, near = dedup.mark(result)
+        art_w.write(marked)
+        rej_w.write(result.rejects)
+        relations = Counter(marked.column("relation").to_pylist())
+        summary.main += relations["main"]
+        summary.related += relations["related"]
+        summary.exact_duplicates += exact
+        summary.near_duplicates += near
+        summary.rejected += result.rejects.num_rows
+        for rej in result.rejects.to_pylist():
+            reasons[rej["reason"]] += 1
+            if on_reject:
+                on_reject(rej)
+        for path in raw_batch.column("source_path").to_pylist():
+            if path != last_path:
+                files_seen, last_path = files_seen + 1, path
+        if progress:
+            progress(files_seen, len(files))
+
+
+def _on_ray(files: list[Found], params: Params, cfg: NormaliseConfig, workers: int, address: str | None, summary: Summary,
+            reasons: Counter, skipped: Counter, art_w: BufferedWriter, rej_w: BufferedWriter,
+            on_reject: Callable[[dict], None] | None, progress: Callable[[int, int], None] | None) -> None:
+    """The ray engine's run, counted into `summary` as the local loop counts."""
+    from . import ray_engine
+
+    def write_reject(batch: pa.RecordBatch) -> None:
+        rej_w.write(batch)
+        summary.rejected += batch.num_rows
+        for rej in batch.to_pylist():
+            reasons[rej["reason"]] += 1
+            if on_reject:
+                on_reject(rej)
+
+    relations, exact, near, found = ray_engine.run(files, params, cfg.max_bytes, cfg.retrieved_at, cfg.near_dup_threshold,
+                                                   workers, address, art_w.write, write_reject)
+    summary.main, summary.related = relations["main"], relations["related"]
+    summary.exact_duplicates, summary.near_duplicates = exact, near
+    summary.inputs = summary.main + summary.rejected  # every input is an article or a reject
+    skipped.update(found)
+    if progress:
+        progress(len(files), len(files))
 
 
 def _zip_inputs(raw: Iterator[pa.RecordBatch], workers: int, params: Params):

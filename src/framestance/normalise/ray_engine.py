@@ -1,0 +1,293 @@
+"""The `ray` engine of normalise: the same readers and pure normaliser, run by Ray Data, with
+duplicates found through Ray's own shuffle instead of a single-process index.
+
+1. map: groups of input files (in path order) -> each file read by `read_inputs` and normalised
+   by `normalise_batch`, as the local engine does; every article and reject is one row keyed by
+   its place in the input stream (`_order`: file number, then place in the file).
+2. shuffle: each article's id, exact-duplicate key and LSH band keys are grouped across workers
+   (`groupby`); only keys that two or more articles share come back to the driver.
+3. resolve: the driver replays the local engine's rule (the first article of a story is its
+   representative) over those collisions alone: a few integers per colliding article.
+4. write: rows stream back in input order into the same parquet writers as the local engine's,
+   so both engines give the same bytes.
+
+Ray starts locally with `workers` CPUs, or joins a running cluster (`address`, or RAY_ADDRESS);
+on a cluster the inputs must be readable by every node (a shared file system).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..schema import ARTICLE, REJECT
+from .core import Params, normalise_batch
+from .dedup import band_key, band_ranges, renamed_id
+from .readers import Found, batches, read_inputs
+
+#: Files per map task, and the expanded bytes after which a task takes no more files.
+FILES_PER_TASK, BYTES_PER_TASK = 256, 64 << 20
+SEQ_BITS = 32  # _order = file number << SEQ_BITS | place in the file
+
+ARTICLE_ROW, REJECT_ROW, STATS_ROW = 0, 1, 2
+#: One row of the map's output: an article's columns, a reject's, or a file's skipped-record counts.
+ROW = pa.schema([*(f.with_nullable(True) for f in ARTICLE),
+                 pa.field("reason", pa.string()), pa.field("detail", pa.string()),
+                 pa.field("_row", pa.int8()), pa.field("_order", pa.int64()),
+                 pa.field("_text_key", pa.string()), pa.field("_bands", pa.list_(pa.int64()))])
+#: Key kinds of the shuffle.
+ID, TEXT, BAND = 0, 1, 2
+
+
+def _tasks(files: list[Found]) -> list[dict]:
+    """Groups of consecutive files, each a map task: at most FILES_PER_TASK files or about
+    BYTES_PER_TASK on disk (a large WARC is a task of its own)."""
+    tasks: list[dict] = []
+    current: list[int] = []
+    size = 0
+    for k, f in enumerate(files):
+        try:
+            n = f.path.stat().st_size if not f.problem else 0
+        except OSError:
+            n = 0
+        if current and (len(current) >= FILES_PER_TASK or size + n > BYTES_PER_TASK):
+            tasks.append({"first": current[0], "paths": [str(files[i].path) for i in current],
+                          "problems": [files[i].problem or "" for i in current]})
+            current, size = [], 0
+        current.append(k)
+        size += n
+    if current:
+        tasks.append({"first": current[0], "paths": [str(files[i].path) for i in current],
+                      "problems": [files[i].problem or "" for i in current]})
+    return tasks
+
+
+def _as_i64(values: list[int]) -> list[int]:
+    """uint64 hashes as the int64 Arrow stores (the same bits)."""
+    return np.array(values, dtype=np.uint64).view(np.int64).tolist()
+
+
+def normalise_files(task: dict, max_bytes: int, retrieved_at: datetime | None, params: Params,
+                    ranges: list[tuple[int, int]]) -> pa.Table:
+    """One map task: its files read and normalised, one ROW per article, reject and file."""
+    parts: list[pa.Table] = []
+    first = int(task["first"])
+    for k, (path, problem) in enumerate(zip(task["paths"], task["problems"])):
+        file_no = first + k
+        skipped: Counter = Counter()
+        n_art = n_rej = 0
+        for raw in batches(read_inputs([Found(Path(path), problem or None)], max_bytes, retrieved_at, skipped)):
+            result = normalise_batch(raw, params)
+            arts, rejs = result.articles, result.rejects
+            if arts.num_rows:
+                cols = {f.name: arts.column(f.name) for f in ARTICLE}
+                cols.update(
+                    reason=pa.nulls(arts.num_rows, pa.string()), detail=pa.nulls(arts.num_rows, pa.string()),
+                    _row=pa.array([ARTICLE_ROW] * arts.num_rows, pa.int8()),
+                    _order=pa.array([(file_no << SEQ_BITS) | (n_art + i) for i in range(arts.num_rows)], pa.int64()),
+                    _text_key=pa.array([key[:32] for key in result.dedup_keys], pa.string()),
+                    _bands=pa.array([_as_i64([band_key(sig[a:z]) for a, z in ranges]) for sig in result.signatures],
+                                    pa.list_(pa.int64())))
+                parts.append(pa.table(cols, schema=ROW))
+                n_art += arts.num_rows
+            if rejs.num_rows:
+                cols = {name: pa.nulls(rejs.num_rows, ROW.field(name).type) for name in ROW.names}
+                cols.update({name: rejs.column(name) for name in REJECT.names})
+                cols.update(_row=pa.array([REJECT_ROW] * rejs.num_rows, pa.int8()),
+                            _order=pa.array([(file_no << SEQ_BITS) | (n_rej + i) for i in range(rejs.num_rows)], pa.int64()))
+                parts.append(pa.table(cols, schema=ROW))
+                n_rej += rejs.num_rows
+        if skipped:
+            cols = {name: pa.nulls(1, ROW.field(name).type) for name in ROW.names}
+            cols.update(detail=pa.array([json.dumps(dict(skipped), sort_keys=True)]), _row=pa.array([STATS_ROW], pa.int8()),
+                        _order=pa.array([file_no << SEQ_BITS], pa.int64()))
+            parts.append(pa.table(cols, schema=ROW))
+    return pa.concat_tables(parts) if parts else ROW.empty_table()
+
+
+def shuffle_keys(rows: pa.Table) -> pa.Table:
+    """Per article: its id, its exact-duplicate key and its band keys, as (kind, key, order) rows;
+    ids and text keys with their full value (`full`: the key is their first 64 bits) and the
+    input they came from, which renaming a URL seen before needs."""
+    arts = rows.filter(pc.equal(rows["_row"], ARTICLE_ROW))
+    n = arts.num_rows
+    ids, texts = arts["article_id"].to_pylist(), arts["_text_key"].to_pylist()
+    n_bands = len(arts["_bands"][0]) if n else 0
+    order = arts["_order"].to_numpy()
+    # band k's keys apart from band j's: the band number mixed into the key (a 64-bit collision is
+    # as unlikely here as in the local engine's index)
+    mix = np.arange(n_bands, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    band_keys = (pc.list_flatten(arts["_bands"]).to_numpy(zero_copy_only=False).view(np.uint64)
+                 ^ np.tile(mix, n)).view(np.int64)
+    m = n * n_bands
+    return pa.table({
+        "kind": np.concatenate([np.full(n, ID, np.int8), np.full(n, TEXT, np.int8), np.full(m, BAND, np.int8)]),
+        "key": np.concatenate([np.array([int(a[:16], 16) for a in ids], np.uint64).view(np.int64),
+                               np.array([int(t[:16], 16) for t in texts], np.uint64).view(np.int64), band_keys]),
+        "full": pa.concat_arrays([pa.array(ids, pa.string()), pa.array(texts, pa.string()), pa.nulls(m, pa.string())]),
+        "order": np.concatenate([order, order, np.repeat(order, n_bands)]),
+        "source_sha256": pa.concat_arrays([arts["source_sha256"].combine_chunks(), pa.nulls(n + m, pa.string())]),
+        "position": pa.concat_arrays([arts["position"].combine_chunks(), pa.nulls(n + m, pa.int32())]),
+    })
+
+
+def shared_keys(group: pa.Table) -> pa.Table:
+    """The rows of one (kind, key) group whose key two or more articles share, by order."""
+    if group.num_rows < 2:
+        return group.slice(0, 0)
+    full = group["full"].to_pylist()
+    counts = Counter(full)
+    keep = [i for i, f in enumerate(full) if counts[f] > 1]
+    return group.take(pa.array(keep, pa.int64())).sort_by([("order", "ascending")])
+
+
+@dataclass
+class Resolution:
+    """What the shuffle's collisions decide, per colliding article (by order): a new id (a URL
+    seen before) and its representative (the representative's order, or the first article of the
+    URL by id); and the representatives that others point at."""
+
+    new_id: dict[int, str] = field(default_factory=dict)
+    duplicate_of: dict[int, int | str] = field(default_factory=dict)
+    representatives: set[int] = field(default_factory=set)
+    exact: int = 0
+    near: int = 0
+
+
+def resolve(shared: pa.Table) -> Resolution:
+    """The local engine's rule (dedup.Deduplicator) over the shared keys alone, in input order:
+    an article is an exact duplicate of the earliest representative with its text key, else a
+    near duplicate of the earliest representative in one of its band buckets, else (a URL seen
+    before) a duplicate of that URL's first article, else a representative."""
+    res = Resolution()
+    groups_of: dict[int, list[tuple]] = {}
+    ident: dict[int, tuple] = {}
+    for kind, key, full, order, src, pos in zip(*(shared[c].to_pylist() for c in (
+            "kind", "key", "full", "order", "source_sha256", "position"))):
+        groups_of.setdefault(order, []).append((kind, key, full))
+        if kind == ID:
+            ident[order] = (full, src, pos)
+    first_rep: dict[tuple, int] = {}  # text or band group -> its earliest representative
+    seen_id: dict[tuple, int] = {}  # id group -> its articles met so far
+    for order in sorted(groups_of):
+        mine = groups_of[order]
+        url_dup = None
+        for g in (g for g in mine if g[0] == ID):
+            n = seen_id[g] = seen_id.get(g, 0) + 1
+            if n > 1:
+                aid, src, pos = ident[order]
+                url_dup = aid
+                res.new_id[order] = renamed_id(aid, src, pos, n - 1)
+        text = [g for g in mine if g[0] == TEXT]
+        cands = [first_rep[g] for g in mine if g[0] == BAND and g in first_rep]
+        if text and text[0] in first_rep:
+            res.duplicate_of[order] = first_rep[text[0]]
+            res.exact += 1
+        elif cands:
+            res.duplicate_of[order] = min(cands)
+            res.near += 1
+        elif url_dup is not None:
+            res.duplicate_of[order] = url_dup
+            res.near += 1
+        else:
+            for g in mine:
+                if g[0] != ID:
+                    first_rep.setdefault(g, order)
+    res.representatives = {v for v in res.duplicate_of.values() if isinstance(v, int)}
+    return res
+
+
+def _ray(workers: int, address: str | None):
+    import ray
+
+    if not ray.is_initialized():
+        address = address or os.environ.get("RAY_ADDRESS")
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(num_cpus=max(1, workers), **kwargs)
+    import logging
+
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # its progress bars stay; its INFO lines go
+    return ray
+
+
+def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: datetime | None, threshold: float,
+        workers: int, address: str | None, write_article: Callable[[pa.RecordBatch], None],
+        write_reject: Callable[[pa.RecordBatch], None]) -> tuple[Counter, int, int, Counter]:
+    """Normalise `files` on Ray; articles and rejects go to the writers in input order. Returns
+    (relations, exact, near, skipped)."""
+    ray = _ray(workers, address)
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = True  # input order: the same bytes as the local engine
+    ranges = band_ranges(threshold, params.num_perm)
+    tasks = _tasks(files)
+    if not tasks:
+        return Counter(), 0, 0, Counter()
+    rows = ray.data.from_items(tasks, override_num_blocks=len(tasks)).map_batches(
+        _map_task, fn_kwargs={"max_bytes": max_bytes, "retrieved_at": retrieved_at, "params": params, "ranges": ranges},
+        batch_size=1, batch_format="pyarrow").materialize()
+    shared = (rows.map_batches(shuffle_keys, batch_format="pyarrow", batch_size=None)
+              .groupby(["kind", "key"], num_partitions=max(2, 2 * workers)).map_groups(shared_keys, batch_format="pyarrow"))
+    parts = [t for t in shared.iter_batches(batch_format="pyarrow", batch_size=None) if t.num_rows]
+    res = resolve(pa.concat_tables(parts) if parts else shuffle_keys(ROW.empty_table()))
+
+    relations: Counter = Counter()
+    skipped: Counter = Counter()
+    passed: dict = {}
+    for batch in rows.iter_batches(batch_format="pyarrow", batch_size=None):
+        kind = batch["_row"].to_numpy()
+        if (kind == STATS_ROW).any():
+            for detail in batch.filter(pc.equal(batch["_row"], STATS_ROW))["detail"].to_pylist():
+                skipped.update(json.loads(detail))
+        rej = batch.filter(pc.equal(batch["_row"], REJECT_ROW))
+        if rej.num_rows:
+            write_reject(pa.RecordBatch.from_arrays([rej[n].combine_chunks() for n in REJECT.names], schema=REJECT))
+        arts = batch.filter(pc.equal(batch["_row"], ARTICLE_ROW))
+        if arts.num_rows:
+            marked = _marked(arts, res, passed)
+            relations.update(marked.column("relation").to_pylist())
+            write_article(marked)
+    return relations, res.exact, res.near, skipped
+
+
+def _map_task(batch: pa.Table, max_bytes: int, retrieved_at: datetime | None, params: Params,
+              ranges: list[tuple[int, int]]) -> pa.Table:
+    (task,) = batch.to_pylist()
+    return normalise_files(task, max_bytes, retrieved_at, params, ranges)
+
+
+def _marked(arts: pa.Table, res: Resolution, passed: dict) -> pa.RecordBatch:
+    """The articles of one batch with their final id, parent, representative and cluster. What
+    the pass has met so far is in `passed`: representatives' ids (they come before their
+    duplicates) and renamed ids by (input, former id), for the related articles that follow."""
+    orders = arts["_order"].to_pylist()
+    ids = arts["article_id"].to_pylist()
+    sources, positions, parents = (arts[c].to_pylist() for c in ("source_sha256", "position", "parent_id"))
+    rep_ids, renamed = passed.setdefault("representatives", {}), passed.setdefault("renamed", {})
+    new_ids, new_parents, dup = [], [], []
+    for o, a, src, pos, parent in zip(orders, ids, sources, positions, parents):
+        if o in res.representatives:
+            rep_ids[o] = a  # a representative keeps its id (an article with a renamed id is never one)
+        if o in res.new_id:
+            renamed[(src, pos, a)] = res.new_id[o]
+        d = res.duplicate_of.get(o)
+        dup.append(rep_ids[d] if isinstance(d, int) else d)
+        new_ids.append(res.new_id.get(o, a))
+        new_parents.append(renamed.get((src, pos, parent), parent) if parent is not None else None)
+    cols = {n: arts[n].combine_chunks() for n in ARTICLE.names}
+    cols.update(article_id=pa.array(new_ids, pa.string()), parent_id=pa.array(new_parents, pa.string()),
+                duplicate_of=pa.array(dup, pa.string()),
+                cluster_id=pa.array([d or a for d, a in zip(dup, new_ids)], pa.string()))
+    return pa.RecordBatch.from_arrays([cols[n].cast(ARTICLE.field(n).type) for n in ARTICLE.names], schema=ARTICLE)

@@ -1,0 +1,86 @@
+"""The `ray` engine gives the `local` engine's answer: the same articles, ids, `duplicate_of`,
+`cluster_id`, text hashes, rejects and summary, byte for byte, on inputs with planted exact and
+near duplicates across files, a URL crawled twice (with a related article), rejects and a WARC.
+Ray runs in local mode on two CPUs, with map tasks of two files so that duplicates meet only in
+the shuffle."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pyarrow.parquet as pq
+import pytest
+
+from framestance.normalise import normalise
+
+from ..conftest import RETRIEVED, ROOT, body
+from .test_warc import RECORDS, _page, _warc
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield
+    ray.shutdown()
+
+
+def _inputs(folder):
+    shutil.copytree(ROOT / "corpus" / "raw", folder / "sample")  # an exact and a near duplicate, a related article, rejects
+    pages = folder / "pages"
+    pages.mkdir()
+    for k in range(12):
+        (pages / f"p{k:02d}.html").write_bytes(_page(f"Story {k} of the harbour", f"harbour story {k}"))
+    # planted: an exact copy and a near copy (one word changed), each in a later file than its original
+    (pages / "p99-exact.html").write_bytes(_page("Story 3 of the harbour", "harbour story 3"))
+    (pages / "p98-near.html").write_bytes(_page("Story 5 of the harbour", "harbour story 5").replace(b"Sentence 2 ", b"Clause 2 ", 1))
+    # a URL crawled twice with new text; a page with a related article stored twice
+    url = "https://harbour.example/story/again"
+    first = {"url": url, "title": "First crawl", "maintext": body(6, "first crawl of the quay"), "date_publish": "2025-08-10"}
+    second = {"url": url, "title": "Second crawl", "maintext": body(6, "second crawl of the pier"), "date_publish": "2025-08-11"}
+    (folder / "zz-again").mkdir()
+    shutil.copy(ROOT / "corpus" / "raw" / "dumps" / "aggregator_analysis.txt", folder / "zz-again")
+    (folder / "a-records.jsonl").write_text(json.dumps(first) + "\n")
+    (folder / "z-records.jsonl").write_text(json.dumps(second) + "\n" + "{not json\n")
+    (folder / "crawl.warc.gz").write_bytes(_warc(RECORDS))
+    (folder / "empty.txt").write_bytes(b"")
+    return folder
+
+
+def test_ray_and_local_engines_give_the_same_bytes(local_ray, tmp_path, monkeypatch):
+    from framestance.normalise import ray_engine
+
+    monkeypatch.setattr(ray_engine, "FILES_PER_TASK", 2)
+    inputs = _inputs(tmp_path / "in")
+    out = {}
+    for engine in ("local", "ray"):
+        out[engine] = tmp_path / engine
+        normalise([str(inputs)], out[engine], workers=2, engine=engine, retrieved_at=RETRIEVED)
+    for name in ("articles.parquet", "rejects.parquet", "summary.json"):
+        assert (out["local"] / name).read_bytes() == (out["ray"] / name).read_bytes(), name
+
+    summary = json.loads((out["ray"] / "summary.json").read_text())
+    assert summary["exact_duplicates"] >= 2 and summary["near_duplicates"] >= 3  # the sample's, ours and the URL
+    assert summary["skipped"] and summary["rejects_by_reason"]["empty"] >= 2
+    arts = {r["title"]: r for r in pq.read_table(out["ray"] / "articles.parquet").to_pylist()}
+    first, again = arts["First crawl"], arts["Second crawl"]
+    assert again["duplicate_of"] == first["article_id"] != again["article_id"]  # crawled again: a new id
+    rows = pq.read_table(out["ray"] / "articles.parquet").to_pylist()
+    main, related = (r for r in rows if "zz-again" in r["source_path"])
+    original = next(r for r in rows if r["source_path"].endswith("sample/dumps/aggregator_analysis.txt"))
+    assert main["duplicate_of"] == original["article_id"] != main["article_id"]  # the same id again: renamed
+    assert related["relation"] == "related" and related["parent_id"] == main["article_id"]  # follows its renamed parent
+    story = {r["title"]: r for r in rows if r["source_path"].endswith(tuple(f"p{k:02d}.html" for k in range(12)))}
+    assert len(story) == 12 and not any(r["duplicate_of"] for r in story.values())
+    copies = [r for r in rows if r["source_path"].endswith(("p99-exact.html", "p98-near.html"))]
+    assert {r["duplicate_of"] for r in copies} == {story["Story 3 of the harbour"]["article_id"],
+                                                  story["Story 5 of the harbour"]["article_id"]}
+
+
+def test_an_unknown_engine_is_refused(tmp_path):
+    from framestance.normalise import BadParams
+
+    with pytest.raises(BadParams, match="engine 'spark': use one of local, ray"):
+        normalise([str(ROOT / "corpus" / "raw")], tmp_path / "out", engine="spark")
