@@ -78,13 +78,14 @@ class BufferedWriter:
             self.rows += batch.num_rows
         if self.rows >= ROW_GROUP:
             table = pa.Table.from_batches(self.buf, self.schema)
-            self.writer.write_table(table.slice(0, ROW_GROUP), row_group_size=ROW_GROUP)
+            # one chunk per row group: the file's pages depend on the rows, not on how they arrived
+            self.writer.write_table(table.slice(0, ROW_GROUP).combine_chunks(), row_group_size=ROW_GROUP)
             rest = table.slice(ROW_GROUP).combine_chunks()
             self.buf, self.rows = rest.to_batches(), rest.num_rows
 
     def close(self) -> None:
         if self.rows:
-            self.writer.write_table(pa.Table.from_batches(self.buf, self.schema), row_group_size=ROW_GROUP)
+            self.writer.write_table(pa.Table.from_batches(self.buf, self.schema).combine_chunks(), row_group_size=ROW_GROUP)
         self.writer.close()
 
     def commit(self) -> None:

@@ -35,8 +35,9 @@ from .core import Params, normalise_batch
 from .dedup import band_key, band_ranges, renamed_id
 from .readers import Found, batches, read_inputs
 
-#: Files per map task, and the expanded bytes after which a task takes no more files.
-FILES_PER_TASK, BYTES_PER_TASK = 256, 64 << 20
+#: At most this many files, and about this many bytes on disk, per map task; and at least
+#: TASKS_PER_CPU tasks per CPU where the inputs allow it, so that every CPU has work to the end.
+FILES_PER_TASK, BYTES_PER_TASK, TASKS_PER_CPU = 256, 64 << 20, 4
 SEQ_BITS = 32  # _order = file number << SEQ_BITS | place in the file
 
 ARTICLE_ROW, REJECT_ROW, STATS_ROW = 0, 1, 2
@@ -49,18 +50,25 @@ ROW = pa.schema([*(f.with_nullable(True) for f in ARTICLE),
 ID, TEXT, BAND = 0, 1, 2
 
 
-def _tasks(files: list[Found]) -> list[dict]:
-    """Groups of consecutive files, each a map task: at most FILES_PER_TASK files or about
-    BYTES_PER_TASK on disk (a large WARC is a task of its own)."""
+def _tasks(files: list[Found], cpus: int) -> list[dict]:
+    """Groups of consecutive files, each a map task: at most FILES_PER_TASK files and about
+    BYTES_PER_TASK on disk, fewer where the inputs would not give every CPU TASKS_PER_CPU tasks
+    (a large WARC is a task of its own: a file is never split)."""
+
+    def size_of(f: Found) -> int:
+        try:
+            return f.path.stat().st_size if not f.problem else 0
+        except OSError:
+            return 0
+
+    sizes = [size_of(f) for f in files]
+    per_task = min(BYTES_PER_TASK, sum(sizes) // (TASKS_PER_CPU * max(1, cpus)) + 1)
+    count = min(FILES_PER_TASK, len(files) // (TASKS_PER_CPU * max(1, cpus)) + 1)
     tasks: list[dict] = []
     current: list[int] = []
     size = 0
-    for k, f in enumerate(files):
-        try:
-            n = f.path.stat().st_size if not f.problem else 0
-        except OSError:
-            n = 0
-        if current and (len(current) >= FILES_PER_TASK or size + n > BYTES_PER_TASK):
+    for k, n in enumerate(sizes):
+        if current and (len(current) >= count or size + n > per_task):
             tasks.append({"first": current[0], "paths": [str(files[i].path) for i in current],
                           "problems": [files[i].problem or "" for i in current]})
             current, size = [], 0
@@ -232,7 +240,7 @@ def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: dateti
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True  # input order: the same bytes as the local engine
     ranges = band_ranges(threshold, params.num_perm)
-    tasks = _tasks(files)
+    tasks = _tasks(files, int(ray.cluster_resources().get("CPU", 1)))
     if not tasks:
         return Counter(), 0, 0, Counter()
     rows = ray.data.from_items(tasks, override_num_blocks=len(tasks)).map_batches(
