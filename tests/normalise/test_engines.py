@@ -84,3 +84,24 @@ def test_an_unknown_engine_is_refused(tmp_path):
 
     with pytest.raises(BadParams, match="engine 'spark': use one of local, ray"):
         normalise([str(ROOT / "corpus" / "raw")], tmp_path / "out", engine="spark")
+
+
+def test_inputs_on_a_pyarrow_file_system_read_as_the_same_files(local_ray, tmp_path):
+    """A URI (s3://, gs://, hdfs://; file:// here) is listed and each file copied, then read as a
+    local file would be: the same articles and rejects, with the URI as `source_path`."""
+    from framestance.normalise.readers import InputError
+
+    inputs = ROOT / "corpus" / "raw"
+    normalise([str(inputs)], tmp_path / "path", retrieved_at=RETRIEVED)
+    uri = f"file://{inputs.resolve()}"
+    for engine in ("local", "ray"):
+        normalise([uri], tmp_path / engine, engine=engine, workers=2, retrieved_at=RETRIEVED)
+        for name in ("articles", "rejects"):
+            want = pq.read_table(tmp_path / "path" / f"{name}.parquet")
+            got = pq.read_table(tmp_path / engine / f"{name}.parquet")
+            assert got.drop_columns(["source_path"]).equals(want.drop_columns(["source_path"])), (engine, name)
+            paths = got["source_path"].to_pylist()
+            assert all(p.startswith(uri + "/") for p in paths)
+            assert [p.split("corpus/raw/")[1] for p in paths] == [p.split("corpus/raw/")[1] for p in want["source_path"].to_pylist()]
+    with pytest.raises(InputError, match="nosuch://bucket/x: cannot list it"):
+        normalise(["nosuch://bucket/x"], tmp_path / "bad")

@@ -12,7 +12,8 @@ duplicates found through Ray's own shuffle instead of a single-process index.
    so both engines give the same bytes.
 
 Ray starts locally with `workers` CPUs, or joins a running cluster (`address`, or RAY_ADDRESS);
-on a cluster the inputs must be readable by every node (a shared file system).
+on a cluster the inputs must be readable by every node: a shared file system, or URIs of a file
+system pyarrow reads (s3://, gs://, hdfs://), which each task copies file by file.
 """
 
 from __future__ import annotations
@@ -69,15 +70,18 @@ def _tasks(files: list[Found], cpus: int) -> list[dict]:
     size = 0
     for k, n in enumerate(sizes):
         if current and (len(current) >= count or size + n > per_task):
-            tasks.append({"first": current[0], "paths": [str(files[i].path) for i in current],
-                          "problems": [files[i].problem or "" for i in current]})
+            tasks.append(_task(files, current))
             current, size = [], 0
         current.append(k)
         size += n
     if current:
-        tasks.append({"first": current[0], "paths": [str(files[i].path) for i in current],
-                      "problems": [files[i].problem or "" for i in current]})
+        tasks.append(_task(files, current))
     return tasks
+
+
+def _task(files: list[Found], which: list[int]) -> dict:
+    return {"first": which[0], "paths": [str(files[i].path) for i in which],
+            "problems": [files[i].problem or "" for i in which], "uris": [files[i].uri or "" for i in which]}
 
 
 def _as_i64(values: list[int]) -> list[int]:
@@ -90,11 +94,11 @@ def normalise_files(task: dict, max_bytes: int, retrieved_at: datetime | None, p
     """One map task: its files read and normalised, one ROW per article, reject and file."""
     parts: list[pa.Table] = []
     first = int(task["first"])
-    for k, (path, problem) in enumerate(zip(task["paths"], task["problems"])):
+    for k, (path, problem, uri) in enumerate(zip(task["paths"], task["problems"], task["uris"])):
         file_no = first + k
         skipped: Counter = Counter()
         n_art = n_rej = 0
-        for raw in batches(read_inputs([Found(Path(path), problem or None)], max_bytes, retrieved_at, skipped)):
+        for raw in batches(read_inputs([Found(Path(path), problem or None, uri or None)], max_bytes, retrieved_at, skipped)):
             result = normalise_batch(raw, params)
             arts, rejs = result.articles, result.rejects
             if arts.num_rows:

@@ -14,6 +14,7 @@ Memory is bounded by `max_bytes`: pages and JSON documents are read (and decompr
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import errno
 import glob
@@ -22,7 +23,9 @@ import io
 import json
 import os
 import re
+import shutil
 import stat as stat_mod
+import tempfile
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -69,6 +72,7 @@ class Found:
 
     path: Path
     problem: str | None = None
+    uri: str | None = None  # a file of a pyarrow file system (s3://, gs://, hdfs://, file://): copied, then read
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,9 @@ def expand_inputs(inputs: Iterable[str]) -> list[Found]:
     found: dict[str, Found] = {}
     for item in inputs:
         p = Path(item)
-        if p.is_dir():
+        if URI.match(item):
+            _remote(item, found)
+        elif p.is_dir():
             _walk(p, found, frozenset())
         elif p.is_file():
             found[_key(p)] = Found(p)
@@ -175,6 +181,44 @@ def expand_inputs(inputs: Iterable[str]) -> list[Found]:
         else:
             raise InputError(f"{item}: no such file or directory")
     return [found[k] for k in sorted(found)]
+
+
+URI = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+
+
+def _remote(uri: str, found: dict[str, Found]) -> None:
+    """The files of a pyarrow file system under `uri` (a file, or a folder walked recursively)."""
+    import pyarrow.fs as pafs
+
+    try:
+        fs, root = pafs.FileSystem.from_uri(uri)
+        info = fs.get_file_info(root)
+        if info.type == pafs.FileType.NotFound:
+            raise InputError(f"{uri}: no such file or directory")
+        infos = fs.get_file_info(pafs.FileSelector(root, recursive=True)) if info.type == pafs.FileType.Directory else [info]
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{uri}: cannot list it ({_plain(exc)})") from None
+    scheme = uri.split("://", 1)[0]
+    for i in infos:
+        if i.type == pafs.FileType.File and not any(part.startswith(".") for part in i.path.split("/")):
+            full = f"{scheme}://{i.path}" if scheme != "file" else f"file://{i.path}"
+            found[full] = Found(Path(i.path), uri=full)
+
+
+@contextlib.contextmanager
+def _local_copy(uri: str) -> Iterator[Path]:
+    """A temporary local copy of a file of a pyarrow file system, with its modification time."""
+    import pyarrow.fs as pafs
+
+    fs, path = pafs.FileSystem.from_uri(uri)
+    info = fs.get_file_info(path)
+    with tempfile.TemporaryDirectory(prefix="framestance-") as tmp:
+        local = Path(tmp) / Path(path).name
+        with fs.open_input_stream(path, compression=None) as src, open(local, "wb") as dst:  # bytes as stored
+            shutil.copyfileobj(src, dst, 1 << 20)
+        if info.mtime is not None:
+            os.utime(local, (info.mtime.timestamp(), info.mtime.timestamp()))
+        yield local
 
 
 def display_path(path: Path) -> str:
@@ -593,12 +637,16 @@ def read_inputs(found: list[Found], max_bytes: int, retrieved_at: datetime | Non
     that are not inputs (requests, metadata, non-HTML, non-200) are counted in `skipped`."""
     skipped = Counter() if skipped is None else skipped
     for item in found:
-        shown = display_path(item.path)
+        shown = item.uri or display_path(item.path)
         if item.problem:
             yield Raw(shown, sha256(shown), 0, "text", None, retrieved_at or _now(), item.problem, R.UNREADABLE.value)
             continue
         try:
-            yield from _read_file(item.path, shown, max_bytes, retrieved_at, skipped)
+            if item.uri:
+                with _local_copy(item.uri) as local:
+                    yield from _read_file(local, item.uri, max_bytes, retrieved_at, skipped)
+            else:
+                yield from _read_file(item.path, shown, max_bytes, retrieved_at, skipped)
         except OSError as exc:  # vanished or became unreadable while being read
             yield Raw(shown, sha256(shown), 0, kind_of(item.path.name, b""), None, retrieved_at or _now(),
                       f"unreadable: cannot read the file ({exc.strerror or _plain(exc)})", R.UNREADABLE.value)
