@@ -502,8 +502,9 @@ def compute(
 
     # relevance over every annotation; the rest over those who found the article relevant (the
     # others left it uncoded: an empty frame set there is no judgement, so it is no value)
-    relevance = pd.Series(np.where(is_relevant(sub), cb.RELEVANT, cb.NOT_RELEVANT))
-    rel = is_relevant(sub)[idx]
+    relevant = is_relevant(sub)
+    rel = relevant[idx]
+    not_relevant = (~rel).astype(np.int64)  # the relevance code of each counted annotation
     frame_ids = cb.frame_ids()
     if len(frame_ids) > 64:
         raise ValueError("frame-set alpha supports at most 64 codebook frames")
@@ -518,14 +519,14 @@ def compute(
         if (v >= 0).any():
             dims[name] = _Nominal(u[v >= 0], v[v >= 0], n_units)
 
-    coded("relevance", relevance)
+    dims["relevance"] = _Nominal(u, not_relevant, n_units)
     coded("primary_frame", sub["primary_frame"])
     coded("tone", sub["tone"])
     tone_rank = _index_of(sub["tone"], [t.id for t in cb.tone])[idx]
     if (tone_rank >= 0).any():
         dims["tone_ordinal"] = _Ordinal(u[tone_rank >= 0], tone_rank[tone_rank >= 0], len(cb.tone), n_units)
     result: dict = {
-        "relevance": _r(nominal(relevance)),
+        "relevance": _r(_alpha_core(u, not_relevant, "nominal")),
         "primary_frame": _r(nominal(sub["primary_frame"])),
         "tone": _r(nominal(sub["tone"])),
         "tone_ordinal": _r(_alpha_core(u[tone_rank >= 0], tone_rank[tone_rank >= 0], "ordinal", len(cb.tone))),
@@ -591,7 +592,8 @@ def compute(
     if texts is None:
         span_scores: dict = dict.fromkeys(SPAN_KINDS)
     else:
-        span_scores = span_f1(submitted(spans), texts, sub[["article_id", "annotator"]][is_relevant(sub)].dropna())
+        coders = sub[["article_id", "annotator"]]
+        span_scores = span_f1(submitted(spans), texts, (coders if relevant.all() else coders[relevant]).dropna())
     return _sorted({
         "counts": {
             "articles": int(len(units)),
