@@ -289,6 +289,7 @@ def test_compute_masi_and_spans(cb):
         span("r", "frame_cue", "economic", 0, 6, status="draft"),
     ])
     m = compute(annotations, stances, spans, cb, texts={"a1": text})
+    assert m["counts"]["annotators"] == compute(annotations, stances, spans, cb)["counts"]["annotators"] == 3
     assert m["alpha"]["frames_masi"] == pytest.approx(expected, abs=5e-5)
     # a1 submitted by p, q, r: p {0} vs q {0, 1}: 2/3; r's span is a draft, r marked nothing: +1, +2
     assert m["spans"]["frame_cue"] == round(2 * 1 / (3 + 1 + 2), 4)

@@ -592,8 +592,8 @@ def compute(
     if texts is None:
         span_scores: dict = dict.fromkeys(SPAN_KINDS)
     else:
-        coders = sub[["article_id", "annotator"]]
-        span_scores = span_f1(submitted(spans), texts, (coders if relevant.all() else coders[relevant]).dropna())
+        who_coded = sub[["article_id", "annotator"]]
+        span_scores = span_f1(submitted(spans), texts, (who_coded if relevant.all() else who_coded[relevant]).dropna())
     return _sorted({
         "counts": {
             "articles": int(len(units)),
