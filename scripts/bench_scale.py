@@ -33,6 +33,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_normalise import _children, _rss_mb  # noqa: E402  (the memory sampling of the normalise benchmark)
+
 DATA = ROOT.parent / "shared" / "extraction-dev" / "html"
 PER_WARC = 250
 RETRIEVED = datetime(2025, 8, 18, 9, 30, tzinfo=UTC)
@@ -120,26 +123,13 @@ def child(src: str, out: str, engine: str, workers: int) -> None:
     print(json.dumps({"seconds": time.perf_counter() - t0, "summary": summary.__dict__}))
 
 
-def _rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 def _tree(pid: int) -> list[int]:
+    """The process and all its descendants (Ray's workers are children of the raylet)."""
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
         out.append(p)
-        for task in Path(f"/proc/{p}/task").glob("*"):
-            try:
-                todo += [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                pass
+        todo += _children(p)
     return out
 
 
