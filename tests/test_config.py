@@ -53,6 +53,6 @@ def test_the_cli_prints_one_line_for_a_bad_params_file(tmp_path):
     (tmp_path / "page.txt").write_text("Title\n\nSome text.\n", encoding="utf-8")
     proc = subprocess.run([FRAMESTANCE, "normalise", "page.txt", "--out", "out"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == ["error: params.yaml normalise.near_dup: unknown parameter (known: max_bytes, "
+    assert proc.stderr.strip().splitlines() == ["error: params.yaml normalise.near_dup: unknown parameter (known: engine, max_bytes, "
                                                 "min_words, near_dup_threshold, num_perm, retrieved_at)"]
     assert not (tmp_path / "out").exists()

@@ -9,6 +9,10 @@ Two methods:
   It refuses data it cannot fit: fewer than three annotators (two cannot be told apart) or fewer
   than `ds_min_items` items for some annotator (its confusion matrix would be a guess).
 
+Relevance first: the gold relevance is decided over all of an article's annotators; every other
+label over those who found the article relevant (their majorities and shares count only them);
+an article whose gold relevance is `not_relevant` gets no other label (null, not `unresolved`).
+
 Consistent by construction, whatever the method:
 * a label is always one that some annotator of that article gave;
 * a tie, or a label whose support is below `min_support`, is `unresolved` (frames: listed in
