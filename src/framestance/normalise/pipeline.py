@@ -1,8 +1,11 @@
 """readers -> pure normaliser (in worker processes) -> dedup -> parquet writers.
 
-Everything streams in record batches: memory does not grow with the corpus except for the dedup
-index (one MinHash signature and one text key per unique article). Results come back in input order
-and row groups have a fixed size, so the parquet files are byte-identical whatever `--workers` is.
+Two engines run the same steps: `local` (a process pool on this machine and a streaming dedup
+index, below) and `ray` (Ray Data, with duplicates found through its shuffle: ray_engine.py).
+Everything streams in record batches: with the local engine memory does not grow with the corpus
+except for the dedup index (about 1 KB per unique article). Results come back in input order and
+row groups have a fixed size, written as one chunk, so the parquet files are byte-identical
+whatever the engine and `--workers` are.
 """
 
 from __future__ import annotations

@@ -201,8 +201,7 @@ def _remote(uri: str, found: dict[str, Found]) -> None:
     scheme = uri.split("://", 1)[0]
     for i in infos:
         if i.type == pafs.FileType.File and not any(part.startswith(".") for part in i.path.split("/")):
-            full = f"{scheme}://{i.path}" if scheme != "file" else f"file://{i.path}"
-            found[full] = Found(Path(i.path), uri=full)
+            found[f"{scheme}://{i.path}"] = Found(Path(i.path), uri=f"{scheme}://{i.path}")
 
 
 @contextlib.contextmanager
