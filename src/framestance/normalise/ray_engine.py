@@ -244,14 +244,15 @@ def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: dateti
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True  # input order: the same bytes as the local engine
     ranges = band_ranges(threshold, params.num_perm)
-    tasks = _tasks(files, int(ray.cluster_resources().get("CPU", 1)))
+    cpus = int(ray.cluster_resources().get("CPU", 1))  # of the whole cluster, not of this machine
+    tasks = _tasks(files, cpus)
     if not tasks:
         return Counter(), 0, 0, Counter()
     rows = ray.data.from_items(tasks, override_num_blocks=len(tasks)).map_batches(
         _map_task, fn_kwargs={"max_bytes": max_bytes, "retrieved_at": retrieved_at, "params": params, "ranges": ranges},
         batch_size=1, batch_format="pyarrow").materialize()
     shared = (rows.map_batches(shuffle_keys, batch_format="pyarrow", batch_size=None)
-              .groupby(["kind", "key"], num_partitions=max(2, 2 * workers)).map_groups(shared_keys, batch_format="pyarrow"))
+              .groupby(["kind", "key"], num_partitions=max(2, 2 * cpus)).map_groups(shared_keys, batch_format="pyarrow"))
     parts = [t for t in shared.iter_batches(batch_format="pyarrow", batch_size=None) if t.num_rows]
     res = resolve(pa.concat_tables(parts) if parts else shuffle_keys(ROW.empty_table()))
 
