@@ -78,9 +78,10 @@ def labeling_config(cb: Codebook, votes: bool = False) -> str:
     """Label Studio XML for the codebook, laid out for a 1366x768 screen: the article with the two
     span label sets above it; the primary frame (which counts as present: `pull` adds it to the
     frames, so a primary frame outside the marked frames cannot exist) and the other frames; tone and
-    one row per stance target; above them a "not about the issue" box that hides them all. Hotkeys on every group, definitions as hints, plain-word messages for
-    what is required. With `votes` (the adjudication project), each annotator's labels
-    (pseudonymised, `$votes`) are shown above the article."""
+    one row per stance target; above them a "not about the issue" box that hides them all.
+    Hotkeys on every group, definitions as hints, plain-word messages for what is required. With
+    `votes` (the adjudication project), each annotator's labels (pseudonymised, `$votes`) are
+    shown above the article."""
     from xml.sax.saxutils import escape
 
     def attrs(**kw) -> str:

@@ -40,6 +40,7 @@ from .schema import (
     STATUSES,
     SUBMITTED,
     UNRESOLVED,
+    is_relevant,
 )
 
 SHA256 = r"^[0-9a-f]{64}$"
@@ -257,7 +258,7 @@ def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str,
     if "annotations" in tables:
         ann = tables["annotations"]
         submitted = ann["status"] == SUBMITTED
-        relevant = ann["relevance"] != NOT_RELEVANT
+        relevant = pd.Series(is_relevant(ann), index=ann.index)
         coded = submitted & relevant  # the annotations that must carry every label
         add("annotations", "primary_frame", _in(frames), "primary frame in the codebook")
         add("annotations", "frames", _all_in(frames), "frames in the codebook")

@@ -147,22 +147,18 @@ def test_the_shuffle_resolution_replays_the_local_index_on_random_collisions():
     import pyarrow as pa
 
     from framestance.normalise.core import Result
-    from framestance.normalise.dedup import Deduplicator, band_key
-    from framestance.normalise.ray_engine import ARTICLE_ROW, ROW, _as_i64, _marked, resolve, shared_keys, shuffle_keys
-    from framestance.schema import ARTICLE, REJECT
+    from framestance.normalise.dedup import Deduplicator
+    from framestance.normalise.ray_engine import _marked, article_rows, resolve, shared_keys, shuffle_keys
+    from framestance.schema import REJECT
 
     for seed in range(300):
         rng = random.Random(seed)
         local = Deduplicator(0.8, 128)
         batch, keys, sigs = _random_stream(rng, local.ranges)
-        want, exact, near = local.mark(Result(batch, pa.RecordBatch.from_pylist([], schema=REJECT), keys, sigs))
-        cols = {f.name: batch.column(f.name) for f in ARTICLE}
-        n = batch.num_rows
-        cols.update(reason=pa.nulls(n, pa.string()), detail=pa.nulls(n, pa.string()),
-                    _row=pa.array([ARTICLE_ROW] * n, pa.int8()), _order=pa.array(range(n), pa.int64()),
-                    _text_key=pa.array([k[:32] for k in keys]),
-                    _bands=pa.array([_as_i64([band_key(s[a:z]) for a, z in local.ranges]) for s in sigs], pa.list_(pa.int64())))
-        rows = pa.table(cols, schema=ROW)
+        result = Result(batch, pa.RecordBatch.from_pylist([], schema=REJECT), keys, sigs)
+        want, exact, near = local.mark(result)
+        rows = article_rows(result, local.ranges, 0)  # as a map task writes them
+        n = rows.num_rows
         keyed = shuffle_keys(rows)
         groups = defaultdict(list)  # what Ray's groupby does across workers
         for i, (kind, key) in enumerate(zip(keyed["kind"].to_pylist(), keyed["key"].to_pylist())):

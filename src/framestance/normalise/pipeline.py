@@ -170,11 +170,26 @@ def normalise(
     skipped: Counter = Counter()
     art_w = BufferedWriter(out / "articles.parquet", ARTICLE)
     rej_w = BufferedWriter(out / "rejects.parquet", REJECT)
-    try:
+
+    def write_articles(batch: pa.RecordBatch) -> None:
+        art_w.write(batch)
+        relations = Counter(batch.column("relation").to_pylist())
+        summary.main += relations["main"]
+        summary.related += relations["related"]
+
+    def write_rejects(batch: pa.RecordBatch) -> None:
+        rej_w.write(batch)
+        summary.rejected += batch.num_rows
+        for rej in batch.to_pylist():
+            reasons[rej["reason"]] += 1
+            if on_reject:
+                on_reject(rej)
+
+    try:  # both engines write and count through the same two functions
         if engine == "ray":
-            _on_ray(files, params, cfg, workers, address, summary, reasons, skipped, art_w, rej_w, on_reject, progress)
+            _on_ray(files, params, cfg, workers, address, summary, skipped, write_articles, write_rejects, progress)
         else:
-            _on_local(files, params, cfg, workers, summary, reasons, skipped, art_w, rej_w, on_reject, progress)
+            _on_local(files, params, cfg, workers, summary, skipped, write_articles, write_rejects, progress)
         art_w.close()
         rej_w.close()
     except BaseException:
@@ -193,9 +208,12 @@ def normalise(
     return summary
 
 
+Writer = Callable[[pa.RecordBatch], None]
+
+
 def _on_local(files: list[Found], params: Params, cfg: NormaliseConfig, workers: int, summary: Summary,
-              reasons: Counter, skipped: Counter, art_w: BufferedWriter, rej_w: BufferedWriter,
-              on_reject: Callable[[dict], None] | None, progress: Callable[[int, int], None] | None) -> None:
+              skipped: Counter, write_articles: Writer, write_rejects: Writer,
+              progress: Callable[[int, int], None] | None) -> None:
     """The local engine: worker processes normalise batches in order; one streaming duplicate index."""
     dedup = Deduplicator(cfg.near_dup_threshold, cfg.num_perm)
     files_seen = 0
@@ -204,18 +222,10 @@ def _on_local(files: list[Found], params: Params, cfg: NormaliseConfig, workers:
     for raw_batch, result in _zip_inputs(raw, workers, params):
         summary.inputs += raw_batch.num_rows
         marked, exact, near = dedup.mark(result)
-        art_w.write(marked)
-        rej_w.write(result.rejects)
-        relations = Counter(marked.column("relation").to_pylist())
-        summary.main += relations["main"]
-        summary.related += relations["related"]
+        write_articles(marked)
+        write_rejects(result.rejects)
         summary.exact_duplicates += exact
         summary.near_duplicates += near
-        summary.rejected += result.rejects.num_rows
-        for rej in result.rejects.to_pylist():
-            reasons[rej["reason"]] += 1
-            if on_reject:
-                on_reject(rej)
         for path in raw_batch.column("source_path").to_pylist():
             if path != last_path:
                 files_seen, last_path = files_seen + 1, path
@@ -224,22 +234,13 @@ def _on_local(files: list[Found], params: Params, cfg: NormaliseConfig, workers:
 
 
 def _on_ray(files: list[Found], params: Params, cfg: NormaliseConfig, workers: int, address: str | None, summary: Summary,
-            reasons: Counter, skipped: Counter, art_w: BufferedWriter, rej_w: BufferedWriter,
-            on_reject: Callable[[dict], None] | None, progress: Callable[[int, int], None] | None) -> None:
+            skipped: Counter, write_articles: Writer, write_rejects: Writer,
+            progress: Callable[[int, int], None] | None) -> None:
     """The ray engine's run, counted into `summary` as the local loop counts."""
     from . import ray_engine
 
-    def write_reject(batch: pa.RecordBatch) -> None:
-        rej_w.write(batch)
-        summary.rejected += batch.num_rows
-        for rej in batch.to_pylist():
-            reasons[rej["reason"]] += 1
-            if on_reject:
-                on_reject(rej)
-
-    relations, exact, near, found = ray_engine.run(files, params, cfg.max_bytes, cfg.retrieved_at, cfg.near_dup_threshold,
-                                                   workers, address, art_w.write, write_reject)
-    summary.main, summary.related = relations["main"], relations["related"]
+    exact, near, found = ray_engine.run(files, params, cfg.max_bytes, cfg.retrieved_at, cfg.near_dup_threshold,
+                                        workers, address, write_articles, write_rejects)
     summary.exact_duplicates, summary.near_duplicates = exact, near
     summary.inputs = summary.main + summary.rejected  # every input is an article or a reject
     skipped.update(found)

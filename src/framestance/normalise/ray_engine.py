@@ -19,6 +19,7 @@ system pyarrow reads (s3://, gs://, hdfs://), which each task copies file by fil
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -32,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import ARTICLE, REJECT
-from .core import Params, normalise_batch
+from .core import Params, Result, normalise_batch
 from .dedup import band_key, band_ranges, renamed_id
 from .readers import Found, batches, read_inputs
 
@@ -89,41 +90,43 @@ def _as_i64(values: list[int]) -> list[int]:
     return np.array(values, dtype=np.uint64).view(np.int64).tolist()
 
 
+def _rows(kind: int, first_order: int, n: int, **columns: pa.Array) -> pa.Table:
+    """`n` ROW rows of one kind, ordered from `first_order`: the columns given, nulls elsewhere."""
+    cols = {name: columns[name] if name in columns else pa.nulls(n, ROW.field(name).type) for name in ROW.names}
+    cols.update(_row=pa.array([kind] * n, pa.int8()), _order=pa.array(range(first_order, first_order + n), pa.int64()))
+    return pa.table(cols, schema=ROW)
+
+
+def article_rows(result: Result, ranges: list[tuple[int, int]], first_order: int) -> pa.Table:
+    """The articles of one normalised batch as ROW rows, with the keys the shuffle groups them by."""
+    arts = result.articles
+    return _rows(ARTICLE_ROW, first_order, arts.num_rows, **{f.name: arts.column(f.name) for f in ARTICLE},
+                 _text_key=pa.array([key[:32] for key in result.dedup_keys], pa.string()),
+                 _bands=pa.array([_as_i64([band_key(sig[a:z]) for a, z in ranges]) for sig in result.signatures],
+                                 pa.list_(pa.int64())))
+
+
 def normalise_files(task: dict, max_bytes: int, retrieved_at: datetime | None, params: Params,
                     ranges: list[tuple[int, int]]) -> pa.Table:
     """One map task: its files read and normalised, one ROW per article, reject and file."""
     parts: list[pa.Table] = []
     first = int(task["first"])
     for k, (path, problem, uri) in enumerate(zip(task["paths"], task["problems"], task["uris"])):
-        file_no = first + k
+        file_start = (first + k) << SEQ_BITS
         skipped: Counter = Counter()
         n_art = n_rej = 0
         for raw in batches(read_inputs([Found(Path(path), problem or None, uri or None)], max_bytes, retrieved_at, skipped)):
             result = normalise_batch(raw, params)
             arts, rejs = result.articles, result.rejects
             if arts.num_rows:
-                cols = {f.name: arts.column(f.name) for f in ARTICLE}
-                cols.update(
-                    reason=pa.nulls(arts.num_rows, pa.string()), detail=pa.nulls(arts.num_rows, pa.string()),
-                    _row=pa.array([ARTICLE_ROW] * arts.num_rows, pa.int8()),
-                    _order=pa.array([(file_no << SEQ_BITS) | (n_art + i) for i in range(arts.num_rows)], pa.int64()),
-                    _text_key=pa.array([key[:32] for key in result.dedup_keys], pa.string()),
-                    _bands=pa.array([_as_i64([band_key(sig[a:z]) for a, z in ranges]) for sig in result.signatures],
-                                    pa.list_(pa.int64())))
-                parts.append(pa.table(cols, schema=ROW))
+                parts.append(article_rows(result, ranges, file_start + n_art))
                 n_art += arts.num_rows
             if rejs.num_rows:
-                cols = {name: pa.nulls(rejs.num_rows, ROW.field(name).type) for name in ROW.names}
-                cols.update({name: rejs.column(name) for name in REJECT.names})
-                cols.update(_row=pa.array([REJECT_ROW] * rejs.num_rows, pa.int8()),
-                            _order=pa.array([(file_no << SEQ_BITS) | (n_rej + i) for i in range(rejs.num_rows)], pa.int64()))
-                parts.append(pa.table(cols, schema=ROW))
+                parts.append(_rows(REJECT_ROW, file_start + n_rej, rejs.num_rows,
+                                   **{name: rejs.column(name) for name in REJECT.names}))
                 n_rej += rejs.num_rows
         if skipped:
-            cols = {name: pa.nulls(1, ROW.field(name).type) for name in ROW.names}
-            cols.update(detail=pa.array([json.dumps(dict(skipped), sort_keys=True)]), _row=pa.array([STATS_ROW], pa.int8()),
-                        _order=pa.array([file_no << SEQ_BITS], pa.int64()))
-            parts.append(pa.table(cols, schema=ROW))
+            parts.append(_rows(STATS_ROW, file_start, 1, detail=pa.array([json.dumps(dict(skipped), sort_keys=True)])))
     return pa.concat_tables(parts) if parts else ROW.empty_table()
 
 
@@ -229,17 +232,15 @@ def _ray(workers: int, address: str | None):
             ray.init(address=address, **kwargs)
         else:
             ray.init(num_cpus=max(1, workers), **kwargs)
-    import logging
-
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # its progress bars stay; its INFO lines go
     return ray
 
 
 def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: datetime | None, threshold: float,
         workers: int, address: str | None, write_article: Callable[[pa.RecordBatch], None],
-        write_reject: Callable[[pa.RecordBatch], None]) -> tuple[Counter, int, int, Counter]:
+        write_reject: Callable[[pa.RecordBatch], None]) -> tuple[int, int, Counter]:
     """Normalise `files` on Ray; articles and rejects go to the writers in input order. Returns
-    (relations, exact, near, skipped)."""
+    (exact duplicates, near duplicates, skipped records by why)."""
     ray = _ray(workers, address)
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True  # input order: the same bytes as the local engine
@@ -247,7 +248,7 @@ def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: dateti
     cpus = int(ray.cluster_resources().get("CPU", 1))  # of the whole cluster, not of this machine
     tasks = _tasks(files, cpus)
     if not tasks:
-        return Counter(), 0, 0, Counter()
+        return 0, 0, Counter()
     rows = ray.data.from_items(tasks, override_num_blocks=len(tasks)).map_batches(
         _map_task, fn_kwargs={"max_bytes": max_bytes, "retrieved_at": retrieved_at, "params": params, "ranges": ranges},
         batch_size=1, batch_format="pyarrow").materialize()
@@ -256,23 +257,18 @@ def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: dateti
     parts = [t for t in shared.iter_batches(batch_format="pyarrow", batch_size=None) if t.num_rows]
     res = resolve(pa.concat_tables(parts) if parts else shuffle_keys(ROW.empty_table()))
 
-    relations: Counter = Counter()
     skipped: Counter = Counter()
     passed: dict = {}
     for batch in rows.iter_batches(batch_format="pyarrow", batch_size=None):
-        kind = batch["_row"].to_numpy()
-        if (kind == STATS_ROW).any():
-            for detail in batch.filter(pc.equal(batch["_row"], STATS_ROW))["detail"].to_pylist():
-                skipped.update(json.loads(detail))
+        for detail in batch.filter(pc.equal(batch["_row"], STATS_ROW))["detail"].to_pylist():
+            skipped.update(json.loads(detail))
         rej = batch.filter(pc.equal(batch["_row"], REJECT_ROW))
         if rej.num_rows:
             write_reject(pa.RecordBatch.from_arrays([rej[n].combine_chunks() for n in REJECT.names], schema=REJECT))
         arts = batch.filter(pc.equal(batch["_row"], ARTICLE_ROW))
         if arts.num_rows:
-            marked = _marked(arts, res, passed)
-            relations.update(marked.column("relation").to_pylist())
-            write_article(marked)
-    return relations, res.exact, res.near, skipped
+            write_article(_marked(arts, res, passed))
+    return res.exact, res.near, skipped
 
 
 def _map_task(batch: pa.Table, max_bytes: int, retrieved_at: datetime | None, params: Params,
