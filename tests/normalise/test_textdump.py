@@ -151,6 +151,41 @@ def test_not_a_date():
 
 
 @pytest.mark.parametrize(
+    ("language", "line", "day"),
+    [
+        ("de", "14. August 2025", "2025-08-14"),
+        ("fr", "Publié le 14 août 2025", "2025-08-14"),
+        ("es", "Lunes 3 de marzo de 2025", "2025-03-03"),
+        ("en", "19-Dec-2025", "2025-12-19"),
+        ("en", "November 3, 2025 (8:42 AM ET)", "2025-11-03"),
+        ("de", "14 août 2025", None),  # another language than the page's: not read
+        ("fr", "© 2024 Le Journal", None),  # a year with no day: dateparser is not asked
+    ],
+)
+def test_dates_in_the_page_language(language, line, day):
+    """Dates `_absolute` does not read go to dateparser in the page's detected language only
+    (one cached parser per language: a list of languages, rebuilt per call, was most of the dump
+    path's time)."""
+    from framestance.normalise.dates import parse_shown_date
+    from framestance.normalise.profiles import profile_for
+
+    shown = parse_shown_date(line, RETRIEVED, profile_for("").with_language(language))
+    assert (shown.at.date().isoformat() if shown else None) == day
+
+
+def test_ends_sentence_is_the_terminal_pattern():
+    import random
+
+    from framestance.normalise.cleaning import TERMINAL, ends_sentence
+
+    rng = random.Random(7)
+    alphabet = "ab .!?…:;\"'”’»)]\n"
+    for _ in range(20000):
+        line = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        assert ends_sentence(line) == bool(TERMINAL.search(line)), repr(line)
+
+
+@pytest.mark.parametrize(
     ("names", "authors", "roles"),
     [
         ("Jane Doe", ["Jane Doe"], [""]),

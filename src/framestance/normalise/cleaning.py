@@ -13,6 +13,7 @@ from .profiles import Profile
 from .text import squash
 
 TERMINAL = re.compile(r"[.!?…:;][\"'”’»)\]]*$")
+_TERMINAL_CHARS = frozenset(".!?…:;")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"“‘(]?[A-ZÀ-Þ0-9])")
 _ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Sgt|Prof|Jr|Sr|No|Inc|Co|Corp|vs|Mt|Ft|Capt|Cmdr|Adm|Pres)|\b[A-Z]|\b(?:U\.S|U\.K|U\.N))\.$")
 
@@ -24,7 +25,9 @@ def layout_words(text: str) -> int:
 
 
 def ends_sentence(line: str) -> bool:
-    return bool(TERMINAL.search(line))
+    """`TERMINAL` without a scan of the whole line (paragraphs grow line by line)."""
+    line = line[:-1] if line.endswith("\n") else line  # `$` also matches before one final newline
+    return line.rstrip("\"'”’»)]")[-1:] in _TERMINAL_CHARS
 
 
 def sentences(paragraph: str) -> list[str]:

@@ -37,6 +37,8 @@ _ABSOLUTE = re.compile(
 )
 _TIME = re.compile(r"\b\d{1,2}[:.]\d{2}(?P<sec>[:.]\d{2})?\s*(?:[ap]\.?m\.?)?\b|\b\d{1,2}\s*[ap]\.?m\.?\b", re.IGNORECASE)
 _FOREIGN_DATE = re.compile(r"\b(1[89]|20)\d{2}\b")
+# a day of the month beside the year: dateparser requires one, so lines without are not tried
+_DAY_NUMBER = re.compile(r"(?<![\d.,])(?:0?[1-9]|[12]\d|3[01])(?!\d|[.,]\d)")
 
 
 @dataclass(frozen=True)
@@ -127,8 +129,12 @@ DATE_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt", "pl", "sv", "da", "n
 
 
 def _foreign(line: str, profile: Profile) -> ShownDate | None:
-    """Absolute dates in other languages ("14. August 2025", "14 août 2025") via dateparser."""
-    return _foreign_body(profile.date_lead.sub("", line.strip()))
+    """Dates `_absolute` does not read ("14. August 2025", "14 août 2025", "19-Dec-2025") via
+    dateparser, in the page's language when known (one locale is ~10× faster than the list)."""
+    languages = profile.date_languages or DATE_LANGUAGES
+    if not set(languages) <= _dateparser_languages():
+        return None
+    return _foreign_body(profile.date_lead.sub("", line.strip()), languages)
 
 
 @lru_cache(maxsize=1)
@@ -146,15 +152,26 @@ def short_list_date_parser():
     return parser
 
 
-@lru_cache(maxsize=4096)
-def _foreign_body(body: str) -> ShownDate | None:
-    import dateparser  # imported on demand: slow to import, rarely needed
+@lru_cache(maxsize=1)
+def _dateparser_languages() -> frozenset[str]:
+    from dateparser.data import language_locale_dict
 
-    at = dateparser.parse(
-        body,
-        languages=list(DATE_LANGUAGES),
-        settings={"RETURN_AS_TIMEZONE_AWARE": True, "TO_TIMEZONE": "UTC", "REQUIRE_PARTS": ["day", "month", "year"]},
-    )
+    return frozenset(language_locale_dict)
+
+
+@lru_cache(maxsize=32)
+def _foreign_parser(languages: tuple[str, ...]):
+    """One dateparser instance per language list: `dateparser.parse` builds a new parser, with its
+    locale data, on every call (~25 ms a line; 40 % of the dump path on real pages)."""
+    from dateparser import DateDataParser  # imported on demand: slow to import, rarely needed
+
+    return DateDataParser(languages=list(languages), settings={
+        "RETURN_AS_TIMEZONE_AWARE": True, "TO_TIMEZONE": "UTC", "REQUIRE_PARTS": ["day", "month", "year"]})
+
+
+@lru_cache(maxsize=4096)
+def _foreign_body(body: str, languages: tuple[str, ...]) -> ShownDate | None:
+    at = _foreign_parser(languages).get_date_data(body).date_obj
     if at is None:
         return None
     precision = "minute" if _TIME.search(body) else "day"
@@ -167,7 +184,8 @@ def parse_shown_date(line: str, retrieved_at: datetime, profile: Profile) -> Sho
     if not stripped or len(stripped) > 80 or len(stripped.split()) > 10:
         return None
     found = _relative(stripped, retrieved_at, profile) or _absolute(stripped, profile)
-    if found is None and _FOREIGN_DATE.search(stripped) and len(stripped.split()) <= 6 and not stripped.endswith("."):
+    if (found is None and _FOREIGN_DATE.search(stripped) and len(stripped.split()) <= 6 and not stripped.endswith(".")
+            and _DAY_NUMBER.search(stripped)):
         found = _foreign(stripped, profile)
     return found
 

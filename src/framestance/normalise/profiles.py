@@ -7,7 +7,7 @@ strings occurs in the page, so a new aggregator is supported by a small YAML fil
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, replace, fields
 from functools import lru_cache
 from importlib import resources
 from typing import ClassVar
@@ -129,6 +129,13 @@ class Profile:
     date_units: tuple[tuple[str, int, str], ...] = ()  # (unit word prefix, seconds, precision)
     date_number_words: dict[str, int] = field(default_factory=dict)
     date_lead: re.Pattern = re.compile(r"(?!x)x")
+    # languages dateparser reads dates in: the page's own when it is known (`with_language`),
+    # else None, a short list of common ones
+    date_languages: tuple[str, ...] | None = None
+
+    def with_language(self, language: str | None) -> Profile:
+        """This profile for a page in `language` (ISO 639-1), as detected from its body."""
+        return replace(self, date_languages=(language,)) if language else self
 
 
 def _alternation(patterns: list[str], flags: int = re.IGNORECASE) -> re.Pattern:

@@ -26,7 +26,7 @@ from .article import Extracted, NotAnArticle
 from .cleaning import clean_paragraphs, ends_sentence, layout_words, parse_byline
 from .dates import parse_shown_date
 from .profiles import Profile, profile_for
-from .text import fix_mojibake, n_words, squash, tidy
+from .text import detect_language, fix_mojibake, n_words, squash, tidy
 
 _CONTINUES = re.compile(r"^[,.;:)\]’”»]|^[-–—]\s+[a-z]")
 _LOWER_START = re.compile(r"^[\"“‘(]?[a-zà-ÿ]")
@@ -282,12 +282,11 @@ def _paragraphs(lines: list[str]) -> list[str]:
             continue
         joins = bool(_CONTINUES.match(ln))
         if not joins and not blank and not ends_sentence(cur):
-            last_words = layout_words(cur)
             joins = bool(
                 _LOWER_START.match(ln)
                 or cur.endswith(",")
-                or _FUNCTION_END.search(cur)
-                or (last_words >= 9 and layout_words(ln) >= 1)
+                or _FUNCTION_END.search(cur[-16:])  # anchored at the end: the tail is enough
+                or (layout_words(cur) >= 9 and layout_words(ln) >= 1)
             )
         if joins:
             sep = "" if ln[0] in ",.;:)]’”»" else " "
@@ -387,6 +386,8 @@ def _read_with_line_model(lines: list[str], retrieved_at: datetime, min_words: i
     if not body:
         return None  # no line reads as body text: the layout rules have their say
     first = body[0]
+    # dates in the page's own language: dateparser over a list of languages was most of the time
+    profile = profile.with_language(detect_language(" ".join(lines[i] for i in body[:20])))
 
     def title_like(ln: str) -> bool:
         return (3 <= layout_words(ln) <= 30 and not ln.endswith(".") and not profile.byline.match(ln)
