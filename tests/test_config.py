@@ -54,5 +54,5 @@ def test_the_cli_prints_one_line_for_a_bad_params_file(tmp_path):
     proc = subprocess.run([FRAMESTANCE, "normalise", "page.txt", "--out", "out"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["error: params.yaml normalise.near_dup: unknown parameter (known: engine, max_bytes, "
-                                                "min_words, near_dup_threshold, num_perm, retrieved_at)"]
+                                                "min_words, near_dup_threshold, num_perm, retrieved_at, rows_per_file)"]
     assert not (tmp_path / "out").exists()

@@ -34,6 +34,7 @@ class NormaliseConfig:
     near_dup_threshold: float = 0.8  # MinHash LSH Jaccard threshold
     num_perm: int = 128  # MinHash permutations
     engine: str = "local"  # local (processes on this machine) or ray (Ray Data: a local Ray or a cluster)
+    rows_per_file: int = 0  # 0: one file per table; else a folder of part files of this many rows
 
 
 @dataclass(frozen=True)

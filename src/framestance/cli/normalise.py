@@ -25,7 +25,7 @@ from ._app import (
 @app.command()
 def normalise(
     inputs: Annotated[list[str], typer.Argument(help="Files, directories or globs (text dumps, HTML, JSONL/JSON/Parquet/CSV; .gz too).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for articles.parquet, rejects.parquet, summary.json.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for articles.parquet, rejects.parquet (files, or folders of part files), summary.json.")],
     retrieved_at: Annotated[Optional[str], typer.Option(help="When the pages were retrieved (ISO-8601); resolves '3 days ago'. Default: params.yaml, else each file's modification time.")] = None,
     workers: Annotated[int, typer.Option(min=0, help="Worker processes (default: the local cores).")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs in --out.")] = False,
@@ -34,13 +34,15 @@ def normalise(
     near_dup_threshold: Annotated[Optional[float], typer.Option(help="MinHash LSH Jaccard threshold for near-duplicates.")] = None,
     engine: Annotated[Optional[str], typer.Option(help="local (processes on this machine) or ray (Ray Data). Default: params.yaml normalise.engine.")] = None,
     address: Annotated[Optional[str], typer.Option(help="With --engine ray: a running Ray cluster (default: RAY_ADDRESS, else a local Ray with --workers CPUs).")] = None,
+    rows_per_file: Annotated[Optional[int], typer.Option(min=0, help="Write articles.parquet and rejects.parquet as folders of part files of this many rows (0: one file each). Default: params.yaml normalise.rows_per_file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-reject lines.")] = False,
 ) -> None:
     """Normalise scraped pages and crawler records into one Arrow corpus."""
     from ..normalise import normalise as run
 
     cfg = override(settings().normalise, retrieved_at=parse_instant(retrieved_at) if retrieved_at else None,
-                   min_words=min_words, max_bytes=max_bytes, near_dup_threshold=near_dup_threshold, engine=engine)
+                   min_words=min_words, max_bytes=max_bytes, near_dup_threshold=near_dup_threshold, engine=engine,
+                   rows_per_file=rows_per_file)
     workers = workers or os.cpu_count() or 1
     progress = Progress(
         TextColumn("normalising"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),

@@ -4,14 +4,14 @@ Two engines run the same steps: `local` (a process pool on this machine and a st
 index, below) and `ray` (Ray Data, with duplicates found through its shuffle: ray_engine.py).
 Everything streams in record batches: with the local engine memory does not grow with the corpus
 except for the dedup index (about 1 KB per unique article). Results come back in input order and
-row groups have a fixed size, written as one chunk, so the parquet files are byte-identical
-whatever the engine and `--workers` are.
+are written by output.py's writers (one file per table, or folders of part files of
+`rows_per_file` rows, which the ray engine's workers write themselves), so the parquet files
+are byte-identical whatever the engine and `--workers` are.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -19,16 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..config import NormaliseConfig, override
 from ..errors import FramestanceError
 from ..schema import ARTICLE, REJECT
 from .core import Params, normalise_batch
 from .dedup import Deduplicator
+from .output import TableWriter
 from .readers import Found, batches, expand_inputs, read_inputs
 
-ROW_GROUP = 10_000
 ENGINES = ("local", "ray")
 OUTPUTS = ("articles.parquet", "rejects.parquet", "summary.json")
 
@@ -62,44 +61,6 @@ class Summary:
         assert self.inputs_with_article == self.main, self
         assert self.articles == self.unique + self.exact_duplicates + self.near_duplicates, self
         assert self.rejected == sum(self.rejects_by_reason.values()), self
-
-
-class BufferedWriter:
-    """Parquet writer with fixed row groups (bytes depend on the rows only), written aside."""
-
-    def __init__(self, path: Path, schema: pa.Schema):
-        self.path = path
-        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        self.schema = schema
-        self.writer = pq.ParquetWriter(self.tmp, schema, compression="zstd", compression_level=3)
-        self.buf: list[pa.RecordBatch] = []
-        self.rows = 0
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        if batch.num_rows:
-            self.buf.append(batch)
-            self.rows += batch.num_rows
-        if self.rows >= ROW_GROUP:
-            table = pa.Table.from_batches(self.buf, self.schema)
-            # one chunk per row group: the file's pages depend on the rows, not on how they arrived
-            self.writer.write_table(table.slice(0, ROW_GROUP).combine_chunks(), row_group_size=ROW_GROUP)
-            rest = table.slice(ROW_GROUP).combine_chunks()
-            self.buf, self.rows = rest.to_batches(), rest.num_rows
-
-    def close(self) -> None:
-        if self.rows:
-            self.writer.write_table(pa.Table.from_batches(self.buf, self.schema).combine_chunks(), row_group_size=ROW_GROUP)
-        self.writer.close()
-
-    def commit(self) -> None:
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        try:
-            self.writer.close()
-        except Exception:
-            pass
-        self.tmp.unlink(missing_ok=True)
 
 
 def _ordered(fn: Callable, items: Iterable, workers: int, args: tuple) -> Iterator:
@@ -155,6 +116,8 @@ def normalise(
         raise BadParams(f"near_dup_threshold {near_dup_threshold}: must be between 0 and 1")
     if num_perm < 16 or min_words < 1 or max_bytes < 1:
         raise BadParams("num_perm must be >= 16, min_words and max_bytes >= 1")
+    if cfg.rows_per_file < 0:
+        raise BadParams(f"rows_per_file {cfg.rows_per_file}: must be 0 (one file per table) or more")
     try:
         Deduplicator(near_dup_threshold, num_perm)
     except ValueError as exc:
@@ -168,8 +131,8 @@ def normalise(
     summary = Summary()
     reasons: Counter = Counter()
     skipped: Counter = Counter()
-    art_w = BufferedWriter(out / "articles.parquet", ARTICLE)
-    rej_w = BufferedWriter(out / "rejects.parquet", REJECT)
+    art_w = TableWriter(out / "articles.parquet", ARTICLE, cfg.rows_per_file)
+    rej_w = TableWriter(out / "rejects.parquet", REJECT, cfg.rows_per_file)
 
     def write_articles(batch: pa.RecordBatch) -> None:
         art_w.write(batch)
@@ -187,7 +150,7 @@ def normalise(
 
     try:  # both engines write and count through the same two functions
         if engine == "ray":
-            _on_ray(files, params, cfg, workers, address, summary, skipped, write_articles, write_rejects, progress)
+            _on_ray(files, params, cfg, workers, address, summary, skipped, write_articles, write_rejects, art_w, progress)
         else:
             _on_local(files, params, cfg, workers, summary, skipped, write_articles, write_rejects, progress)
         art_w.close()
@@ -234,16 +197,20 @@ def _on_local(files: list[Found], params: Params, cfg: NormaliseConfig, workers:
 
 
 def _on_ray(files: list[Found], params: Params, cfg: NormaliseConfig, workers: int, address: str | None, summary: Summary,
-            skipped: Counter, write_articles: Writer, write_rejects: Writer,
+            skipped: Counter, write_articles: Writer, write_rejects: Writer, art_w: TableWriter,
             progress: Callable[[int, int], None] | None) -> None:
     """The ray engine's run, counted into `summary` as the local loop counts."""
     from . import ray_engine
 
-    exact, near, found = ray_engine.run(files, params, cfg.max_bytes, cfg.retrieved_at, cfg.near_dup_threshold,
-                                        workers, address, write_articles, write_rejects)
-    summary.exact_duplicates, summary.near_duplicates = exact, near
+    parts = (art_w.tmp, cfg.rows_per_file) if cfg.rows_per_file else None  # the workers write the articles
+    outcome = ray_engine.run(files, params, cfg.max_bytes, cfg.retrieved_at, cfg.near_dup_threshold,
+                             workers, address, write_articles, write_rejects, parts)
+    if parts:
+        art_w.written_elsewhere(outcome.parts)
+        summary.main, summary.related = outcome.main, outcome.related
+    summary.exact_duplicates, summary.near_duplicates = outcome.exact, outcome.near
     summary.inputs = summary.main + summary.rejected  # every input is an article or a reject
-    skipped.update(found)
+    skipped.update(outcome.skipped)
     if progress:
         progress(len(files), len(files))
 

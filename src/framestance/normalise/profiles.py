@@ -7,7 +7,7 @@ strings occurs in the page, so a new aggregator is supported by a small YAML fil
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from importlib import resources
 from typing import ClassVar

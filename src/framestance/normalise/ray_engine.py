@@ -9,11 +9,16 @@ duplicates found through Ray's own shuffle instead of a single-process index.
 3. resolve: the driver replays the local engine's rule (the first article of a story is its
    representative) over those collisions alone: a few integers per colliding article.
 4. write: rows stream back in input order into the same parquet writers as the local engine's,
-   so both engines give the same bytes.
+   so both engines give the same bytes. With part files (`rows_per_file`), the workers mark and
+   write the articles themselves: each article's place in the output is the number of articles
+   in the files before its own plus its place in its file, which says its part; a groupby by
+   part gives each part's rows to one worker, which writes the file `output.TableWriter` would.
+   Only the rejects (small) pass through the driver.
 
 Ray starts locally with `workers` CPUs, or joins a running cluster (`address`, or RAY_ADDRESS);
 on a cluster the inputs must be readable by every node: a shared file system, or URIs of a file
-system pyarrow reads (s3://, gs://, hdfs://), which each task copies file by file.
+system pyarrow reads (s3://, gs://, hdfs://), which each task copies file by file; with part
+files, the output folder must be on a file system every node writes to.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import pyarrow.compute as pc
 from ..schema import ARTICLE, REJECT
 from .core import Params, Result, normalise_batch
 from .dedup import band_key, band_ranges, renamed_id
+from .output import part_name, write_part
 from .readers import Found, batches, read_inputs
 
 #: At most this many files, and about this many bytes on disk, per map task; and at least
@@ -238,37 +244,108 @@ def _ray(workers: int, address: str | None):
 
 def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: datetime | None, threshold: float,
         workers: int, address: str | None, write_article: Callable[[pa.RecordBatch], None],
-        write_reject: Callable[[pa.RecordBatch], None]) -> tuple[int, int, Counter]:
-    """Normalise `files` on Ray; articles and rejects go to the writers in input order. Returns
-    (exact duplicates, near duplicates, skipped records by why)."""
+        write_reject: Callable[[pa.RecordBatch], None], parts: tuple[Path, int] | None = None) -> Outcome:
+    """Normalise `files` on Ray; rejects go to `write_reject` in input order. Articles go to
+    `write_article` in input order, or with `parts` (folder, rows per file) the workers write
+    them there as part files, the rows of part k being articles k·n to (k+1)·n - 1 in input order."""
     ray = _ray(workers, address)
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True  # input order: the same bytes as the local engine
     ranges = band_ranges(threshold, params.num_perm)
     cpus = int(ray.cluster_resources().get("CPU", 1))  # of the whole cluster, not of this machine
     tasks = _tasks(files, cpus)
+    outcome = Outcome()
     if not tasks:
-        return 0, 0, Counter()
+        return outcome
     rows = ray.data.from_items(tasks, override_num_blocks=len(tasks)).map_batches(
         _map_task, fn_kwargs={"max_bytes": max_bytes, "retrieved_at": retrieved_at, "params": params, "ranges": ranges},
         batch_size=1, batch_format="pyarrow").materialize()
     shared = (rows.map_batches(shuffle_keys, batch_format="pyarrow", batch_size=None)
               .groupby(["kind", "key"], num_partitions=max(2, 2 * cpus)).map_groups(shared_keys, batch_format="pyarrow"))
-    parts = [t for t in shared.iter_batches(batch_format="pyarrow", batch_size=None) if t.num_rows]
-    res = resolve(pa.concat_tables(parts) if parts else shuffle_keys(ROW.empty_table()))
+    found = [t for t in shared.iter_batches(batch_format="pyarrow", batch_size=None) if t.num_rows]
+    res = resolve(pa.concat_tables(found) if found else shuffle_keys(ROW.empty_table()))
+    outcome.exact, outcome.near = res.exact, res.near
+    # the representatives' ids, which their duplicates point at
+    reps = np.array(sorted(res.representatives), np.int64)
+    rep_ids = {o: a for t in rows.map_batches(_representative_ids, fn_kwargs={"representatives": reps},
+                                              batch_format="pyarrow", batch_size=None).iter_batches(batch_format="pyarrow", batch_size=None)
+               for o, a in zip(t["_order"].to_pylist(), t["article_id"].to_pylist())}
 
-    skipped: Counter = Counter()
-    passed: dict = {}
-    for batch in rows.iter_batches(batch_format="pyarrow", batch_size=None):
+    others = rows if parts is None else rows.map_batches(_without_articles, batch_format="pyarrow", batch_size=None)
+    for batch in others.iter_batches(batch_format="pyarrow", batch_size=None):
         for detail in batch.filter(pc.equal(batch["_row"], STATS_ROW))["detail"].to_pylist():
-            skipped.update(json.loads(detail))
+            outcome.skipped.update(json.loads(detail))
         rej = batch.filter(pc.equal(batch["_row"], REJECT_ROW))
         if rej.num_rows:
             write_reject(pa.RecordBatch.from_arrays([rej[n].combine_chunks() for n in REJECT.names], schema=REJECT))
         arts = batch.filter(pc.equal(batch["_row"], ARTICLE_ROW))
         if arts.num_rows:
-            write_article(_marked(arts, res, passed))
-    return res.exact, res.near, skipped
+            write_article(_marked(arts, res, rep_ids))
+    if parts is not None:
+        folder, rows_per_file = parts
+        # an article's place in the whole output: the articles of the files before its own, plus its place in its file
+        per_file = np.zeros(len(files) + 1, np.int64)
+        for t in rows.map_batches(_articles_per_file, batch_format="pyarrow", batch_size=None).iter_batches(
+                batch_format="pyarrow", batch_size=None):
+            np.add.at(per_file, t["file"].to_numpy() + 1, t["n"].to_numpy())
+        first_of_file = np.cumsum(per_file)
+        written = (rows.map_batches(_final_articles, fn_kwargs={"res": res, "rep_ids": rep_ids, "first_of_file": first_of_file,
+                                                                 "rows_per_file": rows_per_file}, batch_format="pyarrow", batch_size=None)
+                   .groupby("_part").map_groups(_write_part, fn_kwargs={"folder": str(folder), "rows_per_file": rows_per_file},
+                                                batch_format="pyarrow"))
+        for t in written.iter_batches(batch_format="pyarrow", batch_size=None):
+            outcome.parts += t.num_rows
+            outcome.main += sum(t["main"].to_pylist())
+            outcome.related += sum(t["related"].to_pylist())
+    return outcome
+
+
+@dataclass
+class Outcome:
+    """What a run found: duplicates, archive records that are not inputs, and (parts written by
+    the workers) the part files and articles by relation they wrote."""
+
+    exact: int = 0
+    near: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    parts: int = 0
+    main: int = 0
+    related: int = 0
+
+
+def _representative_ids(batch: pa.Table, representatives: np.ndarray) -> pa.Table:
+    arts = batch.filter(pc.and_(pc.equal(batch["_row"], ARTICLE_ROW), pc.is_in(batch["_order"], pa.array(representatives))))
+    return arts.select(["_order", "article_id"])
+
+
+def _without_articles(batch: pa.Table) -> pa.Table:
+    return batch.filter(pc.not_equal(batch["_row"], ARTICLE_ROW))
+
+
+def _articles_per_file(batch: pa.Table) -> pa.Table:
+    orders = batch.filter(pc.equal(batch["_row"], ARTICLE_ROW))["_order"].to_numpy()
+    file, n = np.unique(orders >> SEQ_BITS, return_counts=True)
+    return pa.table({"file": file.astype(np.int64), "n": n.astype(np.int64)})
+
+
+def _final_articles(batch: pa.Table, res: Resolution, rep_ids: dict[int, str], first_of_file: np.ndarray,
+                    rows_per_file: int) -> pa.Table:
+    """The articles of a block, marked, with their order and the part file they belong to."""
+    arts = batch.filter(pc.equal(batch["_row"], ARTICLE_ROW))
+    orders = arts["_order"].to_numpy()
+    place = first_of_file[orders >> SEQ_BITS] + (orders & ((1 << SEQ_BITS) - 1))
+    marked = pa.Table.from_batches([_marked(arts, res, rep_ids)]) if arts.num_rows else ARTICLE.empty_table()
+    return marked.append_column("_order", pa.array(orders, pa.int64())).append_column(
+        "_part", pa.array(place // rows_per_file, pa.int64()))
+
+
+def _write_part(group: pa.Table, folder: str, rows_per_file: int) -> pa.Table:
+    """One part file from all of its rows (a group of the shuffle), in input order."""
+    part = group["_part"][0].as_py()
+    group = group.sort_by("_order")
+    write_part(group.select(ARTICLE.names), Path(folder) / part_name(part), ARTICLE, rows_per_file)
+    relations = Counter(group["relation"].to_pylist())
+    return pa.table({"part": [part], "main": [relations["main"]], "related": [relations["related"]]})
 
 
 def _map_task(batch: pa.Table, max_bytes: int, retrieved_at: datetime | None, params: Params,
@@ -277,24 +354,23 @@ def _map_task(batch: pa.Table, max_bytes: int, retrieved_at: datetime | None, pa
     return normalise_files(task, max_bytes, retrieved_at, params, ranges)
 
 
-def _marked(arts: pa.Table, res: Resolution, passed: dict) -> pa.RecordBatch:
-    """The articles of one batch with their final id, parent, representative and cluster. What
-    the pass has met so far is in `passed`: representatives' ids (they come before their
-    duplicates) and renamed ids by (input, former id), for the related articles that follow."""
+def _marked(arts: pa.Table, res: Resolution, rep_ids: dict[int, str]) -> pa.RecordBatch:
+    """Articles with their final id, parent, representative and cluster: `res` decides, and
+    `rep_ids` holds the representatives' ids (a representative keeps its own). A related article
+    comes right after its main one, in the same block (a file is never split)."""
     orders = arts["_order"].to_pylist()
     ids = arts["article_id"].to_pylist()
-    sources, positions, parents = (arts[c].to_pylist() for c in ("source_sha256", "position", "parent_id"))
-    rep_ids, renamed = passed.setdefault("representatives", {}), passed.setdefault("renamed", {})
+    parents, relations = arts["parent_id"].to_pylist(), arts["relation"].to_pylist()
     new_ids, new_parents, dup = [], [], []
-    for o, a, src, pos, parent in zip(orders, ids, sources, positions, parents):
-        if o in res.representatives:
-            rep_ids[o] = a  # a representative keeps its id (an article with a renamed id is never one)
-        if o in res.new_id:
-            renamed[(src, pos, a)] = res.new_id[o]
+    main_id = main_new_id = None
+    for o, a, parent, relation in zip(orders, ids, parents, relations):
         d = res.duplicate_of.get(o)
         dup.append(rep_ids[d] if isinstance(d, int) else d)
         new_ids.append(res.new_id.get(o, a))
-        new_parents.append(renamed.get((src, pos, parent), parent) if parent is not None else None)
+        if relation == "main":
+            main_id, main_new_id = a, new_ids[-1]
+        # a related article follows its main one when that one's URL was seen before
+        new_parents.append(main_new_id if parent is not None and parent == main_id else parent)
     cols = {n: arts[n].combine_chunks() for n in ARTICLE.names}
     cols.update(article_id=pa.array(new_ids, pa.string()), parent_id=pa.array(new_parents, pa.string()),
                 duplicate_of=pa.array(dup, pa.string()),
