@@ -29,7 +29,9 @@ def _project_copy(dest: Path) -> Path:
     for name in ("dvc.yaml", "params.yaml", ".dvcignore", ".gitignore"):
         if (ROOT / name).exists():
             shutil.copy2(ROOT / name, dest / name)
-    for name in ("corpus/raw", "src", ".dvc", "annotations", "schemas"):
+    for name in ("corpus/raw", "src", ".dvc", "annotations", "schemas", "releases"):
+        if name == "releases" and not (ROOT / name).exists():
+            continue
         shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "tmp", "cache"))
     _run(["git", "init", "-q"], dest)
     _run(["git", "add", "-A"], dest)
@@ -52,6 +54,9 @@ def test_dvc_repro_whole_pipeline_twice_and_in_two_clean_repos(tmp_path):
     published = _published(repo)
     assert {"README.md", "MANIFEST.json", "codebook.yaml"} <= set(published)
     assert any(name.startswith("data/default/train-") for name in published)
+    publish = yaml.safe_load((repo / "params.yaml").read_text())["publish"]
+    record = Path("releases") / publish["name"] / f"{publish['version']}.json"
+    assert (repo / record).read_bytes() == (ROOT / record).read_bytes()  # the tracked record is what the pipeline writes
     out = repo / "corpus" / "normalised"
     normalised = {n: (out / n).read_bytes() for n in ("articles.parquet", "rejects.parquet", "summary.json")}
 

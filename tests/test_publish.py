@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -160,19 +161,32 @@ def test_bad_version_and_unknown_labels(inputs, tmp_path):
 
 
 def test_changelog_against_the_previous_version(inputs, tmp_path):
-    publish(inputs, CB, tmp_path, opts("1.0.0"), CODEBOOK_TEXT)
+    """The changelog compares release records (kept in git), not the earlier version's files: a
+    machine without dist/<name>/1.0.0 (a fresh clone) writes the same 1.1.0, byte for byte."""
+    import pyarrow as pa
+
+    records = tmp_path / "releases"
+    first, _ = publish(inputs, CB, tmp_path / "dist", opts("1.0.0"), CODEBOOK_TEXT, records)
+    assert json.loads((records / "fs-test" / "1.0.0.json").read_text())["version"] == "1.0.0"
     gold = inputs.gold.to_pylist()
     victim = gold[0]["article_id"]
     gold[0]["tone"] = "positive" if gold[0]["tone"] != "positive" else "negative"
-    import pyarrow as pa
-
     dropped = inputs.articles.filter(pa.compute.is_null(inputs.articles["duplicate_of"]))  # duplicates: not labelled
     n_removed = inputs.articles.num_rows - dropped.num_rows
     newer = Inputs(**{**inputs.__dict__, "gold": pa.Table.from_pylist(gold, schema=inputs.gold.schema), "articles": dropped})
-    path, _ = publish(newer, CB, tmp_path, opts("1.1.0"), CODEBOOK_TEXT)
+    path, _ = publish(newer, CB, tmp_path / "dist", opts("1.1.0"), CODEBOOK_TEXT, records)
     card = (path / "README.md").read_text()
     assert f"Against version 1.0.0: 0 articles added, {n_removed} removed" in card
     assert f"- `{victim}`: tone" in card
+
+    shutil.rmtree(first)  # the earlier version's files gone, its record kept
+    again, _ = publish(newer, CB, tmp_path / "clone", opts("1.1.0"), CODEBOOK_TEXT, records)
+    assert (again / "README.md").read_bytes() == (path / "README.md").read_bytes()
+    assert (again / "MANIFEST.json").read_bytes() == (path / "MANIFEST.json").read_bytes()
+    # the record of a published version is as immutable as its files, also where they are absent
+    with pytest.raises(VersionExists, match="1.0.0.json: version 1.0.0 was published with other labels"):
+        publish(newer, CB, tmp_path / "clone", opts("1.0.0"), CODEBOOK_TEXT, records)
+    assert not (tmp_path / "clone" / "fs-test" / "1.0.0").exists()
 
 
 def test_push_to_hub_calls_the_library_api_as_it_is(tmp_path):

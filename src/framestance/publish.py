@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from .codebook import Codebook
 from .errors import FramestanceError
-from .io import sha256_file
+from .io import atomic_write, sha256_file
 from .schema import PSEUDONYM, SPAN_KINDS, UNRESOLVED, submitted
 
 SPLITS = ("train", "validation", "test")
@@ -354,53 +354,80 @@ def _write_shards(table: pa.Table, folder: Path, split: str, max_bytes: int) -> 
     return paths
 
 
-def _versions(root: Path) -> list[str]:
-    if not root.exists():
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split("."))
+
+
+def _versions_of(folder: Path, suffix: str = "") -> list[str]:
+    """Versions present in `folder`: sub-folders (suffix "") or files `<version><suffix>`, in order."""
+    if not folder.is_dir():
         return []
-    vs = [p.name for p in root.iterdir() if p.is_dir() and _VERSION.fullmatch(p.name)]
-    return sorted(vs, key=lambda v: tuple(int(x) for x in v.split(".")))
+    names = [p.name[: len(p.name) - len(suffix)] for p in folder.iterdir()
+             if (p.is_file() if suffix else p.is_dir()) and p.name.endswith(suffix)]
+    return sorted((v for v in names if _VERSION.fullmatch(v)), key=_key)
 
 
-def changelog(previous: Path | None, splits: dict[str, dict[str, pa.Table]], cb: Codebook) -> dict:
-    """Articles added/removed (corpus) and gold labels changed (default) against the previous version."""
-    if previous is None:
-        return {}
+LABEL_COLUMNS = ("relevance", "primary_frame", "frames", "tone")
 
+
+def _decoded(tables) -> dict[str, dict]:
+    """Rows by article id, class labels as their names."""
     from datasets import Features
 
-    def decoded(tables) -> dict[str, dict]:
-        out = {}
-        for t in tables:
-            feats = Features.from_arrow_schema(t.schema)
-            for r in t.to_pylist():
-                row = {}
-                for k, v in r.items():
-                    f = feats[k]
-                    if hasattr(f, "int2str") and v is not None:
-                        v = f.int2str(v)
-                    elif hasattr(getattr(f, "feature", None), "int2str") and v is not None:
-                        v = [f.feature.int2str(i) for i in v]
-                    row[k] = v
-                out[r["article_id"]] = row
-        return out
+    out = {}
+    for t in tables:
+        feats = Features.from_arrow_schema(t.schema)
+        for r in t.to_pylist():
+            row = {}
+            for k, v in r.items():
+                f = feats[k]
+                if hasattr(f, "int2str") and v is not None:
+                    v = f.int2str(v)
+                elif hasattr(getattr(f, "feature", None), "int2str") and v is not None:
+                    v = [f.feature.int2str(i) for i in v]
+                row[k] = v
+            out[r["article_id"]] = row
+    return out
 
-    def rows(folder: Path, config: str) -> dict[str, dict]:
-        return decoded(pq.read_table(f) for f in sorted((folder / "data" / config).glob("*.parquet")))
 
-    def current(config: str) -> dict[str, dict]:
-        return decoded(splits.get(config, {}).values())
+def release_record(opts: Options, splits: dict[str, dict[str, pa.Table]], cb: Codebook) -> dict:
+    """What a later version's changelog compares against: the corpus's article ids and each
+    labelled article's gold labels. Kept in git (releases/<name>/<version>.json), so that the
+    changelog is the same on every machine, with or without the earlier version's files."""
+    labelled = _decoded(splits.get("default", {}).values())
+    columns = [*LABEL_COLUMNS, *[f"stance_{t.id}" for t in cb.targets]]
+    return {"name": opts.name, "version": opts.version,
+            "corpus": sorted(_decoded(splits.get("corpus", {}).values())),
+            "labels": {a: {c: row[c] for c in columns if c in row} for a, row in sorted(labelled.items())}}
 
-    old_c, new_c = set(rows(previous, "corpus")), set(current("corpus"))
-    old_d, new_d = rows(previous, "default"), current("default")
-    label_cols = ["relevance", "primary_frame", "frames", "tone", *[f"stance_{t.id}" for t in cb.targets]]
+
+def changelog(previous: dict | None, current: dict) -> dict:
+    """Articles added/removed (corpus) and gold labels changed (default): two release records."""
+    if previous is None:
+        return {}
+    old_c, new_c = set(previous["corpus"]), set(current["corpus"])
+    old_d, new_d = previous["labels"], current["labels"]
     changed = {}
     for a in sorted(set(old_d) & set(new_d)):
-        diff = [c for c in label_cols if c in old_d[a] and old_d[a][c] != new_d[a].get(c)]  # a new column is no change
+        diff = [c for c in old_d[a] if old_d[a][c] != new_d[a].get(c)]  # a new column is no change
         if diff:
             changed[a] = diff
-    return {"previous": previous.name, "articles_added": len(new_c - old_c), "articles_removed": len(old_c - new_c),
+    return {"previous": previous["version"], "articles_added": len(new_c - old_c), "articles_removed": len(old_c - new_c),
             "labelled_added": len(set(new_d) - set(old_d)), "labelled_removed": len(set(old_d) - set(new_d)),
             "labels_changed": changed}
+
+
+def _record_text(record: dict) -> str:
+    return json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def previous_record(records: Path | None, opts: Options) -> dict | None:
+    """The release record of the latest version below this one, if any was recorded."""
+    if records is None:
+        return None
+    folder = records / opts.name
+    older = [v for v in _versions_of(folder, ".json") if _key(v) < _key(opts.version)]
+    return json.loads((folder / f"{older[-1]}.json").read_text(encoding="utf-8")) if older else None
 
 
 def check_name_and_version(opts: Options) -> None:
@@ -450,9 +477,13 @@ def release_problems(inp: Inputs, cb: Codebook) -> list[str]:
     return problems
 
 
-def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: str) -> tuple[Path, bool]:
+def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: str,
+            records: Path | None = None) -> tuple[Path, bool]:
     """Write dist/<name>/<version>/; returns (path, created). Raises VersionExists when the version
-    exists with other content."""
+    exists with other content. With `records` (a folder kept in git, e.g. releases/), the version's
+    release record goes to <records>/<name>/<version>.json and the changelog compares against the
+    record of the latest earlier version; a record of this version with other content is refused
+    like a published folder with other content, even where that folder is not present."""
     from .card import render_card
 
     check_name_and_version(opts)
@@ -464,8 +495,12 @@ def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: 
     final = root / opts.version
     tables = build_tables(inp, cb)
     splits = split_tables(tables, inp.articles, opts)
-    older = [v for v in _versions(root) if tuple(map(int, v.split("."))) < tuple(map(int, opts.version.split(".")))]
-    log = changelog(root / older[-1] if older else None, splits, cb)
+    record = release_record(opts, splits, cb)
+    record_path = records / opts.name / f"{opts.version}.json" if records is not None else None
+    if record_path is not None and record_path.exists() and record_path.read_text(encoding="utf-8") != _record_text(record):
+        raise VersionExists(f"{record_path}: version {opts.version} was published with other labels or articles; "
+                            "published versions are immutable: publish a new version")
+    log = changelog(previous_record(records, opts), record)
 
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".{opts.version}.tmp-{os.getpid()}"
@@ -498,13 +533,18 @@ def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: 
         manifest = {"name": opts.name, "version": opts.version, "files": dict(sorted(files.items()))}
         (tmp / "MANIFEST.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         if final.exists():
-            if _same_tree(tmp, final):
-                shutil.rmtree(tmp)
-                return final, False
-            raise VersionExists(f"{final}: version {opts.version} is already published with other content; "
-                                "published versions are immutable: publish a new version")
-        os.rename(tmp, final)
-        return final, True
+            if not _same_tree(tmp, final):
+                raise VersionExists(f"{final}: version {opts.version} is already published with other content; "
+                                    "published versions are immutable: publish a new version")
+            shutil.rmtree(tmp)
+            created = False
+        else:
+            os.rename(tmp, final)
+            created = True
+        if record_path is not None:
+            record_path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(record_path, _record_text(record).encode("utf-8"))
+        return final, created
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
