@@ -462,7 +462,9 @@ _NON_TYPES = ("product", "offer", "collectionpage", "itemlist", "qapage", "faqpa
               "searchresultspage", "aggregateoffer", "service", "localbusiness", "organization", "softwareapplication",
               "event", "howto", "recipe", "course", "jobposting", "store", "place", "breadcrumblist", "webpage",
               "aboutpage", "contactpage", "profilepage", "website", "person", "question", "videoobject")
-_TAG = re.compile(r"<(p|a|li|article|h1|h2|h3|time|form|input|button|table|img|script|pre|code|nav|aside|section|iframe|select|textarea|dl|blockquote|figure)\b", re.I)
+# matched on the lower-cased page (no IGNORECASE: twice as fast, the same matches)
+_TAG = re.compile(r"<(p|a|li|article|h1|h2|h3|time|form|input|button|table|img|script|pre|code|nav|aside|section|iframe|select|textarea|dl|blockquote|figure)\b")
+_DATE_META = ("published_time", "pubdate", "publish-date", '"date"', "dc.date")
 _TAGS = ("p", "a", "li", "article", "h1", "h2", "h3", "time", "form", "input", "button", "table", "img", "script", "pre", "code",
          "nav", "aside", "section", "iframe", "select", "textarea", "dl", "blockquote", "figure")
 _URL_TOKENS = ("blog", "news", "article", "post", "story", "opinion", "docs", "doc", "help", "support", "product", "products",
@@ -562,7 +564,7 @@ def page_features_html(html: str, body_text: str | None = None, url: str | None 
     toks = set(re.split(r"[/?#._=&-]+", re.sub(r"^[a-z]+://[^/]*", "", url.lower())))
     f += [1.0 if t in toks else 0.0 for t in _URL_TOKENS]
     f += text_style(text) + text_style(body_text or "")
-    f += [1.0 if re.search(r'(?:published_time|pubdate|publish-date|"date"|dc\.date)', low) else 0.0,
+    f += [1.0 if any(marker in low for marker in _DATE_META) else 0.0,
           1.0 if '"author"' in low else 0.0, 1.0 if '"datepublished"' in low else 0.0,
           1.0 if "<time" in low and "datetime=" in low else 0.0]
     return np.array(f, dtype=np.float64)
