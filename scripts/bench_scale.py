@@ -1,6 +1,6 @@
 """Benchmark `framestance normalise` as corpora grow, on both engines: real pages in WARC files.
 
-    .venv/bin/python scripts/bench_scale.py --pages 10000 --engines local ray --workers 1 2
+    .venv/bin/python scripts/bench_scale.py --pages 10000 --engines local ray --workers 1 2 [--rows-per-file N]
 
 Inputs: the 786 real article pages of ../shared/extraction-dev/html, replicated to N pages and
 packed as gzipped WARC files of 250 HTTP responses each (as a crawler writes them). Copy 0 of a
@@ -12,6 +12,8 @@ corpus, each under a new URL. Reported per run: pages/s (wall clock, Ray's start
 peak resident memory of the driver, of the largest other process and of the whole process tree
 (sampled every 0.2 s), and duplicates found against those planted whose original gave an article.
 Each run is a child process; the outputs of every run of one size are compared byte for byte.
+With --rows-per-file, the tables are folders of part files (on the ray engine, written by its
+workers) and compared part by part.
 """
 
 from __future__ import annotations
@@ -114,12 +116,13 @@ def generate(folder: Path, n: int, seed: int = 11) -> dict:
 # ---- one run, in a child process ------------------------------------------------------------------
 
 
-def child(src: str, out: str, engine: str, workers: int) -> None:
+def child(src: str, out: str, engine: str, workers: int, rows_per_file: int) -> None:
     sys.path.insert(0, str(ROOT / "src"))
     from framestance.normalise import normalise
 
     t0 = time.perf_counter()
-    summary = normalise([src], Path(out), engine=engine, workers=workers, retrieved_at=RETRIEVED, force=True)
+    summary = normalise([src], Path(out), engine=engine, workers=workers, retrieved_at=RETRIEVED, force=True,
+                        rows_per_file=rows_per_file)
     print(json.dumps({"seconds": time.perf_counter() - t0, "summary": summary.__dict__}))
 
 
@@ -133,8 +136,8 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def run(src: Path, out: Path, engine: str, workers: int) -> dict:
-    proc = subprocess.Popen([sys.executable, __file__, "--child", str(src), str(out), engine, str(workers)],
+def run(src: Path, out: Path, engine: str, workers: int, rows_per_file: int) -> dict:
+    proc = subprocess.Popen([sys.executable, __file__, "--child", str(src), str(out), engine, str(workers), str(rows_per_file)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     peak = {"driver": 0.0, "other": 0.0, "tree": 0.0}
     stop = threading.Event()
@@ -175,14 +178,23 @@ def found_vs_planted(out: Path, planted: dict) -> dict:
     return {f"{k}_found_of_planted": f"{a}/{b}" for k, (a, b) in counts.items()}
 
 
+def _same(a: Path, b: Path) -> bool:
+    """The same bytes: one file, or a folder of part files, file by file."""
+    if a.is_dir() or b.is_dir():
+        names = sorted(p.name for p in a.iterdir()) if a.is_dir() else None
+        return b.is_dir() and names == sorted(p.name for p in b.iterdir()) and all(_same(a / n, b / n) for n in names or [])
+    return a.read_bytes() == b.read_bytes()
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+        child(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", type=int, nargs="+", default=[10_000])
     ap.add_argument("--engines", nargs="+", default=["local", "ray"], choices=["local", "ray"])
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--rows-per-file", type=int, default=0, help="part files of this many rows (default: one file per table)")
     ap.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one, removed)")
     args = ap.parse_args()
     if not DATA.exists():
@@ -200,9 +212,10 @@ def main() -> None:
             for engine in args.engines:
                 for w in args.workers:
                     out = work / f"out-{engine}-{w}"
-                    r = run(work / "warc", out, engine, w)
+                    r = run(work / "warc", out, engine, w, args.rows_per_file)
                     s = r["summary"]
-                    row = {"pages": n, "engine": engine, "workers": w, "seconds": round(r["seconds"], 1),
+                    row = {"pages": n, "engine": engine, "workers": w, "rows_per_file": args.rows_per_file,
+                           "seconds": round(r["seconds"], 1),
                            "pages_per_s": round(n / r["seconds"], 1),
                            "peak_rss_driver_MB": round(r["peak"]["driver"]), "peak_rss_largest_other_MB": round(r["peak"]["other"]),
                            "peak_rss_all_MB": round(r["peak"]["tree"]), "articles": s["articles"], "rejected": s["rejected"],
@@ -210,8 +223,7 @@ def main() -> None:
                            **found_vs_planted(out, planted)}
                     print(json.dumps(row), flush=True)
                     outs.append(out)
-            same = all((o / f).read_bytes() == (outs[0] / f).read_bytes() for o in outs
-                       for f in ("articles.parquet", "rejects.parquet", "summary.json"))
+            same = all(_same(o / f, outs[0] / f) for o in outs for f in ("articles.parquet", "rejects.parquet", "summary.json"))
             print(f"{n} pages: outputs byte-identical across engines and worker counts: {same}", flush=True)
             if args.dir is None:
                 shutil.rmtree(work, ignore_errors=True)
