@@ -189,6 +189,14 @@ def test_changelog_against_the_previous_version(inputs, tmp_path):
     assert not (tmp_path / "clone" / "fs-test" / "1.0.0").exists()
 
 
+def test_a_version_published_before_records_is_read_from_its_files(inputs, tmp_path):
+    """Upgrading: 1.0.0 was published without a record; 1.1.0's changelog reads it from dist/."""
+    publish(inputs, CB, tmp_path / "dist", opts("1.0.0"), CODEBOOK_TEXT)  # no records folder: as before they existed
+    path, _ = publish(inputs, CB, tmp_path / "dist", opts("1.1.0"), CODEBOOK_TEXT, tmp_path / "releases")
+    assert "Against version 1.0.0: 0 articles added, 0 removed" in (path / "README.md").read_text()
+    assert sorted(p.name for p in (tmp_path / "releases" / "fs-test").iterdir()) == ["1.1.0.json"]
+
+
 def test_push_to_hub_calls_the_library_api_as_it_is(tmp_path):
     from huggingface_hub import HfApi
 

@@ -390,26 +390,42 @@ def _decoded(tables) -> dict[str, dict]:
     return out
 
 
+def _label_columns(cb: Codebook) -> list[str]:
+    return [*LABEL_COLUMNS, *[f"stance_{t.id}" for t in cb.targets]]
+
+
+def _record(name: str, version: str, corpus, labelled, cb: Codebook) -> dict:
+    labels = _decoded(labelled)
+    columns = _label_columns(cb)
+    return {"name": name, "version": version, "corpus": sorted(_decoded(corpus)),
+            "labels": {a: {c: row[c] for c in columns if c in row} for a, row in sorted(labels.items())}}
+
+
 def release_record(opts: Options, splits: dict[str, dict[str, pa.Table]], cb: Codebook) -> dict:
     """What a later version's changelog compares against: the corpus's article ids and each
     labelled article's gold labels. Kept in git (releases/<name>/<version>.json), so that the
     changelog is the same on every machine, with or without the earlier version's files."""
-    labelled = _decoded(splits.get("default", {}).values())
-    columns = [*LABEL_COLUMNS, *[f"stance_{t.id}" for t in cb.targets]]
-    return {"name": opts.name, "version": opts.version,
-            "corpus": sorted(_decoded(splits.get("corpus", {}).values())),
-            "labels": {a: {c: row[c] for c in columns if c in row} for a, row in sorted(labelled.items())}}
+    return _record(opts.name, opts.version, splits.get("corpus", {}).values(), splits.get("default", {}).values(), cb)
 
 
-def changelog(previous: dict | None, current: dict) -> dict:
+def folder_record(folder: Path, cb: Codebook) -> dict:
+    """The release record of a version published before records were kept, from its files."""
+    def tables(config: str):
+        return (pq.read_table(f) for f in sorted((folder / "data" / config).glob("*.parquet")))
+
+    return _record(folder.parent.name, folder.name, tables("corpus"), tables("default"), cb)
+
+
+def changelog(previous: dict | None, current: dict, cb: Codebook) -> dict:
     """Articles added/removed (corpus) and gold labels changed (default): two release records."""
     if previous is None:
         return {}
     old_c, new_c = set(previous["corpus"]), set(current["corpus"])
     old_d, new_d = previous["labels"], current["labels"]
+    columns = _label_columns(cb)
     changed = {}
     for a in sorted(set(old_d) & set(new_d)):
-        diff = [c for c in old_d[a] if old_d[a][c] != new_d[a].get(c)]  # a new column is no change
+        diff = [c for c in columns if c in old_d[a] and old_d[a][c] != new_d[a].get(c)]  # a new column is no change
         if diff:
             changed[a] = diff
     return {"previous": previous["version"], "articles_added": len(new_c - old_c), "articles_removed": len(old_c - new_c),
@@ -421,13 +437,17 @@ def _record_text(record: dict) -> str:
     return json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def previous_record(records: Path | None, opts: Options) -> dict | None:
-    """The release record of the latest version below this one, if any was recorded."""
-    if records is None:
+def previous_record(records: Path | None, root: Path, opts: Options, cb: Codebook) -> dict | None:
+    """The release record of the latest version below this one: from `records`, or, for a version
+    published before records were kept, from its folder in `root` (dist/<name>/)."""
+    recorded = _versions_of(records / opts.name, ".json") if records is not None else []
+    older = sorted({v for v in [*recorded, *_versions_of(root)] if _key(v) < _key(opts.version)}, key=_key)
+    if not older:
         return None
-    folder = records / opts.name
-    older = [v for v in _versions_of(folder, ".json") if _key(v) < _key(opts.version)]
-    return json.loads((folder / f"{older[-1]}.json").read_text(encoding="utf-8")) if older else None
+    if older[-1] in recorded:
+        assert records is not None
+        return json.loads((records / opts.name / f"{older[-1]}.json").read_text(encoding="utf-8"))
+    return folder_record(root / older[-1], cb)
 
 
 def check_name_and_version(opts: Options) -> None:
@@ -497,10 +517,12 @@ def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: 
     splits = split_tables(tables, inp.articles, opts)
     record = release_record(opts, splits, cb)
     record_path = records / opts.name / f"{opts.version}.json" if records is not None else None
-    if record_path is not None and record_path.exists() and record_path.read_text(encoding="utf-8") != _record_text(record):
-        raise VersionExists(f"{record_path}: version {opts.version} was published with other labels or articles; "
-                            "published versions are immutable: publish a new version")
-    log = changelog(previous_record(records, opts), record)
+    if record_path is not None and record_path.exists():
+        kept = json.loads(record_path.read_text(encoding="utf-8"))
+        if (kept.get("corpus"), kept.get("labels")) != (record["corpus"], record["labels"]):
+            raise VersionExists(f"{record_path}: version {opts.version} was published with other labels or articles; "
+                                "published versions are immutable: publish a new version")
+    log = changelog(previous_record(records, root, opts, cb), record, cb)
 
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".{opts.version}.tmp-{os.getpid()}"

@@ -4,7 +4,9 @@ read back as one table they are the rows in order."""
 
 from __future__ import annotations
 
+import os
 import random
+import stat
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -59,3 +61,28 @@ def test_abort_leaves_the_former_output(tmp_path):
     writer.abort()
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
+
+
+def test_leftovers_of_a_killed_run_are_not_reused_and_modes_are_plain(tmp_path):
+    stale = tmp_path / f".t.parquet.{os.getpid()}.tmp"  # what a killed run with this pid left
+    stale.mkdir()
+    (stale / part_name(0)).write_bytes(b"stale")
+    for rows_per_file in (0, 2):
+        writer = TableWriter(tmp_path / "t.parquet", SCHEMA, rows_per_file)
+        writer.write(_table(3).to_batches()[0])
+        writer.close()
+        writer.commit()
+        assert pq.read_table(tmp_path / "t.parquet").equals(_table(3))
+        target = tmp_path / "t.parquet"
+        assert stat.S_IMODE(target.stat().st_mode) == (0o755 if rows_per_file else 0o644)
+    assert (stale / part_name(0)).read_bytes() == b"stale"
+
+
+def test_too_many_parts_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(output, "MAX_PARTS", 2)
+    writer = TableWriter(tmp_path / "t.parquet", SCHEMA, 2)
+    writer.write(_table(5).to_batches()[0])  # two full parts; the fifth row waits for more
+    with pytest.raises(ValueError, match="rows_per_file 2: more than 2 part files"):
+        writer.close()
+    writer.abort()
+    assert list(tmp_path.iterdir()) == []

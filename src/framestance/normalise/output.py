@@ -13,12 +13,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..errors import FramestanceError
+
 ROW_GROUP = 10_000
+
+
+class TooManyParts(FramestanceError, ValueError):
+    """rows_per_file so small that the part files would outnumber MAX_PARTS."""
+
+
+MAX_PARTS = 100_000  # part-00000 ... part-99999: names that sort in row order
 
 
 def part_name(k: int) -> str:
@@ -47,12 +57,18 @@ def write_part(table: pa.Table, path: Path, schema: pa.Schema, rows_per_file: in
 
 def replace_path(source: Path, target: Path) -> None:
     """Move `source` (a file or a folder) to `target`, replacing what is there: a file by a file
-    in one step; otherwise what is there is moved aside first and removed after."""
+    in one step; otherwise what is there is moved aside to a new hidden name first and removed
+    after (a crash between the two moves leaves it there, under that name)."""
     folders = source.is_dir() or (target.is_dir() and not target.is_symlink())
     if not folders or not (target.exists() or target.is_symlink()):
         os.replace(source, target)
         return
-    old = target.with_name(f".{target.name}.{os.getpid()}.old")
+    if target.is_dir() and not target.is_symlink():
+        old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".old"))
+    else:
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".old")
+        os.close(fd)
+        old = Path(name)
     os.replace(target, old)
     os.replace(source, target)
     if old.is_dir() and not old.is_symlink():
@@ -68,10 +84,16 @@ class TableWriter:
 
     def __init__(self, path: Path, schema: pa.Schema, rows_per_file: int = 0):
         self.path, self.schema, self.rows_per_file = path, schema, rows_per_file
-        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        self.group = group_size(rows_per_file)
+        # a new name of its own beside the target (a killed run's leftovers are never reused)
         if rows_per_file:
-            self.tmp.mkdir()
+            self.tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+            self.tmp.chmod(0o755)  # the modes a plain mkdir / open would give, not mkdtemp's owner-only ones
+        else:
+            fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            os.close(fd)
+            self.tmp = Path(name)
+            self.tmp.chmod(0o644)
+        self.group = group_size(rows_per_file)
         self.writer: pq.ParquetWriter | None = None
         self.parts = 0  # part files opened
         self.in_part = 0  # rows in the open part
@@ -83,6 +105,9 @@ class TableWriter:
         return min(self.group, self.rows_per_file - self.in_part) if self.rows_per_file else self.group
 
     def _flush(self, n: int) -> None:
+        if self.writer is None and self.parts == MAX_PARTS:
+            raise TooManyParts(f"rows_per_file {self.rows_per_file}: more than {MAX_PARTS} part files (their names "
+                             "would no longer sort in order); use a larger rows_per_file")
         if self.writer is None:
             self.writer = _open(self.tmp / part_name(self.parts) if self.rows_per_file else self.tmp, self.schema)
             self.parts += 1
@@ -104,7 +129,12 @@ class TableWriter:
             self._flush(self._room())
 
     def written_elsewhere(self, parts: int) -> None:
-        """`parts` part files were written into `tmp` by other processes (the ray engine's workers)."""
+        """`parts` part files were written into `tmp` by other processes (the ray engine's workers):
+        they must all be there, and nothing else, before the folder may replace the output."""
+        found = sorted(p.name for p in self.tmp.iterdir())
+        if found != [part_name(k) for k in range(parts)]:
+            raise OSError(f"{self.tmp}: {len(found)} part files where the workers wrote {parts} (is the output "
+                          "folder on a file system every node of the cluster writes to?)")
         self.parts += parts
 
     def close(self) -> None:
@@ -129,4 +159,4 @@ class TableWriter:
             self.tmp.unlink(missing_ok=True)
 
 
-__all__ = ["ROW_GROUP", "TableWriter", "part_name", "write_part", "group_size", "replace_path"]
+__all__ = ["ROW_GROUP", "TooManyParts", "TableWriter", "part_name", "write_part", "group_size", "replace_path"]

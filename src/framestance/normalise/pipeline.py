@@ -131,8 +131,7 @@ def normalise(
     summary = Summary()
     reasons: Counter = Counter()
     skipped: Counter = Counter()
-    art_w = TableWriter(out / "articles.parquet", ARTICLE, cfg.rows_per_file)
-    rej_w = TableWriter(out / "rejects.parquet", REJECT, cfg.rows_per_file)
+    writers: list[TableWriter] = []
 
     def write_articles(batch: pa.RecordBatch) -> None:
         art_w.write(batch)
@@ -149,22 +148,26 @@ def normalise(
                 on_reject(rej)
 
     try:  # both engines write and count through the same two functions
+        art_w = TableWriter(out / "articles.parquet", ARTICLE, cfg.rows_per_file)
+        writers.append(art_w)
+        rej_w = TableWriter(out / "rejects.parquet", REJECT, cfg.rows_per_file)
+        writers.append(rej_w)
         if engine == "ray":
             _on_ray(files, params, cfg, workers, address, summary, skipped, write_articles, write_rejects, art_w, progress)
         else:
             _on_local(files, params, cfg, workers, summary, skipped, write_articles, write_rejects, progress)
-        art_w.close()
-        rej_w.close()
+        for w in writers:
+            w.close()
+        summary.inputs_with_article = summary.main
+        summary.articles = summary.main + summary.related
+        summary.unique = summary.articles - summary.exact_duplicates - summary.near_duplicates
+        summary.rejects_by_reason = dict(sorted(reasons.items()))
+        summary.skipped = dict(sorted(skipped.items()))
+        summary.check()
     except BaseException:
-        art_w.abort()
-        rej_w.abort()
+        for w in writers:
+            w.abort()
         raise
-    summary.inputs_with_article = summary.main
-    summary.articles = summary.main + summary.related
-    summary.unique = summary.articles - summary.exact_duplicates - summary.near_duplicates
-    summary.rejects_by_reason = dict(sorted(reasons.items()))
-    summary.skipped = dict(sorted(skipped.items()))
-    summary.check()
     art_w.commit()
     rej_w.commit()
     (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2) + "\n", encoding="utf-8")
@@ -202,7 +205,8 @@ def _on_ray(files: list[Found], params: Params, cfg: NormaliseConfig, workers: i
     """The ray engine's run, counted into `summary` as the local loop counts."""
     from . import ray_engine
 
-    parts = (art_w.tmp, cfg.rows_per_file) if cfg.rows_per_file else None  # the workers write the articles
+    # the workers write the articles, into an absolute path (theirs is not the driver's working directory)
+    parts = (art_w.tmp.resolve(), cfg.rows_per_file) if cfg.rows_per_file else None
     outcome = ray_engine.run(files, params, cfg.max_bytes, cfg.retrieved_at, cfg.near_dup_threshold,
                              workers, address, write_articles, write_rejects, parts)
     if parts:

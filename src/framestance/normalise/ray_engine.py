@@ -23,6 +23,7 @@ files, the output folder must be on a file system every node writes to.
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import os
@@ -179,6 +180,9 @@ class Resolution:
     URL by id); and the representatives that others point at."""
 
     new_id: dict[int, str] = field(default_factory=dict)
+    # (input, place in it, former id) -> the orders and new ids of its renamed main articles, in
+    # order: a related article follows the latest of them before it (the first copy is never renamed)
+    renamed_mains: dict[tuple[str, int, str], list[tuple[int, str]]] = field(default_factory=dict)
     duplicate_of: dict[int, int | str] = field(default_factory=dict)
     representatives: set[int] = field(default_factory=set)
     exact: int = 0
@@ -209,6 +213,7 @@ def resolve(shared: pa.Table) -> Resolution:
                 aid, src, pos = ident[order]
                 url_dup = aid
                 res.new_id[order] = renamed_id(aid, src, pos, n - 1)
+                res.renamed_mains.setdefault((src, pos, aid), []).append((order, res.new_id[order]))
         text = [g for g in mine if g[0] == TEXT]
         cands = [first_rep[g] for g in mine if g[0] == BAND and g in first_rep]
         if text and text[0] in first_rep:
@@ -356,21 +361,21 @@ def _map_task(batch: pa.Table, max_bytes: int, retrieved_at: datetime | None, pa
 
 def _marked(arts: pa.Table, res: Resolution, rep_ids: dict[int, str]) -> pa.RecordBatch:
     """Articles with their final id, parent, representative and cluster: `res` decides, and
-    `rep_ids` holds the representatives' ids (a representative keeps its own). A related article
-    comes right after its main one, in the same block (a file is never split)."""
+    `rep_ids` holds the representatives' ids (a representative keeps its own). Any rows, in any
+    blocks: nothing depends on the rows before them."""
     orders = arts["_order"].to_pylist()
     ids = arts["article_id"].to_pylist()
-    parents, relations = arts["parent_id"].to_pylist(), arts["relation"].to_pylist()
+    sources, positions, parents = (arts[c].to_pylist() for c in ("source_sha256", "position", "parent_id"))
     new_ids, new_parents, dup = [], [], []
-    main_id = main_new_id = None
-    for o, a, parent, relation in zip(orders, ids, parents, relations):
+    for o, a, src, pos, parent in zip(orders, ids, sources, positions, parents):
         d = res.duplicate_of.get(o)
         dup.append(rep_ids[d] if isinstance(d, int) else d)
         new_ids.append(res.new_id.get(o, a))
-        if relation == "main":
-            main_id, main_new_id = a, new_ids[-1]
-        # a related article follows its main one when that one's URL was seen before
-        new_parents.append(main_new_id if parent is not None and parent == main_id else parent)
+        renamed = res.renamed_mains.get((src, pos, parent)) if parent is not None else None
+        if renamed:  # its main article's URL was seen before: it follows the main's new id
+            k = bisect.bisect_left(renamed, (o, "")) - 1
+            parent = renamed[k][1] if k >= 0 else parent
+        new_parents.append(parent)
     cols = {n: arts[n].combine_chunks() for n in ARTICLE.names}
     cols.update(article_id=pa.array(new_ids, pa.string()), parent_id=pa.array(new_parents, pa.string()),
                 duplicate_of=pa.array(dup, pa.string()),
