@@ -195,6 +195,21 @@ def test_a_version_published_before_records_is_read_from_its_files(inputs, tmp_p
     path, _ = publish(inputs, CB, tmp_path / "dist", opts("1.1.0"), CODEBOOK_TEXT, tmp_path / "releases")
     assert "Against version 1.0.0: 0 articles added, 0 removed" in (path / "README.md").read_text()
     assert sorted(p.name for p in (tmp_path / "releases" / "fs-test").iterdir()) == ["1.1.0.json"]
+    assert json.loads((tmp_path / "releases" / "fs-test" / "1.1.0.json").read_text())["changelog_against"] == "1.0.0"
+    shutil.rmtree(tmp_path / "dist" / "fs-test" / "1.0.0")  # its files gone, and no record: it cannot be redone
+    with pytest.raises(PublishError, match="published with a changelog against 1.0.0, which has neither"):
+        publish(inputs, CB, tmp_path / "other", opts("1.1.0"), CODEBOOK_TEXT, tmp_path / "releases")
+
+
+def test_a_republished_version_keeps_its_changelog_whatever_dist_holds(inputs, tmp_path):
+    """A version is published again against what it was first published against (its record
+    says): an older folder lying in dist/ on this machine changes nothing."""
+    records = tmp_path / "releases"
+    first, _ = publish(inputs, CB, tmp_path / "dist", opts("1.0.0"), CODEBOOK_TEXT, records)
+    shutil.copytree(first, tmp_path / "other" / "fs-test" / "0.9.0")  # a stale older version on another machine
+    again, _ = publish(inputs, CB, tmp_path / "other", opts("1.0.0"), CODEBOOK_TEXT, records)
+    assert (again / "README.md").read_bytes() == (first / "README.md").read_bytes()
+    assert "First published version." in (again / "README.md").read_text()
 
 
 def test_push_to_hub_calls_the_library_api_as_it_is(tmp_path):

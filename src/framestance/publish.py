@@ -437,17 +437,24 @@ def _record_text(record: dict) -> str:
     return json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def previous_record(records: Path | None, root: Path, opts: Options, cb: Codebook) -> dict | None:
-    """The release record of the latest version below this one: from `records`, or, for a version
-    published before records were kept, from its folder in `root` (dist/<name>/)."""
+def previous_record(records: Path | None, root: Path, opts: Options, cb: Codebook,
+                    against: str | None = "latest") -> dict | None:
+    """The release record the changelog compares against: version `against` (None: none), or the
+    latest version below this one; from `records`, or, for a version published before records
+    were kept, from its folder in `root` (dist/<name>/)."""
     recorded = _versions_of(records / opts.name, ".json") if records is not None else []
-    older = sorted({v for v in [*recorded, *_versions_of(root)] if _key(v) < _key(opts.version)}, key=_key)
-    if not older:
+    if against == "latest":
+        older = sorted({v for v in [*recorded, *_versions_of(root)] if _key(v) < _key(opts.version)}, key=_key)
+        against = older[-1] if older else None
+    if against is None:
         return None
-    if older[-1] in recorded:
+    if against in recorded:
         assert records is not None
-        return json.loads((records / opts.name / f"{older[-1]}.json").read_text(encoding="utf-8"))
-    return folder_record(root / older[-1], cb)
+        return json.loads((records / opts.name / f"{against}.json").read_text(encoding="utf-8"))
+    if not (root / against).is_dir():
+        raise PublishError(f"version {opts.version} was published with a changelog against {against}, which has "
+                           f"neither a release record nor a folder in {root}")
+    return folder_record(root / against, cb)
 
 
 def check_name_and_version(opts: Options) -> None:
@@ -517,12 +524,15 @@ def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: 
     splits = split_tables(tables, inp.articles, opts)
     record = release_record(opts, splits, cb)
     record_path = records / opts.name / f"{opts.version}.json" if records is not None else None
+    against: str | None = "latest"
     if record_path is not None and record_path.exists():
         kept = json.loads(record_path.read_text(encoding="utf-8"))
         if (kept.get("corpus"), kept.get("labels")) != (record["corpus"], record["labels"]):
             raise VersionExists(f"{record_path}: version {opts.version} was published with other labels or articles; "
                                 "published versions are immutable: publish a new version")
-    log = changelog(previous_record(records, root, opts, cb), record, cb)
+        against = kept.get("changelog_against")  # published again: against what it was published against
+    log = changelog(previous_record(records, root, opts, cb, against), record, cb)
+    record["changelog_against"] = log.get("previous")
 
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".{opts.version}.tmp-{os.getpid()}"
