@@ -509,8 +509,9 @@ def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: 
     """Write dist/<name>/<version>/; returns (path, created). Raises VersionExists when the version
     exists with other content. With `records` (a folder kept in git, e.g. releases/), the version's
     release record goes to <records>/<name>/<version>.json and the changelog compares against the
-    record of the latest earlier version; a record of this version with other content is refused
-    like a published folder with other content, even where that folder is not present."""
+    record of the latest earlier version (a version published again: against the version its
+    record names); a record of this version with other content is refused like a published folder
+    with other content, even where that folder is not present."""
     from .card import render_card
 
     check_name_and_version(opts)
