@@ -207,7 +207,7 @@ def test_the_shuffle_resolution_replays_the_local_index_on_random_collisions():
         for i, (kind, key) in enumerate(zip(keyed["kind"].to_pylist(), keyed["key"].to_pylist())):
             groups[(kind, key)].append(i)
         shared = pa.concat_tables([shared_keys(keyed.take(pa.array(ix))) for ix in groups.values()])
-        res = resolve(shared)
+        res = resolve(shared, chunk_rows=rng.randint(1, 8))  # an article's keys across chunks too
         reps = _representative_ids(rows, np.array(sorted(res.representatives), np.int64))
         rep_ids = dict(zip(reps["_order"].to_pylist(), reps["article_id"].to_pylist()))
         cut = rng.randint(0, n)  # Ray may cut a file's rows into two blocks anywhere

@@ -189,35 +189,29 @@ class Resolution:
     near: int = 0
 
 
-def resolve(shared: pa.Table) -> Resolution:
+def resolve(shared: pa.Table, chunk_rows: int = 1 << 18) -> Resolution:
     """The local engine's rule (dedup.Deduplicator) over the shared keys alone, in input order:
     an article is an exact duplicate of the earliest representative with its text key, else a
     near duplicate of the earliest representative in one of its band buckets, else (a URL seen
-    before) a duplicate of that URL's first article, else a representative."""
+    before) a duplicate of that URL's first article, else a representative. The table is read in
+    order, `chunk_rows` rows at a time; what stays is one entry per representative's key (a band
+    key as an int, a text key as (kind, full key)), one per shared URL, and the decisions."""
     res = Resolution()
-    groups_of: dict[int, list[tuple]] = {}
-    ident: dict[int, tuple] = {}
-    for kind, key, full, order, src, pos in zip(*(shared[c].to_pylist() for c in (
-            "kind", "key", "full", "order", "source_sha256", "position"))):
-        groups_of.setdefault(order, []).append((kind, key, full))
-        if kind == ID:
-            ident[order] = (full, src, pos)
-    first_rep: dict[tuple, int] = {}  # text or band group -> its earliest representative
+    first_rep: dict[object, int] = {}  # text or band group -> its earliest representative
     seen_id: dict[tuple, int] = {}  # id group -> its articles met so far
-    for order in sorted(groups_of):
-        mine = groups_of[order]
+
+    def decide(order: int, ident: tuple | None, text: tuple | None, bands: list[int]) -> None:
         url_dup = None
-        for g in (g for g in mine if g[0] == ID):
-            n = seen_id[g] = seen_id.get(g, 0) + 1
+        if ident is not None:
+            aid, src, pos = ident
+            n = seen_id[(ID, aid)] = seen_id.get((ID, aid), 0) + 1
             if n > 1:
-                aid, src, pos = ident[order]
                 url_dup = aid
                 res.new_id[order] = renamed_id(aid, src, pos, n - 1)
                 res.renamed_mains.setdefault((src, pos, aid), []).append((order, res.new_id[order]))
-        text = [g for g in mine if g[0] == TEXT]
-        cands = [first_rep[g] for g in mine if g[0] == BAND and g in first_rep]
-        if text and text[0] in first_rep:
-            res.duplicate_of[order] = first_rep[text[0]]
+        cands = [first_rep[b] for b in bands if b in first_rep]
+        if text is not None and text in first_rep:
+            res.duplicate_of[order] = first_rep[text]
             res.exact += 1
         elif cands:
             res.duplicate_of[order] = min(cands)
@@ -226,9 +220,32 @@ def resolve(shared: pa.Table) -> Resolution:
             res.duplicate_of[order] = url_dup
             res.near += 1
         else:
-            for g in mine:
-                if g[0] != ID:
-                    first_rep.setdefault(g, order)
+            if text is not None:
+                first_rep.setdefault(text, order)
+            for b in bands:
+                first_rep.setdefault(b, order)
+
+    columns = shared.select(["kind", "key", "full", "order", "source_sha256", "position"])
+    by_order = pc.sort_indices(columns, [("order", "ascending")])  # 8 bytes a row, not a sorted copy
+    current: int | None = None
+    ident: tuple | None = None
+    text: tuple | None = None
+    bands: list[int] = []
+    for start in range(0, columns.num_rows, chunk_rows):
+        chunk = columns.take(by_order[start:start + chunk_rows])
+        for kind, key, full, order, src, pos in zip(*(c.to_pylist() for c in chunk.columns)):
+            if order != current:
+                if current is not None:
+                    decide(current, ident, text, bands)
+                current, ident, text, bands = order, None, None, []
+            if kind == ID:
+                ident = (full, src, pos)
+            elif kind == TEXT:
+                text = (TEXT, full)
+            else:
+                bands.append(key)  # band keys: ints, never equal to a (kind, key) tuple
+    if current is not None:
+        decide(current, ident, text, bands)
     res.representatives = {v for v in res.duplicate_of.values() if isinstance(v, int)}
     return res
 
