@@ -395,9 +395,11 @@ def _label_columns(cb: Codebook) -> list[str]:
 
 
 def _record(name: str, version: str, corpus, labelled, cb: Codebook) -> dict:
-    labels = _decoded(labelled)
     columns = _label_columns(cb)
-    return {"name": name, "version": version, "corpus": sorted(_decoded(corpus)),
+    # only the columns a record keeps are read (not the corpus's texts)
+    labels = _decoded(t.select([c for c in ("article_id", *columns) if c in t.column_names]) for t in labelled)
+    ids = {a for t in corpus for a in t.column("article_id").to_pylist()}
+    return {"name": name, "version": version, "corpus": sorted(ids),
             "labels": {a: {c: row[c] for c in columns if c in row} for a, row in sorted(labels.items())}}
 
 
