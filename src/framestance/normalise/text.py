@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 import ftfy
-from ftfy.badness import is_bad
+from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES, is_bad
 
 from ..io import sha256_bytes
 
@@ -15,6 +15,15 @@ _FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_latin_ligatures=True, norm
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _WORD = re.compile(r"\w+(?:[’'.-]\w+)*")
+#: ASCII and the typography of ordinary text (quotes, dashes, ellipsis, ©, ™...): every pattern of
+#: ftfy's badness check needs a character outside these, and matches at most MOJIBAKE_SPAN
+#: characters (tests/normalise/test_text.py proves both on the pinned ftfy). So the check need
+#: only look around such characters: over a whole text it was a fifth of the dump path.
+PLAIN_TYPOGRAPHY = "".join(sorted(set(
+    MOJIBAKE_CATEGORIES["common"] + MOJIBAKE_CATEGORIES["start_punctuation"] + MOJIBAKE_CATEGORIES["end_punctuation"])))
+_NOT_PLAIN = re.compile("[^\x00-\x7f" + "".join(re.escape(c) for c in PLAIN_TYPOGRAPHY) + "]")
+MOJIBAKE_SPAN = 7
+_FEW_SUSPECTS = 64  # beyond this (accented prose), one search over the whole text is cheaper
 
 
 def repair(text: str) -> str:
@@ -25,9 +34,26 @@ def repair(text: str) -> str:
 def fix_mojibake(text: str) -> str:
     """ftfy where its badness check finds mojibake (the check is the costly part: run it on the
     text that is kept, not on a whole raw page)."""
-    if not text.isascii() and is_bad(text):
+    if not text.isascii() and looks_bad(text):
         text = ftfy.fix_text(text, _FTFY)
     return text
+
+
+def looks_bad(text: str) -> bool:
+    """ftfy's `is_bad`, searched only near the characters its patterns need (same answer)."""
+    suspects = [m.start() for m in _NOT_PLAIN.finditer(text)]
+    if len(suspects) > _FEW_SUSPECTS:
+        return is_bad(text)
+    reach = MOJIBAKE_SPAN - 1
+    lo = hi = -1
+    for i in suspects:
+        if i - reach > hi:
+            if hi >= 0 and BADNESS_RE.search(text, lo, hi):
+                return True
+            lo = max(0, i - reach)
+        hi = i + reach + 1
+    # `pos` keeps ^ at the real start of the text, as in a search over all of it
+    return hi >= 0 and BADNESS_RE.search(text, lo, hi) is not None
 
 
 def tidy(text: str) -> str:
