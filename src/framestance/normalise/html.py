@@ -206,7 +206,7 @@ def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConf
         raise NotAnArticle(f"no article body in the HTML: {words} words (minimum {min_words})")
     # Page type: a product, listing, forum, service or documentation page has a body too.
     model = default_model()
-    score = model.article_score_html(html, body)
+    score = model.article_score_html(html, body, url)
     if score < model.html_threshold:
         raise NotAnArticle(f"the page reads as another kind of page (article score {score:.2f}, "
                            f"threshold {model.html_threshold:.2f})")

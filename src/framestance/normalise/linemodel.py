@@ -1,14 +1,14 @@
 """Body-line selection and page-type detection for plain-text page dumps (and HTML page type).
 
-Inference needs only numpy and the standard library; weights live in `dumpmodel.json` next to
-this file (gradient-boosted trees exported by `train.py`).
+Inference needs only numpy and the standard library; weights live in `framestance/models/linemodel.json`
+(gradient-boosted trees exported by `scripts/linemodel/train.py`).
 
-    from dumpmodel import DumpModel
-    m = DumpModel()                      # loads dumpmodel.json
+    from framestance.normalise.linemodel import DumpModel
+    m = DumpModel()                      # loads linemodel.json
     idx = m.select_body(lines)           # indices of body lines (lines = text.split("\\n"))
     paras = m.body_paragraphs(lines)     # the body, re-joined into paragraphs
     ok = m.is_article_dump(lines)        # page-type: article or not, from the dump alone
-    ok = m.is_article_html(html, body_text=None)   # from raw HTML (+ optional extracted body)
+    ok = m.is_article_html(html, body_text=None, url=None)   # from raw HTML (+ extracted body, URL)
 
 Module-level shortcuts `select_body`, `is_article_dump`, `is_article_html` use a shared default model.
 """
@@ -328,6 +328,10 @@ class DumpModel:
         self.page = make_model(d["page_dump"]) if d.get("page_dump") else None
         self.page_threshold = float(d.get("page_dump_threshold", 0.5))
         self.html = make_model(d["page_html"]) if d.get("page_html") else None
+        for kind, names in (("dump", DUMP_PAGE_NAMES), ("html", HTML_PAGE_NAMES)):
+            if d.get(f"page_{kind}_features") not in (None, names):
+                raise ValueError(f"{path or 'linemodel.json'}: its {kind} page-type model was trained on other "
+                                 "features than linemodel.py computes (retrain: scripts/linemodel/README.md)")
         self.html_threshold = float(d.get("page_html_threshold", 0.5))
 
     # ---- body
@@ -381,11 +385,13 @@ class DumpModel:
         assert self.page is not None, "the model file has no dump page-type model"
         return float(self.page.proba(f[None, :])[0])
 
-    def is_article_html(self, html: str, body_text: str | None = None) -> bool:
-        return self.article_score_html(html, body_text) >= self.html_threshold
+    def is_article_html(self, html: str, body_text: str | None = None, url: str | None = None) -> bool:
+        return self.article_score_html(html, body_text, url) >= self.html_threshold
 
-    def article_score_html(self, html: str, body_text: str | None = None) -> float:
-        f = page_features_html(html, body_text)
+    def article_score_html(self, html: str, body_text: str | None = None, url: str | None = None) -> float:
+        """The article score of a page; `url` where it is known (a WARC record), else the page's
+        canonical or og:url link."""
+        f = page_features_html(html, body_text, url)
         assert self.html is not None, "the model file has no HTML page-type model"
         return float(self.html.proba(f[None, :])[0])
 
@@ -507,6 +513,67 @@ def text_style(text: str, limit: int = 20000) -> list[float]:
 STYLE_NAMES = ["we", "you", "i", "phones", "qmarks", "article_w", "forum_w", "doc_w", "shop_w", "service_w"]
 DUMP_PAGE_NAMES = DUMP_PAGE_NAMES + ["page_" + x for x in STYLE_NAMES] + ["body_" + x for x in STYLE_NAMES]
 _STRIP = re.compile(r"<script\b.*?</script>|<style\b.*?</style>|<[^>]+>", re.I | re.S)
+# Structure read with regexes over the lower-cased page (a DOM walk cost ~30 ms a page): class
+# names (cards, prices, posts, docs), text in links and in paragraphs, the URL's slug, the title.
+_CLASS_TOKENS = ("product", "price", "cart", "card", "grid", "item", "post", "thread", "reply", "comment", "article",
+                 "entry", "content", "byline", "author", "sidebar", "doc", "toc", "breadcrumb", "tile", "listing",
+                 "result", "teaser", "faq", "pricing", "plan", "feature", "hero", "cta", "testimonial", "service",
+                 "forum", "topic", "message", "user", "avatar", "sku", "variant", "rating", "review", "collection",
+                 "filter", "pagination", "share", "related", "tag", "date", "time", "headline", "story", "blog", "news",
+                 "caption")
+_CLASS_VALUE = re.compile(r"class=[\"']([^\"']*)")
+_CLASS_TOKEN = re.compile(r"(?<![a-z])(" + "|".join(sorted(_CLASS_TOKENS, key=len, reverse=True)) + ")")
+_ANY_TAG = re.compile(r"<[^>]+>")
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.S)
+_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.S)
+_TITLE_SITE = re.compile(r"\s+[|–—-]\s+|\s+::\s+")
+_SAID = ("said", "says", "told", "according")
+
+
+def _element_words(low: str, tag: str) -> list[int]:
+    """Words in each <tag> element, up to its end tag or the next <tag> (</p> may be omitted):
+    a split, linear in the page, where a lazy regex rescanned to the next end tag each time."""
+    out = []
+    for part in low.split("<" + tag)[1:]:
+        if part[:1] in (">", " ", "\t", "\n", "\r"):
+            end = part.find("</" + tag)
+            out.append(len(_ANY_TAG.sub(" ", part[part.find(">") + 1: end if end >= 0 else len(part)]).split()))
+    return out
+
+
+def _structure(low: str, text_words: int, url: str, body_text: str) -> list[float]:
+    classes = Counter(_CLASS_VALUE.findall(low))
+    tokens: Counter = Counter()
+    for value, n in classes.items():
+        for t in set(_CLASS_TOKEN.findall(value)):
+            tokens[t] += n
+    f = [math.log1p(tokens[t]) for t in _CLASS_TOKENS]
+    most = classes.most_common(1)
+    f += [math.log1p(most[0][1] if most else 0), float(sum(1 for n in classes.values() if n >= 8))]
+    link_words = sum(_element_words(low, "a"))
+    para_words = _element_words(low, "p")
+    f += [link_words / max(text_words, 1), math.log1p(sum(w >= 30 for w in para_words)),
+          sum(w for w in para_words if w >= 10) / max(text_words, 1)]
+    path = re.sub(r"^[a-z]+://[^/]*", "", url.lower()).split("?")[0].split("#")[0]
+    segments = [x for x in path.split("/") if x]
+    last = re.sub(r"\.(?:html?|php|aspx?)$", "", segments[-1] if segments else "")
+    f += [float(sum(1 for w in re.split(r"[-_+]+", last) if w.isalpha())), 1.0 if re.search(r"\d{4,}", last) else 0.0,
+          1.0 if "?" in url else 0.0, 1.0 if not segments else 0.0, 1.0 if url else 0.0]
+    m = _TITLE.search(low)
+    title = _ANY_TAG.sub(" ", m.group(1)).strip() if m else ""
+    title = _TITLE_SITE.split(title)[0] if title else ""
+    m = _H1.search(low)
+    h1 = _ANY_TAG.sub(" ", m.group(1)) if m else ""
+    slug = {w for w in re.split(r"[^a-z0-9]+", segments[-1] if segments else "") if w and not w.isdigit()}
+    shown = set(re.findall(r"[a-z0-9]+", h1 or title))
+    f += [float(len(title.split())), float(len(h1.split())), len(slug & shown) / len(slug) if slug else 0.0]
+    words = re.findall(r"[a-z']+", body_text.lower())
+    n = max(1, len(words))
+    counts = Counter(words)
+    paras = [x for x in body_text.split("\n") if x.strip()]
+    f += [sum(counts[w] for w in _SAID) / n * 100, math.log1p(n / max(1, len(paras))),
+          sum(x.rstrip().endswith((".", "!", "?", "\"", "”")) for x in paras) / max(1, len(paras))]
+    return f
 
 HTML_PAGE_NAMES = (["ld_" + t for t in _ART_TYPES[:4]] + ["ld_art_any"] + ["ld_" + t for t in _NON_TYPES]
                    + ["og_article", "og_product", "og_website", "og_other", "og_none"]
@@ -514,7 +581,11 @@ HTML_PAGE_NAMES = (["ld_" + t for t in _ART_TYPES[:4]] + ["ld_art_any"] + ["ld_"
                    + ["html_len", "text_len", "price_n", "cart_n", "datepub", "author_meta", "articlebody_prop",
                       "body_words", "body_paras", "body_long", "body_frac", "body_swr", "body_given", "url_date", "url_depth"]
                    + ["url_" + t for t in _URL_TOKENS] + ["page_" + x for x in STYLE_NAMES] + ["body_" + x for x in STYLE_NAMES]
-                   + ["date_meta", "ld_author", "ld_datepub", "time_tag"])
+                   + ["date_meta", "ld_author", "ld_datepub", "time_tag"]
+                   + ["cls_" + t for t in _CLASS_TOKENS]
+                   + ["class_rep_max", "class_rep_n", "link_density", "p_long", "p_words_frac", "slug_words", "slug_digits",
+                      "url_query", "url_root", "url_known", "title_words", "h1_words", "slug_in_title", "said",
+                      "para_mean", "para_end_dot"])
 
 
 def page_features_html(html: str, body_text: str | None = None, url: str | None = None) -> np.ndarray:
@@ -567,6 +638,7 @@ def page_features_html(html: str, body_text: str | None = None, url: str | None 
     f += [1.0 if any(marker in low for marker in _DATE_META) else 0.0,
           1.0 if '"author"' in low else 0.0, 1.0 if '"datepublished"' in low else 0.0,
           1.0 if "<time" in low and "datetime=" in low else 0.0]
+    f += _structure(low, tw, url, body_text or "")
     return np.array(f, dtype=np.float64)
 
 
@@ -592,5 +664,5 @@ def is_article_dump(lines: list[str]) -> bool:
     return _default().is_article_dump(lines)
 
 
-def is_article_html(html: str, body_text: str | None = None) -> bool:
-    return _default().is_article_html(html, body_text)
+def is_article_html(html: str, body_text: str | None = None, url: str | None = None) -> bool:
+    return _default().is_article_html(html, body_text, url)
