@@ -1,0 +1,40 @@
+"""The page-type features and the weights file that must match them."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from framestance.normalise import linemodel
+
+
+def test_paragraph_and_link_words_with_omitted_end_tags():
+    page = '<p>one two<p class="x">three</p><pre>x y z</pre><param name=a><a href="/">four five</a><path d="m">'
+    assert linemodel._element_words(page, "p") == [2, 1]
+    assert linemodel._element_words(page, "a") == [2]
+
+
+def test_feature_rows_match_their_names():
+    html = ('<html><head><title>Council votes to close the old bridge | Town Times</title>'
+            '<link rel="canonical" href="https://example.org/news/council-votes-to-close-the-old-bridge"></head>'
+            '<body><h1>Council votes to close the old bridge</h1><p class="lede">' + "The council said so. " * 20
+            + '</p><div class="card"><a href="/a">More</a></div></body></html>')
+    features = linemodel.page_features_html(html, "The council said so.\nIt meets again in May.")
+    assert features.shape == (len(linemodel.HTML_PAGE_NAMES),)
+    named = dict(zip(linemodel.HTML_PAGE_NAMES, features))
+    assert named["slug_words"] == 7 and named["slug_in_title"] == 1.0 and named["title_words"] == 7
+    assert named["url_known"] == 1.0 and named["said"] > 0
+    lines = ["Menu", "Council votes to close the old bridge", "By Sam Field"] + ["The council said it would close the bridge in May."] * 40
+    p, idx, X = linemodel.default_model().line_proba(lines)
+    assert linemodel.page_features_dump(lines, p, idx, X).shape == (len(linemodel.DUMP_PAGE_NAMES),)
+
+
+def test_weights_trained_on_other_features_are_refused(tmp_path):
+    weights = json.loads((resources.files("framestance") / "models" / "linemodel.json").read_text(encoding="utf-8"))
+    weights["page_html_features"] = weights["page_html_features"][:-1]
+    path = tmp_path / "linemodel.json"
+    path.write_text(json.dumps(weights), encoding="utf-8")
+    with pytest.raises(ValueError, match="html page-type model was trained on other features"):
+        linemodel.DumpModel(str(path))
