@@ -158,14 +158,16 @@ def test_not_a_date():
         ("es", "Lunes 3 de marzo de 2025", "2025-03-03"),
         ("en", "19-Dec-2025", "2025-12-19"),
         ("en", "November 3, 2025 (8:42 AM ET)", "2025-11-03"),
-        ("de", "14 août 2025", None),  # another language than the page's: not read
+        ("de", "14 août 2025", None),  # another language than the page's (or English): not read
+        ("de", "19-Dec-2025", "2025-12-19"),  # English after the page's language
+        ("xx", "19-Dec-2025", "2025-12-19"),  # a language dateparser does not know: English still
         ("fr", "© 2024 Le Journal", None),  # a year with no day: dateparser is not asked
     ],
 )
 def test_dates_in_the_page_language(language, line, day):
-    """Dates `_absolute` does not read go to dateparser in the page's detected language only
-    (one cached parser per language: a list of languages, rebuilt per call, was most of the dump
-    path's time)."""
+    """Dates `_absolute` does not read go to dateparser in the page's detected language, then
+    English (one cached parser per language list: a list of 16, rebuilt per call, was most of the
+    dump path's time)."""
     from framestance.normalise.dates import parse_shown_date
     from framestance.normalise.profiles import profile_for
 

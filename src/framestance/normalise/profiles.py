@@ -134,8 +134,11 @@ class Profile:
     date_languages: tuple[str, ...] | None = None
 
     def with_language(self, language: str | None) -> Profile:
-        """This profile for a page in `language` (ISO 639-1), as detected from its body."""
-        return replace(self, date_languages=(language,)) if language else self
+        """This profile for a page in `language` (ISO 639-1), as detected from its body; its dates
+        are read in that language, then in English (pages in any language show "19-Dec-2025")."""
+        if not language:
+            return self
+        return replace(self, date_languages=(language,) if language == "en" else (language, "en"))
 
 
 def _alternation(patterns: list[str], flags: int = re.IGNORECASE) -> re.Pattern:
