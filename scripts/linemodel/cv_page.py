@@ -12,7 +12,7 @@ import common
 import html_cache
 import numpy as np
 from common import load_articles, load_non_articles, read_html
-from lib_train import SHAPES, body_dataset, export_hgb, fit_hgb, non_article_dumps, union_folds
+from lib_train import SHAPES, body_dataset, export_hgb, fit_hgb, non_article_dumps, union_folds, words_oof
 
 from framestance.normalise import linemodel as dm
 
@@ -20,18 +20,21 @@ PAGE_HGB = dict(max_iter=120, learning_rate=0.08, max_leaf_nodes=7, min_samples_
 REJECT_ART = 0.017   # target article-rejection rate used to set the threshold on training data
 
 
-def dump_page_rows(probs):
-    """probs: {'text'|'text-lines'|'non': {id: stage-1 line probabilities}} (out of fold).
+def dump_page_rows(probs, words):
+    """probs: {'text'|'text-lines'|'non': {id: stage-1 line probabilities}} (out of fold);
+    words: {(shape, id, is_article): word-model score} (out of fold, lib_train.words_oof).
 
-    Returns rows (group, is_article, shape, id, features)."""
+    Returns rows (group, is_article, shape, id, features), features as DumpModel computes them."""
     data = {s: body_dataset(s) for s in SHAPES}
     non = non_article_dumps()
     rows = []
     for s in SHAPES:
         for p in data[s]:
-            rows.append((p["group"], 1, s, p["id"], dm.page_features_dump(p["lines"], probs[s][p["id"]], p["idx"], p["X"])))
+            f = dm.page_features_dump(p["lines"], probs[s][p["id"]], p["idx"], p["X"])
+            rows.append((p["group"], 1, s, p["id"], np.append(f, words[(s, p["id"], 1)])))
     for p in non:
-        rows.append((p["group"], 0, "text", p["id"], dm.page_features_dump(p["lines"], probs["non"][p["id"]], p["idx"], p["X"])))
+        f = dm.page_features_dump(p["lines"], probs["non"][p["id"]], p["idx"], p["X"])
+        rows.append((p["group"], 0, "text", p["id"], np.append(f, words[("text", p["id"], 0)])))
     return rows
 
 
@@ -99,6 +102,6 @@ if __name__ == "__main__":
     args = common.parse_args(ap)
     res = {}
     if args.which != "html":
-        res["dump"] = cv(dump_page_rows(common.load_pickle("oof_all.pkl")["s1"]), "dumps")
+        res["dump"] = cv(dump_page_rows(common.load_pickle("oof_all.pkl")["s1"], words_oof()), "dumps")
     res["html"] = cv(html_page_rows(), "html")
     common.save_pickle(res, "page_cv.pkl")

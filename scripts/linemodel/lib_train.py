@@ -9,6 +9,7 @@ import numpy as np
 from common import load_articles, load_non_articles, read_dump, read_non_article_dump, token_labels
 
 from framestance.normalise import linemodel as dm
+from framestance.normalise.text import tidy
 
 SHAPES = ("text", "text-lines")
 LABEL_TH = 0.5
@@ -130,6 +131,71 @@ def stack(pages, key="X"):
     X = np.vstack([p[key] for p in pages if len(p["idx"])])
     y = np.concatenate([p["y"] for p in pages if len(p["idx"])])
     return X, y
+
+
+WORD_BUCKETS = 4096
+WORD_C = 3.0  # of 0.3 / 1 / 3 / 10, best at 2% of articles rejected (5-fold by site, the words alone)
+
+
+def word_rows():
+    """(group, is_article, shape, id, hashed word counts) of every dump: both shapes of each
+    article page, then the non-article dumps; lines as the normaliser sees them (tidied)."""
+    name = "words.pkl"
+    out = _cached(name)
+    if out is not None:
+        return out
+    out = []
+    for a in load_articles():
+        for shape in SHAPES:
+            lines = tidy(read_dump(shape, a["id"])).split("\n")
+            out.append((a["group"], 1, shape, a["id"], dm.page_words(lines, WORD_BUCKETS)))
+    for a in load_non_articles():
+        lines = tidy(read_non_article_dump(a["id"])).split("\n")
+        out.append((a["group"], 0, "text", a["id"], dm.page_words(lines, WORD_BUCKETS)))
+    common.save_pickle(out, name)
+    return out
+
+
+def word_matrix(rows):
+    import scipy.sparse as sp
+    data, ii, jj = [], [], []
+    for i, r in enumerate(rows):
+        ids, values = dm.page_words_vector(r[4]) if r[4] else (np.zeros(0, np.int64), np.zeros(0))
+        ii += [i] * len(ids)
+        jj += ids.tolist()
+        data += values.tolist()
+    return sp.csr_matrix((data, (ii, jj)), shape=(len(rows), WORD_BUCKETS))
+
+
+def fit_words(rows):
+    from sklearn.linear_model import LogisticRegression
+    y = np.array([r[1] for r in rows])
+    return LogisticRegression(C=WORD_C, max_iter=2000, class_weight="balanced").fit(word_matrix(rows), y)
+
+
+def export_words(m) -> dict:
+    return {"buckets": WORD_BUCKETS, "coef": [float(f"{c:.6g}") for c in m.coef_[0]],
+            "intercept": float(f"{m.intercept_[0]:.6g}")}
+
+
+def words_oof(k=5):
+    """{(shape, id, is_article): the word model's score out of fold} (folds by site, as for the
+    line probabilities), for training the page-type model on scores it would see on new sites."""
+    name = f"words_oof{k}.pkl"
+    out = _cached(name)
+    if out is not None:
+        return out
+    rows = word_rows()
+    fold = union_folds(k)
+    out = {}
+    for j in range(k):
+        m = dm.WordModel(export_words(fit_words([r for r in rows if fold[r[0]] != j])))
+        for r in rows:
+            if fold[r[0]] == j:
+                ids, values = dm.page_words_vector(r[4]) if r[4] else (np.zeros(0, np.int64), np.zeros(0))
+                out[(r[2], r[3], r[1])] = m.intercept + float(m.coef[ids] @ values)
+    common.save_pickle(out, name)
+    return out
 
 
 def union_folds(k=5):

@@ -24,7 +24,18 @@ import time
 import common
 import numpy as np
 from cv_page import dump_page_rows, fit_page, html_page_rows, rows_to_xyg
-from lib_train import SHAPES, body_dataset, export_hgb, fit_stage1, non_article_dumps, union_folds
+from lib_train import (
+    SHAPES,
+    body_dataset,
+    export_hgb,
+    export_words,
+    fit_stage1,
+    fit_words,
+    non_article_dumps,
+    union_folds,
+    word_rows,
+    words_oof,
+)
 
 from framestance.normalise import linemodel as dm
 
@@ -50,14 +61,17 @@ def main(out_path: str) -> None:
                 if fold[p["group"]] == k:
                     probs[key][p["id"]] = f.proba(p["X"]) if len(p["idx"]) else np.zeros(0)
         print("oof fold", k, round(time.time() - t0, 1), flush=True)
-    m, th_dump = fit_page(*rows_to_xyg(dump_page_rows(probs)))
+    words = words_oof(k_folds)  # the word model out of fold, on the same folds by site
+    m, th_dump = fit_page(*rows_to_xyg(dump_page_rows(probs, words)))
     page_dump = export_hgb(m)
+    page_dump_words = export_words(fit_words(word_rows()))
     m, th_html = fit_page(*rows_to_xyg(html_page_rows()))  # builds <cache>/traf.pkl first if missing
     page_html = export_hgb(m)
     print("page models", round(time.time() - t0, 1), flush=True)
 
     out = {"features": dm.FEATURE_NAMES, "stage1": s1, "stage2": None, "threshold": dm.BODY_THRESHOLD, "gap_fill": dm.GAP_FILL,
-           "page_dump": page_dump, "page_dump_threshold": th_dump, "page_dump_features": dm.DUMP_PAGE_NAMES,
+           "page_dump": page_dump, "page_dump_threshold": th_dump, "page_dump_features": dm.DUMP_MODEL_NAMES,
+           "page_dump_words": page_dump_words,
            "page_html": page_html, "page_html_threshold": th_html, "page_html_features": dm.HTML_PAGE_NAMES}
     common.write_weights(out, out_path)
     print("wrote", out_path, os.path.getsize(out_path), "bytes")

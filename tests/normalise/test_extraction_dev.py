@@ -61,7 +61,8 @@ def test_non_articles_are_rejected_more_often_than_articles(truth):
     pages = [(pid, "text", (DATA / "non-articles" / "text" / f"{pid}.txt").read_bytes()) for pid in sorted(types)
              if (DATA / "non-articles" / "text" / f"{pid}.txt").exists()]
     _, rejs, _ = normalise_pages(pages, RETRIEVED)
-    assert len(rejs) >= 0.35 * len(pages), f"only {len(rejs)} of {len(pages)} non-article dumps rejected"
+    # in-sample (the page-type model was trained on them); for unseen sites 51% (BENCHMARKS.md)
+    assert len(rejs) >= 0.60 * len(pages), f"only {len(rejs)} of {len(pages)} non-article dumps rejected"
 
 
 def test_html_non_articles_are_rejected(truth):

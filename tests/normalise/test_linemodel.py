@@ -27,8 +27,21 @@ def test_feature_rows_match_their_names():
     assert named["slug_words"] == 7 and named["slug_in_title"] == 1.0 and named["title_words"] == 7
     assert named["url_known"] == 1.0 and named["said"] > 0
     lines = ["Menu", "Council votes to close the old bridge", "By Sam Field"] + ["The council said it would close the bridge in May."] * 40
-    p, idx, X = linemodel.default_model().line_proba(lines)
+    model = linemodel.default_model()
+    p, idx, X = model.line_proba(lines)
     assert linemodel.page_features_dump(lines, p, idx, X).shape == (len(linemodel.DUMP_PAGE_NAMES),)
+    assert len(linemodel.DUMP_MODEL_NAMES) == len(linemodel.DUMP_PAGE_NAMES) + 1
+    assert 0.0 < model.article_score_dump(lines) < 1.0
+
+
+def test_page_words_keep_short_lines_apart():
+    counts = linemodel.page_words(["Add to cart", "", "Add these words to a line that is long enough"], 1 << 20)
+    assert sum(counts.values()) == 3 + 9  # words of two letters or more
+    short = linemodel.page_words(["Add to cart"], 1 << 20)
+    long = linemodel.page_words(["Add to cart and pay with a card"], 1 << 20)
+    assert not set(short) & set(long)  # "add" on a button is not "add" in prose
+    ids, values = linemodel.page_words_vector(counts)
+    assert abs(float(values @ values) - 1.0) < 1e-9 and len(ids) == len(counts)
 
 
 def test_weights_trained_on_other_features_are_refused(tmp_path):

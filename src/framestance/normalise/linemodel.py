@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import zlib
 from collections import Counter
 from importlib import resources
 
@@ -301,6 +302,46 @@ def make_model(d: dict):
     return Additive(d) if d.get("kind") == "gam" else Forest(d)
 
 
+_PAGE_WORD = re.compile(r"[^\W\d_]{2,}")
+SHORT_LINE_WORDS = 4
+
+
+def page_words(lines: list[str], buckets: int) -> dict[int, int]:
+    """Counts of a page's hashed words, those of short lines (menus, buttons, labels: what a shop,
+    a forum or a documentation site is made of) apart from those of long lines."""
+    counts: dict[int, int] = {}
+    for line in lines:
+        n = len(line.split())
+        if not n:
+            continue
+        space = b"s:" if n <= SHORT_LINE_WORDS else b"l:"
+        for word in _PAGE_WORD.findall(line.lower()):
+            h = zlib.crc32(space + word.encode()) % buckets
+            counts[h] = counts.get(h, 0) + 1
+    return counts
+
+
+def page_words_vector(counts: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(bucket ids, values): log counts scaled to unit length."""
+    ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    values = np.log1p(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+    return ids, values / (np.sqrt(values @ values) + 1e-9)
+
+
+class WordModel:
+    """A linear model over a page's hashed words (logistic regression); its score is one feature
+    of the dump page-type model."""
+
+    def __init__(self, d: dict):
+        self.buckets = int(d["buckets"])
+        self.coef = np.array(d["coef"], dtype=np.float64)
+        self.intercept = float(d["intercept"])
+
+    def decision(self, lines: list[str]) -> float:
+        ids, values = page_words_vector(page_words(lines, self.buckets))
+        return self.intercept + float(self.coef[ids] @ values)
+
+
 BODY_THRESHOLD = 0.4   # chosen on the out-of-fold probabilities (0.35-0.5 x gap 0/0.1 grid)
 GAP_FILL = 0.1         # a line between two body lines joins them when its probability is >= this
 
@@ -326,9 +367,10 @@ class DumpModel:
         self.threshold = float(d.get("threshold", BODY_THRESHOLD))
         self.gap = float(d.get("gap_fill", GAP_FILL))
         self.page = make_model(d["page_dump"]) if d.get("page_dump") else None
+        self.page_words = WordModel(d["page_dump_words"]) if d.get("page_dump_words") else None
         self.page_threshold = float(d.get("page_dump_threshold", 0.5))
         self.html = make_model(d["page_html"]) if d.get("page_html") else None
-        for kind, names in (("dump", DUMP_PAGE_NAMES), ("html", HTML_PAGE_NAMES)):
+        for kind, names in (("dump", DUMP_MODEL_NAMES), ("html", HTML_PAGE_NAMES)):
             if d.get(f"page_{kind}_features") not in (None, names):
                 raise ValueError(f"{path or 'linemodel.json'}: its {kind} page-type model was trained on other "
                                  "features than linemodel.py computes (retrain: scripts/linemodel/README.md)")
@@ -371,19 +413,20 @@ class DumpModel:
         """One pass: (body line indices, is_article, article score) for a dump."""
         p, idx, X = self.line_proba(lines)
         body = [i for i, k in zip(idx, body_mask(p, self.threshold, self.gap)) if k]
-        assert self.page is not None, "the model file has no dump page-type model"
-        score = float(self.page.proba(page_features_dump(lines, p, idx, X)[None, :])[0])
+        score = self._dump_score(lines, p, idx, X)
         return body, score >= self.page_threshold, score
+
+    def _dump_score(self, lines, p, idx, X) -> float:
+        assert self.page is not None and self.page_words is not None, "the model file has no dump page-type model"
+        f = np.append(page_features_dump(lines, p, idx, X), self.page_words.decision(lines))
+        return float(self.page.proba(f[None, :])[0])
 
     # ---- page type
     def is_article_dump(self, lines: list[str]) -> bool:
         return self.article_score_dump(lines) >= self.page_threshold
 
     def article_score_dump(self, lines: list[str]) -> float:
-        p, idx, X = self.line_proba(lines)
-        f = page_features_dump(lines, p, idx, X)
-        assert self.page is not None, "the model file has no dump page-type model"
-        return float(self.page.proba(f[None, :])[0])
+        return self._dump_score(lines, *self.line_proba(lines))
 
     def is_article_html(self, html: str, body_text: str | None = None, url: str | None = None) -> bool:
         return self.article_score_html(html, body_text, url) >= self.html_threshold
@@ -512,6 +555,7 @@ def text_style(text: str, limit: int = 20000) -> list[float]:
 
 STYLE_NAMES = ["we", "you", "i", "phones", "qmarks", "article_w", "forum_w", "doc_w", "shop_w", "service_w"]
 DUMP_PAGE_NAMES = DUMP_PAGE_NAMES + ["page_" + x for x in STYLE_NAMES] + ["body_" + x for x in STYLE_NAMES]
+DUMP_MODEL_NAMES = DUMP_PAGE_NAMES + ["page_words"]  # page_features_dump, then the WordModel's score
 _STRIP = re.compile(r"<script\b.*?</script>|<style\b.*?</style>|<[^>]+>", re.I | re.S)
 # Structure read with regexes over the lower-cased page (a DOM walk cost ~30 ms a page): class
 # names (cards, prices, posts, docs), text in links and in paragraphs, the URL's slug, the title.
