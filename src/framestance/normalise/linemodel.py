@@ -309,15 +309,18 @@ SHORT_LINE_WORDS = 4
 def page_words(lines: list[str], buckets: int) -> dict[int, int]:
     """Counts of a page's hashed words, those of short lines (menus, buttons, labels: what a shop,
     a forum or a documentation site is made of) apart from those of long lines."""
-    counts: dict[int, int] = {}
+    short: list[str] = []
+    long: list[str] = []
     for line in lines:
         n = len(line.split())
-        if not n:
-            continue
-        space = b"s:" if n <= SHORT_LINE_WORDS else b"l:"
-        for word in _PAGE_WORD.findall(line.lower()):
+        if n:
+            (short if n <= SHORT_LINE_WORDS else long).append(line)
+    counts: dict[int, int] = {}
+    for space, part in ((b"s:", short), (b"l:", long)):
+        # one search over the lines joined (a word never spans two: the joint is a non-letter)
+        for word, k in Counter(_PAGE_WORD.findall("\n".join(part).lower())).items():  # a hash per distinct word
             h = zlib.crc32(space + word.encode()) % buckets
-            counts[h] = counts.get(h, 0) + 1
+            counts[h] = counts.get(h, 0) + k
     return counts
 
 
