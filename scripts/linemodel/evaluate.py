@@ -23,7 +23,7 @@ import common
 import cv_all
 import cv_page
 from common import bootstrap_f1, load_articles, load_non_articles, macro, page_counts, read_dump, read_non_article_dump
-from lib_train import SHAPES, body_dataset, words_oof
+from lib_train import SHAPES, body_dataset, word_rows, words_oof
 
 from framestance.normalise import linemodel as dm
 
@@ -77,7 +77,7 @@ def main() -> None:
     else:
         oof = common.load_pickle("oof_all.pkl")
     body_report(oof)
-    cv_page.cv(cv_page.dump_page_rows(oof["s1"], words_oof()), "dumps")
+    cv_page.cv(cv_page.dump_page_rows(oof["s1"], words_oof()), "dumps", words=word_rows())
     cv_page.cv(cv_page.html_page_rows(), "html")
     if not args.no_speed:
         speed(args.model)

@@ -9,6 +9,7 @@ import numpy as np
 from common import load_articles, load_non_articles, read_dump, read_non_article_dump, token_labels
 
 from framestance.normalise import linemodel as dm
+from framestance.normalise import text as text_module
 from framestance.normalise.text import tidy
 
 SHAPES = ("text", "text-lines")
@@ -20,10 +21,13 @@ GAM = dict(interaction_cst="no_interactions", max_iter=300, max_leaf_nodes=8)
 S2_TREE = dict(max_iter=60, max_depth=4, max_leaf_nodes=12)
 
 
-def _cached(name: str):
-    """The cached pickle `name`, if it is newer than the feature code (linemodel.py); else None."""
+TEXT_MODULE = text_module.__file__  # how the word model's lines are tidied
+
+
+def _cached(name: str, *code: str):
+    """The cached pickle `name`, if it is newer than the feature code (linemodel.py and `code`); else None."""
     path = common.cache_path(name)
-    if os.path.exists(path) and os.path.getmtime(path) > os.path.getmtime(dm.__file__):
+    if os.path.exists(path) and all(os.path.getmtime(path) > os.path.getmtime(f) for f in (dm.__file__, *code)):
         return common.load_pickle(name)
     return None
 
@@ -140,8 +144,8 @@ WORD_C = 3.0  # of 0.3 / 1 / 3 / 10, best at 2% of articles rejected (5-fold by 
 def word_rows():
     """(group, is_article, shape, id, hashed word counts) of every dump: both shapes of each
     article page, then the non-article dumps; lines as the normaliser sees them (tidied)."""
-    name = "words.pkl"
-    out = _cached(name)
+    name = f"words-{WORD_BUCKETS}.pkl"
+    out = _cached(name, TEXT_MODULE)
     if out is not None:
         return out
     out = []
@@ -178,11 +182,21 @@ def export_words(m) -> dict:
             "intercept": float(f"{m.intercept_[0]:.6g}")}
 
 
+def word_key(row):
+    """(shape, id, is_article) of a word_rows() row."""
+    return row[2], row[3], row[1]
+
+
+def word_score(model, counts) -> float:
+    ids, values = dm.page_words_vector(counts) if counts else (np.zeros(0, np.int64), np.zeros(0))
+    return model.intercept + float(model.coef[ids] @ values)
+
+
 def words_oof(k=5):
     """{(shape, id, is_article): the word model's score out of fold} (folds by site, as for the
     line probabilities), for training the page-type model on scores it would see on new sites."""
-    name = f"words_oof{k}.pkl"
-    out = _cached(name)
+    name = f"words_oof{k}-{WORD_BUCKETS}-{WORD_C}.pkl"
+    out = _cached(name, TEXT_MODULE)
     if out is not None:
         return out
     rows = word_rows()
@@ -192,8 +206,7 @@ def words_oof(k=5):
         m = dm.WordModel(export_words(fit_words([r for r in rows if fold[r[0]] != j])))
         for r in rows:
             if fold[r[0]] == j:
-                ids, values = dm.page_words_vector(r[4]) if r[4] else (np.zeros(0, np.int64), np.zeros(0))
-                out[(r[2], r[3], r[1])] = m.intercept + float(m.coef[ids] @ values)
+                out[word_key(r)] = word_score(m, r[4])
     common.save_pickle(out, name)
     return out
 

@@ -14,6 +14,16 @@ def test_paragraph_and_link_words_with_omitted_end_tags():
     page = '<p>one two<p class="x">three</p><pre>x y z</pre><param name=a><a href="/">four five</a><path d="m">'
     assert linemodel._element_words(page, "p") == [2, 1]
     assert linemodel._element_words(page, "a") == [2]
+    # other tags that begin with the same letter neither open nor close an element
+    assert linemodel._element_words("<p>intro <picture>x</picture> and then <pre>some</pre> words</p>", "p") == [6]
+    assert linemodel._element_words('<a href=x>read <abbr>un</abbr> report now</a><area href=y>', "a") == [4]
+    assert linemodel._element_words("<p" + "<b " * 5000, "p") == []  # the tag never ends: no element
+
+
+def test_a_tag_match_never_spans_an_open_bracket():
+    # "<[^>]+>" tried from every "<" of a run without ">" rescanned the run: quadratic time
+    assert linemodel._ANY_TAG.sub("|", "a<b <c>d<e") == "a<b |d<e"
+    assert len(linemodel.page_features_html("<p>" + "a<b " * 40000, "a body")) == len(linemodel.HTML_PAGE_NAMES)
 
 
 def test_feature_rows_match_their_names():

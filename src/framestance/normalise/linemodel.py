@@ -559,7 +559,7 @@ def text_style(text: str, limit: int = 20000) -> list[float]:
 STYLE_NAMES = ["we", "you", "i", "phones", "qmarks", "article_w", "forum_w", "doc_w", "shop_w", "service_w"]
 DUMP_PAGE_NAMES = DUMP_PAGE_NAMES + ["page_" + x for x in STYLE_NAMES] + ["body_" + x for x in STYLE_NAMES]
 DUMP_MODEL_NAMES = DUMP_PAGE_NAMES + ["page_words"]  # page_features_dump, then the WordModel's score
-_STRIP = re.compile(r"<script\b.*?</script>|<style\b.*?</style>|<[^>]+>", re.I | re.S)
+_STRIP = re.compile(r"<script\b.*?</script>|<style\b.*?</style>|<[^<>]+>", re.I | re.S)
 # Structure read with regexes over the lower-cased page (a DOM walk cost ~30 ms a page): class
 # names (cards, prices, posts, docs), text in links and in paragraphs, the URL's slug, the title.
 _CLASS_TOKENS = ("product", "price", "cart", "card", "grid", "item", "post", "thread", "reply", "comment", "article",
@@ -570,25 +570,35 @@ _CLASS_TOKENS = ("product", "price", "cart", "card", "grid", "item", "post", "th
                  "caption")
 _CLASS_VALUE = re.compile(r"class=[\"']([^\"']*)")
 _CLASS_TOKEN = re.compile(r"(?<![a-z])(" + "|".join(sorted(_CLASS_TOKENS, key=len, reverse=True)) + ")")
-_ANY_TAG = re.compile(r"<[^>]+>")
+_ANY_TAG = re.compile(r"<[^<>]+>")  # not <[^>]+>: quadratic on runs of "<" without ">"
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.S)
 _H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.S)
 _TITLE_SITE = re.compile(r"\s+[|–—-]\s+|\s+::\s+")
 _SAID = ("said", "says", "told", "according")
 
 
+_OPEN_TAG = {tag: re.compile(rf"<{tag}[\s>/]") for tag in ("a", "p")}
+_CLOSE_TAG = {tag: re.compile(rf"</{tag}[\s>]") for tag in ("a", "p")}
+_SCAN_LIMIT = 3_000_000  # characters of a page the structure features read (as for the stripped text)
+
+
 def _element_words(low: str, tag: str) -> list[int]:
     """Words in each <tag> element, up to its end tag or the next <tag> (</p> may be omitted):
-    a split, linear in the page, where a lazy regex rescanned to the next end tag each time."""
+    one pass over the page, where a lazy regex rescanned to the next end tag each time."""
+    starts = [m.start() for m in _OPEN_TAG[tag].finditer(low)]
     out = []
-    for part in low.split("<" + tag)[1:]:
-        if part[:1] in (">", " ", "\t", "\n", "\r"):
-            end = part.find("</" + tag)
-            out.append(len(_ANY_TAG.sub(" ", part[part.find(">") + 1: end if end >= 0 else len(part)]).split()))
+    for k, start in enumerate(starts):
+        stop = starts[k + 1] if k + 1 < len(starts) else len(low)
+        inside = low.find(">", start, stop) + 1
+        if not inside:
+            continue  # the tag itself never ends before the next one
+        end = _CLOSE_TAG[tag].search(low, inside, stop)
+        out.append(len(_ANY_TAG.sub(" ", low[inside: end.start() if end else stop]).split()))
     return out
 
 
 def _structure(low: str, text_words: int, url: str, body_text: str) -> list[float]:
+    low = low[:_SCAN_LIMIT]
     classes = Counter(_CLASS_VALUE.findall(low))
     tokens: Counter = Counter()
     for value, n in classes.items():
@@ -670,7 +680,7 @@ def page_features_html(html: str, body_text: str | None = None, url: str | None 
               sum(w in STOP for w in alpha) / max(len(alpha), 1), 1.0]
     else:
         f += [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    if url is None:
+    if not url:
         link = (re.search(r'<link[^>]+rel=["\']canonical["\'][^>]*>', html, re.I)
              or re.search(r'<meta[^>]+property=["\']og:url["\'][^>]*>', html, re.I))
         if link:
