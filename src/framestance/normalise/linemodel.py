@@ -575,8 +575,6 @@ _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.S)
 _H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.S)
 _TITLE_SITE = re.compile(r"\s+[|–—-]\s+|\s+::\s+")
 _SAID = ("said", "says", "told", "according")
-
-
 _OPEN_TAG = {tag: re.compile(rf"<{tag}[\s>/]") for tag in ("a", "p")}
 _CLOSE_TAG = {tag: re.compile(rf"</{tag}[\s>]") for tag in ("a", "p")}
 _SCAN_LIMIT = 3_000_000  # characters of a page the structure features read (as for the stripped text)
@@ -598,6 +596,7 @@ def _element_words(low: str, tag: str) -> list[int]:
 
 
 def _structure(low: str, text_words: int, url: str, body_text: str) -> list[float]:
+    """The HTML page-type features from cls_product to para_end_dot (HTML_PAGE_NAMES)."""
     low = low[:_SCAN_LIMIT]
     classes = Counter(_CLASS_VALUE.findall(low))
     tokens: Counter = Counter()
