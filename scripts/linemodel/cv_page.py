@@ -23,7 +23,6 @@ from lib_train import (
     union_folds,
     word_key,
     word_rows,
-    word_score,
     words_oof,
 )
 
@@ -98,12 +97,12 @@ def nested_word_scores(rows, words, train_groups, k=5):
     for inner_train, inner_test in GroupKFold(k).split(train_words, groups=groups):
         m = dm.WordModel(export_words(fit_words([train_words[i] for i in inner_train])))
         for i in inner_test:
-            column[word_key(train_words[i])] = word_score(m, train_words[i][4])
+            column[word_key(train_words[i])] = m.score(train_words[i][4])
     m = dm.WordModel(export_words(fit_words(train_words)))
     for r in words:
         if r[0] not in train_groups:
-            column[word_key(r)] = word_score(m, r[4])
-    return np.array([column[(r[2], r[3], r[1])] for r in rows])
+            column[word_key(r)] = m.score(r[4])
+    return np.array([column[word_key(r)] for r in rows])
 
 
 def cv(rows, name, k=5, words=None):

@@ -164,7 +164,7 @@ def word_matrix(rows):
     import scipy.sparse as sp
     data, ii, jj = [], [], []
     for i, r in enumerate(rows):
-        ids, values = dm.page_words_vector(r[4]) if r[4] else (np.zeros(0, np.int64), np.zeros(0))
+        ids, values = dm.page_words_vector(r[4])
         ii += [i] * len(ids)
         jj += ids.tolist()
         data += values.tolist()
@@ -183,13 +183,8 @@ def export_words(m) -> dict:
 
 
 def word_key(row):
-    """(shape, id, is_article) of a word_rows() row."""
+    """(shape, id, is_article) of a word_rows() or cv_page.dump_page_rows() row."""
     return row[2], row[3], row[1]
-
-
-def word_score(model, counts) -> float:
-    ids, values = dm.page_words_vector(counts) if counts else (np.zeros(0, np.int64), np.zeros(0))
-    return model.intercept + float(model.coef[ids] @ values)
 
 
 def words_oof(k=5):
@@ -206,7 +201,7 @@ def words_oof(k=5):
         m = dm.WordModel(export_words(fit_words([r for r in rows if fold[r[0]] != j])))
         for r in rows:
             if fold[r[0]] == j:
-                out[word_key(r)] = word_score(m, r[4])
+                out[word_key(r)] = m.score(r[4])
     common.save_pickle(out, name)
     return out
 

@@ -341,7 +341,11 @@ class WordModel:
         self.intercept = float(d["intercept"])
 
     def decision(self, lines: list[str]) -> float:
-        ids, values = page_words_vector(page_words(lines, self.buckets))
+        return self.score(page_words(lines, self.buckets))
+
+    def score(self, counts: dict[int, int]) -> float:
+        """The decision for counts already hashed (page_words)."""
+        ids, values = page_words_vector(counts)
         return self.intercept + float(self.coef[ids] @ values)
 
 
@@ -577,7 +581,7 @@ _TITLE_SITE = re.compile(r"\s+[|–—-]\s+|\s+::\s+")
 _SAID = ("said", "says", "told", "according")
 _OPEN_TAG = {tag: re.compile(rf"<{tag}[\s>/]") for tag in ("a", "p")}
 _CLOSE_TAG = {tag: re.compile(rf"</{tag}[\s>]") for tag in ("a", "p")}
-_SCAN_LIMIT = 3_000_000  # characters of a page the structure features read (as for the stripped text)
+_SCAN_LIMIT = 3_000_000  # characters of a page the structure features read; larger pages get no stripped text
 
 
 def _element_words(low: str, tag: str) -> list[int]:
@@ -665,7 +669,7 @@ def page_features_html(html: str, body_text: str | None = None, url: str | None 
     for t in _TAG.findall(low):
         counts[t] = counts.get(t, 0) + 1
     f += [math.log1p(counts.get(t, 0)) for t in _TAGS]
-    text = _STRIP.sub(" ", html) if len(html) < 3_000_000 else ""
+    text = _STRIP.sub(" ", html) if len(html) < _SCAN_LIMIT else ""
     tw = len(text.split())
     f += [math.log1p(len(html)), math.log1p(tw), float(len(_PRICE.findall(text))), float(len(_CART.findall(text))),
           1.0 if ("datepublished" in low or "article:published_time" in low) else 0.0,
