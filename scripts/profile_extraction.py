@@ -5,7 +5,7 @@
 
 Runs `normalise_pages` (one worker, as scripts/bench_extraction.py does) over the first N article
 pages of ../shared/extraction-dev (or $FRAMESTANCE_EXTRACTION_DEV) and times the given functions
-by wrapping them (`module:function`, module relative to framestance.normalise unless it has a
+by wrapping them (`module:function` or `module:Class.method`, module relative to framestance.normalise unless it has a
 dot). Nested parts overlap: a part's time includes its callees'. Wrapping adds a little time to
 each call; compare parts with each other, and speeds with bench_extraction.py.
 """
@@ -37,7 +37,11 @@ def wrap(spec: str, spent: dict[str, float]) -> None:
     module_name, name = spec.split(":")
     module = importlib.import_module(module_name if "." in module_name or module_name in ("trafilatura", "htmldate")
                                      else "framestance.normalise." + module_name)
-    inner = getattr(module, name)
+    owner = module
+    *path, name = name.split(".")  # "Class.method" wraps the method on the class
+    for attr in path:
+        owner = getattr(owner, attr)
+    inner = getattr(owner, name)
 
     def timed(*args, **kwargs):
         started = time.perf_counter()
@@ -46,7 +50,7 @@ def wrap(spec: str, spent: dict[str, float]) -> None:
         finally:
             spent[spec] += time.perf_counter() - started
 
-    setattr(module, name, timed)
+    setattr(owner, name, timed)
 
 
 def main() -> None:

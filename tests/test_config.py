@@ -26,6 +26,7 @@ def test_the_repository_params_load_into_every_section():
 
 def test_defaults_are_written_once():
     assert Params().min_words == NormaliseConfig().min_words and Params().num_perm == NormaliseConfig().num_perm
+    assert Params().page_type_article_loss == NormaliseConfig().page_type_article_loss
     assert load_config(Path("/nonexistent/params.yaml")) == Config()
 
 
@@ -54,5 +55,6 @@ def test_the_cli_prints_one_line_for_a_bad_params_file(tmp_path):
     proc = subprocess.run([FRAMESTANCE, "normalise", "page.txt", "--out", "out"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["error: params.yaml normalise.near_dup: unknown parameter (known: engine, max_bytes, "
-                                                "min_words, near_dup_threshold, num_perm, retrieved_at, rows_per_file)"]
+                                                "min_words, near_dup_threshold, num_perm, page_type_article_loss, "
+                                                "retrieved_at, rows_per_file)"]
     assert not (tmp_path / "out").exists()

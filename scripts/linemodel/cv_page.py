@@ -8,6 +8,8 @@ and non-articles are rejected out of fold, and saves the scores to <cache>/page_
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import common
 import html_cache
 import numpy as np
@@ -26,10 +28,11 @@ from lib_train import (
     words_oof,
 )
 
+from framestance.config import NormaliseConfig
 from framestance.normalise import linemodel as dm
 
 PAGE_HGB = dict(max_iter=120, learning_rate=0.08, max_leaf_nodes=7, min_samples_leaf=10, l2_regularization=1.0)
-REJECT_ART = 0.017   # target article-rejection rate used to set the threshold on training data
+REJECT_ART = NormaliseConfig.page_type_article_loss  # the default share of articles turned away
 
 
 def dump_page_rows(probs, words):
@@ -73,8 +76,17 @@ def threshold_for(scores_art, rate=REJECT_ART):
     return float(np.quantile(scores_art, rate))
 
 
-def fit_page(X, y, groups):
-    """Fit + pick the threshold from inner out-of-fold scores (so it is not set on over-fitted scores)."""
+class PageFit(NamedTuple):
+    model: object
+    threshold: float  # at REJECT_ART of the inner out-of-fold article scores
+    article_scores: list[float]  # inner out-of-fold scores, sorted: the run-time thresholds' table
+    other_scores: list[float]
+
+
+def fit_page(X, y, groups) -> PageFit:
+    """Fit + the inner out-of-fold scores, from which the threshold is set (not on over-fitted
+    scores); they are shipped so that a user's own share of articles turned away maps to a
+    threshold the same way (DumpModel.page_threshold)."""
     from sklearn.model_selection import GroupKFold
     oof = np.zeros(len(y))
     for tr, te in GroupKFold(n_splits=4).split(X, y, groups):
@@ -82,7 +94,7 @@ def fit_page(X, y, groups):
         oof[te] = m.predict_proba(X[te])[:, 1]
     th = threshold_for(oof[y == 1])
     m = fit_hgb(X, y, **PAGE_HGB)
-    return m, th
+    return PageFit(m, th, sorted(oof[y == 1].tolist()), sorted(oof[y == 0].tolist()))
 
 
 def nested_word_scores(rows, words, train_groups, k=5):
@@ -119,7 +131,7 @@ def cv(rows, name, k=5, words=None):
         if words is not None:
             X = X.copy()
             X[:, -1] = nested_word_scores(rows, words, {x for x in set(g) if fold[x] != j})
-        m, th = fit_page(X[tr], y[tr], g[tr])
+        m, th, _, _ = fit_page(X[tr], y[tr], g[tr])
         f = dm.Forest(export_hgb(m))
         score[te] = f.proba(X[te])
         dec[te] = score[te] >= th

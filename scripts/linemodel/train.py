@@ -62,17 +62,15 @@ def main(out_path: str) -> None:
                     probs[key][p["id"]] = f.proba(p["X"]) if len(p["idx"]) else np.zeros(0)
         print("oof fold", k, round(time.time() - t0, 1), flush=True)
     words = words_oof(k_folds)  # the word model out of fold, on the same folds by site
-    m, th_dump = fit_page(*rows_to_xyg(dump_page_rows(probs, words)))
-    page_dump = export_hgb(m)
+    dump_fit = fit_page(*rows_to_xyg(dump_page_rows(probs, words)))
     page_dump_words = export_words(fit_words(word_rows()))
-    m, th_html = fit_page(*rows_to_xyg(html_page_rows()))  # builds <cache>/traf.pkl first if missing
-    page_html = export_hgb(m)
+    html_fit = fit_page(*rows_to_xyg(html_page_rows()))  # builds <cache>/traf.pkl first if missing
     print("page models", round(time.time() - t0, 1), flush=True)
 
     out = {"features": dm.FEATURE_NAMES, "stage1": s1, "stage2": None, "threshold": dm.BODY_THRESHOLD, "gap_fill": dm.GAP_FILL,
-           "page_dump": page_dump, "page_dump_threshold": th_dump, "page_dump_features": dm.DUMP_MODEL_NAMES,
+           **common.page_model_entries("dump", dump_fit, export_hgb(dump_fit.model), dm.DUMP_MODEL_NAMES),
            "page_dump_words": page_dump_words,
-           "page_html": page_html, "page_html_threshold": th_html, "page_html_features": dm.HTML_PAGE_NAMES}
+           **common.page_model_entries("html", html_fit, export_hgb(html_fit.model), dm.HTML_PAGE_NAMES)}
     common.write_weights(out, out_path)
     print("wrote", out_path, os.path.getsize(out_path), "bytes")
 

@@ -25,6 +25,6 @@ if __name__ == "__main__":
     rows = dump_page_rows(common.load_pickle("oof_all.pkl")["s1"], words_oof())
     assert len(rows[0][4]) == len(dm.DUMP_MODEL_NAMES)
     cv(rows, "dumps", words=word_rows())
-    m, th = fit_page(*rows_to_xyg(rows))
+    fit = fit_page(*rows_to_xyg(rows))
     d["page_dump_words"] = export_words(fit_words(word_rows()))
-    common.patch_page_model(d, "dump", export_hgb(m), th, dm.DUMP_MODEL_NAMES, args.out)
+    common.patch_page_model(d, "dump", fit, export_hgb(fit.model), dm.DUMP_MODEL_NAMES, args.out)

@@ -20,5 +20,5 @@ if __name__ == "__main__":
     args, d = common.patch_args(__doc__)
     rows = html_page_rows()
     common.save_pickle(cv(rows, "html"), "page_html_cv.pkl")
-    m, th = fit_page(*rows_to_xyg(rows))
-    common.patch_page_model(d, "html", export_hgb(m), th, dm.HTML_PAGE_NAMES, args.out)
+    fit = fit_page(*rows_to_xyg(rows))
+    common.patch_page_model(d, "html", fit, export_hgb(fit.model), dm.HTML_PAGE_NAMES, args.out)

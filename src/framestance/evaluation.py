@@ -17,8 +17,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from .io import sha256_bytes
+
+if TYPE_CHECKING:
+    from .normalise import Params
 
 _TOKEN = re.compile(r"\w+")
 
@@ -88,22 +92,24 @@ def same_author(predicted: list[str], true: str | None) -> bool:
     return bool(p) and (p <= t or t <= p)
 
 
-def normalise_pages(pages: list[tuple[str, str, bytes]], retrieved_at: datetime) -> tuple[dict, dict, float]:
+def normalise_pages(pages: list[tuple[str, str, bytes]], retrieved_at: datetime,
+                    params: Params | None = None) -> tuple[dict, dict, float]:
     """(page id, input kind, bytes) through the pure normaliser (decode, extractor, language,
-    MinHash), in batches as `normalise` runs it -> (page id -> article rows, page id -> reject row,
-    CPU seconds, start-up excluded)."""
+    MinHash), in batches as `normalise` runs it, with `params` (core.Params; default: the
+    defaults) -> (page id -> article rows, page id -> reject row, CPU seconds, start-up excluded)."""
     from .normalise import Params, normalise_batch
     from .normalise.readers import Raw
     from .normalise.readers import batches as raw_batches
 
+    params = params or Params()
     batches = list(raw_batches(Raw(pid, sha256_bytes(data), 0, kind, data, retrieved_at) for pid, kind, data in pages))
     if batches:
-        normalise_batch(batches[0].slice(0, 1), Params())  # imports and models load once
+        normalise_batch(batches[0].slice(0, 1), params)  # imports and models load once
     arts: dict[str, list[dict]] = {}
     rejs: dict[str, dict] = {}
     started = time.process_time()
     for b in batches:
-        res = normalise_batch(b, Params())
+        res = normalise_batch(b, params)
         for a in res.articles.to_pylist():
             arts.setdefault(a["source_path"], []).append(a)
         for r in res.rejects.to_pylist():

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import pytest
 
 from framestance.evaluation import normalise_pages, page_score, score
+from framestance.normalise import Params
 
 from ..conftest import ROOT
 
@@ -73,3 +74,18 @@ def test_html_non_articles_are_rejected(truth):
     # in-sample (the page-type model was trained on them; 73.5% measured); unseen sites: 66% (BENCHMARKS.md)
     assert len(rejs) >= 0.70 * len(pages), f"only {len(rejs)} of {len(pages)} non-article HTML pages rejected"
     assert all(r["reason"] == "not an article" for r in rejs.values())
+
+
+def test_the_share_of_articles_turned_away_sets_how_many_non_articles_are_kept_out(truth):
+    """page_type_article_loss on real pages: more turns away more non-articles, 0 none for their
+    page type (the body-length check still applies)."""
+    types = json.loads((DATA / "non-articles" / "page-types.json").read_text(encoding="utf-8"))
+    pages = [(pid, "text", (DATA / "non-articles" / "text" / f"{pid}.txt").read_bytes()) for pid in sorted(types)[:300]]
+
+    def turned_away(loss: float) -> int:
+        _, rejs, _ = normalise_pages(pages, RETRIEVED, Params(page_type_article_loss=loss))
+        return sum("another kind of page" in r["detail"] for r in rejs.values())
+
+    none, default, strict = turned_away(0.0), turned_away(Params().page_type_article_loss), turned_away(0.10)
+    assert none == 0 and 0 < default < strict, (none, default, strict)
+    assert strict >= 0.85 * len(pages), f"{strict} of {len(pages)}"  # in-sample; unseen sites: 90% (BENCHMARKS.md)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
+import numpy as np
 import pytest
 
 from framestance.normalise import linemodel
@@ -60,4 +61,30 @@ def test_weights_trained_on_other_features_are_refused(tmp_path):
     path = tmp_path / "linemodel.json"
     path.write_text(json.dumps(weights), encoding="utf-8")
     with pytest.raises(ValueError, match="html page-type model was trained on other features"):
+        linemodel.DumpModel(str(path))
+
+
+@pytest.mark.parametrize("kind", linemodel.PAGE_KINDS)
+def test_a_share_of_articles_maps_to_the_threshold_that_turns_it_away(kind):
+    m = linemodel.DumpModel()
+    articles, others = m.article_scores[kind], m.other_scores[kind]
+    assert len(articles) >= 786 and len(others) >= 695 and (np.diff(articles) >= 0).all()
+    last = -np.inf
+    for loss in (0.01, 0.017, 0.05, 0.1):
+        threshold = m.page_threshold(kind, loss)
+        assert abs((articles < threshold).mean() - loss) <= 1 / len(articles)  # the share turned away, to one page
+        assert threshold > last and m.other_rejection(kind, loss) == (others < threshold).mean()
+        last = threshold
+    assert m.other_rejection(kind, 0.1) > m.other_rejection(kind) > m.other_rejection(kind, 0.01)
+    assert m.page_threshold(kind, 0.0) == -np.inf and m.other_rejection(kind, 0.0) == 0.0
+    with pytest.raises(ValueError, match="page_type_article_loss 1.0: must be at least 0 and below 1"):
+        m.page_threshold(kind, 1.0)
+
+
+def test_weights_without_out_of_fold_scores_are_refused(tmp_path):
+    weights = json.loads((resources.files("framestance") / "models" / "linemodel.json").read_text(encoding="utf-8"))
+    del weights["page_dump_article_scores"]
+    path = tmp_path / "linemodel.json"
+    path.write_text(json.dumps(weights), encoding="utf-8")
+    with pytest.raises(ValueError, match="dump page-type model has no out-of-fold scores"):
         linemodel.DumpModel(str(path))

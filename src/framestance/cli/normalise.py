@@ -30,6 +30,7 @@ def normalise(
     workers: Annotated[int, typer.Option(min=0, help="Worker processes (default: the local cores).")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs in --out.")] = False,
     min_words: Annotated[Optional[int], typer.Option(help="A body shorter than this is 'not an article'.")] = None,
+    page_type_article_loss: Annotated[Optional[float], typer.Option(help="Share of real articles the page-type check may turn away as 'not an article': more keeps out more product, listing, forum and service pages (README, 'Page type'); 0: no check. Default: params.yaml.")] = None,
     max_bytes: Annotated[Optional[int], typer.Option(help="Inputs larger than this are rejected as 'too large'.")] = None,
     near_dup_threshold: Annotated[Optional[float], typer.Option(help="MinHash LSH Jaccard threshold for near-duplicates.")] = None,
     engine: Annotated[Optional[str], typer.Option(help="local (processes on this machine) or ray (Ray Data). Default: params.yaml normalise.engine.")] = None,
@@ -41,7 +42,7 @@ def normalise(
     from ..normalise import normalise as run
 
     cfg = override(settings().normalise, retrieved_at=parse_instant(retrieved_at) if retrieved_at else None,
-                   min_words=min_words, max_bytes=max_bytes, near_dup_threshold=near_dup_threshold, engine=engine,
+                   min_words=min_words, page_type_article_loss=page_type_article_loss, max_bytes=max_bytes, near_dup_threshold=near_dup_threshold, engine=engine,
                    rows_per_file=rows_per_file)
     workers = workers or os.cpu_count() or 1
     progress = Progress(

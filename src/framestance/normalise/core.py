@@ -20,7 +20,7 @@ from .. import __version__
 from ..config import NormaliseConfig
 from ..schema import ARTICLE, JSON_KINDS, REJECT, REJECT_REASONS, RejectReason
 from .article import NotAnArticle
-from .extractors import extractor_for
+from .extractors import ExtractOptions, extractor_for
 from .readers import bom_encoding
 from .records import parse_when, pick
 from .text import assemble, dedup_key, detect_language, sha256, words
@@ -38,6 +38,7 @@ _MAGIC = (
 @dataclass(frozen=True)
 class Params:
     min_words: int = NormaliseConfig.min_words
+    page_type_article_loss: float = NormaliseConfig.page_type_article_loss
     num_perm: int = NormaliseConfig.num_perm
     shingle: int = 5
 
@@ -155,6 +156,7 @@ def normalise_batch(batch: pa.RecordBatch, params: Params = Params()) -> Result:
     art_rows: list[dict] = []
     rej_rows: list[dict] = []
     tokens: list[list[str]] = []
+    options = ExtractOptions(params.min_words, params.page_type_article_loss)
     for row in batch.to_pylist():
         base = {k: row[k] for k in ("source_path", "source_sha256", "position", "input_kind")}
         try:
@@ -171,7 +173,7 @@ def normalise_batch(batch: pa.RecordBatch, params: Params = Params()) -> Result:
                     retrieved_at = when[0]
             else:
                 content = decode(row["payload"])
-            extracted = extractor_for(row["input_kind"]).extract(content, retrieved_at, params.min_words)
+            extracted = extractor_for(row["input_kind"]).extract(content, retrieved_at, options)
         except Rejected as rej:
             rej_rows.append({**base, "reason": rej.reason, "detail": rej.detail})
             continue

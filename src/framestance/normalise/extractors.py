@@ -3,21 +3,30 @@
 An extractor turns one decoded input (a text dump, an HTML page, a crawler record) into articles,
 the main one first; it raises `NotAnArticle` when the input holds no article body. Extractors do
 no I/O and keep no state, so the pure normaliser (`core.normalise_batch`) can run anywhere. A new
-input kind is a class with `kind` and `extract`, decorated with `@register`.
+input kind is a class with `kind` and `extract`, decorated with `@register`; what the user set for
+every extractor comes in one `ExtractOptions`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+from ..config import NormaliseConfig
 from .article import Extracted
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    min_words: int = NormaliseConfig.min_words  # a shorter body is "not an article"
+    article_loss: float = NormaliseConfig.page_type_article_loss  # articles the page-type check may turn away
 
 
 class Extractor(Protocol):
     kind: ClassVar[str]
 
-    def extract(self, content: Any, retrieved_at: datetime, min_words: int) -> list[Extracted]:
+    def extract(self, content: Any, retrieved_at: datetime, options: ExtractOptions) -> list[Extracted]:
         """Articles of one input (main first); NotAnArticle when there is none."""
         ...
 
@@ -44,10 +53,10 @@ class TextDumpExtractor:
 
     kind: ClassVar[str] = "text"
 
-    def extract(self, content: str, retrieved_at: datetime, min_words: int) -> list[Extracted]:
+    def extract(self, content: str, retrieved_at: datetime, options: ExtractOptions) -> list[Extracted]:
         from .textdump import parse_text_dump
 
-        return parse_text_dump(content, retrieved_at, min_words)
+        return parse_text_dump(content, retrieved_at, options.min_words, options.article_loss)
 
 
 @register
@@ -56,10 +65,10 @@ class HtmlExtractor:
 
     kind: ClassVar[str] = "html"
 
-    def extract(self, content: str, retrieved_at: datetime, min_words: int) -> list[Extracted]:
+    def extract(self, content: str, retrieved_at: datetime, options: ExtractOptions) -> list[Extracted]:
         from .html import parse_html
 
-        return [parse_html(content, min_words=min_words)]
+        return [parse_html(content, min_words=options.min_words, article_loss=options.article_loss)]
 
 
 @register
@@ -68,10 +77,10 @@ class RecordExtractor:
 
     kind: ClassVar[str] = "records"
 
-    def extract(self, content: dict, retrieved_at: datetime, min_words: int) -> list[Extracted]:
+    def extract(self, content: dict, retrieved_at: datetime, options: ExtractOptions) -> list[Extracted]:
         from .records import parse_record
 
-        return [parse_record(content, min_words)]
+        return [parse_record(content, options.min_words, options.article_loss)]
 
 
 @register
@@ -80,10 +89,11 @@ class WarcResponseExtractor:
 
     kind: ClassVar[str] = "warc"
 
-    def extract(self, content: dict, retrieved_at: datetime, min_words: int) -> list[Extracted]:
+    def extract(self, content: dict, retrieved_at: datetime, options: ExtractOptions) -> list[Extracted]:
         from .html import parse_html
 
-        return [parse_html(content["html"], url=content.get("url"), min_words=min_words)]
+        return [parse_html(content["html"], url=content.get("url"), min_words=options.min_words,
+                           article_loss=options.article_loss)]
 
 
-__all__ = ["EXTRACTORS", "Extractor", "extractor_for", "register"]
+__all__ = ["EXTRACTORS", "ExtractOptions", "Extractor", "extractor_for", "register"]

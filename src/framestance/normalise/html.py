@@ -97,7 +97,10 @@ def _page_metadata(tree, url: str | None):
     return doc
 
 
-def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConfig.min_words) -> Extracted:
+def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConfig.min_words,
+               article_loss: float = NormaliseConfig.page_type_article_loss) -> Extracted:
+    """The article of an HTML page; NotAnArticle when its body is shorter than `min_words` or the
+    page reads as another kind of page (the check turns away `article_loss` of real articles)."""
     import trafilatura
     from trafilatura.utils import load_html
 
@@ -207,7 +210,8 @@ def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConf
     # Page type: a product, listing, forum, service or documentation page has a body too.
     model = default_model()
     score = model.article_score_html(html, body, url)
-    if score < model.html_threshold:
+    threshold = model.page_threshold("html", article_loss)
+    if score < threshold:
         raise NotAnArticle(f"the page reads as another kind of page (article score {score:.2f}, "
-                           f"threshold {model.html_threshold:.2f})")
+                           f"threshold {threshold:.2f} at page_type_article_loss {article_loss:g})")
     return art

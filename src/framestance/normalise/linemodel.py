@@ -9,6 +9,12 @@ Inference needs only numpy and the standard library; weights live in `framestanc
     paras = m.body_paragraphs(lines)     # the body, re-joined into paragraphs
     ok = m.is_article_dump(lines)        # page-type: article or not, from the dump alone
     ok = m.is_article_html(html, body_text=None, url=None)   # from raw HTML (+ extracted body, URL)
+    t = m.page_threshold("html", 0.05)   # the article score that turns away 5% of real articles
+
+Page type trades the articles it turns away against the other pages it keeps out; where to stand is
+the user's `page_type_article_loss` (NormaliseConfig). The weights carry each page-type model's
+out-of-fold scores on its training pages, so that share maps to a threshold (`page_threshold`),
+and the share of non-articles that threshold turned away there is `other_rejection`.
 
 Module-level shortcuts `select_body`, `is_article_dump`, `is_article_html` use a shared default model.
 """
@@ -23,6 +29,11 @@ from collections import Counter
 from importlib import resources
 
 import numpy as np
+
+from ..config import NormaliseConfig
+
+ARTICLE_LOSS = NormaliseConfig.page_type_article_loss
+PAGE_KINDS = ("dump", "html")
 
 # Common function words (en, de, fr, es, it, nl, pt): a vocabulary, not text.
 STOP = frozenset(["a", "about", "above", "after", "again", "against", "all", "also", "although", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "said", "says", "also", "however", "though", "may", "might", "must", "shall", "its", "it's", "i'm", "we're", "they're", "don't", "der", "die", "das", "und", "oder", "mit", "von", "zu", "den", "dem", "des", "ein", "eine", "einer", "eines", "einem", "ist", "sind", "war", "waren", "wird", "werden", "nicht", "auch", "sich", "auf", "für", "an", "bei", "nach", "aus", "wie", "als", "noch", "nur", "aber", "wenn", "dass", "im", "am", "vom", "zum", "zur", "es", "er", "sie", "wir", "ihr", "ich", "du", "man", "le", "la", "les", "de", "du", "des", "et", "ou", "un", "une", "est", "sont", "été", "être", "pour", "par", "avec", "dans", "sur", "au", "aux", "ce", "cette", "ces", "qui", "que", "quoi", "dont", "il", "elle", "ils", "elles", "nous", "vous", "je", "tu", "ne", "pas", "plus", "mais", "comme", "son", "sa", "ses", "leur", "leurs", "se", "y", "en", "el", "los", "las", "y", "o", "del", "al", "es", "son", "fue", "ser", "para", "por", "con", "sin", "sobre", "entre", "su", "sus", "que", "como", "pero", "más", "muy", "este", "esta", "estos", "estas", "lo", "le", "se", "no", "un", "una", "unos", "unas", "ha", "han", "il", "lo", "gli", "e", "di", "da", "con", "su", "per", "tra", "fra", "che", "non", "è", "sono", "era", "del", "della", "dei", "degli", "delle", "al", "alla", "ai", "agli", "nel", "nella", "het", "een", "en", "van", "de", "op", "te", "dat", "die", "dit", "is", "zijn", "was", "voor", "met", "niet", "aan", "ook", "als", "bij", "of", "maar", "om", "er", "door", "naar", "o", "os", "as", "um", "uma", "do", "da", "dos", "das", "em", "no", "na", "nos", "nas", "para", "por", "com", "não", "que", "se", "ao", "à", "é", "são", "foi", "mais"])
@@ -375,13 +386,36 @@ class DumpModel:
         self.gap = float(d.get("gap_fill", GAP_FILL))
         self.page = make_model(d["page_dump"]) if d.get("page_dump") else None
         self.page_words = WordModel(d["page_dump_words"]) if d.get("page_dump_words") else None
-        self.page_threshold = float(d.get("page_dump_threshold", 0.5))
         self.html = make_model(d["page_html"]) if d.get("page_html") else None
-        for kind, names in (("dump", DUMP_MODEL_NAMES), ("html", HTML_PAGE_NAMES)):
+        # inner out-of-fold scores of the training pages, sorted: shares of articles -> thresholds
+        self.article_scores: dict[str, np.ndarray] = {}
+        self.other_scores: dict[str, np.ndarray] = {}
+        for kind, names in zip(PAGE_KINDS, (DUMP_MODEL_NAMES, HTML_PAGE_NAMES)):
             if d.get(f"page_{kind}_features") not in (None, names):
                 raise ValueError(f"{path or 'linemodel.json'}: its {kind} page-type model was trained on other "
                                  "features than linemodel.py computes (retrain: scripts/linemodel/README.md)")
-        self.html_threshold = float(d.get("page_html_threshold", 0.5))
+            if d.get(f"page_{kind}") and not d.get(f"page_{kind}_article_scores"):
+                raise ValueError(f"{path or 'linemodel.json'}: its {kind} page-type model has no out-of-fold scores "
+                                 "to set its threshold from (retrain: scripts/linemodel/README.md)")
+            self.article_scores[kind] = np.array(d.get(f"page_{kind}_article_scores") or [], dtype=np.float64)
+            self.other_scores[kind] = np.array(d.get(f"page_{kind}_other_scores") or [], dtype=np.float64)
+        self._thresholds: dict[tuple[str, float], float] = {}
+
+    def page_threshold(self, kind: str, article_loss: float = ARTICLE_LOSS) -> float:
+        """The article score below which a page is not an article (`kind`: dump or html), set so
+        that `article_loss` of the training articles' out-of-fold scores fall below it (0: no page
+        is turned away), as the trainer set the default (scripts/linemodel/cv_page.py)."""
+        key = (kind, article_loss)
+        if key not in self._thresholds:
+            if not 0.0 <= article_loss < 1.0:
+                raise ValueError(f"page_type_article_loss {article_loss}: must be at least 0 and below 1")
+            self._thresholds[key] = (-math.inf if article_loss == 0 else
+                                     float(np.quantile(self.article_scores[kind], article_loss)))
+        return self._thresholds[key]
+
+    def other_rejection(self, kind: str, article_loss: float = ARTICLE_LOSS) -> float:
+        """The share of the training non-articles whose out-of-fold score falls below that threshold."""
+        return float((self.other_scores[kind] < self.page_threshold(kind, article_loss)).mean())
 
     # ---- body
     def line_proba(self, lines: list[str]):
@@ -416,12 +450,11 @@ class DumpModel:
             paras.append(cur)
         return paras
 
-    def analyse(self, lines: list[str]) -> tuple[list[int], bool, float]:
-        """One pass: (body line indices, is_article, article score) for a dump."""
+    def analyse(self, lines: list[str]) -> tuple[list[int], float]:
+        """One pass: (body line indices, article score) for a dump."""
         p, idx, X = self.line_proba(lines)
         body = [i for i, k in zip(idx, body_mask(p, self.threshold, self.gap)) if k]
-        score = self._dump_score(lines, p, idx, X)
-        return body, score >= self.page_threshold, score
+        return body, self._dump_score(lines, p, idx, X)
 
     def _dump_score(self, lines, p, idx, X) -> float:
         assert self.page is not None and self.page_words is not None, "the model file has no dump page-type model"
@@ -429,14 +462,15 @@ class DumpModel:
         return float(self.page.proba(f[None, :])[0])
 
     # ---- page type
-    def is_article_dump(self, lines: list[str]) -> bool:
-        return self.article_score_dump(lines) >= self.page_threshold
+    def is_article_dump(self, lines: list[str], article_loss: float = ARTICLE_LOSS) -> bool:
+        return self.article_score_dump(lines) >= self.page_threshold("dump", article_loss)
 
     def article_score_dump(self, lines: list[str]) -> float:
         return self._dump_score(lines, *self.line_proba(lines))
 
-    def is_article_html(self, html: str, body_text: str | None = None, url: str | None = None) -> bool:
-        return self.article_score_html(html, body_text, url) >= self.html_threshold
+    def is_article_html(self, html: str, body_text: str | None = None, url: str | None = None,
+                        article_loss: float = ARTICLE_LOSS) -> bool:
+        return self.article_score_html(html, body_text, url) >= self.page_threshold("html", article_loss)
 
     def article_score_html(self, html: str, body_text: str | None = None, url: str | None = None) -> float:
         """The article score of a page; `url` where it is known (a WARC record), else the page's

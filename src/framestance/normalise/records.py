@@ -109,8 +109,10 @@ def _scalar(record: dict, target: str, notes: list[str]) -> str | None:
     return None
 
 
-def parse_record(record: dict, min_words: int = NormaliseConfig.min_words) -> Extracted:
-    """One crawler record -> one article. Raises NotAnArticle or ValueError (parse error)."""
+def parse_record(record: dict, min_words: int = NormaliseConfig.min_words,
+                 article_loss: float = NormaliseConfig.page_type_article_loss) -> Extracted:
+    """One crawler record -> one article. Raises NotAnArticle or ValueError (parse error). A record
+    with HTML and no text goes the HTML path, page-type check included (`article_loss`)."""
     if not isinstance(record, dict):
         raise ValueError(f"a record must be an object, not {type(record).__name__}")
     text_value = pick(record, "text")
@@ -120,7 +122,7 @@ def parse_record(record: dict, min_words: int = NormaliseConfig.min_words) -> Ex
     if text_value is None and isinstance(html_value, str):
         from .html import parse_html
 
-        art = parse_html(html_value, url=url or None, min_words=min_words)
+        art = parse_html(html_value, url=url or None, min_words=min_words, article_loss=article_loss)
     else:
         art = Extracted(relation="main")
         paragraphs = [repair(p) for p in _text_of(text_value)]

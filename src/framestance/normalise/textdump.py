@@ -374,15 +374,18 @@ def _split_related(block: list[str], retrieved_at: datetime, profile: Profile) -
 LINE_MODEL_MIN_LINES = 30
 
 
-def _read_with_line_model(lines: list[str], retrieved_at: datetime, min_words: int, profile: Profile) -> Extracted | None:
+def _read_with_line_model(lines: list[str], retrieved_at: datetime, min_words: int, article_loss: float,
+                          profile: Profile) -> Extracted | None:
     """One article from a dump of a site without a profile: the line model (`linemodel.py`, trained
     on real pages of ~700 sites) picks the body lines and says whether the page is an article at
     all; the header above the body gives title, date, byline and kicker as on profiled sites.
     Glued-on related articles are not split off here: on unknown sites, lists of teasers were
-    far more often recirculation blocks than real articles. None when no line reads as body."""
+    far more often recirculation blocks than real articles. None when no line reads as body.
+    `article_loss`: the share of real articles the page-type check may turn away (its threshold)."""
     from .linemodel import default_model
 
-    body, is_article, score = default_model().analyse(lines)
+    model = default_model()
+    body, score = model.analyse(lines)
     if not body:
         return None  # no line reads as body text: the layout rules have their say
     first = body[0]
@@ -410,16 +413,20 @@ def _read_with_line_model(lines: list[str], retrieved_at: datetime, min_words: i
     if words < min_words:
         why = "paywall stub" if any(profile.paywall.search(ln) for ln in lines if ln) else "no article body"
         raise NotAnArticle(f"{why}: {words} words of body (minimum {min_words})")
-    if not is_article:
+    threshold = model.page_threshold("dump", article_loss)
+    if score < threshold:
         raise NotAnArticle(f"the page reads as another kind of page (article score {score:.2f} below the "
-                           f"line model's threshold {default_model().page_threshold:.2f})")
+                           f"line model's threshold {threshold:.2f} at page_type_article_loss {article_loss:g})")
     return art
 
 
-def parse_text_dump(text: str, retrieved_at: datetime, min_words: int = NormaliseConfig.min_words) -> list[Extracted]:
+def parse_text_dump(text: str, retrieved_at: datetime, min_words: int = NormaliseConfig.min_words,
+                    article_loss: float = NormaliseConfig.page_type_article_loss) -> list[Extracted]:
     """Articles read from one dump: the main one first, then related ones with a real body.
 
-    Raises NotAnArticle when the main block has no body of at least `min_words` words.
+    Raises NotAnArticle when the main block has no body of at least `min_words` words, or when the
+    line model reads a page of a site without a profile as another kind of page (the check turns
+    away `article_loss` of real articles; NormaliseConfig.page_type_article_loss).
     """
     text = tidy(text)
     profile = profile_for(text)
@@ -427,7 +434,7 @@ def parse_text_dump(text: str, retrieved_at: datetime, min_words: int = Normalis
         lines = [squash(ln) for ln in text.split("\n")]
         if sum(1 for ln in lines if ln) >= LINE_MODEL_MIN_LINES:
             # a rendered page of a site nobody wrote a profile for: the learned line model
-            art = _read_with_line_model(lines, retrieved_at, min_words, profile)
+            art = _read_with_line_model(lines, retrieved_at, min_words, article_loss, profile)
             if art is not None:
                 return [art]
     text = fix_mojibake(text)
