@@ -1,10 +1,12 @@
 """Page-type (article or not) models: feature rows, fitting with a threshold, and k-fold-by-site CV.
 
-    .venv/bin/python scripts/linemodel/cv_page.py [html] [--data DIR] [--cache DIR]
+    .venv/bin/python scripts/linemodel/cv_page.py [html] [--article-loss 0.017] [--data DIR] [--cache DIR]
 
 Needs <cache>/oof_all.pkl (written by cv_all.py or evaluate.py) for the dump detector; with `html`
 only the HTML detector is cross-validated. Prints, per detector and input shape, how many articles
-and non-articles are rejected out of fold, and saves the scores to <cache>/page_cv.pkl.
+and non-articles are rejected out of fold, each fold's threshold set at --article-loss (the
+run-time page_type_article_loss) of its inner out-of-fold article scores, and saves the scores to
+<cache>/page_cv.pkl.
 """
 from __future__ import annotations
 
@@ -83,7 +85,7 @@ class PageFit(NamedTuple):
     other_scores: list[float]
 
 
-def fit_page(X, y, groups) -> PageFit:
+def fit_page(X, y, groups, rate: float = REJECT_ART) -> PageFit:
     """Fit + the inner out-of-fold scores, from which the threshold is set (not on over-fitted
     scores); they are shipped so that a user's own share of articles turned away maps to a
     threshold the same way (DumpModel.page_threshold)."""
@@ -92,7 +94,7 @@ def fit_page(X, y, groups) -> PageFit:
     for tr, te in GroupKFold(n_splits=4).split(X, y, groups):
         m = fit_hgb(X[tr], y[tr], **PAGE_HGB)
         oof[te] = m.predict_proba(X[te])[:, 1]
-    th = threshold_for(oof[y == 1])
+    th = threshold_for(oof[y == 1], rate)
     m = fit_hgb(X, y, **PAGE_HGB)
     return PageFit(m, th, sorted(oof[y == 1].tolist()), sorted(oof[y == 0].tolist()))
 
@@ -117,7 +119,7 @@ def nested_word_scores(rows, words, train_groups, k=5):
     return np.array([column[word_key(r)] for r in rows])
 
 
-def cv(rows, name, k=5, words=None):
+def cv(rows, name, k=5, words=None, rate: float = REJECT_ART):
     """k-fold-by-site rejection counts; with `words` (dump rows), the last feature column, the
     word model's score, is recomputed inside each outer fold (nested_word_scores)."""
     fold = union_folds(k)
@@ -131,7 +133,7 @@ def cv(rows, name, k=5, words=None):
         if words is not None:
             X = X.copy()
             X[:, -1] = nested_word_scores(rows, words, {x for x in set(g) if fold[x] != j})
-        m, th, _, _ = fit_page(X[tr], y[tr], g[tr])
+        m, th, _, _ = fit_page(X[tr], y[tr], g[tr], rate)
         f = dm.Forest(export_hgb(m))
         score[te] = f.proba(X[te])
         dec[te] = score[te] >= th
@@ -150,9 +152,11 @@ def cv(rows, name, k=5, words=None):
 if __name__ == "__main__":
     ap = common.arg_parser(__doc__)
     ap.add_argument("which", nargs="?", choices=["all", "html"], default="all", help="'html': only the HTML detector")
+    ap.add_argument("--article-loss", type=float, default=REJECT_ART, help="share of articles each fold's threshold turns away")
     args = common.parse_args(ap)
     res = {}
     if args.which != "html":
-        res["dump"] = cv(dump_page_rows(common.load_pickle("oof_all.pkl")["s1"], words_oof()), "dumps", words=word_rows())
-    res["html"] = cv(html_page_rows(), "html")
+        res["dump"] = cv(dump_page_rows(common.load_pickle("oof_all.pkl")["s1"], words_oof()), "dumps", words=word_rows(),
+                         rate=args.article_loss)
+    res["html"] = cv(html_page_rows(), "html", rate=args.article_loss)
     common.save_pickle(res, "page_cv.pkl")
