@@ -75,12 +75,14 @@ def rows_to_xyg(rows):
 
 
 def threshold_for(scores_art, rate=REJECT_ART):
-    return float(np.quantile(scores_art, rate))
+    """As DumpModel.page_threshold: the score below which `rate` of the articles fall; 0: none."""
+    dm.check_article_loss(rate)
+    return -np.inf if rate == 0 else float(np.quantile(scores_art, rate))
 
 
 class PageFit(NamedTuple):
     model: object
-    threshold: float  # at REJECT_ART of the inner out-of-fold article scores
+    threshold: float  # at fit_page's rate of the inner out-of-fold article scores
     article_scores: list[float]  # inner out-of-fold scores, sorted: the run-time thresholds' table
     other_scores: list[float]
 

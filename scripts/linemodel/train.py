@@ -11,7 +11,8 @@ Body: one additive boosted model (single-feature trees, exported as step functio
 features, trained on both dump shapes jointly. Page type: small boosted trees over page features;
 the dump detector's body features use out-of-fold (3 folds by site) line probabilities, the HTML
 detector uses the trafilatura body. Thresholds: body 0.4 with gap fill 0.1 (from linemodel.py);
-page types reject ~1.7% of articles on inner out-of-fold scores.
+page types ship their inner out-of-fold scores, from which the run time sets the threshold at the
+user's page_type_article_loss (cv_page.fit_page).
 
 Prints elapsed seconds after each step ("features", "body model", "oof fold <k>", "page models")
 and finally "wrote <path> <bytes> bytes".

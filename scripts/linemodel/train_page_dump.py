@@ -6,7 +6,7 @@ Uses <cache>/oof_all.pkl (5-fold out-of-fold line probabilities, from cv_all.py 
 the body features of each page, and refits the word model (its 5-fold out-of-fold scores are a
 feature). Options: --out PATH (default: the shipped linemodel.json), --base PATH (the JSON to
 patch; default: --out if it exists, else the shipped file), --data, --cache.
-Prints the 5-fold-by-site rejection counts of the refitted detector, then "patched <path>, threshold <t>".
+Prints the 5-fold-by-site rejection counts of the refitted detector, then "patched <path> threshold at the default share of articles <t>".
 """
 from __future__ import annotations
 

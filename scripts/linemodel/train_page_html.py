@@ -6,7 +6,7 @@ Uses <cache>/traf.pkl (trafilatura bodies; built by html_cache.py first if missi
 Options: --out PATH (default: the shipped linemodel.json), --base PATH (the JSON to patch; default:
 --out if it exists, else the shipped file), --data, --cache.
 Prints the 5-fold-by-site rejection counts of the refitted detector (scores saved to
-<cache>/page_html_cv.pkl), then "patched <path>, threshold <t>".
+<cache>/page_html_cv.pkl), then "patched <path> threshold at the default share of articles <t>".
 """
 from __future__ import annotations
 

@@ -149,8 +149,10 @@ def test_cli_prints_summary_and_reject_lines(tmp_path, monkeypatch):
         (["normalise", "missing-dir", "--out", "o"], "missing-dir: no such file or directory"),
         (["normalise", "nothing*.txt", "--out", "o"], "nothing*.txt: no file matches this pattern"),
         (["normalise", str(SAMPLE), "--out", "o", "--retrieved-at", "last tuesday"], "not an ISO-8601 date-time"),
-        (["normalise", str(SAMPLE), "--out", "o", "--page-type-article-loss", "1.5"],
-         "page_type_article_loss 1.5: must be at least 0 (no page-type check) and below 1"),
+        (["normalise", str(SAMPLE), "--out", "o", "--page-type-article-loss", "5"],
+         "page_type_article_loss 5.0: must be a share from 0 (no page-type check) to 0.25"),
+        (["normalise", str(SAMPLE), "--out", "o", "--page-type-article-loss", "-0.1"], "page_type_article_loss -0.1: must be a share"),
+        (["normalise", str(SAMPLE), "--out", "o", "--page-type-article-loss", "nan"], "page_type_article_loss nan: must be a share"),
     ],
 )
 def test_cli_user_mistakes_are_one_line_without_traceback(tmp_path, monkeypatch, args, message):

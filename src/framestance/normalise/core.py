@@ -21,6 +21,7 @@ from ..config import NormaliseConfig
 from ..schema import ARTICLE, JSON_KINDS, REJECT, REJECT_REASONS, RejectReason
 from .article import NotAnArticle
 from .extractors import ExtractOptions, extractor_for
+from .linemodel import check_article_loss
 from .readers import bom_encoding
 from .records import parse_when, pick
 from .text import assemble, dedup_key, detect_language, sha256, words
@@ -41,6 +42,9 @@ class Params:
     page_type_article_loss: float = NormaliseConfig.page_type_article_loss
     num_perm: int = NormaliseConfig.num_perm
     shingle: int = 5
+
+    def __post_init__(self) -> None:
+        check_article_loss(self.page_type_article_loss)  # ValueError here, not a reject per page
 
 
 @dataclass

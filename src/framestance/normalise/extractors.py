@@ -15,12 +15,16 @@ from typing import Any, ClassVar, Protocol
 
 from ..config import NormaliseConfig
 from .article import Extracted
+from .linemodel import check_article_loss
 
 
 @dataclass(frozen=True)
 class ExtractOptions:
     min_words: int = NormaliseConfig.min_words  # a shorter body is "not an article"
     article_loss: float = NormaliseConfig.page_type_article_loss  # articles the page-type check may turn away
+
+    def __post_init__(self) -> None:
+        check_article_loss(self.article_loss)
 
 
 class Extractor(Protocol):

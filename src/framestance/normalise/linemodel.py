@@ -33,7 +33,16 @@ import numpy as np
 from ..config import NormaliseConfig
 
 ARTICLE_LOSS = NormaliseConfig.page_type_article_loss
+MAX_ARTICLE_LOSS = 0.25  # beyond, a quarter of the articles go: more likely a percentage typed as a share
 PAGE_KINDS = ("dump", "html")
+
+
+def check_article_loss(value: float) -> float:
+    """`page_type_article_loss` as given, or ValueError when it is not a share from 0 to 0.25."""
+    if not 0.0 <= value <= MAX_ARTICLE_LOSS:  # NaN fails too
+        raise ValueError(f"page_type_article_loss {value}: must be a share from 0 (no page-type check) to "
+                         f"{MAX_ARTICLE_LOSS} (0.05 turns away 5 % of real articles)")
+    return value
 
 # Common function words (en, de, fr, es, it, nl, pt): a vocabulary, not text.
 STOP = frozenset(["a", "about", "above", "after", "again", "against", "all", "also", "although", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "said", "says", "also", "however", "though", "may", "might", "must", "shall", "its", "it's", "i'm", "we're", "they're", "don't", "der", "die", "das", "und", "oder", "mit", "von", "zu", "den", "dem", "des", "ein", "eine", "einer", "eines", "einem", "ist", "sind", "war", "waren", "wird", "werden", "nicht", "auch", "sich", "auf", "für", "an", "bei", "nach", "aus", "wie", "als", "noch", "nur", "aber", "wenn", "dass", "im", "am", "vom", "zum", "zur", "es", "er", "sie", "wir", "ihr", "ich", "du", "man", "le", "la", "les", "de", "du", "des", "et", "ou", "un", "une", "est", "sont", "été", "être", "pour", "par", "avec", "dans", "sur", "au", "aux", "ce", "cette", "ces", "qui", "que", "quoi", "dont", "il", "elle", "ils", "elles", "nous", "vous", "je", "tu", "ne", "pas", "plus", "mais", "comme", "son", "sa", "ses", "leur", "leurs", "se", "y", "en", "el", "los", "las", "y", "o", "del", "al", "es", "son", "fue", "ser", "para", "por", "con", "sin", "sobre", "entre", "su", "sus", "que", "como", "pero", "más", "muy", "este", "esta", "estos", "estas", "lo", "le", "se", "no", "un", "una", "unos", "unas", "ha", "han", "il", "lo", "gli", "e", "di", "da", "con", "su", "per", "tra", "fra", "che", "non", "è", "sono", "era", "del", "della", "dei", "degli", "delle", "al", "alla", "ai", "agli", "nel", "nella", "het", "een", "en", "van", "de", "op", "te", "dat", "die", "dit", "is", "zijn", "was", "voor", "met", "niet", "aan", "ook", "als", "bij", "of", "maar", "om", "er", "door", "naar", "o", "os", "as", "um", "uma", "do", "da", "dos", "das", "em", "no", "na", "nos", "nas", "para", "por", "com", "não", "que", "se", "ao", "à", "é", "são", "foi", "mais"])
@@ -394,7 +403,7 @@ class DumpModel:
             if d.get(f"page_{kind}_features") not in (None, names):
                 raise ValueError(f"{path or 'linemodel.json'}: its {kind} page-type model was trained on other "
                                  "features than linemodel.py computes (retrain: scripts/linemodel/README.md)")
-            if d.get(f"page_{kind}") and not d.get(f"page_{kind}_article_scores"):
+            if d.get(f"page_{kind}") and not (d.get(f"page_{kind}_article_scores") and d.get(f"page_{kind}_other_scores")):
                 raise ValueError(f"{path or 'linemodel.json'}: its {kind} page-type model has no out-of-fold scores "
                                  "to set its threshold from (retrain: scripts/linemodel/README.md)")
             self.article_scores[kind] = np.array(d.get(f"page_{kind}_article_scores") or [], dtype=np.float64)
@@ -407,8 +416,7 @@ class DumpModel:
         is turned away), as the trainer set the default (scripts/linemodel/cv_page.py)."""
         key = (kind, article_loss)
         if key not in self._thresholds:
-            if not 0.0 <= article_loss < 1.0:
-                raise ValueError(f"page_type_article_loss {article_loss}: must be at least 0 and below 1")
+            check_article_loss(article_loss)
             self._thresholds[key] = (-math.inf if article_loss == 0 else
                                      float(np.quantile(self.article_scores[kind], article_loss)))
         return self._thresholds[key]
@@ -754,9 +762,10 @@ def select_body(lines: list[str]) -> list[int]:
     return _default().select_body(lines)
 
 
-def is_article_dump(lines: list[str]) -> bool:
-    return _default().is_article_dump(lines)
+def is_article_dump(lines: list[str], article_loss: float = ARTICLE_LOSS) -> bool:
+    return _default().is_article_dump(lines, article_loss)
 
 
-def is_article_html(html: str, body_text: str | None = None, url: str | None = None) -> bool:
-    return _default().is_article_html(html, body_text, url)
+def is_article_html(html: str, body_text: str | None = None, url: str | None = None,
+                    article_loss: float = ARTICLE_LOSS) -> bool:
+    return _default().is_article_html(html, body_text, url, article_loss)

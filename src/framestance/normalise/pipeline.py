@@ -116,9 +116,10 @@ def normalise(
         raise BadParams(f"near_dup_threshold {near_dup_threshold}: must be between 0 and 1")
     if num_perm < 16 or min_words < 1 or max_bytes < 1:
         raise BadParams("num_perm must be >= 16, min_words and max_bytes >= 1")
-    if not 0.0 <= cfg.page_type_article_loss < 1.0:
-        raise BadParams(f"page_type_article_loss {cfg.page_type_article_loss}: must be at least 0 (no page-type "
-                        "check) and below 1")
+    try:
+        params = Params(min_words=min_words, num_perm=num_perm, page_type_article_loss=cfg.page_type_article_loss)
+    except ValueError as exc:
+        raise BadParams(str(exc)) from None
     if cfg.rows_per_file < 0:
         raise BadParams(f"rows_per_file {cfg.rows_per_file}: must be 0 (one file per table) or more")
     try:
@@ -130,7 +131,6 @@ def normalise(
     existing = [n for n in OUTPUTS if (out / n).exists()]
     if existing and not force:
         raise OutputExists(f"{out}: {', '.join(existing)} already exist (use --force to overwrite)")
-    params = Params(min_words=min_words, num_perm=num_perm, page_type_article_loss=cfg.page_type_article_loss)
     summary = Summary()
     reasons: Counter = Counter()
     skipped: Counter = Counter()
