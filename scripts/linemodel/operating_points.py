@@ -54,18 +54,20 @@ def main() -> None:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
-        grid = np.linspace(0.0, 0.2, 201)[1:]
+        grid = np.linspace(0.0, 0.25, 251)[1:]
         for kind, style in zip(PAGE_KINDS, ("-", "--")):
             kept_out = [m.other_rejection(kind, loss) * 100 for loss in grid]
             ax.plot(grid * 100, kept_out, style, label=f"{LABELS[kind]} (n = {len(m.other_scores[kind])} non-articles)")
             default = NormaliseConfig.page_type_article_loss
             ax.plot([default * 100], [m.other_rejection(kind, default) * 100], "o", color=ax.lines[-1].get_color())
+        ax.plot([0], [0], "ks", ms=4)
+        ax.annotate("0: no check", (0, 0), (0.6, 3), fontsize=8)
         ax.axvline(NormaliseConfig.page_type_article_loss * 100, color="grey", lw=0.8, ls=":")
         ax.axhline(90, color="grey", lw=0.8, ls=":")
         ax.set_xlabel("real articles turned away (%), page_type_article_loss × 100")
         ax.set_ylabel("non-articles kept out (%)")
         ax.set_title("Page-type check, out of fold by site (extraction-dev)", fontsize=10)
-        ax.set_xlim(0, 20)
+        ax.set_xlim(0, 25)
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)

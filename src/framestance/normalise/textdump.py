@@ -416,7 +416,7 @@ def _read_with_line_model(lines: list[str], retrieved_at: datetime, min_words: i
     threshold = model.page_threshold("dump", article_loss)
     if score < threshold:
         raise NotAnArticle(f"the page reads as another kind of page (article score {score:.2f} below the "
-                           f"line model's threshold {threshold:.2f} at page_type_article_loss {article_loss:g})")
+                           f"threshold {threshold:.2f} at page_type_article_loss {article_loss:g})")
     return art
 
 
