@@ -42,7 +42,8 @@ def normalise(
     from ..normalise import normalise as run
 
     cfg = override(settings().normalise, retrieved_at=parse_instant(retrieved_at) if retrieved_at else None,
-                   min_words=min_words, page_type_article_loss=page_type_article_loss, max_bytes=max_bytes, near_dup_threshold=near_dup_threshold, engine=engine,
+                   min_words=min_words, page_type_article_loss=page_type_article_loss, max_bytes=max_bytes,
+                   near_dup_threshold=near_dup_threshold, engine=engine,
                    rows_per_file=rows_per_file)
     workers = workers or os.cpu_count() or 1
     progress = Progress(
