@@ -207,16 +207,10 @@ def patch_args(doc: str | None) -> tuple[argparse.Namespace, dict]:
     return args, read_weights(args.base or (args.out if os.path.exists(args.out) else MODEL))
 
 
-def page_model_entries(kind: str, fit, model: dict, features: list[str]) -> dict:
-    """The weights' entries of one page-type model (`kind`: dump or html): the trees, their
-    feature names and the inner out-of-fold scores that map a share of articles to a threshold."""
-    return {f"page_{kind}": model, f"page_{kind}_features": features,
-            f"page_{kind}_article_scores": fit.article_scores, f"page_{kind}_other_scores": fit.other_scores}
-
-
-def patch_page_model(d: dict, kind: str, fit, model: dict, features: list[str], out: str) -> None:
-    """Put a refitted page-type model into the weights and write them to OUT."""
+def patch_page_model(d: dict, kind: str, entries: dict, threshold: float, out: str) -> None:
+    """Put a refitted page-type model's entries (cv_page.PageFit.weights) into the weights and
+    write them to OUT."""
     d.pop(f"page_{kind}_threshold", None)  # now derived from the scores at run time
-    d.update(page_model_entries(kind, fit, model, features))
+    d.update(entries)
     write_weights(d, out)
-    print("patched", out, "threshold at the default share of articles", fit.threshold)
+    print("patched", out, "threshold at the default share of articles", threshold)

@@ -86,6 +86,12 @@ class PageFit(NamedTuple):
     article_scores: list[float]  # inner out-of-fold scores, sorted: the run-time thresholds' table
     other_scores: list[float]
 
+    def weights(self, kind: str, features: list[str]) -> dict:
+        """The weights' entries of this page-type model (`kind`: dump or html): the trees, their
+        feature names and the inner out-of-fold scores that map a share of articles to a threshold."""
+        return {f"page_{kind}": export_hgb(self.model), f"page_{kind}_features": features,
+                f"page_{kind}_article_scores": self.article_scores, f"page_{kind}_other_scores": self.other_scores}
+
 
 def fit_page(X, y, groups, rate: float = REJECT_ART) -> PageFit:
     """Fit + the inner out-of-fold scores, from which the threshold is set (not on over-fitted

@@ -28,7 +28,6 @@ from cv_page import dump_page_rows, fit_page, html_page_rows, rows_to_xyg
 from lib_train import (
     SHAPES,
     body_dataset,
-    export_hgb,
     export_words,
     fit_stage1,
     fit_words,
@@ -69,9 +68,9 @@ def main(out_path: str) -> None:
     print("page models", round(time.time() - t0, 1), flush=True)
 
     out = {"features": dm.FEATURE_NAMES, "stage1": s1, "stage2": None, "threshold": dm.BODY_THRESHOLD, "gap_fill": dm.GAP_FILL,
-           **common.page_model_entries("dump", dump_fit, export_hgb(dump_fit.model), dm.DUMP_MODEL_NAMES),
+           **dump_fit.weights("dump", dm.DUMP_MODEL_NAMES),
            "page_dump_words": page_dump_words,
-           **common.page_model_entries("html", html_fit, export_hgb(html_fit.model), dm.HTML_PAGE_NAMES)}
+           **html_fit.weights("html", dm.HTML_PAGE_NAMES)}
     common.write_weights(out, out_path)
     print("wrote", out_path, os.path.getsize(out_path), "bytes")
 

@@ -14,7 +14,7 @@ import os
 
 import common
 from cv_page import cv, dump_page_rows, fit_page, rows_to_xyg
-from lib_train import export_hgb, export_words, fit_words, word_rows, words_oof
+from lib_train import export_words, fit_words, word_rows, words_oof
 
 from framestance.normalise import linemodel as dm
 
@@ -27,4 +27,4 @@ if __name__ == "__main__":
     cv(rows, "dumps", words=word_rows())
     fit = fit_page(*rows_to_xyg(rows))
     d["page_dump_words"] = export_words(fit_words(word_rows()))
-    common.patch_page_model(d, "dump", fit, export_hgb(fit.model), dm.DUMP_MODEL_NAMES, args.out)
+    common.patch_page_model(d, "dump", fit.weights("dump", dm.DUMP_MODEL_NAMES), fit.threshold, args.out)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import common
 from cv_page import cv, fit_page, html_page_rows, rows_to_xyg
-from lib_train import export_hgb
 
 from framestance.normalise import linemodel as dm
 
@@ -21,4 +20,4 @@ if __name__ == "__main__":
     rows = html_page_rows()
     common.save_pickle(cv(rows, "html"), "page_html_cv.pkl")
     fit = fit_page(*rows_to_xyg(rows))
-    common.patch_page_model(d, "html", fit, export_hgb(fit.model), dm.HTML_PAGE_NAMES, args.out)
+    common.patch_page_model(d, "html", fit.weights("html", dm.HTML_PAGE_NAMES), fit.threshold, args.out)

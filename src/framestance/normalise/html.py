@@ -210,8 +210,6 @@ def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConf
     # Page type: a product, listing, forum, service or documentation page has a body too.
     model = default_model()
     score = model.article_score_html(html, body, url)
-    threshold = model.page_threshold("html", article_loss)
-    if score < threshold:
-        raise NotAnArticle(f"the page reads as another kind of page (article score {score:.2f} below the "
-                           f"threshold {threshold:.2f} at page_type_article_loss {article_loss:g})")
+    if other_kind := model.not_an_article("html", score, article_loss):
+        raise NotAnArticle(other_kind)
     return art

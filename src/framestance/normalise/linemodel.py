@@ -421,6 +421,14 @@ class DumpModel:
                                      float(np.quantile(self.article_scores[kind], article_loss)))
         return self._thresholds[key]
 
+    def not_an_article(self, kind: str, score: float, article_loss: float = ARTICLE_LOSS) -> str | None:
+        """Why a page with this article score is not an article at `article_loss`, or None."""
+        threshold = self.page_threshold(kind, article_loss)
+        if score >= threshold:
+            return None
+        return (f"the page reads as another kind of page (article score {score:.2f} below the threshold "
+                f"{threshold:.2f} at page_type_article_loss {article_loss:g})")
+
     def other_rejection(self, kind: str, article_loss: float = ARTICLE_LOSS) -> float:
         """The share of the training non-articles whose out-of-fold score falls below that threshold."""
         return float((self.other_scores[kind] < self.page_threshold(kind, article_loss)).mean())

@@ -413,10 +413,8 @@ def _read_with_line_model(lines: list[str], retrieved_at: datetime, min_words: i
     if words < min_words:
         why = "paywall stub" if any(profile.paywall.search(ln) for ln in lines if ln) else "no article body"
         raise NotAnArticle(f"{why}: {words} words of body (minimum {min_words})")
-    threshold = model.page_threshold("dump", article_loss)
-    if score < threshold:
-        raise NotAnArticle(f"the page reads as another kind of page (article score {score:.2f} below the "
-                           f"threshold {threshold:.2f} at page_type_article_loss {article_loss:g})")
+    if other_kind := model.not_an_article("dump", score, article_loss):
+        raise NotAnArticle(other_kind)
     return art
 
 
