@@ -45,6 +45,7 @@ class Codebook:
     source: str = ""
     issue: str = ""  # the issue and its direction, which tone is measured against
     relevance: tuple[Label, ...] = ()  # (relevant, not_relevant): asked first, "not relevant" skips the rest
+    query: str = ""  # the search query (tantivy/Lucene syntax) whose hits are the study's population
 
     # ---- names of the labeling interface's controls (one place) -------------------------
     FRAMES = "frames"
@@ -73,7 +74,8 @@ class Codebook:
 
     def fingerprint(self) -> str:
         """Hash of every label and definition: changes when the interface must change."""
-        data = {k: v for k, v in asdict(self).items() if k != "source"}
+        # the query selects articles, it does not change the labeling interface
+        data = {k: v for k, v in asdict(self).items() if k not in ("source", "query")}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -121,6 +123,16 @@ def load(path: str | Path | None = None) -> Codebook:
     if unknown:
         raise CodebookError(f"{where}: `stance.order` names unknown values {', '.join(unknown)}")
     issue = doc.get("issue")
+    query = ""
+    if isinstance(issue, dict):  # issue: {statement: ..., query: ...}
+        extra = sorted(set(map(str, issue)) - {"statement", "query"})
+        if extra:
+            raise CodebookError(f"{where}: `issue.{extra[0]}`: unknown key (issue has `statement` and `query`)")
+        query = issue.get("query") or ""
+        if not isinstance(query, str):
+            raise CodebookError(f"{where}: `issue.query` must be a search query (text), e.g. 'climate OR \"global warming\"'")
+        query = " ".join(query.split())
+        issue = issue.get("statement")
     if not isinstance(issue, str) or not issue.strip():
         raise CodebookError(f"{where}: `issue` must state the issue and its direction (tone is measured against it, "
                             "as the Media Frames Corpus measures tone pro / anti a stated issue)")
@@ -168,4 +180,5 @@ def load(path: str | Path | None = None) -> Codebook:
         source=str(path),
         issue=" ".join(issue.split()),
         relevance=relevance,
+        query=query,
     )

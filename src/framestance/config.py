@@ -41,6 +41,16 @@ class NormaliseConfig:
 
 
 @dataclass(frozen=True)
+class SelectConfig:
+    design: str = "sample"  # sample (a probability sample of the hits) | model (a relevance model in the loop)
+    rounds: int = 1  # the rounds drawn so far: raise it (after pulling a round's labels) to draw the next
+    round_size: int = 50  # articles a round sends to annotation
+    probability_share: float = 0.2  # design `model`: the least share of every round drawn by probability sample
+    stratify: str | None = None  # outlet | month | language | page_type: the order of the systematic sample
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class PullConfig:
     project: str | None = None
 
@@ -79,6 +89,7 @@ class PublishConfig:
 @dataclass(frozen=True)
 class Config:
     normalise: NormaliseConfig = field(default_factory=NormaliseConfig)
+    select: SelectConfig = field(default_factory=SelectConfig)
     pull: PullConfig = field(default_factory=PullConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     aggregate: AggregateConfig = field(default_factory=AggregateConfig)
@@ -165,5 +176,5 @@ def override(config: Any, **options: Any) -> Any:
     return dataclasses.replace(config, **{k: v for k, v in options.items() if v is not None})
 
 
-__all__ = ["Config", "ConfigError", "NormaliseConfig", "PullConfig", "QualityConfig", "AggregateConfig", "PublishConfig",
+__all__ = ["Config", "ConfigError", "NormaliseConfig", "SelectConfig", "PullConfig", "QualityConfig", "AggregateConfig", "PublishConfig",
            "load_config", "override", "parse_instant"]

@@ -259,9 +259,12 @@ def push(
     progress: Callable[[int, int], None] | None = None,
     max_attempts: int = 6,
     gold_rate: float = 0.0,
+    selected: dict[str, str] | None = None,
 ) -> PushReport:
     """Push a sample of the corpus to PROJECT, or with `annotators` (e-mails of server users) to
-    one blind queue per annotator, each article to exactly `overlap` of them."""
+    one blind queue per annotator, each article to exactly `overlap` of them. `selected` (article
+    id -> text_sha256: a round of `framestance select`) pushes exactly those articles, and is
+    refused when any of them changed or left the corpus since it was selected."""
     problem = title_problem(project)
     if problem:
         raise PushError(problem)
@@ -278,7 +281,17 @@ def push(
     if gold_rate and not gold_rows:
         raise PushError("--gold-rate: none of the codebook's gold articles is in the corpus")
     report.candidates = len(rows)
-    picked = sample(rows, n, seed, stratify)
+    if selected is not None:
+        if n is not None or stratify:
+            raise PushError("--selection pushes a selected round as it is: drop --sample and --stratify")
+        by_id = {r["article_id"]: r for r in rows + gold_rows}
+        stale = [a for a, sha in selected.items() if a not in by_id or by_id[a]["text_sha256"] != sha]
+        if stale:
+            raise PushError(f"{corpus_dir}: {len(stale)} selected articles changed or left the corpus since they were "
+                            f"selected (e.g. {sorted(stale)[0]}): select again from this corpus; nothing pushed")
+        picked = sorted((by_id[a] for a in selected if a not in cb.gold), key=lambda r: r["article_id"])
+    else:
+        picked = sample(rows, n, seed, stratify)
     report.sampled = len(picked)
     preds = _load_predictions(predictions)
     with _Lock(lock_dir, f"{client.url} {project}", waiting):

@@ -55,6 +55,7 @@ ARTICLE = pa.schema(
         pa.field("paragraphs", pa.list_(PARAGRAPH), nullable=False),
         pa.field("media", pa.list_(MEDIA), nullable=False),
         pa.field("n_words", pa.int32(), nullable=False),
+        pa.field("page_type_score", pa.float64()),
         pa.field("text_sha256", pa.string(), nullable=False),
         pa.field("duplicate_of", pa.string()),
         pa.field("cluster_id", pa.string(), nullable=False),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
+import pyarrow.compute as pc
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -34,6 +35,8 @@ def push(
     gold_rate: Annotated[float, typer.Option(help="With --annotators: share of each queue that is hidden gold questions (codebook `gold`).")] = 0.0,
     predictions: Annotated[Optional[Path], typer.Option(help="JSON/JSONL of pre-annotations: article_id, model_version, score, result.")] = None,
     codebook: Annotated[Optional[Path], typer.Option(help="Codebook YAML (default schemas/codebook.yaml).")] = None,
+    selection: Annotated[Optional[Path], typer.Option(help="Push a round of `framestance select` (its folder, e.g. corpus/selection) instead of a sample.")] = None,
+    round_no: Annotated[Optional[int], typer.Option("--round", min=1, help="With --selection: the round to push (default: the last).")] = None,
     home: StudioHome = Path(".studio"),
 ) -> None:
     """Push a seeded, stratified sample of the corpus to a Label Studio project (idempotent).
@@ -45,6 +48,17 @@ def push(
     from ..push import push as run
 
     cb = _codebook(codebook)
+    chosen = None
+    if selection is not None:
+        from ..selection import selected as rounds_of
+
+        try:
+            records, rows = rounds_of(selection, round_no or None)
+            if round_no is None:
+                rows = rows.filter(pc.equal(rows["round"], records[-1].round))
+        except FramestanceError as exc:
+            fail(str(exc))
+        chosen = dict(zip(rows["article_id"].to_pylist(), rows["text_sha256"].to_pylist()))
     client = _client(home)
     pseudo = Pseudonymiser.of_home(home)
     progress = Progress(TextColumn("pushing"), BarColumn(), MofNCompleteColumn(), TextColumn("tasks"),
@@ -55,7 +69,7 @@ def push(
             report = run(client, corpus_dir, project, cb, n=sample_n, seed=seed, stratify=stratify, overlap=overlap,
                          overlap_share=overlap_share, predictions=predictions,
                          annotators=annotators.split(",") if annotators else None, pseudonym=pseudo.of, lock_dir=home,
-                         gold_rate=gold_rate,
+                         gold_rate=gold_rate, selected=chosen,
                          waiting=lambda m: err_console.print(m, highlight=False),
                          progress=lambda d, t: progress.update(task, completed=d, total=t))
         pseudo.save()

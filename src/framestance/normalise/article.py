@@ -28,6 +28,7 @@ class Extracted:
     media: list[dict] = field(default_factory=list)
     paywalled: bool = False
     notes: list[str] = field(default_factory=list)  # fields of the input dropped as unusable
+    page_type_score: float | None = None  # the line model's article score (HTML and unprofiled dumps)
 
 
 class NotAnArticle(ValueError):

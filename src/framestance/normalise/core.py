@@ -216,6 +216,7 @@ def normalise_batch(batch: pa.RecordBatch, params: Params = Params()) -> Result:
                     "paragraphs": offsets,
                     "media": art.media,
                     "n_words": len(toks),
+                    "page_type_score": art.page_type_score,
                     "text_sha256": sha256(text),
                     "duplicate_of": None,
                     "cluster_id": aid,

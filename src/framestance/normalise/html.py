@@ -212,4 +212,5 @@ def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConf
     score = model.article_score_html(html, body, url)
     if other_kind := model.not_an_article("html", score, article_loss):
         raise NotAnArticle(other_kind)
+    art.page_type_score = round(float(score), 6)
     return art

@@ -415,6 +415,7 @@ def _read_with_line_model(lines: list[str], retrieved_at: datetime, min_words: i
         raise NotAnArticle(f"{why}: {words} words of body (minimum {min_words})")
     if other_kind := model.not_an_article("dump", score, article_loss):
         raise NotAnArticle(other_kind)
+    art.page_type_score = round(float(score), 6)
     return art
 
 

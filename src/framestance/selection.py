@@ -1,0 +1,299 @@
+"""Stage 1c: choose each round's articles from the query's hits, and record why and with what
+probability.
+
+Contract. The population is the hits of the study's query (the codebook's `issue.query`) among
+the corpus's non-duplicate articles. `select_round` writes the next round to
+`corpus/selection/round-NNN.parquet` (one row per article: `round`, `part`, `inclusion_probability`,
+`stratum`, BM25 `score`, the model's `relevance_score`, `text_sha256`) and appends the round's
+record (query, design, seed, sizes, model version and its quality) to `rounds.json`. Push sends a
+selected round; publish carries each article's probability to the dataset and its card.
+
+The design (`select.design`):
+* `sample`: every round is a systematic sample of the hits not selected yet, over a seeded order
+  sorted by the stratum column (implicit stratification), so each of the M remaining hits has the
+  inclusion probability k/M.
+* `model` (a model in the loop): a relevance model trained on the relevance labels pulled so far
+  ranks the remaining hits, and the round takes the top `round_size - k` of them (the model part,
+  taken with certainty given the labels so far) plus a systematic sample of k of the rest, with
+  k = at least `probability_share` of the round (the probability part): every hit keeps a known,
+  positive probability in every round. Round 1, and any round whose labels are too few to train
+  on, is all probability sample (with a warning).
+
+Both are one sequential design: round r is drawn conditionally on rounds 1..r-1. The estimator
+(`estimate.py`) is, per round, Horvitz-Thompson conditional on the earlier rounds (labelled
+articles are known, the model part is a take-all stratum, the probability part expands to the
+remaining pool), the rounds combined with fixed weights; shares among relevant articles are the
+ratio of two such totals (Hajek), with a linearised variance. Every hit's probability is known
+in advance, so the estimates stay unbiased whatever the model does.
+
+Refusals (one line, nothing written): a query that does not parse or has no hits; earlier rounds
+whose articles changed or left the corpus since (`StaleSelection`); a round when no hit is left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .errors import FramestanceError
+from .io import atomic_write, write_table
+
+ROUNDS = "rounds.json"
+DESIGNS = ("sample", "model")
+STRATA = ("outlet", "month", "language", "page_type")
+COLUMNS = ["article_id", "title", "text", "outlet", "language", "published_at", "text_sha256", "duplicate_of",
+           "page_type_score"]
+PAGE_TYPE_BANDS = ((0.5, "article-like"), (0.0, "doubtful"))
+
+SELECTION = pa.schema([
+    pa.field("article_id", pa.string(), nullable=False),
+    pa.field("text_sha256", pa.string(), nullable=False),
+    pa.field("round", pa.int32(), nullable=False),
+    pa.field("part", pa.string(), nullable=False),  # model | probability
+    pa.field("inclusion_probability", pa.float64(), nullable=False),  # given the rounds before
+    pa.field("stratum", pa.string(), nullable=False),
+    pa.field("score", pa.float64(), nullable=False),  # BM25 of the query
+    pa.field("relevance_score", pa.float64()),  # the model's P(relevant); null in a round without a model
+])
+
+
+class SelectError(FramestanceError, ValueError):
+    """A selection that cannot be made: no hits, nothing left, a bad parameter."""
+
+
+class StaleSelection(SelectError):
+    """Earlier rounds name articles that changed or left the corpus since."""
+
+
+@dataclass
+class RoundRecord:
+    round: int
+    design: str
+    query: str
+    seed: int
+    stratify: str | None
+    hits: int  # the population: every hit of the query
+    pool: int  # hits not selected in earlier rounds
+    model_part: int
+    probability_part: int
+    probability_pool: int  # M: the hits the probability part was drawn from (inclusion probability k/M)
+    corpus: str  # fingerprint of the hits' (article_id, text_sha256): a later corpus that changed them is refused
+    model_version: str | None = None
+    model_labels: int = 0
+    model_relevant: int = 0
+    calibrated: bool = False
+    fallback: str | None = None  # why a `model` round was all probability sample
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RoundResult:
+    record: RoundRecord
+    rows: list[dict]
+    path: Path
+    warnings: list[str]
+
+
+def fingerprint(pairs) -> str:
+    h = hashlib.sha256()
+    for aid, sha in sorted(pairs):
+        h.update(f"{aid}\0{sha}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def stratum_of(row: dict, column: str | None) -> str:
+    if not column:
+        return "all"
+    if column == "month":
+        when = row.get("published_at")
+        return f"{when:%Y-%m}" if when is not None else "unknown"
+    if column == "page_type":
+        s = row.get("page_type_score")
+        if s is None:
+            return "unscored"
+        return next(name for low, name in PAGE_TYPE_BANDS if s >= low or low == 0.0)
+    if column == "outlet":
+        from .search import outlet_key
+
+        return outlet_key(row.get("outlet")) or "unknown"
+    return str(row.get(column) or "unknown")
+
+
+def load_rounds(folder: Path) -> tuple[list[RoundRecord], pa.Table]:
+    """The earlier rounds' records and rows (an empty table before round 1)."""
+    folder = Path(folder)
+    records = []
+    if (folder / ROUNDS).exists():
+        records = [RoundRecord(**r) for r in json.loads((folder / ROUNDS).read_text(encoding="utf-8"))]
+    tables = [pq.read_table(folder / f"round-{r.round:03d}.parquet") for r in records]
+    return records, (pa.concat_tables(tables) if tables else SELECTION.empty_table())
+
+
+def check_current(selected: pa.Table, corpus: dict[str, str], where: Path) -> None:
+    """Refuse rounds whose articles changed (text_sha256) or left the corpus since they were drawn."""
+    changed = [a for a, s in zip(selected["article_id"].to_pylist(), selected["text_sha256"].to_pylist()) if corpus.get(a) != s]
+    if changed:
+        raise StaleSelection(f"{where}: {len(changed)} selected articles changed or left the corpus since they were "
+                             f"selected (e.g. {changed[0]}): select from the corpus they came from, or start a new "
+                             "selection folder")
+
+
+def systematic(pool: list[dict], k: int, seed: int, round_no: int, stratify: str | None) -> list[dict]:
+    """k of the pool by systematic sampling with a random start over a seeded order sorted by
+    stratum: every member has the inclusion probability k/len(pool) exactly."""
+    if k >= len(pool):
+        return list(pool)
+    rng = np.random.default_rng([seed, round_no])
+    order = sorted(pool, key=lambda r: (r["stratum"] if stratify else "",
+                                        hashlib.sha256(f"{seed}\0{round_no}\0{r['article_id']}".encode()).digest()))
+    step = len(pool) / k
+    start = rng.uniform(0, step)
+    picks = {int(math.floor(start + j * step)) for j in range(k)}
+    return [order[i] for i in sorted(picks)]
+
+
+def relevance_labels(annotations: Path | None) -> dict[str, int]:
+    """article_id -> 1 (relevant) / 0 (not), by majority of the submitted annotations (a tie counts
+    as relevant: the model should rather see too many candidates than too few)."""
+    if annotations is None:
+        return {}
+    path = Path(annotations) / "annotations.parquet" if Path(annotations).is_dir() else Path(annotations)
+    if not path.exists():
+        return {}
+    from .schema import NOT_RELEVANT, submitted
+
+    table = submitted(pq.read_table(path, columns=["article_id", "status", "relevance"]))
+    votes: dict[str, list[int]] = {}
+    for aid, rel in zip(table["article_id"].to_pylist(), table["relevance"].to_pylist()):
+        votes.setdefault(aid, []).append(0 if rel == NOT_RELEVANT else 1)
+    return {a: int(2 * sum(v) >= len(v)) for a, v in votes.items()}
+
+
+def read_corpus(corpus: Path) -> pa.Table:
+    path = Path(corpus) / "articles.parquet" if Path(corpus).is_dir() else Path(corpus)
+    if not path.exists():
+        raise SelectError(f"{path}: no such file (run `framestance normalise` first)")
+    files = sorted(path.glob("part-*.parquet")) if path.is_dir() else [path]
+    names = pq.read_schema(files[0]).names
+    table = pa.concat_tables([pq.read_table(f, columns=[c for c in COLUMNS if c in names]) for f in files])
+    return table.filter(pc.is_null(table["duplicate_of"]))
+
+
+def select_round(corpus: Path, index_dir: Path, out: Path, query: str, *, design: str = "sample", round_size: int = 50,
+                 probability_share: float = 0.2, seed: int = 0, stratify: str | None = None,
+                 annotations: Path | None = None) -> RoundResult:
+    """Draw the next round and write it (see the module docstring)."""
+    from . import relevance as rel
+    from .search import Index, hit_ids
+
+    if design not in DESIGNS:
+        raise SelectError(f"select.design {design!r}: use one of {', '.join(DESIGNS)}")
+    if stratify not in (None, *STRATA):
+        raise SelectError(f"select.stratify {stratify!r}: use one of {', '.join(STRATA)} (or none)")
+    if round_size < 2:
+        raise SelectError(f"select.round_size {round_size}: a round needs at least 2 articles")
+    if not 0 < probability_share <= 1:
+        raise SelectError(f"select.probability_share {probability_share}: a share above 0 and at most 1")
+    out = Path(out)
+    index = Index(index_dir)
+    hits = hit_ids(index, query)
+    if not hits:
+        raise SelectError(f"query {query!r}: no hits among {index.docs} articles: nothing selected (broaden the query)")
+    table = read_corpus(corpus)
+    sha = dict(zip(table["article_id"].to_pylist(), table["text_sha256"].to_pylist()))
+    missing = [a for a in hits if a not in sha]
+    if missing:
+        raise StaleSelection(f"{index_dir}: the index holds {len(missing)} articles that are not in {corpus} "
+                             f"(e.g. {missing[0]}): run `framestance index` on this corpus first")
+    records, earlier = load_rounds(out)
+    check_current(earlier, sha, out)
+    if records and records[0].query != query:
+        raise SelectError(f"{out}: earlier rounds were drawn from the hits of {records[0].query!r}, not {query!r}: "
+                          "a new query is a new population (use another selection folder)")
+    round_no = len(records) + 1
+    taken = set(earlier["article_id"].to_pylist())
+    hit_table = table.filter(pc.is_in(table["article_id"], pa.array(sorted(hits))))
+    light = hit_table.select([c for c in hit_table.column_names if c != "text"]).to_pylist()
+    for r in light:
+        r["stratum"] = stratum_of(r, stratify)
+        r["score"] = hits[r["article_id"]]
+    pool = [r for r in light if r["article_id"] not in taken]
+    if not pool:
+        raise SelectError(f"{out}: every one of the {len(hits)} hits was selected in rounds 1-{round_no - 1}: nothing left")
+    notes: list[str] = []
+    said: list[str] = []
+    k = min(len(pool), max(2, math.ceil(probability_share * round_size)))
+    if design == "sample":
+        k = min(len(pool), round_size)
+    model_rows: list[dict] = []
+    scores: dict[str, float] = {}
+    record = RoundRecord(round=round_no, design=design, query=query, seed=seed, stratify=stratify, hits=len(hits),
+                         pool=len(pool), model_part=0, probability_part=0, probability_pool=0,
+                         corpus=fingerprint((a, sha[a]) for a in hits))
+    if design == "model" and round_no > 1:
+        labels = relevance_labels(annotations)
+        labelled = [a for a in sorted(labels) if a in sha]
+        try:
+            docs_of = {r["article_id"]: rel.document(r["title"], r["text"])
+                       for r in table.filter(pc.is_in(table["article_id"], pa.array(labelled + [r["article_id"] for r in pool],
+                                                                                     pa.string()))).select(["article_id", "title", "text"]).to_pylist()}
+            model = rel.train(labelled, [docs_of[a] for a in labelled], [labels[a] for a in labelled], seed)
+        except rel.TooFewLabels as exc:
+            record.fallback = str(exc)
+            said.append(f"round {round_no}: {exc}: this round is all probability sample")
+            k = min(len(pool), round_size)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                s = model.scores([docs_of[r["article_id"]] for r in pool])
+            scores = {r["article_id"]: float(x) for r, x in zip(pool, s)}
+            ranked = sorted(pool, key=lambda r: (-scores[r["article_id"]], r["article_id"]))
+            model_rows = ranked[: max(0, min(round_size, len(pool)) - k)]
+            record.model_version, record.model_labels, record.model_relevant = model.version, model.n_labels, model.n_relevant
+            record.calibrated = model.calibrated
+            model.save(out / f"round-{round_no:03d}.relevance.skops")
+    elif design == "model":
+        said.append(f"round {round_no}: the first round is all probability sample (no relevance labels yet)")
+        k = min(len(pool), round_size)
+    chosen = {r["article_id"] for r in model_rows}
+    rest = [r for r in pool if r["article_id"] not in chosen]
+    k = min(k, len(rest))
+    prob_rows = systematic(rest, k, seed, round_no, stratify)
+    rows = [{"article_id": r["article_id"], "text_sha256": r["text_sha256"], "round": round_no, "part": "model",
+             "inclusion_probability": 1.0, "stratum": r["stratum"], "score": r["score"],
+             "relevance_score": scores.get(r["article_id"])} for r in model_rows]
+    rows += [{"article_id": r["article_id"], "text_sha256": r["text_sha256"], "round": round_no, "part": "probability",
+              "inclusion_probability": k / len(rest), "stratum": r["stratum"], "score": r["score"],
+              "relevance_score": scores.get(r["article_id"])} for r in prob_rows]
+    rows.sort(key=lambda r: r["article_id"])
+    record.model_part, record.probability_part, record.probability_pool = len(model_rows), len(prob_rows), len(rest)
+    record.notes = notes
+    path = out / f"round-{round_no:03d}.parquet"
+    write_table(pa.Table.from_pylist(rows, schema=SELECTION), path)
+    atomic_write(out / ROUNDS, (json.dumps([asdict(r) for r in [*records, record]], indent=2) + "\n").encode())
+    return RoundResult(record, rows, path, said)
+
+
+def selected(folder: Path, round_no: int | None = None) -> tuple[list[RoundRecord], pa.Table]:
+    """The rounds of a selection folder (all, or one) and their rows."""
+    records, rows = load_rounds(folder)
+    if not records:
+        raise SelectError(f"{folder}: no selection rounds (run `framestance select` first)")
+    if round_no is not None:
+        if not 1 <= round_no <= len(records):
+            raise SelectError(f"{folder}: round {round_no} does not exist (rounds 1-{len(records)})")
+        rows = rows.filter(pc.equal(rows["round"], round_no))
+    return records, rows
+
+
+__all__ = ["DESIGNS", "RoundRecord", "SELECTION", "SelectError", "StaleSelection", "check_current", "load_rounds",
+           "relevance_labels", "select_round", "selected", "systematic"]
