@@ -88,6 +88,73 @@ def weak_text(rows: list[dict] | None) -> str:
     return f"- Agreement is below 0.667 (or undefined) for: {named}. Use those labels with care, or re-annotate."
 
 
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f} %"
+
+
+def selection_section(inp, cb: Codebook) -> list[str]:
+    """How the articles came into the sample, and the design-weighted shares it supports."""
+    from .estimate import population, shares
+    from .schema import NOT_RELEVANT, RELEVANT
+
+    if not inp.rounds or inp.selection is None:
+        return ["## Selection", "",
+                "No selection rounds were recorded (`framestance select`): the annotated articles are not a "
+                "probability sample of a stated population, so the label distributions below describe the "
+                "sample only.", ""]
+    recs = inp.rounds
+    sel = inp.selection.to_pylist()
+    first = recs[0]
+    design = ("a probability sample of the hits in every round (systematic, over an order sorted by "
+              f"{first.stratify or 'a seeded hash'})" if first.design == "sample" else
+              "a relevance model in the loop (TF-IDF and logistic regression trained on the relevance labels pulled "
+              "so far) takes the top-ranked hits of each round, and a systematic probability sample of the other "
+              "remaining hits makes up the rest of the round (at least a fixed share; round 1 is all probability "
+              "sample)")
+    lines = ["## Selection", "",
+             f"The population is every hit of the study's query in the corpus: `{first.query}` "
+             f"({first.hits} articles, duplicates excluded; search by tantivy, BM25). Design: {design}. "
+             "Each round was drawn given the rounds before it, so each article's `inclusion_probability` (in the "
+             "`default` config, with `selection_round` and `selection_part`) is its probability in its round given "
+             "the earlier rounds; every hit had a known, positive probability in every round.", "",
+             _table(["round", "remaining hits", "by the model", "by probability sample", "probability", "model version"],
+                    [[r.round, r.pool, r.model_part, r.probability_part,
+                      f"{r.probability_part}/{r.probability_pool}" if r.probability_pool else "-",
+                      r.model_version or (f"none: {r.fallback}" if r.fallback else "none")] for r in recs]), ""]
+    gold = inp.gold.to_pylist()
+    in_sel = {r["article_id"] for r in sel}
+    relevant = {g["article_id"]: int(g["relevance"] == RELEVANT) for g in gold
+                if g["article_id"] in in_sel and g.get("relevance") in (RELEVANT, NOT_RELEVANT)}
+    pop = population(sel, recs, relevant)
+    outside = sum(1 for g in gold if g["article_id"] not in in_sel)
+    lines += [f"Of the {len(sel)} selected articles, {pop.labelled} have a gold relevance label ({pop.unlabelled} not yet, "
+              "or unresolved: left out of the estimates)"
+              + (f"; {outside} annotated articles were not selected by these rounds and do not enter the estimates" if outside else "")
+              + ". Relevant articles among the hits, estimated: "
+              + (f"{pop.relevant:.0f} (95 % interval {pop.relevant_low:.0f}-{pop.relevant_high:.0f})" if pop.relevant is not None else "-")
+              + ".", "",
+              "Shares of each label among the relevant articles of the population, design-weighted (sequential "
+              "Horvitz-Thompson totals per round, conditional on the rounds before, combined over rounds; Hajek "
+              "ratio; linearised variance; `estimate.py`) with a 95 % interval, beside the unweighted share "
+              "among the labelled relevant articles (n: those with a resolved gold label on the dimension).", ""]
+    dims = [("primary_frame", [f.id for f in cb.frames]), ("frames", [f.id for f in cb.frames]),
+            ("tone", [t.id for t in cb.tone])] + [(f"stance_{t.id}", [v.id for v in cb.stance_values]) for t in cb.targets]
+    rows = []
+    for col, values in dims:
+        if not gold or col not in gold[0]:
+            continue
+        labels: dict[str, set[str]] = {}
+        for g in gold:
+            v = g.get(col)
+            if g["article_id"] in relevant and relevant[g["article_id"]] and v is not None and v != UNRESOLVED:
+                labels[g["article_id"]] = set(v) if isinstance(v, list) else {v}
+        for sh in shares(sel, recs, relevant, labels, values):
+            ci = f"{_pct(sh.estimate)} [{_pct(sh.low)}, {_pct(sh.high)}]" if sh.estimate is not None else "-"
+            rows.append([col, sh.value, ci, _pct(sh.unweighted), sh.n])
+    lines += [_table(["dimension", "value", "weighted share [95 % CI]", "unweighted", "n"], rows), ""]
+    return lines
+
+
 def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict, inp, log: dict,
                 sizes: dict | None = None) -> str:
     arts: pa.Table = inp.articles
@@ -146,6 +213,9 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "duplicates (MinHash LSH) marked with `duplicate_of` and grouped by `cluster_id`. Local file "
         "paths are not published; `source_sha256` identifies the input.",
         "",
+    ]
+    parts += selection_section(inp, cb)
+    parts += [
         "## Annotation process",
         "",
         f"{annotators} annotators labelled the articles in Label Studio with an interface generated from "

@@ -32,7 +32,7 @@ class NormaliseConfig:
     min_words: int = 30  # a body shorter than this is "not an article"
     # share of real articles the page-type check may turn away as "not an article" (estimated out of
     # fold on extraction-dev); more turns away more product, listing, forum and service pages; 0: no check
-    page_type_article_loss: float = 0.017
+    page_type_article_loss: float = 0.005
     max_bytes: int = 20_000_000  # an input (or one record) larger than this is "too large"
     near_dup_threshold: float = 0.8  # MinHash LSH Jaccard threshold
     num_perm: int = 128  # MinHash permutations

@@ -74,9 +74,12 @@ class Inputs:
     gold: pa.Table
     gold_spans: pa.Table
     agreement: dict | None = None
+    rounds: list = field(default_factory=list)  # selection.RoundRecord of every round drawn
+    selection: pa.Table | None = None  # selection.SELECTION rows of every round
 
 
-def read_inputs(corpus: Path, annotations: Path, gold: Path, metrics: Path | None) -> Inputs:
+def read_inputs(corpus: Path, annotations: Path, gold: Path, metrics: Path | None,
+                selection: Path | None = None) -> Inputs:
     paths = {
         "articles": corpus / "articles.parquet", "annotations": annotations / "annotations.parquet",
         "stances": annotations / "stances.parquet", "spans": annotations / "spans.parquet",
@@ -98,7 +101,18 @@ def read_inputs(corpus: Path, annotations: Path, gold: Path, metrics: Path | Non
             agreement = json.loads(metrics.read_text())
         except ValueError:
             raise PublishError(f"{metrics}: not JSON (run `framestance agreement`)") from None
-    return Inputs(**tables, agreement=agreement)
+    rounds: list = []
+    chosen = None
+    if selection is not None and (selection / "rounds.json").exists():
+        from .selection import check_current, load_rounds
+
+        rounds, chosen = load_rounds(selection)
+        arts = tables["articles"]
+        try:
+            check_current(chosen, dict(zip(arts["article_id"].to_pylist(), arts["text_sha256"].to_pylist())), selection)
+        except FramestanceError as exc:
+            raise PublishError(str(exc)) from None
+    return Inputs(**tables, agreement=agreement, rounds=rounds, selection=chosen)
 
 
 # ---- features: the codebook's labels as ClassLabel -----------------------------------------------
@@ -130,7 +144,10 @@ def features(cb: Codebook) -> dict:
                "relevance_source": Value("string"), "primary_frame_source": Value("string"),
                "frames_source": Value("string"), "tone_source": Value("string"),
                "relevance_votes": List(Value("float64")), "primary_frame_votes": List(Value("float64")), "frames_votes": List(Value("float64")),
-               "tone_votes": List(Value("float64"))}
+               "tone_votes": List(Value("float64")),
+               # how the article came into the sample (framestance select; null: not from a selection round)
+               "selection_round": Value("int32"), "selection_part": Value("string"),
+               "inclusion_probability": Value("float64")}
     annotations = {"article_id": Value("string"), "annotator": Value("string"), "relevance": relevance,
                    "primary_frame": frames,
                    "frames": List(frames), "tone": tone}
@@ -255,6 +272,11 @@ def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
     spans_by: dict[str, list[dict]] = {}
     for r in _sorted(inp.gold_spans, ["article_id", "kind", "label", "start"]).to_pylist():
         spans_by.setdefault(r.pop("article_id"), []).append(r)
+    picked = {r["article_id"]: r for r in (inp.selection.to_pylist() if inp.selection is not None else [])}
+    in_sample = [picked.get(a) for a in joined["article_id"].to_pylist()]
+    joined = joined.append_column("selection_round", pa.array([r and r["round"] for r in in_sample], pa.int32()))
+    joined = joined.append_column("selection_part", pa.array([r and r["part"] for r in in_sample], pa.string()))
+    joined = joined.append_column("inclusion_probability", pa.array([r and r["inclusion_probability"] for r in in_sample], pa.float64()))
     cols = {}
     for name in feats["default"]:
         if name == "spans":

@@ -31,6 +31,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -297,7 +298,7 @@ def hit_ids(index: Index, query: str) -> dict[str, float]:
         ids = index.ids(k)
         keys = searcher.fast_field_values("key", [a for _, a in hits])
         for (score, _), key in zip(hits, keys):
-            out[ids[key]] = float(score)
+            out[ids[int(key or 0)]] = float(score)
     return out
 
 
@@ -311,13 +312,15 @@ def overview(index: Index, query: str, sample: int = 10, seed: int = 0, snippet_
     import tantivy
 
     queries = index.parse(query)
-    count, outlets, months = 0, Counter(), Counter()
-    addresses: list[tuple[int, float, object]] = []
+    count = 0
+    outlets: Counter[str] = Counter()
+    months: Counter[str] = Counter()
+    addresses: list[tuple[int, float, Any]] = []
     for k, (searcher, q) in enumerate(zip(index.searchers, queries)):
         if not searcher.num_docs:
             continue
         result = searcher.search(q, searcher.num_docs, count=True)
-        count += result.count or 0
+        count += getattr(result, "count", 0) or 0
         addresses.extend((k, float(s), a) for s, a in result.hits)
         agg = searcher.aggregate(q, {"outlet": {"terms": {"field": "outlet", "size": 100_000}},
                                      "month": {"terms": {"field": "month", "size": 100_000}}})
@@ -325,7 +328,7 @@ def overview(index: Index, query: str, sample: int = 10, seed: int = 0, snippet_
         months.update(_buckets(agg, "month"))
     picked = random.Random(seed).sample(addresses, min(sample, len(addresses)))
     hits = []
-    generators: dict[int, object] = {}
+    generators: dict[int, Any] = {}
     for k, score, addr in sorted(picked, key=lambda x: -x[1]):
         searcher = index.searchers[k]
         if k not in generators:

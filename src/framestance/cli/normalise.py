@@ -30,7 +30,7 @@ def normalise(
     workers: Annotated[int, typer.Option(min=0, help="Worker processes (default: the local cores).")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs in --out.")] = False,
     min_words: Annotated[Optional[int], typer.Option(help="A body shorter than this is 'not an article'.")] = None,
-    page_type_article_loss: Annotated[Optional[float], typer.Option(help="Share of real articles (0 to 0.25) the page-type check may turn away as 'not an article': more keeps out more product, listing, forum and service pages (0.017 about two thirds of HTML ones, 0.1 about nine in ten; README, 'Page type'); 0: no check. Default: params.yaml, else 0.017.")] = None,
+    page_type_article_loss: Annotated[Optional[float], typer.Option(help="Share of real articles (0 to 0.25) the page-type check may turn away as 'not an article': more keeps out more product, listing, forum and service pages (0.005 about half of HTML ones, 0.1 about nine in ten; README, 'Page type'); 0: no check. Every kept page records its score (page_type_score). Default: params.yaml, else 0.005.")] = None,
     max_bytes: Annotated[Optional[int], typer.Option(help="Inputs larger than this are rejected as 'too large'.")] = None,
     near_dup_threshold: Annotated[Optional[float], typer.Option(help="MinHash LSH Jaccard threshold for near-duplicates.")] = None,
     engine: Annotated[Optional[str], typer.Option(help="local (processes on this machine) or ray (Ray Data). Default: params.yaml normalise.engine.")] = None,

@@ -34,6 +34,7 @@ def publish(
     gold: GoldDir = Path("corpus/gold"),
     metrics: Annotated[Path, typer.Option("--metrics", help="Agreement metrics for the card.")] = Path("metrics/agreement.json"),
     codebook: CodebookOpt = None,
+    selection: Annotated[Path, typer.Option("--selection", help="Selection folder (framestance select): inclusion probabilities and the card's weighted shares.")] = Path("corpus/selection"),
     records: Annotated[Path, typer.Option("--records", help="Folder of release records, kept in git: the changelog compares against the latest earlier one.")] = Path("releases"),
     push_to_hub: Annotated[Optional[str], typer.Option("--push-to-hub", help="Also upload to this Hub dataset repo (token: HF_TOKEN), tagged v<version>.")] = None,
 ) -> None:
@@ -52,7 +53,7 @@ def publish(
         fail("--version: missing (or set publish.version in params.yaml)")
     try:
         check_name_and_version(opts)
-        inp = read_inputs(corpus, annotations, gold, metrics)
+        inp = read_inputs(corpus, annotations, gold, metrics, selection)
         with err_console.status(f"publishing {opts.name} {opts.version}"):
             path, created = run(inp, cb, out, opts, Path(cb.source).read_text(encoding="utf-8"), records)
     except FramestanceError as exc:
