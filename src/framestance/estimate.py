@@ -96,6 +96,21 @@ def _variance(m: float, z: np.ndarray) -> float:
     return m * m * (1 - k / m) * float(np.var(z, ddof=1)) / k
 
 
+def _wilson(p: float, var: float, drawn: int) -> tuple[float, float]:
+    """95 % Wilson interval at the design's effective sample size p(1-p)/var (Korn & Graubard
+    1998), at most the relevant articles drawn by probability: a share of 0 or 1, or a variance of
+    0, in a small sample still gets an interval as wide as its sample size warrants."""
+    if drawn == 0:
+        return (p, p) if var == 0 else (max(0.0, p - Z95 * math.sqrt(var)), min(1.0, p + Z95 * math.sqrt(var)))
+    n = drawn if var <= 0 else min(float(drawn), p * (1 - p) / var) if 0 < p < 1 else float(drawn)
+    if n <= 0:
+        n = float(drawn)
+    z2 = Z95 * Z95
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def population(selection: list[dict], records: list, relevant: dict[str, int]) -> Population:
     """The estimated number of relevant articles among the hits, with its interval."""
     rounds = _rounds(selection, records)
@@ -141,13 +156,16 @@ def shares(selection: list[dict], records: list, relevant: dict[str, int], label
         if not parts or totals[-1] <= 0:
             out.append(Share(val, None, None, None, unweighted, n, count))
             continue
-        ratio = totals[j] / totals[-1]
+        ratio = float(min(1.0, max(0.0, totals[j] / totals[-1])))
         var = 0.0
+        drawn_relevant = 0
         for wi, (m, _, drawn) in zip(w, parts):
             z = np.array([y[a][j] - ratio * y[a][-1] for a in drawn])
             var += wi * wi * _variance(m, z)
-        se = math.sqrt(var) / totals[-1]
-        out.append(Share(val, float(ratio), max(0.0, ratio - Z95 * se), min(1.0, ratio + Z95 * se), unweighted, n, count))
+            drawn_relevant += sum(int(y[a][-1]) for a in drawn)
+        var /= totals[-1] ** 2
+        low, high = _wilson(ratio, var, drawn_relevant)
+        out.append(Share(val, ratio, low, high, unweighted, n, count))
     return out
 
 

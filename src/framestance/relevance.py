@@ -86,6 +86,10 @@ def train(ids: list[str], docs: list[str], labels: list[int], seed: int = 0) -> 
                           sublinear_tf=PARAMS["sublinear_tf"], dtype=np.float32)
     pipeline = make_pipeline(vec, clf)
     pipeline.fit(docs, y)
+    # plain ints: skops stores a numpy scalar as an array of its own (seconds for a large vocabulary)
+    vec.vocabulary_ = {term: int(col) for term, col in vec.vocabulary_.items()}
+    if hasattr(vec, "stop_words_"):
+        vec.stop_words_ = set()
     return RelevanceModel(pipeline, version_of([ids[i] for i in order], y.tolist(), seed), len(y), pos, calibrated)
 
 

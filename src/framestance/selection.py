@@ -190,7 +190,7 @@ def read_corpus(corpus: Path) -> pa.Table:
 
 def select_round(corpus: Path, index_dir: Path, out: Path, query: str, *, design: str = "sample", round_size: int = 50,
                  probability_share: float = 0.2, seed: int = 0, stratify: str | None = None,
-                 annotations: Path | None = None) -> RoundResult:
+                 annotations: Path | None = None, save_model: bool = True) -> RoundResult:
     """Draw the next round and write it (see the module docstring)."""
     from . import relevance as rel
     from .search import Index, hit_ids
@@ -260,7 +260,8 @@ def select_round(corpus: Path, index_dir: Path, out: Path, query: str, *, design
             model_rows = ranked[: max(0, min(round_size, len(pool)) - k)]
             record.model_version, record.model_labels, record.model_relevant = model.version, model.n_labels, model.n_relevant
             record.calibrated = model.calibrated
-            model.save(out / f"round-{round_no:03d}.relevance.skops")
+            if save_model:
+                model.save(out / f"round-{round_no:03d}.relevance.skops")
     elif design == "model":
         said.append(f"round {round_no}: the first round is all probability sample (no relevance labels yet)")
         k = min(len(pool), round_size)
