@@ -131,6 +131,7 @@ def test_sample_round_probabilities_and_bytes(corpus, tmp_path):
     a = select_round(corpus / "norm", corpus / "index", tmp_path / "a", QUERY, round_size=4, seed=3, stratify="outlet")
     b = select_round(corpus / "norm", corpus / "index", tmp_path / "b", QUERY, round_size=4, seed=3, stratify="outlet")
     assert (tmp_path / "a" / "round-001.parquet").read_bytes() == (tmp_path / "b" / "round-001.parquet").read_bytes()
+    assert (tmp_path / "a" / "rounds.json").read_bytes() == (tmp_path / "b" / "rounds.json").read_bytes() and a.rows == b.rows
     assert a.record.hits == 6 and len(a.rows) == 4
     assert all(r["inclusion_probability"] == pytest.approx(4 / 6) and r["part"] == "probability" for r in a.rows)
     second = select_round(corpus / "norm", corpus / "index", tmp_path / "a", QUERY, round_size=4, seed=3)
