@@ -64,6 +64,15 @@ def version_of(ids: list[str], labels: list[int], seed: int) -> str:
     return "relevance-" + hashlib.sha256(data.encode()).hexdigest()[:12]
 
 
+def check_labels(labels: list[int]) -> None:
+    """TooFewLabels unless these labels can train a model."""
+    pos = sum(1 for x in labels if x)
+    neg = len(labels) - pos
+    if len(labels) < MIN_LABELS or min(pos, neg) < MIN_PER_CLASS:
+        raise TooFewLabels(f"{len(labels)} relevance labels ({pos} relevant, {neg} not): a model needs at least {MIN_LABELS}, "
+                           f"and {MIN_PER_CLASS} of each")
+
+
 def train(ids: list[str], docs: list[str], labels: list[int], seed: int = 0) -> RelevanceModel:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -71,11 +80,9 @@ def train(ids: list[str], docs: list[str], labels: list[int], seed: int = 0) -> 
     from sklearn.model_selection import StratifiedKFold
     from sklearn.pipeline import make_pipeline
 
+    check_labels(labels)
     y = np.asarray(labels, dtype=int)
     pos, neg = int(y.sum()), int(len(y) - y.sum())
-    if len(y) < MIN_LABELS or min(pos, neg) < MIN_PER_CLASS:
-        raise TooFewLabels(f"{len(y)} relevance labels ({pos} relevant, {neg} not): a model needs at least {MIN_LABELS}, "
-                           f"and {MIN_PER_CLASS} of each")
     order = np.argsort(ids, kind="stable")  # the same labels in any order: the same model
     docs = [docs[i] for i in order]
     y = y[order]

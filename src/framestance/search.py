@@ -45,7 +45,7 @@ INDEX_COLUMNS = ["article_id", "title", "text", "outlet", "language", "published
                  "page_type_score"]
 MANIFEST = "manifest.json"
 KEYS = "keys.parquet"
-FORMAT = 1  # raise when the schema below changes: an index of another format is rebuilt, not updated
+FORMAT = 2  # raise when the schema below changes: an index of another format is rebuilt, not updated
 HEAP = 100_000_000  # bytes of tantivy's indexing buffer per part
 
 
@@ -58,11 +58,6 @@ def outlet_key(outlet: str | None) -> str:
     only where the words differ): lower case, letters and digits only, a leading "the" dropped."""
     low = re.sub(r"[^0-9a-z]+", "", (outlet or "").lower())
     return low[3:] if low.startswith("the") and len(low) > 6 else low
-
-
-def article_key(article_id: str) -> int:
-    """The u64 a hit is read back by (fast field): the first 16 hex digits of the article id."""
-    return int(article_id[:16], 16)
 
 
 def _schema():
@@ -94,12 +89,12 @@ def _corpus_parts(corpus: Path) -> list[Path]:
     return [path]
 
 
-def _document(row: dict):
+def _document(row: dict, key: int):
     import tantivy
 
     doc = tantivy.Document()
     doc.add_text("article_id", row["article_id"])
-    doc.add_unsigned("key", article_key(row["article_id"]))
+    doc.add_unsigned("key", key)
     doc.add_text("title", row.get("title") or "")
     doc.add_text("text", row.get("text") or "")
     doc.add_text("outlet", row.get("outlet") or "")
@@ -130,7 +125,9 @@ class PartReport:
 
 def index_part(source: str, target: str) -> PartReport:
     """Index (or update) one part file into its own tantivy index. Pure of everything but the two
-    paths: the unit a process pool or a Ray task runs."""
+    paths: the unit a process pool or a Ray task runs. Each document carries a number of its own
+    in the part (`key`, a fast field: hits are read back without loading stored documents);
+    `keys.parquet` maps it to the article id and records the text hash that was indexed."""
     import tantivy
 
     source_path, target_path = Path(source), Path(target)
@@ -138,10 +135,10 @@ def index_part(source: str, target: str) -> PartReport:
     want = dict(zip(table["article_id"].to_pylist(), table["text_sha256"].to_pylist()))
     keys_file = target_path / KEYS
     report = PartReport(part=target_path.name)
-    have: dict[str, str] = {}
+    have: dict[str, tuple[str, int]] = {}
     if keys_file.exists() and tantivy.Index.exists(str(target_path)):
         old = pq.read_table(keys_file)
-        have = dict(zip(old["article_id"].to_pylist(), old["text_sha256"].to_pylist()))
+        have = {a: (h, k) for a, h, k in zip(old["article_id"].to_pylist(), old["text_sha256"].to_pylist(), old["key"].to_pylist())}
         index = tantivy.Index.open(str(target_path))
     else:
         report.rebuilt = True
@@ -149,18 +146,25 @@ def index_part(source: str, target: str) -> PartReport:
             shutil.rmtree(target_path)
         target_path.mkdir(parents=True)
         index = tantivy.Index(_schema(), path=str(target_path))
-    gone = [a for a, h in have.items() if want.get(a) != h]
-    new = {a for a, h in want.items() if have.get(a) != h}
+    gone = sorted(a for a, (h, _) in have.items() if want.get(a) != h)
+    new = sorted(a for a, h in want.items() if a not in have or have[a][0] != h)
     if gone or new:
+        keys = {a: k for a, (h, k) in have.items() if a not in gone}
+        next_key = max((k for _, k in have.values()), default=-1) + 1
         writer = index.writer(heap_size=HEAP, num_threads=1)
         for aid in gone:
             writer.delete_documents_by_term("article_id", aid)
         if new:
-            for row in table.filter(pc.is_in(table["article_id"], pa.array(sorted(new)))).to_pylist():
-                writer.add_document(_document(row))
+            rows = table.filter(pc.is_in(table["article_id"], pa.array(new, pa.string()))).to_pylist()
+            for row in sorted(rows, key=lambda r: r["article_id"]):
+                keys[row["article_id"]] = next_key
+                writer.add_document(_document(row, next_key))
+                next_key += 1
         writer.commit()
         writer.wait_merging_threads()
-        write_table(pa.table({"article_id": list(want), "text_sha256": list(want.values())}), keys_file)
+        ids = sorted(keys)
+        write_table(pa.table({"article_id": pa.array(ids, pa.string()), "text_sha256": pa.array([want[a] for a in ids], pa.string()),
+                              "key": pa.array([keys[a] for a in ids], pa.uint64())}), keys_file)
     report.added, report.deleted, report.docs = len(new), len(gone), len(want)
     return report
 
@@ -239,8 +243,8 @@ class Index:
     def ids(self, k: int) -> dict[int, str]:
         """Part k's u64 keys -> article ids (from its keys.parquet, read once)."""
         if k not in self._ids:
-            aids = pq.read_table(self.dir / self._parts_meta[k]["part"] / KEYS, columns=["article_id"])["article_id"].to_pylist()
-            self._ids[k] = {article_key(a): a for a in aids}
+            t = pq.read_table(self.dir / self._parts_meta[k]["part"] / KEYS, columns=["article_id", "key"])
+            self._ids[k] = dict(zip(t["key"].to_pylist(), t["article_id"].to_pylist()))
         return self._ids[k]
 
     def parse(self, query: str):

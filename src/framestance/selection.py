@@ -50,8 +50,7 @@ from .io import atomic_write, write_table
 ROUNDS = "rounds.json"
 DESIGNS = ("sample", "model")
 STRATA = ("outlet", "month", "language", "page_type")
-COLUMNS = ["article_id", "title", "text", "outlet", "language", "published_at", "text_sha256", "duplicate_of",
-           "page_type_score"]
+COLUMNS = ["article_id", "title", "outlet", "language", "published_at", "text_sha256", "duplicate_of", "page_type_score"]
 PAGE_TYPE_BANDS = ((0.5, "article-like"), (0.0, "doubtful"))
 
 SELECTION = pa.schema([
@@ -178,14 +177,38 @@ def relevance_labels(annotations: Path | None) -> dict[str, int]:
     return {a: int(2 * sum(v) >= len(v)) for a, v in votes.items()}
 
 
-def read_corpus(corpus: Path) -> pa.Table:
+def _corpus_files(corpus: Path) -> list[Path]:
     path = Path(corpus) / "articles.parquet" if Path(corpus).is_dir() else Path(corpus)
     if not path.exists():
         raise SelectError(f"{path}: no such file (run `framestance normalise` first)")
-    files = sorted(path.glob("part-*.parquet")) if path.is_dir() else [path]
+    return sorted(path.glob("part-*.parquet")) if path.is_dir() else [path]
+
+
+def read_corpus(corpus: Path) -> pa.Table:
+    """The corpus's non-duplicate rows, without their texts."""
+    files = _corpus_files(corpus)
     names = pq.read_schema(files[0]).names
     table = pa.concat_tables([pq.read_table(f, columns=[c for c in COLUMNS if c in names]) for f in files])
     return table.filter(pc.is_null(table["duplicate_of"]))
+
+
+def read_documents(corpus: Path, ids: set[str]) -> dict[str, str]:
+    """article id -> the relevance model's document (title and text), for these articles only."""
+    from .relevance import document
+
+    out: dict[str, str] = {}
+    wanted = pa.array(sorted(ids), pa.string())
+    for f in _corpus_files(corpus):
+        pf = pq.ParquetFile(f)
+        for k in range(pf.num_row_groups):
+            ids_here = pf.read_row_group(k, columns=["article_id"])["article_id"]
+            mask = pc.is_in(ids_here, wanted)
+            if not pc.any(mask).as_py():
+                continue
+            group = pf.read_row_group(k, columns=["article_id", "title", "text"]).filter(mask)
+            for r in group.to_pylist():
+                out[r["article_id"]] = document(r["title"], r["text"])
+    return out
 
 
 def select_round(corpus: Path, index_dir: Path, out: Path, query: str, *, design: str = "sample", round_size: int = 50,
@@ -222,7 +245,7 @@ def select_round(corpus: Path, index_dir: Path, out: Path, query: str, *, design
     round_no = len(records) + 1
     taken = set(earlier["article_id"].to_pylist())
     hit_table = table.filter(pc.is_in(table["article_id"], pa.array(sorted(hits))))
-    light = hit_table.select([c for c in hit_table.column_names if c != "text"]).to_pylist()
+    light = hit_table.to_pylist()
     for r in light:
         r["stratum"] = stratum_of(r, stratify)
         r["score"] = hits[r["article_id"]]
@@ -243,9 +266,8 @@ def select_round(corpus: Path, index_dir: Path, out: Path, query: str, *, design
         labels = relevance_labels(annotations)
         labelled = [a for a in sorted(labels) if a in sha]
         try:
-            docs_of = {r["article_id"]: rel.document(r["title"], r["text"])
-                       for r in table.filter(pc.is_in(table["article_id"], pa.array(labelled + [r["article_id"] for r in pool],
-                                                                                     pa.string()))).select(["article_id", "title", "text"]).to_pylist()}
+            rel.check_labels([labels[a] for a in labelled])  # before reading any text
+            docs_of = read_documents(corpus, set(labelled) | {r["article_id"] for r in pool})
             model = rel.train(labelled, [docs_of[a] for a in labelled], [labels[a] for a in labelled], seed)
         except rel.TooFewLabels as exc:
             record.fallback = str(exc)
