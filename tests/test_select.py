@@ -127,6 +127,18 @@ def test_index_of_part_files_searches_every_part(tmp_path):
     assert len(hit_ids(Index(tmp_path / "index"), QUERY)) == len(CLIMATE)
 
 
+def test_ray_engine_builds_the_same_index(tmp_path):
+    pytest.importorskip("ray")
+    _records(tmp_path / "a.jsonl", CLIMATE + OTHER)
+    normalise([str(tmp_path / "a.jsonl")], tmp_path / "norm", workers=1, rows_per_file=4, retrieved_at=datetime(2025, 5, 1, tzinfo=UTC))
+    build_index(tmp_path / "norm", tmp_path / "local", workers=1)
+    report = build_index(tmp_path / "norm", tmp_path / "ray", workers=2, engine="ray")
+    assert [p.docs for p in report.parts] == [4, 4, 4]
+    for q in (QUERY, "bakery OR library", "title:carbon"):
+        assert hit_ids(Index(tmp_path / "ray"), q).keys() == hit_ids(Index(tmp_path / "local"), q).keys()
+    assert (tmp_path / "ray" / "manifest.json").read_bytes() == (tmp_path / "local" / "manifest.json").read_bytes()
+
+
 def test_sample_round_probabilities_and_bytes(corpus, tmp_path):
     a = select_round(corpus / "norm", corpus / "index", tmp_path / "a", QUERY, round_size=4, seed=3, stratify="outlet")
     b = select_round(corpus / "norm", corpus / "index", tmp_path / "b", QUERY, round_size=4, seed=3, stratify="outlet")

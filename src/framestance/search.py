@@ -179,8 +179,14 @@ class IndexReport:
         return sum(p.docs for p in self.parts)
 
 
-def build_index(corpus: Path, index_dir: Path, workers: int = 1, progress=None) -> IndexReport:
-    """Index every part of the corpus into `index_dir` (updating what is there)."""
+def build_index(corpus: Path, index_dir: Path, workers: int = 1, progress=None, engine: str = "local",
+                address: str | None = None) -> IndexReport:
+    """Index every part of the corpus into `index_dir` (updating what is there): parts in
+    `workers` processes (engine `local`), or one Ray task a part (engine `ray`: a local Ray with
+    `workers` CPUs, or the cluster at `address` / RAY_ADDRESS; its workers must see both folders,
+    as the normalise engine's do)."""
+    if engine not in ("local", "ray"):
+        raise SearchError(f"engine {engine!r}: use local or ray")
     parts = _corpus_parts(corpus)
     index_dir = Path(index_dir)
     manifest_path = index_dir / MANIFEST
@@ -192,9 +198,24 @@ def build_index(corpus: Path, index_dir: Path, workers: int = 1, progress=None) 
         if old.get("format") != FORMAT:  # another layout: start again rather than update
             shutil.rmtree(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [(str(src), str(index_dir / f"part-{k:05d}")) for k, src in enumerate(parts)]
+    # absolute: a worker (a process, or a Ray task on another node) must not resolve them against its own folder
+    jobs = [(str(src.resolve()), str((index_dir / f"part-{k:05d}").resolve())) for k, src in enumerate(parts)]
     report = IndexReport()
-    if workers > 1 and len(jobs) > 1:
+    if engine == "ray":
+        from .normalise.ray_engine import _ray
+
+        ray = _ray(workers, address)
+        task = ray.remote(index_part)
+        pending = {task.remote(s, t): k for k, (s, t) in enumerate(jobs)}
+        done_parts: dict[int, PartReport] = {}
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                done_parts[pending.pop(ref)] = ray.get(ref)
+                if progress:
+                    progress(len(done_parts), len(jobs))
+        report.parts = [done_parts[k] for k in range(len(jobs))]
+    elif workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for done, part in enumerate(pool.map(index_part, *zip(*jobs)), 1):
                 report.parts.append(part)

@@ -19,7 +19,9 @@ IndexDir = Annotated[Path, typer.Option("--index", help="Folder of the search in
 def index(
     corpus: Annotated[Path, typer.Argument(help="Folder with articles.parquet (a file or a folder of part files).")] = Path("corpus/normalised"),
     out: Annotated[Path, typer.Option("--out", "-o", help="Index folder: one tantivy index per part file.")] = Path("corpus/index"),
-    workers: Annotated[int, typer.Option(min=1, help="Parts indexed at once (processes).")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="Parts indexed at once (processes, or Ray CPUs).")] = 1,
+    engine: Annotated[str, typer.Option(help="local (processes) or ray (a Ray task a part: a local Ray, or the cluster at --address / RAY_ADDRESS).")] = "local",
+    address: Annotated[Optional[str], typer.Option(help="With --engine ray: a running Ray cluster.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Build or update the full-text search index of the corpus (only changed articles are re-indexed)."""
@@ -30,7 +32,7 @@ def index(
             err_console.print(f"indexed part {done} of {total}", highlight=False)
 
     try:
-        report = build_index(corpus, out, workers=workers, progress=progress)
+        report = build_index(corpus, out, workers=workers, progress=progress, engine=engine, address=address)
     except FramestanceError as exc:
         fail(str(exc))
     added = sum(p.added for p in report.parts)
