@@ -235,3 +235,21 @@ def test_wrong_key_and_server_down_give_clear_errors(studio):
     dead = f"http://127.0.0.1:{LocalStudio.free_port()}"
     with pytest.raises(StudioUnavailable, match="not reachable"):
         Client(dead, conn.api_key).call(lambda: Client(dead, conn.api_key).ls.projects.list().items, retries=1)
+
+
+def test_push_sends_a_selected_round_and_refuses_a_stale_one(studio_client, corpus200, tmp_path):
+    from framestance.search import build_index
+    from framestance.selection import select_round
+
+    build_index(corpus200, tmp_path / "index")
+    first = select_round(corpus200, tmp_path / "index", tmp_path / "sel", "talks", round_size=12, seed=2)
+    chosen = {r["article_id"]: r["text_sha256"] for r in first.rows}
+    name = _project()
+    rep = push(studio_client, corpus200, name, CB, selected=chosen)
+    assert rep.created == 12 and set(studio_client.task_keys(rep.project_id)) == set(chosen)
+    stale = dict(chosen)
+    stale[next(iter(stale))] = "0" * 64  # the article's text changed since it was selected
+    other = _project()
+    with pytest.raises(PushError, match="changed or left the corpus"):
+        push(studio_client, corpus200, other, CB, selected=stale)
+    assert studio_client.find_project(other) is None  # nothing pushed

@@ -18,7 +18,7 @@ import numpy as np
 from framestance.config import NormaliseConfig
 from framestance.normalise.linemodel import PAGE_KINDS, DumpModel
 
-LOSSES = (0.005, 0.01, NormaliseConfig.page_type_article_loss, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15)
+LOSSES = (0.002, NormaliseConfig.page_type_article_loss, 0.01, 0.017, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15)
 LABELS = {"html": "HTML", "dump": "text dumps"}
 
 
