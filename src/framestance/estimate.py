@@ -96,15 +96,16 @@ def _variance(m: float, z: np.ndarray) -> float:
     return m * m * (1 - k / m) * float(np.var(z, ddof=1)) / k
 
 
-def _wilson(p: float, var: float, drawn: int) -> tuple[float, float]:
+def _wilson(p: float, var: float, drawn: float) -> tuple[float, float]:
     """95 % Wilson interval at the design's effective sample size p(1-p)/var (Korn & Graubard
-    1998), at most the relevant articles drawn by probability: a share of 0 or 1, or a variance of
-    0, in a small sample still gets an interval as wide as its sample size warrants."""
+    1998), at most the relevant articles drawn by probability (finite-population corrected): a
+    share of 0 or 1, or a variance of 0, in a small sample still gets an interval as wide as its
+    sample size warrants; a census is exact."""
     if drawn == 0:
         return (p, p) if var == 0 else (max(0.0, p - Z95 * math.sqrt(var)), min(1.0, p + Z95 * math.sqrt(var)))
-    n = drawn if var <= 0 else min(float(drawn), p * (1 - p) / var) if 0 < p < 1 else float(drawn)
-    if n <= 0:
-        n = float(drawn)
+    n = drawn if var <= 0 or not 0 < p < 1 else min(drawn, p * (1 - p) / var)
+    if math.isinf(n):
+        return p, p
     z2 = Z95 * Z95
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
@@ -158,11 +159,12 @@ def shares(selection: list[dict], records: list, relevant: dict[str, int], label
             continue
         ratio = float(min(1.0, max(0.0, totals[j] / totals[-1])))
         var = 0.0
-        drawn_relevant = 0
+        drawn_relevant = 0.0  # relevant draws, each counted 1/(1 - k/M): a census of the remainder is exact
         for wi, (m, _, drawn) in zip(w, parts):
             z = np.array([y[a][j] - ratio * y[a][-1] for a in drawn])
             var += wi * wi * _variance(m, z)
-            drawn_relevant += sum(int(y[a][-1]) for a in drawn)
+            rel = sum(int(y[a][-1]) for a in drawn)
+            drawn_relevant += rel / (1 - len(drawn) / m) if len(drawn) < m else (math.inf if rel else 0.0)
         var /= totals[-1] ** 2
         low, high = _wilson(ratio, var, drawn_relevant)
         out.append(Share(val, ratio, low, high, unweighted, n, count))
