@@ -15,8 +15,9 @@ is unbiased for Y given the earlier rounds (Horvitz-Thompson), with variance est
 M^2 (1 - k/M) s^2 / k (simple random sampling's formula; systematic sampling over an order
 sorted by stratum is at least as precise where strata differ). The rounds' errors are martingale
 differences, so Y_hat = sum_r w_r Y_r with fixed weights summing to one is unbiased, with
-variance sum_r w_r^2 v_r. The weights are the rounds' nominal precisions k/M^2, known before
-any article of the round is labelled. A share is a ratio R = Y(value and relevant) / Y(relevant)
+variance sum_r w_r^2 v_r. The weights are the rounds' nominal precisions k/(M(M-k)), known before
+any article of the round is labelled, with the finite-population correction (a round that took
+every remaining hit is exact, and the estimate is then that round's). A share is a ratio R = Y(value and relevant) / Y(relevant)
 (Hajek), its variance linearised (z = y - R * relevant). The interval is R +- 1.96 SE, clipped
 to [0, 1].
 
@@ -85,7 +86,12 @@ def _total(rounds: list[dict], y: dict[str, np.ndarray], dims: int) -> tuple[np.
 
 
 def _weights(parts) -> np.ndarray:
-    prec = np.array([len(d) / (m * m) for m, _, d in parts])
+    """Each round's nominal precision k / (M (M - k)), from its sizes alone (fixed before its
+    labels): a round that took every remaining hit is exact and takes all the weight."""
+    census = np.array([len(d) >= m for m, _, d in parts])
+    if census.any():
+        return census / census.sum()
+    prec = np.array([len(d) / (m * (m - len(d))) for m, _, d in parts])
     return prec / prec.sum()
 
 
