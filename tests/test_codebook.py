@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -63,7 +65,9 @@ def test_changing_a_target_in_the_codebook_alone_changes_the_interface(tmp_path)
         (lambda t: t.replace(">-\n      A framing dimension that none of the categories above captures.", "''"), "has no definition"),
         (lambda t: t.replace("gold: {}", "gold: {abc: {frames: [nonsense]}}"), "unknown frames nonsense"),
         (lambda t: "frames: [", "not valid YAML"),
-        (lambda t: t.replace("issue: >-", "unused: >-"), "`issue` must state the issue"),
+        (lambda t: t.replace("issue:\n  statement:", "unused:\n  statement:"), "`issue` must state the issue"),
+        (lambda t: re.sub(r"  query: >-\n(    .*\n)+", "  query: [a, b]\n", t), "`issue.query` must be a search query"),
+        (lambda t: t.replace("issue:\n  statement:", "issue:\n  querry: climate\n  statement:"), "`issue.querry`: unknown key"),
         (lambda t: t.replace("relevance:\n", "unused:\n"), "`relevance` must be a non-empty list"),
         (lambda t: t.replace("id: not_relevant", "id: off_topic"), "`relevance` must list exactly the ids relevant and not_relevant"),
         (lambda t: t.replace("gold: {}", "gold: {abc: {relevance: maybe}}"), "unknown relevance maybe"),
@@ -75,3 +79,20 @@ def test_bad_codebooks_are_refused_with_a_clear_message(tmp_path, edit, message)
     (tmp_path / "cb.yaml").write_text(edit(CODEBOOK.read_text()))
     with pytest.raises(CodebookError, match=message):
         load(tmp_path / "cb.yaml")
+
+
+def test_the_query_is_read_and_leaves_the_fingerprint_alone(tmp_path):
+    from framestance.codebook import load
+
+    text = CODEBOOK.read_text()
+    cb = load(CODEBOOK)
+    assert cb.query.startswith("ukraine OR") and "\n" not in cb.query and cb.issue.startswith("A negotiated end")
+    (tmp_path / "cb.yaml").write_text(text.replace("ukraine OR ukrainian OR", "ukraine OR"))
+    other = load(tmp_path / "cb.yaml")
+    assert other.query != cb.query and other.fingerprint() == cb.fingerprint()  # the labeling page is the same
+    # the older form, the issue as one string, still reads (with no query)
+    start = text.index("issue:\n")
+    end = text.index("\n\n", start)
+    (tmp_path / "old.yaml").write_text(text[:start] + "issue: The issue as one string." + text[end:])
+    old = load(tmp_path / "old.yaml")
+    assert old.issue == "The issue as one string." and old.query == ""
