@@ -177,6 +177,18 @@ def test_selection_from_an_older_corpus_is_refused(tmp_path):
     with pytest.raises(StaleSelection, match="changed or left the corpus"):
         select_round(tmp_path / "norm", tmp_path / "index", tmp_path / "sel", QUERY, round_size=2)
     assert (tmp_path / "sel" / "rounds.json").read_bytes() == before
+    # the edit undone, but a new on-issue article in the crawl: the population changed
+    _records(tmp_path / "a.jsonl", CLIMATE + OTHER + [("Glacier retreat measured", "Valley Post",
+                                                      "Surveyors found the glacier had lost forty metres in a year, a retreat they tied to "
+                                                      "climate change. Guides moved the summer route, and the hut warden said the ice below "
+                                                      "the pass had thinned so much that crossings now started before dawn.")])
+    normalise([str(tmp_path / "a.jsonl")], tmp_path / "norm", workers=1, force=True, retrieved_at=datetime(2025, 5, 1, tzinfo=UTC))
+    with pytest.raises(StaleSelection, match="the index holds 12 articles"):
+        select_round(tmp_path / "norm", tmp_path / "index", tmp_path / "sel", QUERY, round_size=2)
+    build_index(tmp_path / "norm", tmp_path / "index")
+    with pytest.raises(StaleSelection, match=r"hits changed since round 1 \(6 then, 7 now\)"):
+        select_round(tmp_path / "norm", tmp_path / "index", tmp_path / "sel", QUERY, round_size=2)
+    assert (tmp_path / "sel" / "rounds.json").read_bytes() == before
 
 
 def _labels(path: Path, labels: dict[str, str]) -> Path:

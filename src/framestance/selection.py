@@ -26,8 +26,10 @@ remaining pool), the rounds combined with fixed weights; shares among relevant a
 ratio of two such totals (Hajek), with a linearised variance. Every hit's probability is known
 in advance, so the estimates stay unbiased whatever the model does.
 
-Refusals (one line, nothing written): a query that does not parse or has no hits; earlier rounds
-whose articles changed or left the corpus since (`StaleSelection`); a round when no hit is left.
+Refusals (one line, nothing written): a query that does not parse or has no hits; an index that
+is not of this corpus; earlier rounds whose articles changed or left the corpus since, or a corpus
+whose hits are no longer those round 1 was drawn from (`StaleSelection`: the population of the
+design changed); a new query for an existing selection; a round when no hit is left.
 """
 
 from __future__ import annotations
@@ -237,11 +239,19 @@ def select_round(corpus: Path, index_dir: Path, out: Path, query: str, *, design
     if missing:
         raise StaleSelection(f"{index_dir}: the index holds {len(missing)} articles that are not in {corpus} "
                              f"(e.g. {missing[0]}): run `framestance index` on this corpus first")
+    if index.docs != table.num_rows:
+        raise StaleSelection(f"{index_dir}: the index holds {index.docs} articles, {corpus} {table.num_rows}: run "
+                             "`framestance index` on this corpus first")
     records, earlier = load_rounds(out)
     check_current(earlier, sha, out)
     if records and records[0].query != query:
         raise SelectError(f"{out}: earlier rounds were drawn from the hits of {records[0].query!r}, not {query!r}: "
                           "a new query is a new population (use another selection folder)")
+    population = fingerprint((a, sha[a]) for a in hits)
+    if records and records[0].corpus != population:
+        raise StaleSelection(f"{out}: the query's hits changed since round 1 ({records[0].hits} then, {len(hits)} now): the "
+                             "population of the design changed; select from the corpus round 1 came from, or start a new "
+                             "selection folder")
     round_no = len(records) + 1
     taken = set(earlier["article_id"].to_pylist())
     hit_table = table.filter(pc.is_in(table["article_id"], pa.array(sorted(hits))))
@@ -261,7 +271,7 @@ def select_round(corpus: Path, index_dir: Path, out: Path, query: str, *, design
     scores: dict[str, float] = {}
     record = RoundRecord(round=round_no, design=design, query=query, seed=seed, stratify=stratify, hits=len(hits),
                          pool=len(pool), model_part=0, probability_part=0, probability_pool=0,
-                         corpus=fingerprint((a, sha[a]) for a in hits))
+                         corpus=population)
     if design == "model" and round_no > 1:
         labels = relevance_labels(annotations)
         labelled = [a for a in sorted(labels) if a in sha]
