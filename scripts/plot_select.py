@@ -14,7 +14,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def main() -> None:
@@ -39,7 +39,7 @@ def main() -> None:
     left.set_ylim(0, 100)
     left.set_title(f"tasks on the issue ({n} campaigns)", fontsize=9)
     keys = [*truth, "relevant"]
-    for k, key in enumerate(keys):
+    for key in keys:
         cov = []
         for r in range(rounds):
             hit = 0
