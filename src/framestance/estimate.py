@@ -102,14 +102,25 @@ def _variance(m: float, z: np.ndarray) -> float:
     return m * m * (1 - k / m) * float(np.var(z, ddof=1)) / k
 
 
-def _wilson(p: float, var: float, drawn: float) -> tuple[float, float]:
+def _round_size(m: float, k: int, drawn_in: float, total_in: float) -> float:
+    """The sample size round r's estimate of a share is worth: its d draws in the group the share
+    is of (at least 1: a round that drew none still knows the remainder only from k draws), over
+    the finite-population correction, times (the group's estimated size / the part of it the
+    draws stand for)^2, since the labelled part is known exactly. A census is worth infinity."""
+    if k >= m:
+        return math.inf
+    d = max(drawn_in, 1.0)
+    unknown = m / k * d
+    total = max(total_in - m / k * drawn_in + unknown, unknown)
+    return d / (1 - k / m) * (total / unknown) ** 2
+
+
+def _wilson(p: float, var: float, cap: float) -> tuple[float, float]:
     """95 % Wilson interval at the design's effective sample size p(1-p)/var (Korn & Graubard
-    1998), at most the relevant articles drawn by probability (finite-population corrected): a
-    share of 0 or 1, or a variance of 0, in a small sample still gets an interval as wide as its
-    sample size warrants; a census is exact."""
-    if drawn == 0:
-        return (p, p) if var == 0 else (max(0.0, p - Z95 * math.sqrt(var)), min(1.0, p + Z95 * math.sqrt(var)))
-    n = drawn if var <= 0 or not 0 < p < 1 else min(drawn, p * (1 - p) / var)
+    1998), at most `cap`, what the draws behind the estimate are worth (`_round_size`): a share of 0
+    or 1, or a variance of 0, in a small sample still gets an interval as wide as its draws warrant;
+    a census is exact."""
+    n = cap if var <= 0 or not 0 < p < 1 else min(cap, p * (1 - p) / var)
     if math.isinf(n):
         return p, p
     z2 = Z95 * Z95
@@ -130,8 +141,10 @@ def population(selection: list[dict], records: list, relevant: dict[str, int]) -
     w = _weights(parts)
     est = float(sum(wi * t[0] for wi, (_, t, _) in zip(w, parts)))
     var = sum(wi * wi * _variance(m, np.array([relevant[a] for a in d], float)) for wi, (m, _, d) in zip(w, parts))
-    se = math.sqrt(var)
-    return Population(hits, est, max(0.0, est - Z95 * se), est + Z95 * se, labelled, len(selection) - labelled, len(records))
+    # as a share of the hits (Wilson, so that a rare issue's interval is not symmetric around a small count)
+    inverse_n = sum(wi * wi / _round_size(m, len(d), float(len(d)), float(hits)) for wi, (m, _, d) in zip(w, parts))
+    low, high = _wilson(est / hits, var / hits ** 2, 1 / inverse_n if inverse_n else math.inf)
+    return Population(hits, est, low * hits, high * hits, labelled, len(selection) - labelled, len(records))
 
 
 def shares(selection: list[dict], records: list, relevant: dict[str, int], labels: dict[str, set[str]],
@@ -165,14 +178,13 @@ def shares(selection: list[dict], records: list, relevant: dict[str, int], label
             continue
         ratio = float(min(1.0, max(0.0, totals[j] / totals[-1])))
         var = 0.0
-        drawn_relevant = 0.0  # relevant draws, each counted 1/(1 - k/M): a census of the remainder is exact
-        for wi, (m, _, drawn) in zip(w, parts):
+        inverse_n = 0.0  # the rounds' effective sizes, combined as their variances are
+        for wi, (m, t, drawn) in zip(w, parts):
             z = np.array([y[a][j] - ratio * y[a][-1] for a in drawn])
             var += wi * wi * _variance(m, z)
-            rel = sum(int(y[a][-1]) for a in drawn)
-            drawn_relevant += rel / (1 - len(drawn) / m) if len(drawn) < m else (math.inf if rel else 0.0)
+            inverse_n += wi * wi / _round_size(m, len(drawn), sum(float(y[a][-1]) for a in drawn), t[-1])
         var /= totals[-1] ** 2
-        low, high = _wilson(ratio, var, drawn_relevant)
+        low, high = _wilson(ratio, var, 1 / inverse_n if inverse_n else math.inf)
         out.append(Share(val, ratio, low, high, unweighted, n, count))
     return out
 

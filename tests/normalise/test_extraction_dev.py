@@ -46,6 +46,10 @@ def test_dumps_body_f1_related_rows_and_rejects(truth, folder, minimum):
     assert sc.f1 >= minimum, sc  # measured 0.910 / 0.896 end to end (pages taken for non-articles count as empty)
     assert related < 0.02 * len(ids), f"{related} related rows from {len(ids)} single-article pages"
     assert len(rejs) <= 0.02 * len(ids), f"{len(rejs)} of {len(ids)} article pages rejected"
+    page_type = sum("another kind of page" in r["detail"] for r in rejs.values())
+    assert page_type <= 0.01 * len(ids), f"the page-type default turned away {page_type} of {len(ids)} real articles"
+    scored = [a["page_type_score"] for rows in arts.values() for a in rows if a["relation"] == "main"]
+    assert sum(x is not None for x in scored) >= 0.95 * len(scored)  # every line-model page records its score
 
 
 def test_html_body_f1_at_least_trafilaturas(truth):
@@ -54,7 +58,8 @@ def test_html_body_f1_at_least_trafilaturas(truth):
     arts, rejs, _ = normalise_pages(pages, RETRIEVED)
     sc = score((page_score(truth[pid]["articleBody"], _main_text(arts, pid)) for pid in ids), resamples=0)
     assert sc.f1 >= 0.930, sc  # trafilatura 2.3.1 alone: 0.934 on these pages (README of extraction-dev)
-    assert len(rejs) <= 0.02 * len(ids), f"{len(rejs)} of {len(ids)} article pages rejected"
+    assert len(rejs) <= 0.01 * len(ids), f"{len(rejs)} of {len(ids)} article pages rejected"
+    assert all(a["page_type_score"] is not None for rows in arts.values() for a in rows)
 
 
 def test_non_articles_are_rejected_more_often_than_articles(truth):
@@ -62,8 +67,9 @@ def test_non_articles_are_rejected_more_often_than_articles(truth):
     pages = [(pid, "text", (DATA / "non-articles" / "text" / f"{pid}.txt").read_bytes()) for pid in sorted(types)
              if (DATA / "non-articles" / "text" / f"{pid}.txt").exists()]
     _, rejs, _ = normalise_pages(pages, RETRIEVED)
-    # in-sample (the page-type model was trained on them; 66.9% measured); unseen sites: 52% (BENCHMARKS.md)
-    assert len(rejs) >= 0.60 * len(pages), f"only {len(rejs)} of {len(pages)} non-article dumps rejected"
+    # at the default (0.005), in-sample (the page-type model was trained on them; 27.5% measured: 139 by page
+    # type, 52 too short); unseen sites: 17% by page type (BENCHMARKS.md)
+    assert len(rejs) >= 0.25 * len(pages), f"only {len(rejs)} of {len(pages)} non-article dumps rejected"
 
 
 def test_html_non_articles_are_rejected(truth):
@@ -71,8 +77,9 @@ def test_html_non_articles_are_rejected(truth):
     pages = [(pid, "html", gzip.decompress((DATA / "non-articles" / "html" / f"{pid}.html.gz").read_bytes()))
              for pid in sorted(types)]
     _, rejs, _ = normalise_pages(pages, RETRIEVED)
-    # in-sample (the page-type model was trained on them; 73.5% measured); unseen sites: 66% (BENCHMARKS.md)
-    assert len(rejs) >= 0.70 * len(pages), f"only {len(rejs)} of {len(pages)} non-article HTML pages rejected"
+    # at the default (0.005), in-sample (the page-type model was trained on them; 39.3% measured); unseen sites:
+    # 36% (BENCHMARKS.md)
+    assert len(rejs) >= 0.37 * len(pages), f"only {len(rejs)} of {len(pages)} non-article HTML pages rejected"
     assert all(r["reason"] == "not an article" for r in rejs.values())
 
 

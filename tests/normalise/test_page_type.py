@@ -1,7 +1,7 @@
 """The page-type check's strictness (`page_type_article_loss`) reaches every input kind: a shop's
 product page (tests/normalise/golden/page-type/, our own writing), as an HTML file, a text dump, a
-crawler record with HTML and a WARC response, is an article with the check off (0) and a
-`not an article` reject at the default."""
+crawler record with HTML and a WARC response, is an article with the check off (0), its score
+recorded, and a `not an article` reject at a strict setting (0.05)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import json
 from typer.testing import CliRunner
 
 from framestance.cli import app
-from framestance.config import NormaliseConfig
 
 from ..conftest import ROOT, write
 from .test_warc import _warc
 
 GOLDEN = ROOT / "tests" / "normalise" / "golden" / "page-type"
 URL = "https://shop.northpeak.example/products/trailblazer-40l-backpack"
+STRICT = 0.05  # the default (0.005) keeps what it is unsure of, with its score; a study may ask for more
 
 
 def _inputs(folder):
@@ -33,10 +33,11 @@ def test_each_input_kind_follows_the_setting(normalise_dir, tmp_path):
     _, arts, rejs = normalise_dir(inputs, out="off", page_type_article_loss=0.0)
     assert sorted(a["input_kind"] for a in arts) == ["html", "records", "text", "warc"] and not rejs
     assert all("Trailblazer" in a["text"] for a in arts)
+    assert all(a["page_type_score"] is not None and a["page_type_score"] < 0.2 for a in arts)  # recorded, and low
 
-    _, arts, rejs = normalise_dir(inputs, out="default")
+    loss = STRICT
+    _, arts, rejs = normalise_dir(inputs, out="strict", page_type_article_loss=loss)
     assert not arts and sorted(r["input_kind"] for r in rejs) == ["html", "records", "text", "warc"]
-    loss = NormaliseConfig().page_type_article_loss
     for r in rejs:
         assert r["reason"] == "not an article"
         assert "reads as another kind of page" in r["detail"] and f"at page_type_article_loss {loss:g}" in r["detail"]
@@ -48,6 +49,7 @@ def test_the_cli_option_sets_it(tmp_path, monkeypatch):
     runner = CliRunner()
     off = runner.invoke(app, ["normalise", str(inputs / "shop.txt"), "--out", "off", "-q", "--workers", "1",
                               "--page-type-article-loss", "0"])
+    (tmp_path / "params.yaml").write_text(f"normalise:\n  page_type_article_loss: {STRICT}\n")
     default = runner.invoke(app, ["normalise", str(inputs / "shop.txt"), "--out", "default", "--workers", "1"])
     assert off.exit_code == 0 and default.exit_code == 0, off.output + default.output
     assert json.loads((tmp_path / "off" / "summary.json").read_text())["main"] == 1
