@@ -352,20 +352,20 @@ def test_selection_reaches_the_dataset_and_the_card(inputs, sample, tmp_path):
     first = select_round(sample / "corpus", tmp_path / "index", tmp_path / "sel", CB.query, round_size=5, seed=4)
     second = select_round(sample / "corpus", tmp_path / "index", tmp_path / "sel", CB.query, round_size=50, seed=4)
     hits = first.record.hits
-    assert len(first.rows) == 5 and len(second.rows) == hits - 5  # round 2 takes every remaining hit
+    assert len(first.rows) == 5 and len(second.rows) == hits - 5  # one stratum: exactly 5 keys below 5/hits; round 2: the rest
     rounds, chosen = load_rounds(tmp_path / "sel")
     inp = dataclasses.replace(inputs, rounds=rounds, selection=chosen)
     path, _ = publish(inp, CB, tmp_path / "dist", opts(), CODEBOOK_TEXT)
     gold = load_config(path, "default", tmp_path / "cache")
-    got = {a: (r, p) for d in gold.values() for a, r, p in zip(d["article_id"], d["selection_round"], d["inclusion_probability"])}
+    got = {a: (r, m, p) for d in gold.values()
+           for a, r, m, p in zip(d["article_id"], d["selection_round"], d["in_probability_sample"], d["inclusion_probability"])}
     for row in first.rows + second.rows:
-        if row["article_id"] in got:
-            assert got[row["article_id"]] == (row["round"], pytest.approx(row["inclusion_probability"]))
-    assert sum(r == 1 for r, _ in got.values()) >= 3
-    assert [p for r, p in got.values() if r == 1] == pytest.approx([5 / hits] * sum(r == 1 for r, _ in got.values()))
+        if row["article_id"] in got:  # after round 2 every hit is in the probability sample: a census
+            assert got[row["article_id"]] == (row["round"], True, 1.0)
+    assert sum(r == 1 for r, _, _ in got.values()) >= 3
     card = (path / "README.md").read_text(encoding="utf-8")
     assert f"`{CB.query}` ({hits} articles" in card
-    assert f"| 1 | {hits} | 0 | 5 | 5/{hits} | none |" in card and f"| 2 | {hits - 5} | 0 | {hits - 5} | {hits - 5}/{hits - 5} | none |" in card
+    assert f"| 1 | {hits} | 0 | 5 | {5 / hits:.4f} | none |" in card and f"| 2 | {hits - 5} | 0 | {hits - 5} | 1.0000 | none |" in card
     # every hit is labelled after round 2 (a census of the rest): the weighted share is the exact one,
     # the unweighted share among the same articles, with no width
     section = card.split("## Selection")[1].split("## Annotation process")[0]

@@ -144,10 +144,15 @@ def test_sample_round_probabilities_and_bytes(corpus, tmp_path):
     b = select_round(corpus / "norm", corpus / "index", tmp_path / "b", QUERY, round_size=4, seed=3, stratify="outlet")
     assert (tmp_path / "a" / "round-001.parquet").read_bytes() == (tmp_path / "b" / "round-001.parquet").read_bytes()
     assert (tmp_path / "a" / "rounds.json").read_bytes() == (tmp_path / "b" / "rounds.json").read_bytes() and a.rows == b.rows
-    assert a.record.hits == 6 and len(a.rows) == 4
-    assert all(r["inclusion_probability"] == pytest.approx(4 / 6) and r["part"] == "probability" for r in a.rows)
-    second = select_round(corpus / "norm", corpus / "index", tmp_path / "a", QUERY, round_size=4, seed=3)
-    assert len(second.rows) == 2 and all(r["inclusion_probability"] == 1.0 for r in second.rows)
+    # three outlets of two hits each: {key < 4/6} holds one or two of each
+    assert a.record.hits == 6 and 3 <= len(a.rows) <= 6 and a.record.threshold == pytest.approx(4 / 6)
+    assert all(r["inclusion_probability"] == pytest.approx(4 / 6) and r["part"] == "probability" and r["key"] < 4 / 6 for r in a.rows)
+    by_stratum: dict[str, int] = {}
+    for r in a.rows:
+        by_stratum[r["stratum"]] = by_stratum.get(r["stratum"], 0) + 1
+    assert sorted(by_stratum) == ["dailycourier", "northernledger", "valleypost"]  # every stratum is in the sample
+    second = select_round(corpus / "norm", corpus / "index", tmp_path / "a", QUERY, round_size=4, stratify="outlet", seed=3)
+    assert len(second.rows) == 6 - len(a.rows) and all(r["inclusion_probability"] == 1.0 for r in second.rows)
     assert not {r["article_id"] for r in a.rows} & {r["article_id"] for r in second.rows}
     with pytest.raises(SelectError, match="nothing left"):
         select_round(corpus / "norm", corpus / "index", tmp_path / "a", QUERY, round_size=4)
@@ -222,35 +227,43 @@ def test_model_round_falls_back_then_ranks(tmp_path):
     assert r3.record.model_part == 3 and r3.record.probability_part == 3 and r3.record.model_version
     model_picks = [r for r in r3.rows if r["part"] == "model"]
     assert all(truth[r["article_id"]] == "relevant" for r in model_picks)  # the model ranks on-issue first
-    pool = r3.record.probability_pool
-    assert all(r["inclusion_probability"] == pytest.approx(3 / pool) for r in r3.rows if r["part"] == "probability")
+    before, after = r2.record.threshold, r3.record.threshold
+    assert after == pytest.approx(before + 3 / r3.record.hits)
+    assert all(before <= r["key"] < after and r["inclusion_probability"] == pytest.approx((after - before) / (1 - before))
+               for r in r3.rows if r["part"] == "probability")
     assert (tmp_path / "sel" / "round-003.relevance.skops").exists()
 
 
-def test_estimator_census_is_exact_and_srs_intervals_cover():
+def test_estimator_census_is_exact_and_sample_intervals_cover():
     from framestance.selection import RoundRecord
 
-    rng = random.Random(7)
     population = {f"a{i:03d}": (int(i % 3 != 0), int(i % 5 == 0)) for i in range(300)}
     rel_hits = [a for a, (r, _) in population.items() if r]
     truth = sum(population[a][1] for a in rel_hits) / len(rel_hits)
-    covered = 0
-    for trial in range(200):
-        drawn = rng.sample(sorted(population), 60)
-        rec = RoundRecord(round=1, design="sample", query="q", seed=trial, stratify=None, hits=300, pool=300, model_part=0,
-                          probability_part=60, probability_pool=300, corpus="")
-        sel = [{"article_id": a, "round": 1, "part": "probability"} for a in drawn]
-        relevant = {a: population[a][0] for a in drawn}
-        labels = {a: {"x"} if population[a][1] else set() for a in drawn if population[a][0]}
+
+    def estimate_with(keys: dict[str, float], t: float):
+        rec = RoundRecord(round=1, design="sample", query="q", seed=0, stratify=None, hits=300, pool=300, model_part=0,
+                          probability_part=0, threshold=t, corpus="")
+        sel = [{"article_id": a, "round": 1, "part": "probability", "key": keys[a]} for a in population if keys[a] < t]
+        relevant = {r["article_id"]: population[r["article_id"]][0] for r in sel}
+        labels = {a: {"x"} if population[a][1] else set() for a in relevant if relevant[a]}
         (share,) = estimate.shares(sel, [rec], relevant, labels, ["x"])
+        return share, estimate.population(sel, [rec], relevant)
+
+    covered = counted = 0
+    for trial in range(200):
+        rng = random.Random(trial)
+        order = sorted(population, key=lambda a: rng.random())
+        offset = rng.random()
+        keys = {a: (rank + offset) / len(order) for rank, a in enumerate(order)}
+        share, pop = estimate_with(keys, 0.2)
         covered += share.low <= truth <= share.high
-    assert 0.90 <= covered / 200 <= 0.99, covered
-    rec = RoundRecord(round=1, design="sample", query="q", seed=0, stratify=None, hits=300, pool=300, model_part=0,
-                      probability_part=300, probability_pool=300, corpus="")
-    sel = [{"article_id": a, "round": 1, "part": "probability"} for a in population]
-    (share,) = estimate.shares(sel, [rec], {a: v[0] for a, v in population.items()},
-                               {a: {"x"} if v[1] else set() for a, v in population.items() if v[0]}, ["x"])
-    assert share.estimate == pytest.approx(truth)
+        counted += pop.relevant_low <= len(rel_hits) <= pop.relevant_high
+        assert pop.sample == 60
+    assert 0.90 <= covered / 200 <= 0.99 and 0.90 <= counted / 200 <= 0.99, (covered, counted)
+    share, pop = estimate_with({a: 0.5 for a in population}, 1.0)  # a census: exact
+    assert share.estimate == pytest.approx(truth) and share.low == share.high == share.estimate
+    assert pop.relevant == pop.relevant_low == len(rel_hits)
 
 
 def test_cli_search_and_select(corpus, tmp_path):

@@ -105,21 +105,23 @@ def selection_section(inp, cb: Codebook) -> list[str]:
     recs = inp.rounds
     sel = inp.selection.to_pylist()
     first = recs[0]
-    design = ("a probability sample of the hits in every round (systematic, over an order sorted by "
-              f"{first.stratify or 'a seeded hash'})" if first.design == "sample" else
-              "a relevance model in the loop (TF-IDF and logistic regression trained on the relevance labels pulled "
-              "so far) takes the top-ranked hits of each round, and a systematic probability sample of the other "
-              "remaining hits makes up the rest of the round (at least a fixed share; round 1 is all probability "
-              "sample)")
+    order = f"within strata of {first.stratify}" if first.stratify else "in one seeded random order"
+    design = ("every round is a probability sample" if first.design == "sample" else
+              "a relevance model in the loop (TF-IDF and logistic regression, trained on the relevance labels pulled "
+              "so far, the annotators' 'not about the issue' included) fills each round beyond its probability part "
+              "(at least a fixed share of the round; round 1 is all probability sample)")
+    last = recs[-1]
     lines = ["## Selection", "",
              f"The population is every hit of the study's query in the corpus: `{first.query}` "
              f"({first.hits} articles, duplicates excluded; search by tantivy, BM25). Design: {design}. "
-             "Each round was drawn given the rounds before it, so each article's `inclusion_probability` (in the "
-             "`default` config, with `selection_round` and `selection_part`) is its probability in its round given "
-             "the earlier rounds; every hit had a known, positive probability in every round.", "",
-             _table(["round", "remaining hits", "by the model", "by probability sample", "probability", "model version"],
-                    [[r.round, r.pool, r.model_part, r.probability_part,
-                      f"{r.probability_part}/{r.probability_pool}" if r.probability_pool else "-",
+             f"Every hit got a permanent random number before any label (spread evenly {order}, seed {first.seed}); "
+             "round r added to the probability sample the hits whose number is below a threshold t_r. So the "
+             f"probability sample after round {last.round} is a systematic sample of the hits in which every hit had "
+             f"the same inclusion probability, t = {last.threshold:.4f}, whatever the model chose. In the `default` "
+             "config, `selection_round` and `selection_part` say how each article came in, `in_probability_sample` "
+             "whether it is a member, and `inclusion_probability` is t.", "",
+             _table(["round", "hits not yet selected", "by the model", "into the probability sample", "threshold t", "model version"],
+                    [[r.round, r.pool, r.model_part, r.probability_part, f"{r.threshold:.4f}",
                       r.model_version or (f"none: {r.fallback}" if r.fallback else "none")] for r in recs]), ""]
     gold = inp.gold.to_pylist()
     in_sel = {r["article_id"] for r in sel}
@@ -127,16 +129,18 @@ def selection_section(inp, cb: Codebook) -> list[str]:
                 if g["article_id"] in in_sel and g.get("relevance") in (RELEVANT, NOT_RELEVANT)}
     pop = population(sel, recs, relevant)
     outside = sum(1 for g in gold if g["article_id"] not in in_sel)
-    lines += [f"Of the {len(sel)} selected articles, {pop.labelled} have a gold relevance label ({pop.unlabelled} not yet, "
-              "or unresolved: left out of the estimates)"
-              + (f"; {outside} annotated articles were not selected by these rounds and do not enter the estimates" if outside else "")
+    lines += [f"The probability sample has {pop.sample} members, {pop.labelled} with a gold relevance label "
+              f"({pop.sample - pop.labelled} not labelled yet, or unresolved: left out of the estimates); "
+              f"{len(sel) - pop.sample} more selected articles came by the model"
+              + (f"; {outside} annotated articles were not selected by these rounds" if outside else "")
               + ". Relevant articles among the hits, estimated: "
               + (f"{pop.relevant:.0f} (95 % interval {pop.relevant_low:.0f}-{pop.relevant_high:.0f})" if pop.relevant is not None else "-")
               + ".", "",
-              "Shares of each label among the relevant articles of the population, design-weighted (sequential "
-              "Horvitz-Thompson totals per round, conditional on the rounds before, combined over rounds; Hajek "
-              "ratio; linearised variance; `estimate.py`) with a 95 % interval, beside the unweighted share "
-              "among the labelled relevant articles (n: those with a resolved gold label on the dimension).", ""]
+              "Shares of each label among the relevant articles of the population: a Hajek ratio over the probability "
+              "sample (every member weighs 1/t), with a 95 % Wilson interval at the design's effective sample size "
+              "(`estimate.py`); n: its relevant members with a resolved gold label on the dimension. Beside it, the "
+              "unweighted share among every labelled relevant article selected (the model's picks included), "
+              "which is what a reader of the sample alone would see.", ""]
     dims = [("primary_frame", [f.id for f in cb.frames]), ("frames", [f.id for f in cb.frames]),
             ("tone", [t.id for t in cb.tone])] + [(f"stance_{t.id}", [v.id for v in cb.stance_values]) for t in cb.targets]
     rows = []

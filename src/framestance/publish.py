@@ -147,7 +147,7 @@ def features(cb: Codebook) -> dict:
                "tone_votes": List(Value("float64")),
                # how the article came into the sample (framestance select; null: not from a selection round)
                "selection_round": Value("int32"), "selection_part": Value("string"),
-               "inclusion_probability": Value("float64")}
+               "in_probability_sample": Value("bool"), "inclusion_probability": Value("float64")}
     annotations = {"article_id": Value("string"), "annotator": Value("string"), "relevance": relevance,
                    "primary_frame": frames,
                    "frames": List(frames), "tone": tone}
@@ -273,10 +273,12 @@ def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
     for r in _sorted(inp.gold_spans, ["article_id", "kind", "label", "start"]).to_pylist():
         spans_by.setdefault(r.pop("article_id"), []).append(r)
     picked = {r["article_id"]: r for r in (inp.selection.to_pylist() if inp.selection is not None else [])}
-    in_sample = [picked.get(a) for a in joined["article_id"].to_pylist()]
-    joined = joined.append_column("selection_round", pa.array([r and r["round"] for r in in_sample], pa.int32()))
-    joined = joined.append_column("selection_part", pa.array([r and r["part"] for r in in_sample], pa.string()))
-    joined = joined.append_column("inclusion_probability", pa.array([r and r["inclusion_probability"] for r in in_sample], pa.float64()))
+    t = inp.rounds[-1].threshold if inp.rounds else None
+    came = [picked.get(a) for a in joined["article_id"].to_pylist()]
+    joined = joined.append_column("selection_round", pa.array([r and r["round"] for r in came], pa.int32()))
+    joined = joined.append_column("selection_part", pa.array([r and r["part"] for r in came], pa.string()))
+    joined = joined.append_column("in_probability_sample", pa.array([None if r is None else bool(r["key"] < t) for r in came], pa.bool_()))
+    joined = joined.append_column("inclusion_probability", pa.array([None if r is None else t for r in came], pa.float64()))
     cols = {}
     for name in feats["default"]:
         if name == "spans":

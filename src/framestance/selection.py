@@ -8,23 +8,26 @@ the corpus's non-duplicate articles. `select_round` writes the next round to
 record (query, design, seed, sizes, model version and its quality) to `rounds.json`. Push sends a
 selected round; publish carries each article's probability to the dataset and its card.
 
-The design (`select.design`):
-* `sample`: every round is a systematic sample of the hits not selected yet, over a seeded order
-  sorted by the stratum column (implicit stratification), so each of the M remaining hits has the
-  inclusion probability k/M.
-* `model` (a model in the loop): a relevance model trained on the relevance labels pulled so far
-  ranks the remaining hits, and the round takes the top `round_size - k` of them (the model part,
-  taken with certainty given the labels so far) plus a systematic sample of k of the rest, with
-  k = at least `probability_share` of the round (the probability part): every hit keeps a known,
-  positive probability in every round. Round 1, and any round whose labels are too few to train
-  on, is all probability sample (with a warning).
+The probability sample. Every hit gets a permanent random number, `key` in [0, 1): within its
+stratum (`select.stratify`; one stratum without it) the hits are put in a seeded random order
+and spread evenly, key = (rank + u) / N_stratum with a seeded offset u per stratum. Round r raises
+a threshold t_r (by k/H, H the hits) and its probability part is every hit with key below t_r not
+selected before. So after any round, the hits with key < t form a systematic sample of the hits,
+implicitly stratified, in which every hit had the same inclusion probability t, *whatever the
+model did*: it is fixed by the keys, drawn before any label. Its size is t*H, to within one a
+stratum.
 
-Both are one sequential design: round r is drawn conditionally on rounds 1..r-1. The estimator
-(`estimate.py`) is, per round, Horvitz-Thompson conditional on the earlier rounds (labelled
-articles are known, the model part is a take-all stratum, the probability part expands to the
-remaining pool), the rounds combined with fixed weights; shares among relevant articles are the
-ratio of two such totals (Hajek), with a linearised variance. Every hit's probability is known
-in advance, so the estimates stay unbiased whatever the model does.
+The design (`select.design`):
+* `sample`: every round is all probability part (k = round_size).
+* `model` (a model in the loop): a relevance model trained on the relevance labels pulled so far
+  ranks the remaining hits, and fills the round beyond its probability part, which is k = at
+  least `probability_share` of the round. Round 1, and any round whose labels are too few to
+  train on, is all probability part (with a warning).
+
+The estimator (`estimate.py`) uses the probability sample only: shares among relevant articles
+are Hajek ratios over it, with the variance of systematic sampling approximated by simple random
+sampling's (conservative where strata differ). The model's picks outside it add labels, not
+weight: they make the annotated set rich in on-issue articles and leave the estimates unbiased.
 
 Refusals (one line, nothing written): a query that does not parse or has no hits; an index that
 is not of this corpus; earlier rounds whose articles changed or left the corpus since, or a corpus
@@ -41,7 +44,6 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -60,7 +62,8 @@ SELECTION = pa.schema([
     pa.field("text_sha256", pa.string(), nullable=False),
     pa.field("round", pa.int32(), nullable=False),
     pa.field("part", pa.string(), nullable=False),  # model | probability
-    pa.field("inclusion_probability", pa.float64(), nullable=False),  # given the rounds before
+    pa.field("inclusion_probability", pa.float64(), nullable=False),  # of being selected in this round, given the rounds before
+    pa.field("key", pa.float64(), nullable=False),  # the permanent random number: in the probability sample while key < t
     pa.field("stratum", pa.string(), nullable=False),
     pa.field("score", pa.float64(), nullable=False),  # BM25 of the query
     pa.field("relevance_score", pa.float64()),  # the model's P(relevant); null in a round without a model
@@ -85,8 +88,8 @@ class RoundRecord:
     hits: int  # the population: every hit of the query
     pool: int  # hits not selected in earlier rounds
     model_part: int
-    probability_part: int
-    probability_pool: int  # M: the hits the probability part was drawn from (inclusion probability k/M)
+    probability_part: int  # hits newly in the probability sample (key in [previous threshold, threshold))
+    threshold: float  # t: after this round, the hits with key < t are the probability sample
     corpus: str  # fingerprint of the hits' (article_id, text_sha256): a later corpus that changed them is refused
     model_version: str | None = None
     model_labels: int = 0
@@ -148,18 +151,24 @@ def check_current(selected: pa.Table, corpus: dict[str, str], where: Path) -> No
                              "selection folder")
 
 
-def systematic(pool: list[dict], k: int, seed: int, round_no: int, stratify: str | None) -> list[dict]:
-    """k of the pool by systematic sampling with a random start over a seeded order sorted by
-    stratum: every member has the inclusion probability k/len(pool) exactly."""
-    if k >= len(pool):
-        return list(pool)
-    rng = np.random.default_rng([seed, round_no])
-    order = sorted(pool, key=lambda r: (r["stratum"] if stratify else "",
-                                        hashlib.sha256(f"{seed}\0{round_no}\0{r['article_id']}".encode()).digest()))
-    step = len(pool) / k
-    start = rng.uniform(0, step)
-    picks = {int(math.floor(start + j * step)) for j in range(k)}
-    return [order[i] for i in sorted(picks)]
+def permanent_keys(rows: list[dict], seed: int) -> dict[str, float]:
+    """article id -> its permanent random number: within each stratum, a seeded random order spread
+    evenly over [0, 1) with a seeded offset, so that {key < t} holds about t of every stratum and
+    each hit's chance of key < t is exactly t."""
+    by: dict[str, list[str]] = {}
+    for r in rows:
+        by.setdefault(r["stratum"], []).append(r["article_id"])
+    out = {}
+    for stratum, ids in by.items():
+        offset = _unit(f"{seed}\0stratum\0{stratum}")
+        ranked = sorted(ids, key=lambda a: hashlib.sha256(f"{seed}\0order\0{a}".encode()).digest())
+        for rank, aid in enumerate(ranked):
+            out[aid] = (rank + offset) / len(ranked)
+    return out
+
+
+def _unit(text: str) -> float:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2**64
 
 
 def relevance_labels(annotations: Path | None) -> dict[str, int]:
@@ -264,14 +273,15 @@ def select_round(corpus: Path, index_dir: Path, out: Path, query: str, *, design
         raise SelectError(f"{out}: every one of the {len(hits)} hits was selected in rounds 1-{round_no - 1}: nothing left")
     notes: list[str] = []
     said: list[str] = []
+    keys = permanent_keys(light, seed)
+    previous = records[-1].threshold if records else 0.0
     k = min(len(pool), max(2, math.ceil(probability_share * round_size)))
     if design == "sample":
         k = min(len(pool), round_size)
-    model_rows: list[dict] = []
     scores: dict[str, float] = {}
+    model = None
     record = RoundRecord(round=round_no, design=design, query=query, seed=seed, stratify=stratify, hits=len(hits),
-                         pool=len(pool), model_part=0, probability_part=0, probability_pool=0,
-                         corpus=population)
+                         pool=len(pool), model_part=0, probability_part=0, threshold=previous, corpus=population)
     if design == "model" and round_no > 1:
         labels = relevance_labels(annotations)
         labelled = [a for a in sorted(labels) if a in sha]
@@ -283,32 +293,38 @@ def select_round(corpus: Path, index_dir: Path, out: Path, query: str, *, design
             record.fallback = str(exc)
             said.append(f"round {round_no}: {exc}: this round is all probability sample")
             k = min(len(pool), round_size)
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                s = model.scores([docs_of[r["article_id"]] for r in pool])
-            scores = {r["article_id"]: float(x) for r, x in zip(pool, s)}
-            ranked = sorted(pool, key=lambda r: (-scores[r["article_id"]], r["article_id"]))
-            model_rows = ranked[: max(0, min(round_size, len(pool)) - k)]
-            record.model_version, record.model_labels, record.model_relevant = model.version, model.n_labels, model.n_relevant
-            record.calibrated = model.calibrated
-            if save_model:
-                model.save(out / f"round-{round_no:03d}.relevance.skops")
     elif design == "model":
         said.append(f"round {round_no}: the first round is all probability sample (no relevance labels yet)")
         k = min(len(pool), round_size)
-    chosen = {r["article_id"] for r in model_rows}
+    threshold = min(1.0, previous + k / len(hits))
+    if threshold >= 1.0 - 1e-12 or k >= len(pool):
+        threshold = 1.0
+    prob_rows = [r for r in pool if keys[r["article_id"]] < threshold]
+    chosen = {r["article_id"] for r in prob_rows}
     rest = [r for r in pool if r["article_id"] not in chosen]
-    k = min(k, len(rest))
-    prob_rows = systematic(rest, k, seed, round_no, stratify)
+    model_rows: list[dict] = []
+    if model is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            s = model.scores([docs_of[r["article_id"]] for r in pool])
+        scores = {r["article_id"]: float(x) for r, x in zip(pool, s)}
+        ranked = sorted(rest, key=lambda r: (-scores[r["article_id"]], r["article_id"]))
+        model_rows = ranked[: max(0, round_size - len(prob_rows))]
+        record.model_version, record.model_labels, record.model_relevant = model.version, model.n_labels, model.n_relevant
+        record.calibrated = model.calibrated
+        if save_model:
+            model.save(out / f"round-{round_no:03d}.relevance.skops")
+    # a hit's chance to enter the probability sample this round, given the rounds before: the
+    # share of the not-yet-sampled key range [previous, 1) that this round's threshold opens
+    chance = 1.0 if threshold >= 1.0 else (threshold - previous) / (1 - previous)
     rows = [{"article_id": r["article_id"], "text_sha256": r["text_sha256"], "round": round_no, "part": "model",
-             "inclusion_probability": 1.0, "stratum": r["stratum"], "score": r["score"],
+             "inclusion_probability": 1.0, "key": keys[r["article_id"]], "stratum": r["stratum"], "score": r["score"],
              "relevance_score": scores.get(r["article_id"])} for r in model_rows]
     rows += [{"article_id": r["article_id"], "text_sha256": r["text_sha256"], "round": round_no, "part": "probability",
-              "inclusion_probability": k / len(rest), "stratum": r["stratum"], "score": r["score"],
+              "inclusion_probability": chance, "key": keys[r["article_id"]], "stratum": r["stratum"], "score": r["score"],
               "relevance_score": scores.get(r["article_id"])} for r in prob_rows]
     rows.sort(key=lambda r: r["article_id"])
-    record.model_part, record.probability_part, record.probability_pool = len(model_rows), len(prob_rows), len(rest)
+    record.model_part, record.probability_part, record.threshold = len(model_rows), len(prob_rows), threshold
     record.notes = notes
     path = out / f"round-{round_no:03d}.parquet"
     write_table(pa.Table.from_pylist(rows, schema=SELECTION), path)
@@ -329,4 +345,4 @@ def selected(folder: Path, round_no: int | None = None) -> tuple[list[RoundRecor
 
 
 __all__ = ["DESIGNS", "RoundRecord", "SELECTION", "SelectError", "StaleSelection", "check_current", "load_rounds",
-           "relevance_labels", "select_round", "selected", "systematic"]
+           "permanent_keys", "relevance_labels", "select_round", "selected"]

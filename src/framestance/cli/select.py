@@ -130,6 +130,6 @@ def select(
             model = f", model {r.model_version} trained on {r.model_labels} labels ({r.model_relevant} relevant)" if r.model_version else ""
             out_console.print(f"round {r.round}: {r.model_part + r.probability_part} of {r.pool} remaining hits ({r.hits} in all) -> "
                               f"{result.path}: {r.model_part} by the model, {r.probability_part} by probability sample "
-                              f"(each with probability {r.probability_part}/{r.probability_pool}){model}", highlight=False)
+                              f"(the hits whose permanent random number is below {r.threshold:.4f}){model}", highlight=False)
     except FramestanceError as exc:
         fail(str(exc))
