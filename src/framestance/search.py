@@ -231,10 +231,24 @@ def build_index(corpus: Path, index_dir: Path, workers: int = 1, progress=None, 
         if stale.name not in keep:
             shutil.rmtree(stale)
             report.removed_parts += 1
+    # deterministic (tantivy's own files are not: segment names are random), so DVC tracks this file
     manifest = {"format": FORMAT, "corpus": str(corpus), "docs": report.docs,
-                "parts": [{"part": p.part, "source": Path(s).name, "docs": p.docs} for p, (s, _) in zip(report.parts, jobs)]}
+                "parts": [{"part": p.part, "source": Path(s).name, "docs": p.docs, "articles": _fingerprint(Path(t) / KEYS)}
+                          for p, (s, t) in zip(report.parts, jobs)]}
     atomic_write(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     return report
+
+
+def _fingerprint(keys_file: Path) -> str:
+    """sha256 of a part's (article_id, text_sha256) pairs: what it holds, however it was built."""
+    import hashlib
+
+    h = hashlib.sha256()
+    if keys_file.exists():
+        t = pq.read_table(keys_file, columns=["article_id", "text_sha256"])
+        for aid, sha in sorted(zip(t["article_id"].to_pylist(), t["text_sha256"].to_pylist())):
+            h.update(f"{aid}\0{sha}\n".encode())
+    return h.hexdigest()[:16]
 
 
 class Index:
