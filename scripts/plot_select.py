@@ -33,7 +33,7 @@ def main() -> None:
     shares = [[c["rounds"][r]["on_issue"] / c["rounds"][r]["tasks"] * 100 for c in campaigns] for r in range(rounds)]
     left.boxplot(shares, positions=range(1, rounds + 1), widths=0.5, whis=(0, 100))
     left.axhline(80, color="tab:red", lw=0.8, ls="--")
-    left.text(rounds + 0.4, 80, "80 %", color="tab:red", va="center", fontsize=8)
+    left.text(0.6, 82, "80 %", color="tab:red", va="bottom", fontsize=8)
     left.set_xlabel("round")
     left.set_ylabel("on-issue tasks (%)")
     left.set_ylim(0, 100)
