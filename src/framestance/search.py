@@ -47,6 +47,7 @@ MANIFEST = "manifest.json"
 KEYS = "keys.parquet"
 FORMAT = 2  # raise when the schema below changes: an index of another format is rebuilt, not updated
 HEAP = 100_000_000  # bytes of tantivy's indexing buffer per part
+BATCH = 5_000  # rows turned into Python objects at a time
 
 
 class SearchError(FramestanceError, ValueError):
@@ -155,11 +156,12 @@ def index_part(source: str, target: str) -> PartReport:
         for aid in gone:
             writer.delete_documents_by_term("article_id", aid)
         if new:
-            rows = table.filter(pc.is_in(table["article_id"], pa.array(new, pa.string()))).to_pylist()
-            for row in sorted(rows, key=lambda r: r["article_id"]):
-                keys[row["article_id"]] = next_key
-                writer.add_document(_document(row, next_key))
-                next_key += 1
+            wanted = pa.array(new, pa.string())
+            for batch in table.to_batches(max_chunksize=BATCH):  # in file order; Python objects a batch at a time
+                for row in batch.filter(pc.is_in(batch["article_id"], wanted)).to_pylist():
+                    keys[row["article_id"]] = next_key
+                    writer.add_document(_document(row, next_key))
+                    next_key += 1
         writer.commit()
         writer.wait_merging_threads()
         ids = sorted(keys)
