@@ -155,7 +155,28 @@ def test_sample_round_probabilities_and_bytes(corpus, tmp_path):
     assert len(second.rows) == 6 - len(a.rows) and all(r["inclusion_probability"] == 1.0 for r in second.rows)
     assert not {r["article_id"] for r in a.rows} & {r["article_id"] for r in second.rows}
     with pytest.raises(SelectError, match="nothing left"):
-        select_round(corpus / "norm", corpus / "index", tmp_path / "a", QUERY, round_size=4)
+        select_round(corpus / "norm", corpus / "index", tmp_path / "a", QUERY, round_size=4, stratify="outlet", seed=3)
+
+
+def test_another_seed_or_stratification_is_refused(corpus, tmp_path):
+    select_round(corpus / "norm", corpus / "index", tmp_path / "s", QUERY, round_size=2, seed=1)
+    with pytest.raises(SelectError, match="permanent random numbers must stay the same"):
+        select_round(corpus / "norm", corpus / "index", tmp_path / "s", QUERY, round_size=2, seed=2)
+    with pytest.raises(SelectError, match="permanent random numbers must stay the same"):
+        select_round(corpus / "norm", corpus / "index", tmp_path / "s", QUERY, round_size=2, seed=1, stratify="outlet")
+
+
+def test_unlabelled_members_widen_the_interval():
+    from framestance.selection import RoundRecord
+
+    rec = RoundRecord(round=1, design="sample", query="q", seed=0, stratify=None, hits=100, pool=100, model_part=0,
+                      probability_part=100, threshold=1.0, corpus="")
+    sel = [{"article_id": f"a{i:02d}", "round": 1, "part": "probability", "key": i / 100} for i in range(100)]
+    relevant = {f"a{i:02d}": int(i % 2 == 0) for i in range(10)}  # a census, but only 10 labelled yet
+    labels = {a: {"x"} if int(a[1:]) % 4 == 0 else set() for a, r in relevant.items() if r}
+    (share,) = estimate.shares(sel, [rec], relevant, labels, ["x"])
+    pop = estimate.population(sel, [rec], relevant)
+    assert share.low < share.estimate < share.high and pop.relevant_low < pop.relevant < pop.relevant_high
 
 
 def test_no_hits_and_another_query_are_refused(corpus, tmp_path):
@@ -188,7 +209,7 @@ def test_selection_from_an_older_corpus_is_refused(tmp_path):
                                                       "climate change. Guides moved the summer route, and the hut warden said the ice below "
                                                       "the pass had thinned so much that crossings now started before dawn.")])
     normalise([str(tmp_path / "a.jsonl")], tmp_path / "norm", workers=1, force=True, retrieved_at=datetime(2025, 5, 1, tzinfo=UTC))
-    with pytest.raises(StaleSelection, match="the index holds 12 articles"):
+    with pytest.raises(StaleSelection, match="the index holds 12 articles, .* 13, or other texts"):
         select_round(tmp_path / "norm", tmp_path / "index", tmp_path / "sel", QUERY, round_size=2)
     build_index(tmp_path / "norm", tmp_path / "index")
     with pytest.raises(StaleSelection, match=r"hits changed since round 1 \(6 then, 7 now\)"):
@@ -231,7 +252,14 @@ def test_model_round_falls_back_then_ranks(tmp_path):
     assert after == pytest.approx(before + 3 / r3.record.hits)
     assert all(before <= r["key"] < after and r["inclusion_probability"] == pytest.approx((after - before) / (1 - before))
                for r in r3.rows if r["part"] == "probability")
-    assert (tmp_path / "sel" / "round-003.relevance.skops").exists()
+    saved = tmp_path / "sel" / "round-003.relevance.skops"
+    import skops.io as sio
+
+    model = sio.load(saved, trusted=sio.get_untrusted_types(file=saved))
+    assert model.predict_proba(["climate emissions heatwave"])[0, 1] > 0.5  # the saved model is the round's model
+    import zipfile
+
+    assert {i.date_time for i in zipfile.ZipFile(saved).infolist()} == {(1980, 1, 1, 0, 0, 0)}  # no time of writing
 
 
 def test_estimator_census_is_exact_and_sample_intervals_cover():

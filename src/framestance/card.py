@@ -119,7 +119,8 @@ def selection_section(inp, cb: Codebook) -> list[str]:
              f"probability sample after round {last.round} is a systematic sample of the hits in which every hit had "
              f"the same inclusion probability, t = {last.threshold:.4f}, whatever the model chose. In the `default` "
              "config, `selection_round` and `selection_part` say how each article came in, `in_probability_sample` "
-             "whether it is a member, and `inclusion_probability` is t.", "",
+             "whether it is a member, and a member's `inclusion_probability` is t (weight members by 1/t; the "
+             "model's picks outside the sample have none and no weight).", "",
              _table(["round", "hits not yet selected", "by the model", "into the probability sample", "threshold t", "model version"],
                     [[r.round, r.pool, r.model_part, r.probability_part, f"{r.threshold:.4f}",
                       r.model_version or (f"none: {r.fallback}" if r.fallback else "none")] for r in recs]), ""]

@@ -12,7 +12,7 @@ labelled members, a share among relevant articles is a Hajek ratio R = sum(relev
 sum(relevant) (every member weighs 1/t, so the weights cancel), its variance that of simple
 random sampling, linearised: (1 - t) n s_z^2 / (sum relevant)^2 with z = relevant * (value - R).
 The interval is Wilson's at the effective sample size p(1-p)/variance (Korn & Graubard 1998), at
-most the relevant members over (1 - t), so that a small sample whose draws all agree still gets
+most the relevant members over (1 - f), f the labelled members' share of the hits, so that a small sample whose draws all agree still gets
 an honest width, and a census (t = 1) is exact. The relevant count is H times the relevant share
 of the members, with Wilson's interval at n / (1 - t).
 
@@ -82,7 +82,7 @@ def population(selection: list[dict], records: list, relevant: dict[str, int]) -
     if not known:
         return Population(hits, None, None, None, len(sample), 0, t)
     p = sum(known) / len(known)
-    low, high = wilson(p, _fpc_size(len(known), t))
+    low, high = wilson(p, _fpc_size(len(known), len(known) / hits if hits else 1.0))
     return Population(hits, p * hits, low * hits, high * hits, len(sample), len(known), t)
 
 
@@ -97,6 +97,8 @@ def shares(selection: list[dict], records: list, relevant: dict[str, int], label
     every = [a for a, r in relevant.items() if r and a in labels and a in in_selection]
     known = [a for a in sample if a in relevant and (not relevant[a] or a in labels)]
     rel = np.array([float(relevant[a]) for a in known])
+    hits = records[0].hits if records else 0
+    f = len(known) / hits if hits else 1.0  # the labelled members are the sample (the rest missing at random)
     out = []
     for val in values:
         count_all = sum(1 for a in every if val in labels[a])
@@ -110,8 +112,8 @@ def shares(selection: list[dict], records: list, relevant: dict[str, int], label
         ratio = count / n_rel
         z = y - ratio * rel
         n = len(known)
-        var = (1 - t) * n * float(np.var(z, ddof=1)) / n_rel**2 if n > 1 and t < 1 else 0.0
-        cap = _fpc_size(n_rel, t)
+        var = (1 - f) * n * float(np.var(z, ddof=1)) / n_rel**2 if n > 1 and f < 1 else 0.0
+        cap = _fpc_size(n_rel, f)
         size = cap if var <= 0 or not 0 < ratio < 1 else min(cap, ratio * (1 - ratio) / var)
         low, high = wilson(ratio, size)
         out.append(Share(val, ratio, low, high, unweighted, n_rel, count))

@@ -278,7 +278,8 @@ def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
     joined = joined.append_column("selection_round", pa.array([r and r["round"] for r in came], pa.int32()))
     joined = joined.append_column("selection_part", pa.array([r and r["part"] for r in came], pa.string()))
     joined = joined.append_column("in_probability_sample", pa.array([None if r is None else bool(r["key"] < t) for r in came], pa.bool_()))
-    joined = joined.append_column("inclusion_probability", pa.array([None if r is None else t for r in came], pa.float64()))
+    joined = joined.append_column("inclusion_probability", pa.array([t if r is not None and r["key"] < t else None for r in came],
+                                                                    pa.float64()))
     cols = {}
     for name in feats["default"]:
         if name == "spans":

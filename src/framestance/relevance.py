@@ -50,11 +50,19 @@ class RelevanceModel:
         return self.pipeline.predict_proba(docs)[:, 1]  # type: ignore[attr-defined]
 
     def save(self, path: Path) -> Path:
+        import zipfile
+
         import skops.io as sio
 
         path.parent.mkdir(parents=True, exist_ok=True)
+        raw = path.with_name(f".{path.name}.raw")
         tmp = path.with_name(f".{path.name}.tmp")
-        sio.dump(self.pipeline, tmp)
+        sio.dump(self.pipeline, raw)
+        # skops writes a zip with the time of writing: rewritten with a fixed time, the same model is the same bytes
+        with zipfile.ZipFile(raw) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+            for name in sorted(src.namelist()):
+                dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), src.read(name), zipfile.ZIP_DEFLATED)
+        raw.unlink()
         tmp.replace(path)
         return path
 

@@ -153,7 +153,7 @@ def index_part(source: str, target: str) -> PartReport:
         keys = {a: k for a, (h, k) in have.items() if a not in gone}
         next_key = max((k for _, k in have.values()), default=-1) + 1
         writer = index.writer(heap_size=HEAP, num_threads=1)
-        for aid in gone:
+        for aid in sorted(set(gone) | set(new)):  # new ones too: a run cut off after a commit may have added them
             writer.delete_documents_by_term("article_id", aid)
         if new:
             wanted = pa.array(new, pa.string())
@@ -276,6 +276,14 @@ class Index:
     @property
     def docs(self) -> int:
         return sum(s.num_docs for s in self.searchers)
+
+    def pairs(self) -> set[tuple[str, str]]:
+        """Every (article_id, text_sha256) the index holds, from its parts' keys."""
+        out: set[tuple[str, str]] = set()
+        for meta in self._parts_meta:
+            t = pq.read_table(self.dir / meta["part"] / KEYS, columns=["article_id", "text_sha256"])
+            out.update(zip(t["article_id"].to_pylist(), t["text_sha256"].to_pylist()))
+        return out
 
     def ids(self, k: int) -> dict[int, str]:
         """Part k's u64 keys -> article ids (from its keys.parquet, read once)."""

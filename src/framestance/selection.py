@@ -30,7 +30,8 @@ sampling's (conservative where strata differ). The model's picks outside it add 
 weight: they make the annotated set rich in on-issue articles and leave the estimates unbiased.
 
 Refusals (one line, nothing written): a query that does not parse or has no hits; an index that
-is not of this corpus; earlier rounds whose articles changed or left the corpus since, or a corpus
+is not of this corpus (its articles and texts); another seed or stratification than round 1's
+(the permanent random numbers must not change); earlier rounds whose articles changed or left the corpus since, or a corpus
 whose hits are no longer those round 1 was drawn from (`StaleSelection`: the population of the
 design changed); a new query for an existing selection; a round when no hit is left.
 """
@@ -248,14 +249,17 @@ def select_round(corpus: Path, index_dir: Path, out: Path, query: str, *, design
     if missing:
         raise StaleSelection(f"{index_dir}: the index holds {len(missing)} articles that are not in {corpus} "
                              f"(e.g. {missing[0]}): run `framestance index` on this corpus first")
-    if index.docs != table.num_rows:
-        raise StaleSelection(f"{index_dir}: the index holds {index.docs} articles, {corpus} {table.num_rows}: run "
-                             "`framestance index` on this corpus first")
+    if index.pairs() != set(zip(table["article_id"].to_pylist(), table["text_sha256"].to_pylist())):
+        raise StaleSelection(f"{index_dir}: the index holds {index.docs} articles, {corpus} {table.num_rows}, or other "
+                             "texts: run `framestance index` on this corpus first")
     records, earlier = load_rounds(out)
     check_current(earlier, sha, out)
     if records and records[0].query != query:
         raise SelectError(f"{out}: earlier rounds were drawn from the hits of {records[0].query!r}, not {query!r}: "
                           "a new query is a new population (use another selection folder)")
+    if records and (records[0].seed, records[0].stratify) != (seed, stratify):
+        raise SelectError(f"{out}: round 1 was drawn with seed {records[0].seed} and stratify {records[0].stratify}, not "
+                          f"{seed} and {stratify}: the permanent random numbers must stay the same in every round")
     population = fingerprint((a, sha[a]) for a in hits)
     if records and records[0].corpus != population:
         raise StaleSelection(f"{out}: the query's hits changed since round 1 ({records[0].hits} then, {len(hits)} now): the "
