@@ -78,7 +78,8 @@ def _schema():
     return sb.build()
 
 
-def _corpus_parts(corpus: Path) -> list[Path]:
+def corpus_files(corpus: Path) -> list[Path]:
+    """The parquet files of a corpus folder's articles.parquet: the one file, or its part files in order."""
     path = Path(corpus) / "articles.parquet" if Path(corpus).is_dir() and not str(corpus).endswith(".parquet") else Path(corpus)
     if not path.exists():
         raise SearchError(f"{path}: no such file (run `framestance normalise ... --out {corpus}` first)")
@@ -189,7 +190,7 @@ def build_index(corpus: Path, index_dir: Path, workers: int = 1, progress=None, 
     as the normalise engine's do)."""
     if engine not in ("local", "ray"):
         raise SearchError(f"engine {engine!r}: use local or ray")
-    parts = _corpus_parts(corpus)
+    parts = corpus_files(corpus)
     index_dir = Path(index_dir)
     manifest_path = index_dir / MANIFEST
     if manifest_path.exists():
@@ -235,21 +236,27 @@ def build_index(corpus: Path, index_dir: Path, workers: int = 1, progress=None, 
             report.removed_parts += 1
     # deterministic (tantivy's own files are not: segment names are random), so DVC tracks this file
     manifest = {"format": FORMAT, "corpus": str(corpus), "docs": report.docs,
-                "parts": [{"part": p.part, "source": Path(s).name, "docs": p.docs, "articles": _fingerprint(Path(t) / KEYS)}
+                "parts": [{"part": p.part, "source": Path(s).name, "docs": p.docs, "articles": fingerprint(_pairs(Path(t) / KEYS))}
                           for p, (s, t) in zip(report.parts, jobs)]}
     atomic_write(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     return report
 
 
-def _fingerprint(keys_file: Path) -> str:
-    """sha256 of a part's (article_id, text_sha256) pairs: what it holds, however it was built."""
+def _pairs(keys_file: Path) -> list[tuple[str, str]]:
+    """A part's (article_id, text_sha256) pairs, as its keys.parquet records them (none before its first build)."""
+    if not keys_file.exists():
+        return []
+    t = pq.read_table(keys_file, columns=["article_id", "text_sha256"])
+    return list(zip(t["article_id"].to_pylist(), t["text_sha256"].to_pylist()))
+
+
+def fingerprint(pairs) -> str:
+    """sha256 of (article_id, text_sha256) pairs, in any order: what a set of articles holds."""
     import hashlib
 
     h = hashlib.sha256()
-    if keys_file.exists():
-        t = pq.read_table(keys_file, columns=["article_id", "text_sha256"])
-        for aid, sha in sorted(zip(t["article_id"].to_pylist(), t["text_sha256"].to_pylist())):
-            h.update(f"{aid}\0{sha}\n".encode())
+    for aid, sha in sorted(pairs):
+        h.update(f"{aid}\0{sha}\n".encode())
     return h.hexdigest()[:16]
 
 
@@ -279,11 +286,7 @@ class Index:
 
     def pairs(self) -> set[tuple[str, str]]:
         """Every (article_id, text_sha256) the index holds, from its parts' keys."""
-        out: set[tuple[str, str]] = set()
-        for meta in self._parts_meta:
-            t = pq.read_table(self.dir / meta["part"] / KEYS, columns=["article_id", "text_sha256"])
-            out.update(zip(t["article_id"].to_pylist(), t["text_sha256"].to_pylist()))
-        return out
+        return {pair for meta in self._parts_meta for pair in _pairs(self.dir / meta["part"] / KEYS)}
 
     def ids(self, k: int) -> dict[int, str]:
         """Part k's u64 keys -> article ids (from its keys.parquet, read once)."""
@@ -402,5 +405,6 @@ def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-__all__ = ["Index", "IndexReport", "Overview", "SearchError", "build_index", "hit_ids", "index_part", "outlet_key",
+__all__ = ["Index", "IndexReport", "Overview", "SearchError", "build_index", "corpus_files", "fingerprint", "hit_ids",
+           "index_part", "outlet_key",
            "overview", "parse"]

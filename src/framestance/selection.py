@@ -51,6 +51,7 @@ import pyarrow.parquet as pq
 
 from .errors import FramestanceError
 from .io import atomic_write, write_table
+from .search import Index, corpus_files, fingerprint, hit_ids, outlet_key
 
 ROUNDS = "rounds.json"
 DESIGNS = ("sample", "model")
@@ -108,13 +109,6 @@ class RoundResult:
     warnings: list[str]
 
 
-def fingerprint(pairs) -> str:
-    h = hashlib.sha256()
-    for aid, sha in sorted(pairs):
-        h.update(f"{aid}\0{sha}\n".encode())
-    return h.hexdigest()[:16]
-
-
 def stratum_of(row: dict, column: str | None) -> str:
     if not column:
         return "all"
@@ -127,8 +121,6 @@ def stratum_of(row: dict, column: str | None) -> str:
             return "unscored"
         return next(name for low, name in PAGE_TYPE_BANDS if s >= low or low == 0.0)
     if column == "outlet":
-        from .search import outlet_key
-
         return outlet_key(row.get("outlet")) or "unknown"
     return str(row.get(column) or "unknown")
 
@@ -189,16 +181,9 @@ def relevance_labels(annotations: Path | None) -> dict[str, int]:
     return {a: int(2 * sum(v) >= len(v)) for a, v in votes.items()}
 
 
-def _corpus_files(corpus: Path) -> list[Path]:
-    path = Path(corpus) / "articles.parquet" if Path(corpus).is_dir() else Path(corpus)
-    if not path.exists():
-        raise SelectError(f"{path}: no such file (run `framestance normalise` first)")
-    return sorted(path.glob("part-*.parquet")) if path.is_dir() else [path]
-
-
 def read_corpus(corpus: Path) -> pa.Table:
     """The corpus's non-duplicate rows, without their texts."""
-    files = _corpus_files(corpus)
+    files = corpus_files(corpus)
     names = pq.read_schema(files[0]).names
     table = pa.concat_tables([pq.read_table(f, columns=[c for c in COLUMNS if c in names]) for f in files])
     return table.filter(pc.is_null(table["duplicate_of"]))
@@ -210,7 +195,7 @@ def read_documents(corpus: Path, ids: set[str]) -> dict[str, str]:
 
     out: dict[str, str] = {}
     wanted = pa.array(sorted(ids), pa.string())
-    for f in _corpus_files(corpus):
+    for f in corpus_files(corpus):
         pf = pq.ParquetFile(f)
         for k in range(pf.num_row_groups):
             ids_here = pf.read_row_group(k, columns=["article_id"])["article_id"]
@@ -228,7 +213,6 @@ def select_round(corpus: Path, index_dir: Path, out: Path, query: str, *, design
                  annotations: Path | None = None, save_model: bool = True) -> RoundResult:
     """Draw the next round and write it (see the module docstring)."""
     from . import relevance as rel
-    from .search import Index, hit_ids
 
     if design not in DESIGNS:
         raise SelectError(f"select.design {design!r}: use one of {', '.join(DESIGNS)}")
@@ -245,11 +229,7 @@ def select_round(corpus: Path, index_dir: Path, out: Path, query: str, *, design
         raise SelectError(f"query {query!r}: no hits among {index.docs} articles: nothing selected (broaden the query)")
     table = read_corpus(corpus)
     sha = dict(zip(table["article_id"].to_pylist(), table["text_sha256"].to_pylist()))
-    missing = [a for a in hits if a not in sha]
-    if missing:
-        raise StaleSelection(f"{index_dir}: the index holds {len(missing)} articles that are not in {corpus} "
-                             f"(e.g. {missing[0]}): run `framestance index` on this corpus first")
-    if index.pairs() != set(zip(table["article_id"].to_pylist(), table["text_sha256"].to_pylist())):
+    if index.pairs() != set(sha.items()):  # also every hit is an article of this corpus, with this text
         raise StaleSelection(f"{index_dir}: the index holds {index.docs} articles, {corpus} {table.num_rows}, or other "
                              "texts: run `framestance index` on this corpus first")
     records, earlier = load_rounds(out)
@@ -275,7 +255,6 @@ def select_round(corpus: Path, index_dir: Path, out: Path, query: str, *, design
     pool = [r for r in light if r["article_id"] not in taken]
     if not pool:
         raise SelectError(f"{out}: every one of the {len(hits)} hits was selected in rounds 1-{round_no - 1}: nothing left")
-    notes: list[str] = []
     said: list[str] = []
     keys = permanent_keys(light, seed)
     previous = records[-1].threshold if records else 0.0
@@ -329,7 +308,6 @@ def select_round(corpus: Path, index_dir: Path, out: Path, query: str, *, design
               "relevance_score": scores.get(r["article_id"])} for r in prob_rows]
     rows.sort(key=lambda r: r["article_id"])
     record.model_part, record.probability_part, record.threshold = len(model_rows), len(prob_rows), threshold
-    record.notes = notes
     path = out / f"round-{round_no:03d}.parquet"
     write_table(pa.Table.from_pylist(rows, schema=SELECTION), path)
     atomic_write(out / ROUNDS, (json.dumps([asdict(r) for r in [*records, record]], indent=2) + "\n").encode())
