@@ -7,7 +7,12 @@ annotation (primary frame, another frame, tone, four stances, two spans, submit)
 actions; what was done arrives through the API; a missing choice is named in plain words;
 annotator B, opening the same article in B's own queue after A submitted, sees none of A's work;
 and B's "not about the issue" (one key) hides every other question and submits without them.
-The screenshot goes to FRAMESTANCE_SCREENSHOTS when set (docs/labeling-1366x768.png is one).
+The codebook on the page: two panels above the title, collapsed at load (their text not visible),
+each opening with one click: the issue and the instructions, and every label's definition; opening
+one moves no control; a frame's definition shows on hover where it is chosen (an "other frames
+present" checkbox, an option of the primary-frame list).
+The screenshots go to FRAMESTANCE_SCREENSHOTS when set (docs/labeling-1366x768.png,
+docs/not-relevant-1366x768.png, docs/instructions-1366x768.png).
 """
 
 from __future__ import annotations
@@ -91,6 +96,70 @@ RANGE_JS = """([needle]) => {
   return null; }"""
 
 
+# Whether `text` is on screen outside the panels (a tooltip: Label Studio shows hints in a tooltip
+# appended to the page's body).
+TOOLTIP_JS = """(text) => [...document.querySelectorAll('body *')].some(e => e.children.length === 0
+  && e.textContent.trim() === text && !e.closest('.fs-info') && e.getClientRects().length > 0
+  && getComputedStyle(e).visibility === 'visible' && Number(getComputedStyle(e.parentElement).opacity) > 0.5)"""
+
+
+def _boxes(page, columns_only: bool = False) -> dict:
+    """Where each control group is (`columns_only`: not the span labels, which sit above the article)."""
+    return {group: page.locator(selector).bounding_box() for group, selector in GROUPS.items()
+            if not (columns_only and group in ("frame_spans", "stance_evidence"))}
+
+
+def _check_codebook_panels(page, shot: Path) -> None:
+    """The issue, the instructions and every definition: collapsed at load, one click each to open."""
+    headers = page.locator(".fs-info .ant-collapse-header")
+    assert headers.count() == 2
+    assert headers.nth(0).is_visible() and headers.nth(1).is_visible()
+    issue = page.locator(".fs-info").get_by_text(CB.issue, exact=True)
+    frame_defs = [page.locator(".fs-info").get_by_text(f.definition, exact=True) for f in CB.frames]
+    paragraphs = [page.locator(".fs-info").get_by_text(p, exact=True) for p in CB.instructions.split("\n\n")]
+    others = [page.locator(".fs-info").get_by_text(lab.definition, exact=True)
+              for lab in (*CB.relevance, *CB.tone, *CB.stance_values, *CB.targets)]
+    everything = [issue, *paragraphs, *frame_defs, *others]
+    assert all(loc.count() == 1 and not loc.is_visible() for loc in everything)  # collapsed at load
+    before, columns = _boxes(page), _boxes(page, columns_only=True)
+
+    headers.nth(0).click()  # one click: the issue and the instructions
+    issue.wait_for(state="visible", timeout=5000)
+    assert all(p.is_visible() for p in paragraphs) and not any(d.is_visible() for d in frame_defs)
+    assert _boxes(page, columns_only=True) == columns  # it pushes the article down, not the controls
+    page.mouse.move(300, 700)
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(shot))
+
+    headers.nth(1).click()  # one click: every label's definition (the other panel closes)
+    frame_defs[0].wait_for(state="visible", timeout=5000)
+    assert all(d.is_visible() for d in frame_defs + others), "a definition is missing from the codebook panel"
+    issue.wait_for(state="hidden", timeout=5000)
+    assert _boxes(page, columns_only=True) == columns
+
+    headers.nth(1).click()  # and one click closes it
+    frame_defs[0].wait_for(state="hidden", timeout=5000)
+    assert not any(loc.is_visible() for loc in everything) and _boxes(page) == before
+
+    # a frame's definition where it is chosen: hover over an "other frames present" checkbox ...
+    legality = next(f for f in CB.frames if f.id == "legality")
+    page.locator(".fs-col .lsf-choices >> nth=2").get_by_text("Legality").hover()
+    page.wait_for_function(TOOLTIP_JS, arg=legality.definition, timeout=5000)
+    page.mouse.move(300, 700)
+    page.wait_for_timeout(600)
+    assert not page.evaluate(TOOLTIP_JS, legality.definition)
+    # ... and over an option of the primary-frame list
+    security = next(f for f in CB.frames if f.id == "security_defense")
+    page.locator(".fs-col .lsf-choices >> nth=1").click()
+    page.locator("[data-testid=choiceOptionText]", has_text="Security").first.hover()
+    page.wait_for_function(TOOLTIP_JS, arg=security.definition, timeout=5000)
+    page.keyboard.press("Escape")
+    page.mouse.click(900, 650)  # an empty spot below the stances: the list's input lets go of the keys
+    page.mouse.move(300, 400)
+    page.wait_for_timeout(600)
+    assert page.locator("input:checked").count() == 0 and _boxes(page) == before
+
+
 @pytest.fixture(scope="module")
 def queues(studio, studio_client, tmp_path_factory):
     """Annotators A and B (accounts with passwords) and one article in both their blind queues."""
@@ -146,6 +215,10 @@ def test_labeling_page_at_1366x768_fits_takes_12_actions_and_b_sees_none_of_a(st
                 assert box["x"] + box["width"] <= VIEWPORT["width"], (group, box)
             pane = page.locator(".fs-text .lsf-richtext").first.bounding_box()
             assert pane["height"] >= 300 and pane["y"] + 100 < bottom  # the article stays in view
+            _check_codebook_panels(page, tmp_path / "instructions-1366x768.png")
+            assert page.locator(".fs-text .lsf-richtext").first.bounding_box() == pane
+            if os.environ.get("FRAMESTANCE_SCREENSHOTS"):
+                shutil.copy(tmp_path / "instructions-1366x768.png", os.environ["FRAMESTANCE_SCREENSHOTS"])
 
             actions = []
             shot = tmp_path / "labeling-1366x768.png"

@@ -71,6 +71,7 @@ def test_changing_a_target_in_the_codebook_alone_changes_the_interface(tmp_path)
         (lambda t: t.replace("relevance:\n", "unused:\n"), "`relevance` must be a non-empty list"),
         (lambda t: t.replace("id: not_relevant", "id: off_topic"), "`relevance` must list exactly the ids relevant and not_relevant"),
         (lambda t: t.replace("gold: {}", "gold: {abc: {relevance: maybe}}"), "unknown relevance maybe"),
+        (lambda t: t.replace("instructions: |", "instructions: [a, b]\nunused: |"), "`instructions` must be text"),
         (lambda t: t.replace("gold: {}", "gold: {abc: {relevance: not_relevant, tone: neutral}}"),
          "is not relevant and so has no other label"),
     ],
@@ -96,3 +97,53 @@ def test_the_query_is_read_and_leaves_the_fingerprint_alone(tmp_path):
     (tmp_path / "old.yaml").write_text(text[:start] + "issue: The issue as one string." + text[end:])
     old = load(tmp_path / "old.yaml")
     assert old.issue == "The issue as one string." and old.query == ""
+
+
+def test_codebook_instructions_are_read_as_paragraphs_and_change_the_fingerprint(tmp_path):
+    text = CODEBOOK.read_text()
+    cb = load(CODEBOOK)
+    paragraphs = cb.instructions.split("\n\n")
+    assert len(paragraphs) >= 5 and all(p and "\n" not in p and "  " not in p for p in paragraphs)
+    assert paragraphs[0].startswith("The unit is one article")
+    (tmp_path / "cb.yaml").write_text(text.replace("read it to the end", "read all of it"))
+    assert load(tmp_path / "cb.yaml").fingerprint() != cb.fingerprint()  # annotators see them
+    start = text.index("instructions: |")
+    end = text.index("\n# Relevance", start)
+    (tmp_path / "none.yaml").write_text(text[:start] + text[end:])  # optional
+    none = load(tmp_path / "none.yaml")
+    assert none.instructions == "" and none.fingerprint() != cb.fingerprint()
+    check_config(labeling_config(none))
+
+
+@pytest.mark.parametrize("votes", [False, True])
+def test_labeling_config_shows_the_issue_instructions_and_codebook_in_collapsed_panels(votes):
+    from html import unescape
+
+    cb = load(CODEBOOK)
+    xml = labeling_config(cb, votes=votes)
+    check_config(xml)
+    assert xml.count("<Collapse ") == 1 and xml.count("<Panel ") == 2 and " open=" not in xml  # collapsed at load
+    panels = xml[xml.index("<Collapse "):xml.index("</Collapse>")]
+    shown = unescape(" ".join(re.findall(r'<Header value="([^"]*)"', panels)))
+    assert cb.issue in shown
+    for paragraph in cb.instructions.split("\n\n"):
+        assert paragraph in shown
+    for labels in (cb.relevance, cb.frames, cb.tone, cb.stance_values, cb.targets):
+        for lab in labels:
+            assert lab.name in shown and lab.definition in shown, lab.id
+    controls = {cb.RELEVANCE, cb.PRIMARY, cb.FRAMES, cb.TONE, cb.FRAME_SPANS, cb.EVIDENCE, *map(cb.stance_control, (t.id for t in cb.targets))}
+    assert set(config_labels(xml)) == controls  # the panels add text, no control
+
+
+def test_codebook_text_is_escaped_in_the_config(tmp_path):
+    text = CODEBOOK.read_text().replace("ceasefire agreement between Russia and Ukraine.",
+                                        '"ceasefire" <agreement> & $title, worth $5bn.')
+    text = text.replace("The unit is one article", "The unit (<b>one</b> & only) costs $text; it is one article")
+    (tmp_path / "cb.yaml").write_text(text)
+    cb = load(tmp_path / "cb.yaml")
+    xml = labeling_config(cb)
+    check_config(xml)
+    panels = xml[xml.index("<Collapse "):xml.index("</Collapse>")]
+    assert "$" not in panels  # Label Studio would read $title, $text, $5bn as task data
+    assert "&quot;ceasefire&quot; &lt;agreement&gt; &amp; \uff04title, worth \uff045bn." in panels
+    assert "(&lt;b&gt;one&lt;/b&gt; &amp; only) costs \uff04text;" in panels

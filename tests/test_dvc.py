@@ -40,8 +40,8 @@ def _project_copy(dest: Path) -> Path:
 
 
 def _published(repo: Path) -> dict[str, bytes]:
-    publish = yaml.safe_load((repo / "params.yaml").read_text())["publish"]
-    root = repo / "dist" / publish["name"] / publish["version"]
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    root = repo / "dist" / params["study"]["name"] / params["publish"]["version"]
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
@@ -54,8 +54,8 @@ def test_dvc_repro_whole_pipeline_twice_and_in_two_clean_repos(tmp_path):
     published = _published(repo)
     assert {"README.md", "MANIFEST.json", "codebook.yaml"} <= set(published)
     assert any(name.startswith("data/default/train-") for name in published)
-    publish = yaml.safe_load((repo / "params.yaml").read_text())["publish"]
-    record = Path("releases") / publish["name"] / f"{publish['version']}.json"
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    record = Path("releases") / params["study"]["name"] / f"{params['publish']['version']}.json"
     assert (repo / record).read_bytes() == (ROOT / record).read_bytes()  # the tracked record is what the pipeline writes
     out = repo / "corpus" / "normalised"
     normalised = {n: (out / n).read_bytes() for n in ("articles.parquet", "rejects.parquet", "summary.json")}

@@ -14,6 +14,7 @@ import pytest
 from framestance import agreement as ag
 from framestance.aggregate import gold_labels, gold_spans
 from framestance.codebook import load
+from framestance.config import StudyConfig
 from framestance.publish import CONFIGS, Inputs, Options, PublishError, VersionExists, publish, push_to_hub
 from framestance.validate import load_tables
 
@@ -39,7 +40,12 @@ def inputs(sample) -> Inputs:
     )
 
 
+# texts under an open licence and every article released: what the tests below check is the rest
+OPEN_STUDY = StudyConfig(texts_license="cc-by-4.0", release_unannotated=True)
+
+
 def opts(version="1.0.0", **kw) -> Options:
+    kw.setdefault("study", OPEN_STUDY)
     return Options(name="fs-test", version=version, ratios={"train": 0.6, "validation": 0.2, "test": 0.2}, **kw)
 
 

@@ -5,9 +5,11 @@ the agreement metrics. No clock time goes in: the same inputs give the same byte
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pyarrow as pa
+import pyarrow.compute
 
 from .agreement import summary_rows
 from .codebook import Codebook
@@ -45,9 +47,9 @@ def header(opts, feats: dict, data_files: dict, languages: list[str], sizes: dic
                                     download_size=sum(d for _, d in size.values()))
     n_corpus = sum(n for _p, n in data_files.get("corpus", {}).values())
     data = DatasetCardData(
-        license=opts.license, language=languages or None, pretty_name=opts.pretty_name or opts.name,
+        license=opts.study.license or "unknown", language=languages or None, pretty_name=opts.study.title or opts.name,
         task_categories=TASKS, task_ids=TASK_IDS,
-        annotations_creators=list(opts.annotations_creators), language_creators=["found"],
+        annotations_creators=list(opts.study.annotations_creators), language_creators=["found"],
         multilinguality=["multilingual" if len(languages) > 1 else "monolingual"], source_datasets=["original"],
         size_categories=[_size_category(n_corpus)], tags=["framing", "stance-detection", "news", "media-frames"],
         configs=configs, version=opts.version,
@@ -160,29 +162,147 @@ def selection_section(inp, cb: Codebook) -> list[str]:
     return lines
 
 
+ASK = "**To fill in** (params.yaml `study.{key}`): {what}."
+KIND_TEXT = {
+    "text": "plain-text dumps of rendered pages (\"select all\" on an article page): site chrome, comment boxes "
+            "and app promos dropped, photo captions and credits moved out of the body, sentences broken at inline "
+            "links re-joined, byline, outlet, syndication source, kicker and date read from the page's header",
+    "html": "HTML pages: the main text by trafilatura, metadata from JSON-LD / OpenGraph, the publication day "
+            "by htmldate",
+    "warc": "WARC records of a crawl (their HTTP responses read as HTML pages, the record's target URL and date kept)",
+}
+KIND_NAME = {"text": "text dumps of rendered pages", "html": "HTML pages", "records": "crawler records",
+             "warc": "WARC records"}
+
+
+def kind_name(kind: str) -> str:
+    return KIND_NAME.get(kind, kind)
+
+
+def kind_group(kind: str) -> str:
+    return kind
+
+
+def _ask(value, key: str, what: str) -> str:
+    """The study's answer as a sentence, or the request for it."""
+    if value in (None, "", []):
+        return ASK.format(key=key, what=what)
+    text = str(value).strip()
+    return text if text.endswith((".", "!", "?", ")")) else text + "."
+
+
+def released_languages(codes: list[str | None], min_share: float) -> tuple[list[str], Counter]:
+    """The languages a card may claim: each at least `min_share` of the released articles (a
+    misdetected page does not make a corpus multilingual); with the counts of all."""
+    counts = Counter(c or "unknown" for c in codes)
+    total = sum(counts.values()) or 1
+    return sorted(c for c, n in counts.items() if c != "unknown" and n / total >= min_share), counts
+
+
+def gold_sources(gold: pa.Table, columns: list[str]) -> list[list]:
+    """Per label column: how many released gold labels were voted, adjudicated, left unresolved,
+    or not applicable (the article is not about the issue)."""
+    rows = []
+    for col in columns:
+        if col not in gold.column_names:
+            continue
+        src = gold[f"{col}_source"].to_pylist() if f"{col}_source" in gold.column_names else [None] * gold.num_rows
+        vals = gold[col].to_pylist()
+        unresolved = sum(1 for v in vals if v == UNRESOLVED)
+        adjudicated = sum(1 for v, s_ in zip(vals, src) if s_ == "adjudicated" and v != UNRESOLVED)
+        voted = sum(1 for v, s_ in zip(vals, src) if s_ not in (None, "adjudicated") and v not in (None, UNRESOLVED, []))
+        if col == "frames":  # a list: unresolved frames are listed in frames_unresolved
+            unresolved = sum(1 for v in gold["frames_unresolved"].to_pylist() if v)
+            voted = sum(1 for v, s_ in zip(vals, src) if s_ not in (None, "adjudicated") and s_ is not None)
+        rows.append([col, voted, adjudicated, unresolved, gold.num_rows - voted - adjudicated - (0 if col == "frames" else unresolved)])
+    return rows
+
+
+def _day(ts) -> str:
+    return ts.strftime("%Y-%m-%d")
+
+
+def date_range(values: list) -> str:
+    dated = [v for v in values if v is not None]
+    if not dated:
+        return f"none of the {len(values)} has a publication date"
+    undated = len(values) - len(dated)
+    return (f"{_day(min(dated))} to {_day(max(dated))}"
+            + (f" ({undated} of {len(values)} without a date)" if undated else f" (all {len(values)} dated)"))
+
+
+def time_spent(lead_times: list[float | None]) -> str:
+    times = sorted(t for t in lead_times if t is not None and t >= 0)
+    if not times:
+        return "Label Studio recorded no time for these annotations."
+    median = times[len(times) // 2] if len(times) % 2 else (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2
+    return (f"Time on the labeling page, as Label Studio records it (`lead_time`, in the `annotations` config): "
+            f"{sum(times) / 3600:.1f} hours over {len(times)} submitted annotations, median {median / 60:.1f} minutes "
+            f"an annotation (n {len(times)}; {len(lead_times) - len(times)} without a time).")
+
+
+def citation(opts, title: str) -> str:
+    st = opts.study
+    if st.citation.strip():
+        return st.citation.strip()
+    key = re.sub(r"[^A-Za-z0-9]+", "_", opts.name) + "_" + opts.version.replace(".", "_")
+    fields = [f"  title = {{{title}}}"]
+    if st.authors:
+        fields.insert(0, f"  author = {{{' and '.join(st.authors)}}}")
+    if st.year:
+        fields.append(f"  year = {{{st.year}}}")
+    fields.append(f"  version = {{{opts.version}}}")
+    if st.url:
+        fields.append(f"  url = {{{st.url}}}")
+    fields.append("  note = {Built with framestance}")
+    return f"@misc{{{key},\n" + ",\n".join(fields) + "\n}"
+
+
 def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict, inp, log: dict,
                 sizes: dict | None = None) -> str:
-    arts: pa.Table = inp.articles
-    langs = sorted({x for x in arts["language"].to_pylist() if x})
+    """The card of a release: every figure computed from the released tables; what only the study
+    knows (source, annotators, licences, authors) from `opts.study`, asked for where it is empty."""
+    st = opts.study
+    default_rows = [r for t in splits.get("default", {}).values() for r in t.select(
+        [c for c in ("article_id", "language", "published_at", "outlet", "outlet_key") if c in t.column_names]).to_pylist()]
+    released = {r["article_id"] for r in default_rows}
+    arts: pa.Table = inp.articles.filter(pa.compute.is_in(inp.articles["article_id"], value_set=pa.array(sorted(released), pa.string())))
+    langs, lang_counts = released_languages([r["language"] for r in default_rows], st.language_min_share)
     n = {cfg: sum(n for _p, n in files.values()) for cfg, files in data_files.items()}
     n = {cfg: n.get(cfg, 0) for cfg in ("default", "annotations", "spans", "corpus")}
-    annotators = len({a for a, st in zip(inp.annotations["annotator"].to_pylist(), inp.annotations["status"].to_pylist())
-                      if st == SUBMITTED})
+    sub_ann = [(a, s_, lt) for a, s_, lt, art in zip(inp.annotations["annotator"].to_pylist(), inp.annotations["status"].to_pylist(),
+                                                      inp.annotations["lead_time"].to_pylist(), inp.annotations["article_id"].to_pylist())
+               if s_ == SUBMITTED and art in released]
+    annotators = len({a for a, _, _ in sub_ann})
     method = inp.gold["method"][0].as_py() if inp.gold.num_rows else "majority"
-    outlets = Counter(o or "(unknown)" for o in arts["outlet"].to_pylist())
-    duplicate = {a for a, d in zip(arts["article_id"].to_pylist(), arts["duplicate_of"].to_pylist()) if d}
-    labelled = {a for a, st in zip(inp.annotations["article_id"].to_pylist(), inp.annotations["status"].to_pylist())
-                if st == SUBMITTED}
-    n_dup_labelled = len(duplicate & labelled)
+    outlets: Counter = Counter()
+    spelling: dict[str, Counter] = {}
+    for r in default_rows:
+        k = r.get("outlet_key") or "(unknown)"
+        outlets[k] += 1
+        spelling.setdefault(k, Counter())[r.get("outlet") or "(unknown)"] += 1
+    duplicate = {a for a, d in zip(inp.articles["article_id"].to_pylist(), inp.articles["duplicate_of"].to_pylist()) if d}
+    n_dup_labelled = len(duplicate & released)
     duplicates_text = (f"None of the {len(duplicate)} articles marked as duplicates was annotated."
                        if not n_dup_labelled else
                        f"{n_dup_labelled} of the {len(duplicate)} articles marked as duplicates were annotated too.")
-    title = opts.pretty_name or opts.name
+    title = st.title or opts.name
+    kinds = Counter(arts["input_kind"].to_pylist()) if arts.num_rows else Counter()
+    related = sum(1 for r in arts["relation"].to_pylist() if r == "related") if arts.num_rows else 0
+    texts_line = ("The articles' texts are included (their licence, "
+                  f"`{st.texts_license}`, allows republication)." if opts.texts else
+                  "**The articles' texts are not included**: news texts stay under their publishers' copyright "
+                  + (f"(study.texts_license: `{st.texts_license}`)" if st.texts_license else "(no licence of the texts was given)")
+                  + ". Each article comes with its URL, outlet, title and `text_sha256` (sha256 of its normalised text), each "
+                  "span with its offsets and the sha256 of its text. `framestance hydrate` puts the texts back from your own "
+                  "copy of the pages (run `framestance normalise` on them, or give it the pages or a WARC) and checks every "
+                  "hash: an article whose text differs is refused, never silently replaced.")
     parts = [header(opts, feats, data_files, langs, sizes), f"# {title} (version {opts.version})", ""]
+    issue = f" about {st.issue}" if st.issue else ""
     parts += [
-        f"A corpus of news articles labelled for media **framing** ({len(cb.frames)} frame dimensions, after the "
-        f"Media Frames Corpus of Boydstun et al. 2014, definitions adapted) and **stance** toward {len(cb.targets)} targets, built with "
-        "framestance from scraped pages: normalised, annotated in Label Studio, "
+        f"A corpus of news articles{issue}, labelled for media **framing** ({len(cb.frames)} frame dimensions, after the "
+        f"Media Frames Corpus of Boydstun et al. 2014, definitions in `codebook.yaml`) and **stance** toward "
+        f"{len(cb.targets)} targets, built with framestance: normalised, selected, annotated in Label Studio, "
         "validated, aggregated and published by one reproducible DVC pipeline.",
         "",
         "```python",
@@ -192,31 +312,46 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "# or, from the Hub: load_dataset(\"ORG/NAME\", revision=\"v" + opts.version + "\")",
         "```",
         "",
+        texts_line,
+        "",
         "## Motivation",
         "",
-        "To study how news coverage frames an issue and where it stands toward the actors involved, with "
-        "labels whose provenance (every annotator's labels, their agreement, the aggregation rule) is "
-        "published beside the gold labels, so that results can be checked and labels re-aggregated.",
+        f"To study how news coverage frames {st.issue or 'the issue stated below'} and where it stands toward the "
+        "actors involved, with labels whose provenance (every annotator's labels, their agreement, the aggregation "
+        "rule, the adjudications) is published beside the gold labels, so that results can be checked and labels "
+        "re-aggregated. Authors: " + (", ".join(st.authors) if st.authors else ASK.format(key="authors", what="who made the dataset")) + ".",
         "",
         "## Composition",
         "",
         _table(["config", "rows", "one row per"], [
-            ["default", n["default"], "annotated article: text, metadata, gold labels, consolidated spans"],
+            ["default", n["default"], "annotated article: metadata, gold labels, consolidated spans"],
             ["annotations", n["annotations"], "article x annotator (submitted annotations, pseudonymised)"],
             ["spans", n["spans"], "span marked by an annotator (frame cues, stance evidence)"],
-            ["corpus", n["corpus"], "normalised article, labelled or not (duplicates marked)"],
+            ["corpus", n["corpus"], "normalised article (provenance, dates, duplicates marked): "
+             + ("every article of the corpus, annotated or not" if st.release_unannotated else "the annotated articles only")],
         ]),
         "",
-        f"Languages: {', '.join(langs) or 'unknown'}. Outlets: "
-        + ", ".join(f"{o} ({k})" for o, k in sorted(outlets.items(), key=lambda x: (-x[1], x[0]))[:20]) + ".",
+        f"Publication dates of the annotated articles: {date_range([r['published_at'] for r in default_rows])}. "
+        f"Languages (detected, share at least {st.language_min_share:.0%} of the annotated articles to be claimed): "
+        + (", ".join(f"{c} ({lang_counts[c]})" for c in langs) or "none")
+        + ((". Below that share, not claimed: " + ", ".join(f"{c} ({k})" for c, k in sorted(lang_counts.items()) if c not in langs))
+           if set(lang_counts) - set(langs) else "") + ". "
+        f"Outlets ({len(outlets)}, spellings of one outlet joined by `outlet_key`): "
+        + ", ".join(f"{spelling[o].most_common(1)[0][0]} ({k})" for o, k in sorted(outlets.items(), key=lambda x: (-x[1], x[0]))[:20])
+        + (f" and {len(outlets) - 20} more" if len(outlets) > 20 else "") + ".",
         "",
         "## Collection",
         "",
-        "Articles come from scraped pages (plain-text dumps of rendered pages, HTML, crawler records) "
-        "normalised by `framestance normalise`: site chrome, captions and credits removed from the body, "
-        "byline, outlet, syndication source and date read, related articles split off; exact and near "
-        "duplicates (MinHash LSH) marked with `duplicate_of` and grouped by `cluster_id`. Local file "
-        "paths are not published; `source_sha256` identifies the input.",
+        "Source: " + _ask(st.source, "source", "where the pages came from, how and when they were collected") + " "
+        + "The annotated articles came from " + ", ".join(f"{k} {kind_name(kind)}" for kind, k in sorted(kinds.items())) + ". "
+        "They were normalised by `framestance normalise`: "
+        + "; ".join(dict.fromkeys(KIND_TEXT.get(kind_group(kind), "crawler records (JSONL, CSV, Parquet): their text, title, "
+                                        "date, authors and outlet fields read, other fields kept by name")
+                                  for kind in sorted(kinds)))
+        + (f"; {related} annotated articles are related articles split off a page that carried them" if related else "")
+        + ". Exact and near duplicates (MinHash LSH) are marked with `duplicate_of` and grouped by `cluster_id`. "
+        "Retrieval times: " + date_range(arts["retrieved_at"].to_pylist() if arts.num_rows else []).replace("dated", "with a time")
+        + ". Local file paths are not published; `source_sha256` identifies the input.",
         "",
     ]
     parts += selection_section(inp, cb)
@@ -229,6 +364,18 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "excluded. Per article: first its relevance (is it about the issue?); for a relevant article, the "
         "frames present, one primary frame, the tone, a stance per target, and optional spans (frame cues, "
         "stance evidence). An annotator who finds the article not about the issue gives no other label.",
+        "",
+        "Annotators: " + _ask(st.annotators, "annotators", "who the annotators were, how they were recruited, trained and paid") + " "
+        + "Adjudication: " + _ask(st.adjudicators, "adjudicators", "who decided the disputes") + " "
+        + time_spent([lt for _, _, lt in sub_ann]),
+        "",
+        "### Instructions, as the annotators saw them",
+        "",
+        "The labeling page shows the issue statement and these instructions in a panel above the article, and each "
+        "label's definition where it is chosen (the tables below; the full codebook is `codebook.yaml`).",
+        "",
+        *(["> " + line if line.strip() else ">" for line in cb.instructions.strip().splitlines()] if cb.instructions
+          else ["The codebook gives no instructions beyond the definitions below."]),
         "",
         "### Relevance",
         "",
@@ -256,7 +403,8 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "",
         _table(["value", "definition"], [[v.id, v.definition] for v in cb.stance_values]),
         "",
-        f"Gold labels: `{method}` aggregation. "
+        f"Gold labels: by `{method}` vote over the article's annotators, then replaced, label by label, where an "
+        "adjudicator decided a dispute (`framestance adjudicate`; `*_source` says which, per label). "
         + ("Dawid-Skene weighs annotators by their estimated confusion matrices; its label is the most probable "
            "among those the article's annotators gave. " if method == "dawid-skene" else "")
         + f"A tie, a label with too little support, an article with too few annotators and a primary frame that is "
@@ -267,6 +415,13 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
           "the article relevant who chose each label, in the order of the label lists above; `frames_votes` "
           "the share of them who marked each frame present. "
         + "`*_support` is the share of annotators behind a label (Dawid-Skene: its posterior).",
+        "",
+        f"Where the released gold labels come from (n: the {len(released)} annotated articles; not applicable: the "
+        "article is not about the issue; frames: articles with at least one frame left unresolved):",
+        "",
+        _table(["label", "voted", "adjudicated", UNRESOLVED, "not applicable"],
+               gold_sources(inp.gold.filter(pa.compute.is_in(inp.gold["article_id"], value_set=pa.array(sorted(released), pa.string()))),
+                            ["relevance", "primary_frame", "frames", "tone", *[f"stance_{t.id}" for t in cb.targets]])),
         "",
         "## Agreement",
         "",
@@ -324,8 +479,11 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "- Extraction from rendered pages is heuristic: some boilerplate may remain in bodies and some "
         "body text may be lost; dates shown as relative times are resolved against the retrieval time.",
         weak_text(alpha_rows),
-        "- Outlets and languages are unevenly represented; the sample is not representative of any population of news.",
-        "- The texts are news articles: their copyright stays with the publishers; check the licence before redistribution.",
+        "- Outlets and languages are unevenly represented; the annotated articles represent a population of news only "
+        "as far as the Selection section says (design weights).",
+        ("- The texts are republished under their licence; check it before you redistribute them further." if opts.texts else
+         "- Without the texts, a user who cannot obtain the same pages cannot rebuild them; `framestance hydrate` says "
+         "which articles it could not match."),
         "",
         "## Changelog",
         "",
@@ -340,9 +498,36 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         for a, cols in list(changed.items())[:50]:
             parts.append(f"- `{a}`: {', '.join(cols)}")
         parts.append("")
-    cite = opts.citation or (
-        f"@misc{{{opts.name.replace('-', '_')}_{opts.version.replace('.', '_')},\n"
-        f"  title = {{{title}}},\n  note = {{Version {opts.version}, built with framestance}},\n}}")
-    parts += ["## How to cite", "", f"Cite the version you used ({opts.version}); files and checksums are in `MANIFEST.json`.",
-              "", "```bibtex", cite, "```", ""]
+    licence = st.license or "unknown"
+    parts += ["## How to cite", "", f"Cite the version you used ({opts.version}); files and checksums are in `MANIFEST.json`."
+              + ("" if st.authors and st.year else " " + ASK.format(key="authors` and `study.year", what="the citation's authors and year"))
+              + ("" if st.url else " " + ASK.format(key="url", what="where the dataset lives")),
+              "", "```bibtex", citation(opts, title), "```", "",
+              "## Licence", "",
+              (f"The annotations: `{licence}`" + (", its text in `LICENSE`." if opts.licence_text else
+                                                (f" (https://spdx.org/licenses/{licence}.html)." if st.license and licence != "other"
+                                                 else ". " + ASK.format(key="license", what="the licence of the annotations"))))
+              + (f" The texts: `{st.texts_license}`." if opts.texts else
+                 " The texts are not part of the release: they stay under their publishers' copyright."), ""]
+    if opts.licence_text:
+        parts += ["```text", opts.licence_text.strip(), "```", ""]
+    parts += ["## Datasheet answers", "",
+              "The questions of \"Datasheets for Datasets\" (Gebru et al. 2021) and of the Hugging Face dataset card, "
+              "and where this card answers them: *computed* from the released tables, *study* from the study's "
+              "configuration (params.yaml `study:`), *codebook* from `codebook.yaml`.", "",
+              _table(["question", "answered in", "how"], [
+                  ["For what purpose was the dataset created? Who created it?", "Motivation", "study (authors: " + ("given" if st.authors else "asked") + ")"],
+                  ["What do the instances represent? How many are there?", "Composition", "computed"],
+                  ["Is it a sample? Of what population, how drawn?", "Selection", "computed from the selection rounds"],
+                  ["Languages, dates, outlets", "Composition", f"computed (languages at least {st.language_min_share:.0%})"],
+                  ["How was the data collected, over what time frame?", "Collection", "computed (input kinds, retrieval times); source: study"],
+                  ["Who annotated, how were they instructed, how long did it take?", "Annotation process", "study (who); codebook (instructions); computed (time)"],
+                  ["How were labels aggregated, what was adjudicated?", "Annotation process", "computed (gold sources)"],
+                  ["How reliable are the labels?", "Agreement", "computed (alpha, 95 % interval, n)"],
+                  ["Recommended splits", "Splits", "computed"],
+                  ["Does it contain data that identifies people?", "Annotation process", "annotators pseudonymised; bylines are the pages' own"],
+                  ["Known limitations", "Known limitations", "computed where figures, else standing text"],
+                  ["Is it distributed, under what licence?", "Licence", "study"],
+                  ["How should it be cited? Will it be updated?", "How to cite, Changelog", "study; computed (changelog)"],
+              ]), ""]
     return "\n".join(parts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ class Codebook:
     issue: str = ""  # the issue and its direction, which tone is measured against
     relevance: tuple[Label, ...] = ()  # (relevant, not_relevant): asked first, "not relevant" skips the rest
     query: str = ""  # the search query (tantivy/Lucene syntax) whose hits are the study's population
+    instructions: str = ""  # the coding instructions annotators read on the labeling page (paragraphs: blank lines)
 
     # ---- names of the labeling interface's controls (one place) -------------------------
     FRAMES = "frames"
@@ -136,6 +138,12 @@ def load(path: str | Path | None = None) -> Codebook:
     if not isinstance(issue, str) or not issue.strip():
         raise CodebookError(f"{where}: `issue` must state the issue and its direction (tone is measured against it, "
                             "as the Media Frames Corpus measures tone pro / anti a stated issue)")
+    instructions = doc.get("instructions") or ""
+    if not isinstance(instructions, str):
+        raise CodebookError(f"{where}: `instructions` must be text (the coding instructions annotators read; "
+                            "paragraphs separated by a blank line)")
+    # paragraphs kept (a blank line), each paragraph's own line breaks folded into spaces
+    instructions = "\n\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", instructions) if p.strip())
     relevance = _labels(doc, "relevance", where)
     if [r.id for r in relevance] != [Codebook.RELEVANT, Codebook.NOT_RELEVANT]:
         raise CodebookError(f"{where}: `relevance` must list exactly the ids {Codebook.RELEVANT} and "
@@ -181,4 +189,5 @@ def load(path: str | Path | None = None) -> Codebook:
         issue=" ".join(issue.split()),
         relevance=relevance,
         query=query,
+        instructions=instructions,
     )

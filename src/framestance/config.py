@@ -27,6 +27,34 @@ class ConfigError(FramestanceError, ValueError):
 
 
 @dataclass(frozen=True)
+class StudyConfig:
+    """What the study is and who made it: every stage reads its paths from here, the card its facts.
+
+    Nothing here has a value taken from another study: `framestance init` writes it, the researcher
+    fills it, and the card asks (in a "to fill" line) for what is left empty rather than inventing it."""
+
+    name: str = "framestance"  # the dataset's name (dist/<name>/) and the default Label Studio project
+    title: str = ""  # the dataset's title on its card
+    issue: str = ""  # the issue in a few words (the codebook states it in full, with its query)
+    inputs: str = "corpus/raw"  # the folder of input pages (dvc.yaml reads it as ${study.inputs})
+    codebook: str = "schemas/codebook.yaml"  # the codebook every stage reads (dvc.yaml: ${study.codebook})
+    source: str = ""  # where the pages came from and when (a crawl, a database, a hand collection)
+    authors: list[str] = field(default_factory=list)  # "Family, Given" as BibTeX wants them
+    year: int | None = None  # of the release, for the citation
+    url: str = ""  # where the dataset (or the paper describing it) lives
+    citation: str = ""  # a BibTeX entry of the paper to cite instead of the generated one
+    license: str = ""  # of the annotations (a Hub licence id: cc-by-4.0, ...; `other` needs license_file)
+    license_file: str = ""  # the licence's text (a file in the study); the release carries it as LICENSE
+    texts_license: str = ""  # of the article texts; empty: not known, so the texts are not republished
+    release_unannotated: bool = False  # also release articles nobody annotated (identifiers only, unless texts may go)
+    release_extra: list[str] = field(default_factory=list)  # crawler fields (articles.parquet `extra`) to release by name
+    annotators: str = ""  # who the annotators were and how they were trained (the card asks when empty)
+    adjudicators: str = ""  # who decided the disputes
+    annotations_creators: list[str] = field(default_factory=lambda: ["expert-generated"])  # Hub vocabulary
+    language_min_share: float = 0.05  # a language below this share of the released articles is not claimed
+
+
+@dataclass(frozen=True)
 class NormaliseConfig:
     retrieved_at: datetime | None = None  # resolves relative dates; None: each file's modification time
     min_words: int = 30  # a body shorter than this is "not an article"
@@ -75,25 +103,26 @@ class AggregateConfig:
 
 @dataclass(frozen=True)
 class PublishConfig:
-    name: str = "framestance"
     version: str = ""
-    pretty_name: str = ""
-    license: str = "other"
     splits: dict[str, float] = field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
     salt: str = "framestance"
     max_shard_bytes: int = 100_000_000
-    citation: str = ""
-    annotations_creators: list[str] = field(default_factory=lambda: ["expert-generated"])
 
 
 @dataclass(frozen=True)
 class Config:
+    study: StudyConfig = field(default_factory=StudyConfig)
     normalise: NormaliseConfig = field(default_factory=NormaliseConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
     pull: PullConfig = field(default_factory=PullConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     aggregate: AggregateConfig = field(default_factory=AggregateConfig)
     publish: PublishConfig = field(default_factory=PublishConfig)
+
+    @property
+    def project(self) -> str:
+        """The Label Studio project the study pulls: pull.project, else the study's name."""
+        return self.pull.project or self.study.name
 
 
 def parse_instant(text: str, where: str) -> datetime:
@@ -124,6 +153,10 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if hint is not bool or not isinstance(value, bool):
             raise ConfigError(f"{where}: expected {getattr(hint, '__name__', hint)}, got {value!r}")
         return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)]
     if hint is int:
         if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
             return int(value)
@@ -176,5 +209,5 @@ def override(config: Any, **options: Any) -> Any:
     return dataclasses.replace(config, **{k: v for k, v in options.items() if v is not None})
 
 
-__all__ = ["Config", "ConfigError", "NormaliseConfig", "SelectConfig", "PullConfig", "QualityConfig", "AggregateConfig", "PublishConfig",
+__all__ = ["Config", "ConfigError", "StudyConfig", "NormaliseConfig", "SelectConfig", "PullConfig", "QualityConfig", "AggregateConfig", "PublishConfig",
            "load_config", "override", "parse_instant"]

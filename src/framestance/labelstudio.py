@@ -45,11 +45,12 @@ STANCE_ROWS = ["asdf", "ghjk", "zxcv", "bnml"]
 RELEVANCE_KEY = "shift+n"  # "not about the issue"
 
 #: Compact columns so that every control group and the article fit at 1366x768 above the Submit bar.
-#: Class names of Label Studio's front end (lsf-*) are internal: the browser test catches a change.
+#: Class names of Label Studio's front end (lsf-*, ant-*) are internal: the browser test catches a change.
+#: Label Studio sanitises <Style> as HTML, so a child combinator (the greater-than sign) is lost: none here.
 STYLE = """
 .fs-root { display: flex; gap: 10px; align-items: flex-start; font-size: 13px; }
 .fs-article { flex: 1 1 auto; min-width: 0; }
-.fs-text .lsf-richtext { max-height: calc(100vh - 306px); overflow-y: auto; padding-right: 6px; }
+.fs-text .lsf-richtext { max-height: calc(100vh - 328px); overflow-y: auto; padding-right: 6px; }
 .fs-meta .lsf-richtext__line { font-size: 11.5px; color: #666; }
 .fs-meta .lsf-richtext__container { padding: 0 !important; }
 .fs-col { flex: 0 0 190px; }
@@ -62,6 +63,20 @@ STYLE = """
 .fs-spans .lsf-label { font-size: 11.5px; padding: 0 4px; margin: 0 3px 3px 0; line-height: 17px; }
 .fs-spans .lsf-label__hotkey { font-size: 10px; opacity: .75; }
 .fs-title * { margin: 0 0 2px !important; font-size: 16px !important; line-height: 20px !important; }
+.fs-info { margin: 0 0 4px; }
+.fs-info .ant-collapse { display: flex; flex-wrap: wrap; gap: 0 18px; background: none; border: 0; border-radius: 0; }
+.fs-info .ant-collapse-item { display: contents; }
+.fs-info .ant-collapse-header { order: 0; padding: 0 !important; font-size: 12px; line-height: 18px !important; color: #1f5fb4 !important; }
+.fs-info .ant-collapse-expand-icon { width: 14px !important; height: 18px !important; padding: 0 !important; }
+.fs-info .ant-collapse-content { order: 1; flex: 0 0 100%; margin: 3px 0 2px; border: 1px solid #d9d9d9 !important; border-radius: 4px;
+  max-height: calc(100vh - 200px); overflow-y: auto; background: #fcfcfc; }
+.fs-info .ant-collapse-content-box { padding: 4px 10px 8px !important; }
+.fs-doc * { font-size: 12.5px !important; line-height: 17px !important; margin: 0 !important; color: #222; font-weight: 400 !important; }
+.fs-doc .fs-p { margin: 0 0 6px !important; }
+.fs-doc .fs-def { margin: 0 0 3px !important; }
+.fs-doc .fs-def *, .fs-doc .fs-p * { display: inline; }
+.fs-doc .fs-def :first-child, .fs-doc .fs-issue :first-child { font-weight: 600 !important; }
+.fs-doc .fs-sec * { font-size: 12px !important; font-weight: 600 !important; color: #555; margin: 8px 0 2px !important; }
 """
 
 
@@ -79,7 +94,10 @@ def labeling_config(cb: Codebook, votes: bool = False) -> str:
     span label sets above it; the primary frame (which counts as present: `pull` adds it to the
     frames, so a primary frame outside the marked frames cannot exist) and the other frames; tone and
     one row per stance target; above them a "not about the issue" box that hides them all.
-    Hotkeys on every group, definitions as hints, plain-word messages for what is required. With
+    Hotkeys on every group, definitions as hints (a tooltip on hover over a checkbox, a radio or an
+    option of the primary-frame list), plain-word messages for what is required. Above the title,
+    two panels, collapsed at load (one opens at a time, pushing the article down, not the
+    controls): the issue and the codebook's instructions; every label's name and definition. With
     `votes` (the adjudication project), each annotator's labels (pseudonymised, `$votes`) are
     shown above the article."""
     from xml.sax.saxutils import escape
@@ -97,12 +115,40 @@ def labeling_config(cb: Codebook, votes: bool = False) -> str:
     def header(text: str) -> str:
         return f'<View className="fs-h"><Header {attrs(value=text, size="6")}/></View>'
 
+    def static(text: str) -> str:
+        # Label Studio reads `$name` in a value as task data: a full-width dollar sign shows the same
+        return text.replace("$", "\uff04")
+
+    def line(cls: str, *parts: str) -> str:
+        return f'<View className="{cls}">' + "".join(f"<Header {attrs(value=static(t), size='6')}/>" for t in parts) + "</View>"
+
+    def definitions(title: str, labels, keys_: list | None = None) -> list[str]:
+        out = [line("fs-sec", title)]
+        for i, lab in enumerate(labels):
+            key = keys_[i] if keys_ and i < len(keys_) else None
+            out.append(line("fs-def", f"{lab.name}" + (f" [{key}]" if key else "") + ": ", lab.definition))
+        return out
+
     frame_keys = keys(cb.frames, FRAME_KEYS)
     # "not about the issue" hides every other question; Label Studio does not require a control
     # inside a hidden View, so such an annotation submits with its relevance alone
     not_relevant = cb.relevance[1]
     coded = attrs(visibleWhen="choice-unselected", whenTagName=cb.RELEVANCE, whenChoiceValue=not_relevant.name)
-    out = ["<View>", f"<Style>{STYLE}</Style>", '<View className="fs-root">', '<View className="fs-article">',
+    # the issue, the instructions and every label's definition, from the codebook, collapsed at load
+    info = ['<View className="fs-info">', '<Collapse bordered="false">',
+            f"<Panel {attrs(value='The issue and the instructions' if cb.instructions else 'The issue')}>",
+            '<View className="fs-doc">',
+            line("fs-p fs-issue", "The issue: ", cb.issue)]
+    info += [line("fs-p", para) for para in cb.instructions.split("\n\n") if para]
+    info += ["</View>", "</Panel>", f"<Panel {attrs(value='The codebook: every label and its definition')}>",
+             '<View className="fs-doc">']
+    info += definitions("Relevance (one box: ticked = not about the issue)", cb.relevance)
+    info += definitions("Frames (primary frame: shift + the key)", cb.frames, FRAME_KEYS)
+    info += definitions("Tone toward the issue", cb.tone, TONE_KEYS)
+    info += definitions("Stance values (one per target; each target's row of keys, in this order)", cb.stance_values)
+    info += definitions("Stance targets", cb.targets)
+    info += ["</View>", "</Panel>", "</Collapse>", "</View>"]
+    out = ["<View>", f"<Style>{STYLE}</Style>", '<View className="fs-root">', '<View className="fs-article">', *info,
            '<View className="fs-title"><Header value="$title" size="4"/></View>',
            '<View className="fs-meta"><Text name="meta" value="$meta"/></View>',
            *(['<View className="fs-votes">', header("The annotators' labels (decide, then label as usual)"),

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .codebook import Codebook
+from .config import StudyConfig
 from .errors import FramestanceError
 from .io import atomic_write, sha256_file
 from .schema import PSEUDONYM, SPAN_KINDS, UNRESOLVED, submitted
@@ -51,6 +52,12 @@ class VersionExists(PublishError):
     pass
 
 
+#: Licences under which news texts may be republished: only then does a release carry them.
+OPEN_LICENSES = frozenset({"cc0-1.0", "cc-by-4.0", "cc-by-sa-4.0", "cc-by-3.0", "cc-by-sa-3.0", "cc-by-2.0",
+                           "cc-by-sa-2.0", "odc-by", "odbl", "pddl", "apache-2.0", "mit", "bsd-3-clause",
+                           "unlicense", "public-domain"})
+
+
 @dataclass
 class Options:
     name: str
@@ -58,11 +65,14 @@ class Options:
     ratios: Mapping[str, float] = field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
     salt: str = "framestance"
     max_shard_bytes: int = 100_000_000
-    license: str = "other"
-    pretty_name: str = ""
-    citation: str = ""
     tie: str = "unresolved"  # the aggregation's tie rule, for the card
-    annotations_creators: tuple[str, ...] = ("expert-generated",)  # Hub vocabulary: who made the labels
+    study: StudyConfig = field(default_factory=StudyConfig)  # who, what, which licences: the card's facts
+    licence_text: str = ""  # the text of study.license_file, read by the caller (the release's LICENSE)
+
+    @property
+    def texts(self) -> bool:
+        """Whether the release carries the articles' texts: only under an open licence of the texts."""
+        return self.study.texts_license.strip().lower() in OPEN_LICENSES
 
 
 @dataclass
@@ -122,8 +132,11 @@ def _names(labels, extra: tuple[str, ...] = ()) -> list[str]:
     return [lab.id for lab in labels] + list(extra)
 
 
-def features(cb: Codebook) -> dict:
-    """config -> datasets.Features."""
+def features(cb: Codebook, texts: bool = True, extra: tuple[str, ...] | list[str] = ()) -> dict:
+    """config -> datasets.Features. Without `texts` (the default release of news under copyright)
+    no config holds an article's text, its captions or a span's text: `text_sha256` (of the text,
+    and of each span's text) identifies them, and `framestance hydrate` puts them back from the
+    user's own copy. `extra`: crawler fields released by name (`extra_<name>`, text)."""
     from datasets import ClassLabel, Features, List, Value
 
     frames = ClassLabel(names=_names(cb.frames))
@@ -133,9 +146,12 @@ def features(cb: Codebook) -> dict:
     relevance = ClassLabel(names=_names(cb.relevance))
     relevance_or_tie = ClassLabel(names=_names(cb.relevance, (UNRESOLVED,)))
     ts = Value("timestamp[us, tz=UTC]")
-    meta = {"article_id": Value("string"), "title": Value("string"), "text": Value("string"),
-            "outlet": Value("string"), "url": Value("string"), "published_at": ts, "language": Value("string"),
-            "kicker": Value("string"), "cluster_id": Value("string"), "text_sha256": Value("string")}
+    text = {"text": Value("string")} if texts else {}
+    extras = {f"extra_{x}": Value("string") for x in extra}
+    meta = {"article_id": Value("string"), "title": Value("string"), **text,
+            "outlet": Value("string"), "outlet_key": Value("string"), "url": Value("string"), "published_at": ts,
+            "language": Value("string"), "kicker": Value("string"), "cluster_id": Value("string"),
+            "text_sha256": Value("string"), **extras}
     default = {**meta, "n_annotators": Value("int32"),
                "relevance": relevance_or_tie, "relevance_support": Value("float64"),
                "primary_frame": frames_or_tie, "primary_frame_support": Value("float64"),
@@ -159,19 +175,21 @@ def features(cb: Codebook) -> dict:
         annotations[f"stance_{t.id}"] = value
     annotations.update({"lead_time": Value("float64"), "created_at": ts, "updated_at": ts})
     default["spans"] = List({"kind": Value("string"), "label": Value("string"), "start": Value("int64"),
-                             "end": Value("int64"), "text": Value("string"), "support": Value("float64")})
+                             "end": Value("int64"), **text, "text_sha256": Value("string"), "support": Value("float64")})
     spans = {"article_id": Value("string"), "annotator": Value("string"), "kind": ClassLabel(names=list(SPAN_KINDS)),
-             "label": Value("string"), "start": Value("int64"), "end": Value("int64"), "text": Value("string")}
+             "label": Value("string"), "start": Value("int64"), "end": Value("int64"), **text,
+             "text_sha256": Value("string")}
     corpus = {"article_id": Value("string"), "source_sha256": Value("string"), "position": Value("int32"),
               "input_kind": Value("string"), "relation": Value("string"), "parent_id": Value("string"),
-              "url": Value("string"), "outlet": Value("string"), "syndicated_from": Value("string"),
+              "url": Value("string"), "outlet": Value("string"), "outlet_key": Value("string"),
+              "syndicated_from": Value("string"),
               "kicker": Value("string"), "title": Value("string"), "authors": List(Value("string")),
               "author_roles": List(Value("string")), "published_at": ts, "published_text": Value("string"),
               "date_precision": Value("string"), "retrieved_at": ts, "language": Value("string"),
-              "text": Value("string"), "paragraphs": List({"start": Value("int32"), "end": Value("int32")}),
-              "media": List({"caption": Value("string"), "credit": Value("string")}), "n_words": Value("int32"),
-              "text_sha256": Value("string"), "duplicate_of": Value("string"), "cluster_id": Value("string"),
-              "normaliser_version": Value("string")}
+              **text, "paragraphs": List({"start": Value("int32"), "end": Value("int32")}),
+              **({"media": List({"caption": Value("string"), "credit": Value("string")})} if texts else {}),
+              "n_words": Value("int32"), "text_sha256": Value("string"), "duplicate_of": Value("string"),
+              "cluster_id": Value("string"), "normaliser_version": Value("string"), **extras}
     return {name: Features(f) for name, f in
             (("default", default), ("annotations", annotations), ("spans", spans), ("corpus", corpus))}
 
@@ -188,6 +206,11 @@ def _encode(column: pa.ChunkedArray | pa.Array, names: list[str], what: str) -> 
         bad = sorted(set(pc.filter(arr, unknown).to_pylist()))[:5]
         raise PublishError(f"{what}: labels not in the codebook: {', '.join(map(str, bad))} (run `framestance validate`)")
     return idx.cast(pa.int64())
+
+
+def g_cols(gold: pa.Table) -> set[str]:
+    """The gold table's own columns (they win over the article's in `default`)."""
+    return set(gold.column_names) - {"article_id", "text_sha256", "method"}
 
 
 # ---- splits ---------------------------------------------------------------------------------------
@@ -248,19 +271,42 @@ def released_codebook(codebook_text: str, cb: Codebook) -> str:
         doc, sort_keys=False, allow_unicode=True)
 
 
-def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
+def _text_hash(text: str | None) -> str | None:
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _with_extra(arts: pa.Table, names: tuple[str, ...] | list[str]) -> pa.Table:
+    """articles with an `extra_<name>` column per released crawler field (null where a record had none)."""
+    if not names:
+        return arts
+    pairs = arts["extra"].to_pylist() if "extra" in arts.column_names else [[] for _ in range(arts.num_rows)]
+    for x in names:
+        arts = arts.append_column(f"extra_{x}", pa.array([next((p["value"] for p in (row or []) if p["name"] == x), None)
+                                                          for row in pairs], pa.string()))
+    return arts
+
+
+def build_tables(inp: Inputs, cb: Codebook, opts: Options | None = None) -> dict[str, pa.Table]:
     """The four configs' tables. Hidden gold questions (the codebook's gold articles) are never
-    released: their article, its annotations and spans are left out of every config."""
-    feats = features(cb)
+    released: their article, its annotations and spans are left out of every config. Texts only
+    where `opts.texts` (an open licence of the texts); `corpus` holds the annotated articles only,
+    unless the study releases the others too."""
+    opts = opts or Options(name="framestance", version="0.0.0", study=StudyConfig(texts_license="cc0-1.0",
+                                                                                   release_unannotated=True))
+    extra = tuple(opts.study.release_extra)
+    feats = features(cb, opts.texts, extra)
     hidden = hidden_articles(inp.articles, cb)
-    arts = _without(inp.articles, hidden)
+    arts = _with_extra(_without(inp.articles, hidden), extra)
+    if "outlet_key" not in arts.column_names:  # a corpus normalised before outlet keys
+        from .normalise.text import outlet_key
+
+        arts = arts.append_column("outlet_key", pa.array([outlet_key(o) or None for o in arts["outlet"].to_pylist()],
+                                                         pa.string()))
     frames, tones, values = _names(cb.frames), _names(cb.tone), _names(cb.stance_values)
 
     # default: gold labels joined with the article's metadata and its consolidated spans
     gold = _without(inp.gold, hidden)
-    meta_cols = ["article_id", "title", "text", "outlet", "url", "published_at", "language", "kicker", "cluster_id",
-                 "text_sha256"]
-    meta = arts.select(meta_cols)
+    meta = arts.select([c for c in feats["default"] if c in arts.column_names and c not in g_cols(inp.gold)])
     g = gold.drop_columns([c for c in ("text_sha256", "method") if c in gold.column_names])
     at = pc.index_in(g["article_id"], value_set=meta["article_id"])
     if at.null_count:
@@ -271,6 +317,9 @@ def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
         joined = joined.append_column(name, g[name])
     spans_by: dict[str, list[dict]] = {}
     for r in _sorted(inp.gold_spans, ["article_id", "kind", "label", "start"]).to_pylist():
+        r["text_sha256"] = _text_hash(r.get("text"))
+        if not opts.texts:
+            r.pop("text", None)
         spans_by.setdefault(r.pop("article_id"), []).append(r)
     picked = {r["article_id"]: r for r in (inp.selection.to_pylist() if inp.selection is not None else [])}
     t = inp.rounds[-1].threshold if inp.rounds else None
@@ -315,12 +364,16 @@ def build_tables(inp: Inputs, cb: Codebook) -> dict[str, pa.Table]:
     annotations = _sorted(pa.table(cols).cast(feats["annotations"].arrow_schema), ["article_id", "annotator"])
 
     sp = _without(submitted(inp.spans), hidden)
-    spans = pa.table({"article_id": sp["article_id"], "annotator": sp["annotator"],
-                      "kind": _encode(sp["kind"], list(SPAN_KINDS), "span kind"), "label": sp["label"],
-                      "start": sp["start"], "end": sp["end"], "text": sp["text"]}).cast(feats["spans"].arrow_schema)
+    span_cols = {"article_id": sp["article_id"], "annotator": sp["annotator"],
+                 "kind": _encode(sp["kind"], list(SPAN_KINDS), "span kind"), "label": sp["label"],
+                 "start": sp["start"], "end": sp["end"], "text": sp["text"],
+                 "text_sha256": pa.array([_text_hash(x) for x in sp["text"].to_pylist()], pa.string())}
+    spans = pa.table({k: span_cols[k] for k in feats["spans"]}).cast(feats["spans"].arrow_schema)
     spans = _sorted(spans, ["article_id", "annotator", "kind", "start", "end", "label"])
 
     corpus = arts.drop_columns([c for c in PRIVATE_COLUMNS if c in arts.column_names])
+    if not opts.study.release_unannotated:
+        corpus = corpus.filter(pc.is_in(corpus["article_id"], value_set=default["article_id"].combine_chunks()))
     corpus = _sorted(corpus.select(list(feats["corpus"])).cast(feats["corpus"].arrow_schema), ["article_id"])
     return {"default": default, "annotations": annotations, "spans": spans, "corpus": corpus}
 
@@ -542,13 +595,15 @@ def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: 
     from .card import render_card
 
     check_name_and_version(opts)
+    if opts.study.license.strip().lower() == "other" and not opts.licence_text.strip():
+        raise PublishError("study.license is `other`: give its text in study.license_file (the release carries it as LICENSE)")
     problems = release_problems(inp, cb)
     if problems:  # nothing invalid is released: not a byte is written
         shown = "; ".join(problems[:8]) + (f"; and {len(problems) - 8} more" if len(problems) > 8 else "")
         raise PublishError(f"refusing to publish: the tables fail validation: {shown} (run `framestance validate`)")
     root = out / opts.name
     final = root / opts.version
-    tables = build_tables(inp, cb)
+    tables = build_tables(inp, cb, opts)
     splits = split_tables(tables, inp.articles, opts)
     record = release_record(opts, splits, cb)
     record_path = records / opts.name / f"{opts.version}.json" if records is not None else None
@@ -584,7 +639,10 @@ def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: 
                 sizes[config][s] = (table.nbytes, sum(p.stat().st_size for p in written))
         (tmp / "codebook.yaml").write_text(released_codebook(codebook_text, cb), encoding="utf-8")
         files["codebook.yaml"] = {}
-        card = render_card(opts, cb, features(cb), data_files, splits, inp, log, sizes)
+        if opts.licence_text:
+            (tmp / "LICENSE").write_text(opts.licence_text, encoding="utf-8")
+            files["LICENSE"] = {}
+        card = render_card(opts, cb, features(cb, opts.texts, opts.study.release_extra), data_files, splits, inp, log, sizes)
         (tmp / "README.md").write_text(card, encoding="utf-8")
         files["README.md"] = {}
         for rel in files:

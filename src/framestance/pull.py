@@ -188,6 +188,9 @@ def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_
     not_relevant = cb.relevance[1].name
 
     adjudication = task.get("framestance_queue") == ADJUDICATION
+    # every control of the codebook's interface, with the names it may hold (None: any)
+    known: dict[str, Any] = {cb.FRAMES: frames, cb.PRIMARY: frames, cb.TONE: tones, cb.RELEVANCE: None,
+                             cb.FRAME_SPANS: frames, cb.EVIDENCE: targets, **{c: values for c in stance_controls}}
 
     def one(n: int, ann: Any, kind: str) -> None:
         if not isinstance(ann, dict):
@@ -236,6 +239,15 @@ def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_
             if not isinstance(value, dict):
                 raise _Bad(f"result item {j} ({name}): value is not an object")
             picked = _strings(value.get("choices"), f"result item {j} ({name}) choices")
+            if name not in known:
+                raise PullError(f"task {tid}: result item {j}: control {name!r} is not in codebook {cb.name} v{cb.version} "
+                                f"({cb.source or 'given'}): pull with the codebook the project was pushed with (--codebook)")
+            vocabulary = known[name]
+            strange = [c for c in [*picked, *_strings(value.get("labels"), f"result item {j} ({name}) labels")]
+                       if vocabulary is not None and c not in vocabulary and name != cb.RELEVANCE]
+            if strange:
+                raise PullError(f"task {tid}: result item {j}: {name} label {strange[0]!r} is not in codebook {cb.name} "
+                                f"v{cb.version} ({cb.source or 'given'}): pull with the codebook the project was pushed with")
             if name == cb.FRAMES:
                 row["frames"] = sorted(frames.get(c, c) for c in picked)
             elif name == cb.PRIMARY and picked:
@@ -319,7 +331,7 @@ def latest_snapshot(out_dir: Path, project: str) -> Path | None:
 
 @dataclass(frozen=True)
 class PullReport:
-    source: str  # "server": a fresh export; "snapshot": the newest tracked snapshot (no server reachable)
+    source: str  # "server": a fresh export; "snapshot": the newest tracked snapshot (no server reachable); "none": neither
     snapshot: Path
     tables: dict[str, tuple[Path, int]]  # name -> (path, rows)
     projects: dict[str, int] = field(default_factory=dict)  # title -> tasks exported
@@ -350,6 +362,22 @@ def _foreign_annotations(tasks: list, title: str, project: str) -> list[str]:
     return out
 
 
+_FINGERPRINT = re.compile(r"codebook (.+?) v(\d+) \(([0-9a-f]{16})\)")
+
+
+def check_codebook(client, parts: dict[str, int], cb: Codebook) -> None:
+    """Every project was pushed with this codebook: push writes `codebook NAME vN (FINGERPRINT)`
+    into each project's description, and a pull with another codebook would read its labels
+    wrongly (a stance target it does not know is lost), so it is refused."""
+    for title, pid in sorted(parts.items()):
+        description = client.call(client.ls.projects.get, id=pid).description or ""
+        found = _FINGERPRINT.search(description)
+        if found and found.group(3) != cb.fingerprint():
+            raise PullError(f"project {title!r} was pushed with codebook {found.group(1)} v{found.group(2)} "
+                            f"({found.group(3)}), not {cb.source or cb.name} v{cb.version} ({cb.fingerprint()}): pull "
+                            "with the project's codebook (--codebook, or params.yaml study.codebook)")
+
+
 def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
         exporting: Callable[[], AbstractContextManager] = nullcontext) -> PullReport:
     """Export PROJECT (all its projects: the shared one and each annotator's queue) from the
@@ -373,8 +401,13 @@ def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
     if conn is None:
         snap = latest_snapshot(out, project)
         if snap is None:
-            raise PullError(f"no Label Studio running and no snapshot in {out}/{slug(project)}/: "
-                            "run `framestance studio up`, or set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY")
+            # a study before its first push: empty tables (select draws round 1 from them), said loudly
+            built = tables_from_tasks([], cb)
+            paths = write_tables(built, tables_dir)
+            return PullReport("none", Path(out) / slug(project), {n: (p, 0) for n, p in paths.items()},
+                              warning=(warning or "no Label Studio configured")
+                              + f" and no snapshot in {out}/{slug(project)}/: no annotations yet (empty tables); "
+                              "run `framestance studio up`, or set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY")
         built = tables_from_snapshot(snap.read_bytes(), cb)
         paths = write_tables(built, tables_dir)
         return PullReport("snapshot", snap, {n: (p, built[n].num_rows) for n, p in paths.items()},
@@ -386,6 +419,7 @@ def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
     parts = project_titles(client.projects(project), project)
     if not parts:
         raise PullError(f"project {project!r}: no such project on {client.url}")
+    check_codebook(client, parts, cb)
     pseudo = Pseudonymiser.of_home(home)
     tasks: list = []
     counts = {}

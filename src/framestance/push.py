@@ -161,7 +161,7 @@ def ensure_project(client: Client, name: str, cb: Codebook, report: PushReport,
     pid = existing.get(name) if existing is not None else client.find_project(name)
     if pid is None:
         report.project_created = True
-        return client.create_project(name, config, description=f"framestance; codebook {cb.name} v{cb.version} ({cb.fingerprint()})")
+        return client.create_project(name, config, description=project_description(cb))
     current = client.project_config(pid)
     if current.strip() == config.strip():
         return pid
@@ -176,8 +176,14 @@ def ensure_project(client: Client, name: str, cb: Codebook, report: PushReport,
             "keep the old labels or push to a new project"
         ) from None
     client.update_config(pid, config)
+    # the description carries the codebook's fingerprint, which pull checks
+    client.call(client.ls.projects.update, id=pid, description=project_description(cb))
     report.config_updated = True
     return pid
+
+
+def project_description(cb: Codebook) -> str:
+    return f"framestance; codebook {cb.name} v{cb.version} ({cb.fingerprint()})"
 
 
 def assign(articles: list[str], held: dict[str, set[str]], k: int, seed: int) -> dict[str, list[str]]:

@@ -40,7 +40,8 @@ ARTICLE = pa.schema(
         pa.field("relation", pa.string(), nullable=False),
         pa.field("parent_id", pa.string()),
         pa.field("url", pa.string()),
-        pa.field("outlet", pa.string()),
+        pa.field("outlet", pa.string()),  # as the page spells it
+        pa.field("outlet_key", pa.string()),  # one key per outlet however spelled (normalise.text.outlet_key)
         pa.field("syndicated_from", pa.string()),
         pa.field("kicker", pa.string()),
         pa.field("title", pa.string()),
@@ -61,6 +62,10 @@ ARTICLE = pa.schema(
         pa.field("cluster_id", pa.string(), nullable=False),
         pa.field("normaliser_version", pa.string(), nullable=False),
         pa.field("notes", pa.list_(pa.string()), nullable=False),
+        # a crawler record's fields framestance does not read, kept by name (values as text, JSON for
+        # non-text); `study.release_extra` releases them by name
+        # (a list of name/value pairs, sorted by name: `datasets` has no map type)
+        pa.field("extra", pa.list_(pa.struct([("name", pa.string()), ("value", pa.string())])), nullable=False),
     ]
 )
 

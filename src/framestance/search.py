@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import shutil
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -39,6 +38,7 @@ import pyarrow.parquet as pq
 
 from .errors import FramestanceError
 from .io import atomic_write, write_table
+from .normalise.text import outlet_key
 
 SEARCH_FIELDS = ["title", "text"]
 INDEX_COLUMNS = ["article_id", "title", "text", "outlet", "language", "published_at", "text_sha256", "duplicate_of",
@@ -52,13 +52,6 @@ BATCH = 5_000  # rows turned into Python objects at a time
 
 class SearchError(FramestanceError, ValueError):
     """A missing corpus or index, or a query that does not parse (the message names the place)."""
-
-
-def outlet_key(outlet: str | None) -> str:
-    """One key per outlet however a page spells it ("The Daily Caller", "dailycaller.com" stay apart
-    only where the words differ): lower case, letters and digits only, a leading "the" dropped."""
-    low = re.sub(r"[^0-9a-z]+", "", (outlet or "").lower())
-    return low[3:] if low.startswith("the") and len(low) > 6 else low
 
 
 def _schema():

@@ -64,10 +64,11 @@ def _client(home: Path):
 
 
 def _codebook(path: Optional[Path]):
+    """The codebook at PATH, else the study's (params.yaml study.codebook)."""
     from ..codebook import load
 
     try:
-        return load(path)
+        return load(path or Path(settings().study.codebook))
     except FramestanceError as exc:
         fail(str(exc))
 
@@ -76,4 +77,4 @@ StudioHome = Annotated[Path, typer.Option("--home", help="Folder for the server'
 CorpusDir = Annotated[Path, typer.Option("--corpus", help="Folder with articles.parquet.")]
 AnnotationsDir = Annotated[Path, typer.Option("--annotations", help="Folder with annotations/stances/spans.parquet (the pull output).")]
 GoldDir = Annotated[Path, typer.Option("--gold", help="Folder with gold.parquet and gold_spans.parquet (the aggregate output).")]
-CodebookOpt = Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default schemas/codebook.yaml).")]
+CodebookOpt = Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default: params.yaml study.codebook).")]

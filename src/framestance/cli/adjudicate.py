@@ -28,7 +28,7 @@ def adjudicate(
 
     cb = _codebook(codebook)
     cfg = settings()
-    project = project or cfg.pull.project
+    project = project or cfg.project
     if not project:
         fail("--project: missing (or set pull.project in params.yaml)")
     client = _client(home)

@@ -17,7 +17,7 @@ from ._app import (
 
 @app.command()
 def codebook(
-    path: Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default schemas/codebook.yaml).")] = None,
+    path: Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default: params.yaml study.codebook).")] = None,
     out: Annotated[Path, typer.Option(help="Where the generated labeling config is written for review.")] = Path("schemas/labeling_config.xml"),
     check: Annotated[bool, typer.Option("--check", help="Only check that OUT is up to date (exit 1 when stale).")] = False,
 ) -> None:

@@ -28,7 +28,7 @@ from ._app import (
 def publish(
     version: Annotated[Optional[str], typer.Option("--version", help="MAJOR.MINOR.PATCH (default: params.yaml publish.version).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder of published datasets: <out>/<name>/<version>/.")] = Path("dist"),
-    name: Annotated[Optional[str], typer.Option("--name", help="Dataset name (default: params.yaml publish.name).")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Dataset name (default: params.yaml study.name).")] = None,
     corpus: CorpusDir = Path("corpus/normalised"),
     annotations: AnnotationsDir = Path("corpus/annotations"),
     gold: GoldDir = Path("corpus/gold"),
@@ -45,10 +45,16 @@ def publish(
 
     cb = _codebook(codebook)
     cfg = settings()
-    p = override(cfg.publish, name=name, version=version)
-    opts = Options(name=p.name, version=p.version, ratios=p.splits, salt=p.salt, max_shard_bytes=p.max_shard_bytes,
-                   license=p.license, pretty_name=p.pretty_name, citation=p.citation, tie=cfg.aggregate.tie,
-                   annotations_creators=tuple(p.annotations_creators))
+    p = override(cfg.publish, version=version)
+    study = override(cfg.study, name=name)
+    licence_text = ""
+    if study.license_file:
+        try:
+            licence_text = Path(study.license_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            fail(f"{study.license_file}: cannot read the licence text (study.license_file): {exc.strerror or exc}")
+    opts = Options(name=study.name, version=p.version, ratios=p.splits, salt=p.salt, max_shard_bytes=p.max_shard_bytes,
+                   tie=cfg.aggregate.tie, study=study, licence_text=licence_text)
     if not opts.version:
         fail("--version: missing (or set publish.version in params.yaml)")
     try:
@@ -73,3 +79,22 @@ def publish(
         except (HfHubHTTPError, OSError, ValueError) as exc:
             fail(f"--push-to-hub {push_to_hub}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
         out_console.print(f"pushed to the Hub: {res['repo_id']} tag {res['tag']} (commit {res['commit']})", highlight=False)
+
+
+@app.command()
+def hydrate(
+    release: Annotated[Path, typer.Argument(help="A published version without texts: dist/<name>/<version>/.")],
+    copy: Annotated[list[Path], typer.Argument(help="Your copy of the articles: articles.parquet (or its folder), or the pages / WARC files.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The hydrated dataset folder (new).")],
+) -> None:
+    """Put the texts back into a release from your own copy of the articles, checking every sha256."""
+    from ..hydrate import hydrate as run
+
+    try:
+        with err_console.status("hydrating"):
+            done = run(release, copy, out)
+    except FramestanceError as exc:
+        fail(str(exc))
+    out_console.print(f"hydrated {done.articles} articles and {done.spans} spans -> {done.folder} "
+                      f"({', '.join(f'{c} {n} rows' for c, n in done.rows.items())})", highlight=False)
+    out_console.print(f'load it with: datasets.load_dataset("{done.folder}")', highlight=False)

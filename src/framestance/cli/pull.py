@@ -9,6 +9,7 @@ import typer
 
 from ..errors import FramestanceError
 from ._app import (
+    CodebookOpt,
     StudioHome,
     _codebook,
     app,
@@ -21,10 +22,10 @@ from ._app import (
 
 @app.command()
 def pull(
-    project: Annotated[Optional[str], typer.Option("--project", help="Label Studio project title (default: params.yaml pull.project).")] = None,
+    project: Annotated[Optional[str], typer.Option("--project", help="Label Studio project title (default: params.yaml pull.project, else study.name).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder of the snapshots (<out>/<project>/<time>-<sha>.json, tracked in git).")] = Path("annotations"),
     tables: Annotated[Path, typer.Option("--tables", help="Folder for annotations/stances/spans.parquet.")] = Path("corpus/annotations"),
-    codebook: Annotated[Optional[Path], typer.Option(help="Codebook YAML (default schemas/codebook.yaml).")] = None,
+    codebook: CodebookOpt = None,
     home: StudioHome = Path(".studio"),
 ) -> None:
     """Export every task with all annotations to a scrubbed snapshot, then flat tables.
@@ -34,14 +35,16 @@ def pull(
     from ..pull import run
 
     cb = _codebook(codebook)
-    project = project or settings().pull.project
+    project = project or settings().project
     if not project:
         fail("--project: missing (or set pull.project in params.yaml)")
     try:
         report = run(project, out, tables, cb, home, exporting=lambda: err_console.status("exporting from Label Studio"))
     except FramestanceError as exc:
         fail(str(exc))
-    if report.source == "snapshot":
+    if report.source == "none":
+        err_console.print(f"[yellow]warning:[/] {report.warning}", highlight=False)
+    elif report.source == "snapshot":
         err_console.print(f"[yellow]warning:[/] {report.warning}: using the snapshot {report.snapshot}", highlight=False)
     else:
         for title, n in report.projects.items():

@@ -34,7 +34,7 @@ def push(
     overlap_share: Annotated[int, typer.Option(min=0, max=100, help="Share of tasks (%) that get --overlap annotators.")] = 100,
     gold_rate: Annotated[float, typer.Option(help="With --annotators: share of each queue that is hidden gold questions (codebook `gold`).")] = 0.0,
     predictions: Annotated[Optional[Path], typer.Option(help="JSON/JSONL of pre-annotations: article_id, model_version, score, result.")] = None,
-    codebook: Annotated[Optional[Path], typer.Option(help="Codebook YAML (default schemas/codebook.yaml).")] = None,
+    codebook: Annotated[Optional[Path], typer.Option(help="Codebook YAML (default: params.yaml study.codebook).")] = None,
     selection: Annotated[Optional[Path], typer.Option(help="Push a round of `framestance select` (its folder, e.g. corpus/selection) instead of a sample.")] = None,
     round_no: Annotated[Optional[int], typer.Option("--round", min=1, help="With --selection: the round to push (default: the last).")] = None,
     home: StudioHome = Path(".studio"),

@@ -29,6 +29,7 @@ class Extracted:
     paywalled: bool = False
     notes: list[str] = field(default_factory=list)  # fields of the input dropped as unusable
     page_type_score: float | None = None  # the line model's article score (HTML and unprofiled dumps)
+    extra: dict[str, str] = field(default_factory=dict)  # a record's fields no extractor reads, by name
 
 
 class NotAnArticle(ValueError):

@@ -24,7 +24,7 @@ from .extractors import ExtractOptions, extractor_for
 from .linemodel import check_article_loss
 from .readers import bom_encoding
 from .records import parse_when, pick
-from .text import assemble, dedup_key, detect_language, sha256, words
+from .text import assemble, dedup_key, detect_language, outlet_key, sha256, words
 
 NORMALISER_VERSION = __version__
 
@@ -202,6 +202,7 @@ def normalise_batch(batch: pa.RecordBatch, params: Params = Params()) -> Result:
                     "parent_id": parent,
                     "url": canon,
                     "outlet": art.outlet,
+                    "outlet_key": outlet_key(art.outlet) or None,
                     "syndicated_from": art.syndicated_from,
                     "kicker": art.kicker,
                     "title": art.title,
@@ -222,6 +223,7 @@ def normalise_batch(batch: pa.RecordBatch, params: Params = Params()) -> Result:
                     "cluster_id": aid,
                     "normaliser_version": NORMALISER_VERSION,
                     "notes": art.notes,
+                    "extra": [{"name": k, "value": v} for k, v in sorted(art.extra.items())],
                 }
             )
             if art.relation == "main":

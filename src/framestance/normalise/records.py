@@ -29,6 +29,24 @@ FIELDS = {
 }
 
 
+#: Every field name some target reads: the rest of a record is kept in `extra`, by name.
+KNOWN = frozenset(name for names in FIELDS.values() for name in names)
+
+
+def extra_fields(record: dict) -> dict[str, str]:
+    """A record's fields no target reads (an outlet-bias rating, a crawl id), as text: strings as
+    they are, anything else as compact JSON. Empty and null values are left out."""
+    import json
+
+    out = {}
+    for name, value in record.items():
+        if name in KNOWN or value is None or value == "" or value != value:
+            continue
+        out[str(name)] = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True,
+                                                                         separators=(",", ":"), default=str)
+    return out
+
+
 def pick(record: dict, target: str):
     for name in FIELDS[target]:
         value = record.get(name)
@@ -130,6 +148,7 @@ def parse_record(record: dict, min_words: int = NormaliseConfig.min_words,
         art.paragraphs, art.syndicated_from = clean_paragraphs(paragraphs, profile, art.media)
         art.url = url or None
     art.notes = notes
+    art.extra = extra_fields(record)
     title = _scalar(record, "title", art.notes)
     if title is not None:
         art.title = squash(repair(title)) or None

@@ -107,3 +107,18 @@ def detect_language(text: str) -> str | None:
 
     lang, _ = py3langid.classify(text[:400])
     return lang
+
+
+# The last label of a domain name that is not the outlet's name (dailycaller.com, bbc.co.uk).
+_SUFFIXES = re.compile(r"\.(?:com|org|net|news|info|co|ac|gov|edu|[a-z]{2})(?:\.[a-z]{2})?$")
+
+
+def outlet_key(outlet: str | None) -> str:
+    """One key per outlet however a page or a crawler spells it: "The Daily Caller",
+    "thedailycaller" and "www.dailycaller.com" are all `dailycaller`. Lower case, letters and
+    digits only; a domain loses "www." and its suffix; a leading "the" goes (when a name is left)."""
+    low = (outlet or "").strip().lower()
+    if " " not in low and "." in low:
+        low = _SUFFIXES.sub("", re.sub(r"^(?:https?://)?(?:www\d?\.)?", "", low).split("/")[0])
+    low = re.sub(r"[^0-9a-z]+", "", low)
+    return low[3:] if low.startswith("the") and len(low) > 6 else low
