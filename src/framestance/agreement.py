@@ -685,140 +685,44 @@ def _csv(rows: list[list]) -> bytes:
     return buf.getvalue().encode()
 
 
-def _batches_figure(batches: list[dict], display, Figure):
-    """Alpha per pull batch with its 95% interval (drift), and gold-question accuracy per annotator."""
-    fig = Figure(figsize=(12, 8))
-    top, bottom = fig.subplots(2, 1, height_ratios=[3, 2])
-    x = np.arange(len(batches))
-    labels = [f"{b['pulled_at'][:10]}\n{b['annotations']} ann." for b in batches]
-    dims = ["relevance", "primary_frame", "tone", "frames_masi", *sorted({d for b in batches for d in b["alpha"] if d.startswith("stance:")})]
-    dims = [d for d in dims if any(b["alpha"].get(d) is not None for b in batches)]  # defined somewhere
-    for k, d in enumerate(dims):
-        a = np.array([np.nan if b["alpha"].get(d) is None else b["alpha"][d] for b in batches])
-        ci = [b["alpha_ci95"].get(d) or [np.nan, np.nan] for b in batches]
-        err = np.abs(np.array([[lo - v, hi - v] for v, (lo, hi) in zip(a, ci)]).T) if len(a) else None
-        top.errorbar(x + 0.05 * (k - (len(dims) - 1) / 2), a, yerr=err, marker="o", capsize=3, label=display(d))
-    for y, style in zip(REFERENCE_LINES, ("--", "-")):
-        top.axhline(y, color="#c44e52", linestyle=style, linewidth=1)
-    top.set(xticks=x, xticklabels=labels, xlim=(-0.5, max(len(batches), 1) - 0.5), ylabel="Krippendorff's alpha (95% interval)",
-            title="Agreement per pull batch" if batches else "Agreement per pull batch: no pull snapshots found")
-    if dims:
-        top.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    people = sorted({who for b in batches for who in b["gold_accuracy"]})
-    for who in people:
-        bottom.plot(x, [b["gold_accuracy"].get(who, np.nan) for b in batches], marker="o", label=who)
-    bottom.set(xticks=x, xticklabels=labels, xlim=(-0.5, max(len(batches), 1) - 0.5), ylim=(-0.05, 1.05), ylabel="share right",
-               title="Accuracy on hidden gold questions per annotator" if people else "No gold questions answered")
-    if people and len(people) <= 12:
-        bottom.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.tight_layout()
-    return fig
-
-
 def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook,
                   metrics_path: Path, plots_dir: Path) -> list[Path]:
-    """Write the metrics JSON, four PNG plots (alpha, labels, annotators, per pull batch) and their
-    DVC-plot CSVs (same input, same bytes)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.style
-    from matplotlib.figure import Figure
+    """Write the metrics JSON, the PNG figures (`figures`: alpha per dimension, primary frames per
+    annotator, alpha per pull batch) and their DVC-plot CSVs (same input, same bytes). batches.png
+    is only written when some pull batch has annotations (a stale one is removed); the gold label
+    distributions are `aggregate`'s (plots/gold.png)."""
+    from . import figures
 
     metrics_path, plots_dir = Path(metrics_path), Path(plots_dir)
-    sub, st = submitted(annotations), submitted(stances)
-    frame_name = {f.id: f.name for f in cb.frames}
-    target_name = {t.id: t.name for t in cb.targets}
-    tone_name = {t.id: t.name for t in cb.tone}
-    value_name = {v.id: v.name for v in cb.stance_values}
+    sub = submitted(annotations)
     rows = summary_rows(metrics)
-    labels = {"primary_frame": _counts(sub["primary_frame"], cb.frame_ids()),
-              "tone": _counts(sub["tone"], [t.id for t in cb.tone])}
-    for t in cb.targets:
-        labels[f"stance:{t.id}"] = _counts(st.loc[st["target"] == t.id, "value"], [v.id for v in cb.stance_values])
     people = sorted(sub["annotator"].dropna().astype(str).unique())
     grid_labels = [x for x, _ in _counts(sub["primary_frame"], cb.frame_ids())]
     grid = (pd.crosstab(sub["annotator"], sub["primary_frame"]).reindex(index=people, columns=grid_labels, fill_value=0)
             .to_numpy(np.int64).reshape(len(people), len(grid_labels)))
+    name = figures.dimension_namer(cb)
 
-    def display(dim: str) -> str:
-        kind, _, key = dim.partition(":")
-        return {"relevance": "Relevance", "primary_frame": "Primary frame", "tone": "Tone", "frames_masi": "Frame sets (MASI)",
-                "frames": f"Frame: {frame_name.get(key, key)}", "stance": f"Stance: {target_name.get(key, key)}",
-                "tone_ordinal": "Tone (ordinal)",
-                "stance_addressed": f"Stance addressed or not: {target_name.get(key, key)}",
-                "stance_ordinal_addressed": f"Stance (ordinal, addressed): {target_name.get(key, key)}"}[kind]
-
-    def png(fig, name: str) -> Path:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-        return atomic_write(plots_dir / name, buf.getvalue())
+    def png(fig, file: str) -> Path:
+        return atomic_write(plots_dir / file, figures.render(fig))
 
     out = [atomic_write(metrics_path, (json.dumps(metrics, indent=2, sort_keys=True) + "\n").encode())]
-    with matplotlib.style.context("default"):
-        fig = Figure(figsize=(9, 1.2 + 0.3 * len(rows)))
-        ax = fig.add_subplot()
-        ypos = np.arange(len(rows))[::-1]
-        vals = [r["alpha"] for r in rows]
-        ax.barh(ypos, [0.0 if v is None else v for v in vals], color="#4c72b0")
-        for y, v in zip(ypos, vals):
-            ax.text(0.01 if v is None or v < 0 else v + 0.01, y, "undefined" if v is None else f"{v:.3f}",
-                    va="center", fontsize=8)
-        for x, style in zip(REFERENCE_LINES, ("--", "-")):
-            ax.axvline(x, color="#c44e52", linestyle=style, linewidth=1)
-        low = min([0.0, *(v for v in vals if v is not None)])
-        ax.set(yticks=ypos, yticklabels=[display(r["dimension"]) for r in rows], xlim=(low - 0.05, 1.1),
-               xlabel="Krippendorff's alpha (lines at 0.667 and 0.800)")
-        fig.tight_layout()
-        out += [png(fig, "alpha.png")]
-
-        fig = Figure(figsize=(10, 12))
-        axes = fig.subplots(3, 1, height_ratios=[len(labels["primary_frame"]), len(labels["tone"]) + 1,
-                                                  len(cb.targets) + 1])
-        for ax, key, names, title in ((axes[0], "primary_frame", frame_name, "Primary frame"),
-                                      (axes[1], "tone", tone_name, "Tone")):
-            pairs = labels[key]
-            ax.barh(np.arange(len(pairs))[::-1], [n for _, n in pairs], color="#4c72b0")
-            ax.set(yticks=np.arange(len(pairs))[::-1], yticklabels=[names.get(x, x) for x, _ in pairs], title=title)
-        ax, left = axes[2], np.zeros(len(cb.targets))
-        values = list(dict.fromkeys(x for t in cb.targets for x, _ in labels[f"stance:{t.id}"]))
-        for k, value in enumerate(values):
-            widths = np.array([dict(labels[f"stance:{t.id}"]).get(value, 0) for t in cb.targets], dtype=float)
-            ax.barh(np.arange(len(cb.targets))[::-1], widths, left=left, color=f"C{k % 10}",
-                    label=value_name.get(value, value))
-            left += widths
-        ax.set(yticks=np.arange(len(cb.targets))[::-1], yticklabels=[t.name for t in cb.targets], title="Stance")
-        ax.legend(loc="lower right", fontsize=8)
-        fig.tight_layout()
-        out += [png(fig, "labels.png")]
-
-        fig = Figure(figsize=(10, min(30.0, 3.0 + 0.35 * len(people))))
-        ax = fig.add_subplot()
-        ax.imshow(grid if len(people) else np.zeros((1, len(grid_labels))), aspect="auto", cmap="Blues",
-                  interpolation="nearest")
-        if grid.size <= 600:
-            for (y, x), n in np.ndenumerate(grid):
-                ax.text(x, y, str(n), ha="center", va="center", fontsize=7,
-                        color="white" if n > grid.max() / 2 else "black")
-        ax.set_xticks(range(len(grid_labels)), [frame_name.get(x, x) for x in grid_labels], rotation=60,
-                      ha="right", fontsize=8)
-        ax.set_yticks(range(len(people)), people, fontsize=8)
-        ax.set_title("Primary frame by annotator (submitted annotations)")
-        fig.tight_layout()
-        out += [png(fig, "annotators.png")]
-
-        out += [png(_batches_figure(metrics.get("batches") or [], display, Figure), "batches.png")]
+    out.append(png(figures.alpha_figure(rows, name), "alpha.png"))
+    out.append(png(figures.annotators_figure(grid, people, grid_labels, {f.id: f.name for f in cb.frames}),
+                   "annotators.png"))
+    batches = metrics.get("batches") or []
+    drift = figures.batches_figure(batches, name)
+    if drift is None:  # no batch with annotations: no figure, and none left from an earlier run
+        (plots_dir / "batches.png").unlink(missing_ok=True)
+    else:
+        out.append(png(drift, "batches.png"))
 
     # wide, a row per batch numbered from 1: `dvc plots` draws a numeric x (intervals: the JSON and the PNG)
-    batches = metrics.get("batches") or []
     dims = list(dict.fromkeys(d for b in batches for d in b["alpha"]))
     out.append(atomic_write(plots_dir / "batches.csv", _csv(
         [["batch", "pulled_at", "annotations", *dims]]
         + [[k + 1, b["pulled_at"], b["annotations"], *(b["alpha"].get(d) for d in dims)] for k, b in enumerate(batches)])))
     out.append(atomic_write(plots_dir / "alpha.csv", _csv([["dimension", "alpha"]]
                                                            + [[r["dimension"], r["alpha"]] for r in rows])))
-    out.append(atomic_write(plots_dir / "labels.csv", _csv([["dimension", "label", "count"]]
-                                                            + [[d, x, n] for d, p in labels.items() for x, n in p])))
     out.append(atomic_write(plots_dir / "annotators.csv", _csv(
         [["annotator", "label", "count"]] + [[p, x, int(grid[i, k])] for i, p in enumerate(people)
                                              for k, x in enumerate(grid_labels)])))

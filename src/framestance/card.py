@@ -218,6 +218,12 @@ def gold_sources(gold: pa.Table, columns: list[str]) -> list[list]:
     return rows
 
 
+def shown_outlet(spellings: Counter) -> str:
+    """An outlet's name as the card shows it: its most frequent spelling, a name written out
+    ("The Daily Caller") before a key-like one ("thedailycaller")."""
+    return max(spellings.items(), key=lambda x: (x[1], any(c.isupper() or c == " " for c in x[0]), x[0]))[0]
+
+
 def _day(ts) -> str:
     return ts.strftime("%Y-%m-%d")
 
@@ -337,7 +343,7 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         + ((". Below that share, not claimed: " + ", ".join(f"{c} ({k})" for c, k in sorted(lang_counts.items()) if c not in langs))
            if set(lang_counts) - set(langs) else "") + ". "
         f"Outlets ({len(outlets)}, spellings of one outlet joined by `outlet_key`): "
-        + ", ".join(f"{spelling[o].most_common(1)[0][0]} ({k})" for o, k in sorted(outlets.items(), key=lambda x: (-x[1], x[0]))[:20])
+        + ", ".join(f"{shown_outlet(spelling[o])} ({k})" for o, k in sorted(outlets.items(), key=lambda x: (-x[1], x[0]))[:20])
         + (f" and {len(outlets) - 20} more" if len(outlets) > 20 else "") + ".",
         "",
         "## Collection",

@@ -32,7 +32,7 @@ def template(name: str) -> str:
 
 def dvc_yaml() -> str:
     """The pipeline every study runs."""
-    return template("dvc.yaml")
+    return template("dvc.yaml.in")
 
 
 def _yaml_text(value: str) -> str:
@@ -66,9 +66,9 @@ def init(folder: Path, name: str | None = None, preset: str = "media-frames", is
             codebook = re.sub(rf"(?m)^  {key}: >-\n(?:    .*\n)+", lambda _m, line=line: line, codebook, count=1)
     files = {
         "dvc.yaml": dvc_yaml(),
-        "params.yaml": template("params.yaml").format(name=name, issue=_yaml_text(issue) if issue else '""'),
+        "params.yaml": template("params.yaml.in").format(name=name, issue=_yaml_text(issue) if issue else '""'),
         "schemas/codebook.yaml": codebook,
-        "README.md": template("README.md").format(name=name, about=f" of {issue}" if issue else ""),
+        "README.md": template("README.md.in").format(name=name, about=f" of {issue}" if issue else ""),
         ".gitignore": template("gitignore"),
         "corpus/raw/.gitkeep": "",
         "annotations/.gitkeep": "",

@@ -101,7 +101,7 @@ def agreement(
     cb = _codebook(codebook)
     tables = _tables(corpus, annotations, checked=True)
     texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
-    project = settings().pull.project
+    project = settings().project
     pulled_at = snapshot_times(snapshots, project) if project else []
     with err_console.status("measuring agreement"):
         result = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, texts)
@@ -127,7 +127,7 @@ def agreement(
         out_console.print("per pull batch: " + "; ".join(
             f"{b['pulled_at'][:10]} primary frame {'–' if b['alpha']['primary_frame'] is None else format(b['alpha']['primary_frame'], '.2f')}"
             f" ({b['annotations']} annotations)" for b in result["batches"]), highlight=False)
-    out_console.print(f"metrics: {metrics}; plots: {plots}/ (per pull batch: batches.png)", highlight=False)
+    out_console.print(f"metrics: {metrics}; plots: {plots}/", highlight=False)
 
 
 @app.command()
@@ -135,12 +135,17 @@ def aggregate(
     corpus: CorpusDir = Path("corpus/normalised"),
     annotations: AnnotationsDir = Path("corpus/annotations"),
     out: Annotated[Path, typer.Option("--out", help="Folder for gold.parquet and gold_spans.parquet.")] = Path("corpus/gold"),
+    plots: Annotated[Path, typer.Option("--plots", help="Folder for gold.png and gold.csv: the gold label "
+                                        "distributions (a DVC plot).")] = Path("plots"),
     method: Annotated[Optional[str], typer.Option(help="majority | dawid-skene (default: params.yaml aggregate.method).")] = None,
     tie: Annotated[Optional[str], typer.Option(help="unresolved, the only rule (default: params.yaml aggregate.tie).")] = None,
     codebook: CodebookOpt = None,
 ) -> None:
-    """Gold labels per annotated article (majority or Dawid-Skene), consolidated spans, quality gates."""
+    """Gold labels per annotated article (majority or Dawid-Skene), consolidated spans, quality gates,
+    and the gold label distributions (plots/gold.png, plots/gold.csv)."""
+    from .. import figures
     from ..aggregate import run
+    from ..io import atomic_write
 
     cb = _codebook(codebook)
     cfg = settings()
@@ -155,5 +160,14 @@ def aggregate(
             err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     assert report.gold is not None and report.spans is not None
+    shares = figures.gold_rows(report.gold.to_pandas(), cb)
+    atomic_write(plots / "gold.csv", figures.gold_csv(shares))
+    fig = figures.gold_figure(shares, cb)
+    if fig is None:  # no resolved gold label: no figure, and none left from an earlier run
+        (plots / "gold.png").unlink(missing_ok=True)
+    else:
+        atomic_write(plots / "gold.png", figures.render(fig))
     out_console.print(f"gold labels for {report.gold.num_rows} articles -> {report.paths['gold']}; "
-                      f"{report.spans.num_rows} consolidated spans -> {report.paths['gold_spans']}", highlight=False)
+                      f"{report.spans.num_rows} consolidated spans -> {report.paths['gold_spans']}; "
+                      f"label distributions -> {plots / 'gold.png' if fig is not None else 'none (no resolved label)'}, "
+                      f"{plots / 'gold.csv'}", highlight=False)
