@@ -62,8 +62,9 @@ def init(folder: Path, name: str | None = None, preset: str = "media-frames", is
     codebook = template(f"codebooks/{preset}.yaml")
     for key, value in (("statement", statement), ("query", query)):
         if value:  # the preset's folded "TO FILL" block gives way to the value
-            line = f"  {key}: {_yaml_text(value)}\n"
-            codebook = re.sub(rf"(?m)^  {key}: >-\n(?:    .*\n)+", lambda _m, line=line: line, codebook, count=1)
+            found = re.search(rf"(?m)^  {key}: >-\n(?:    .*\n)+", codebook)
+            if found:
+                codebook = codebook[:found.start()] + f"  {key}: {_yaml_text(value)}\n" + codebook[found.end():]
     files = {
         "dvc.yaml": dvc_yaml(),
         "params.yaml": template("params.yaml.in").format(name=name, issue=_yaml_text(issue) if issue else '""'),
