@@ -213,7 +213,7 @@ def gold_sources(gold: pa.Table, columns: list[str]) -> list[list]:
         voted = sum(1 for v, s_ in zip(vals, src) if s_ not in (None, "adjudicated") and v not in (None, UNRESOLVED, []))
         if col == "frames":  # a list: unresolved frames are listed in frames_unresolved
             unresolved = sum(1 for v in gold["frames_unresolved"].to_pylist() if v)
-            voted = sum(1 for v, s_ in zip(vals, src) if s_ not in (None, "adjudicated") and s_ is not None)
+            voted = sum(1 for v, s_ in zip(vals, src) if s_ not in (None, "adjudicated") and v)
         rows.append([col, voted, adjudicated, unresolved, gold.num_rows - voted - adjudicated - (0 if col == "frames" else unresolved)])
     return rows
 

@@ -234,6 +234,8 @@ def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_
             if not isinstance(item, dict):
                 raise _Bad(f"result item {j} is {json.dumps(item)[:40]}, not an object")
             name, value = item.get("from_name"), item.get("value")
+            if item.get("type") == "relation" or name is None:
+                continue  # a link between two spans: no label of the codebook
             if value is None:
                 value = {}
             if not isinstance(value, dict):
@@ -375,7 +377,8 @@ def check_codebook(client, parts: dict[str, int], cb: Codebook) -> None:
         if found and found.group(3) != cb.fingerprint():
             raise PullError(f"project {title!r} was pushed with codebook {found.group(1)} v{found.group(2)} "
                             f"({found.group(3)}), not {cb.source or cb.name} v{cb.version} ({cb.fingerprint()}): pull "
-                            "with the project's codebook (--codebook, or params.yaml study.codebook)")
+                            "with the project's codebook (--codebook, or params.yaml study.codebook), or push again "
+                            "with this one if only its wording changed")
 
 
 def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,

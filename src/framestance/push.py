@@ -162,8 +162,12 @@ def ensure_project(client: Client, name: str, cb: Codebook, report: PushReport,
     if pid is None:
         report.project_created = True
         return client.create_project(name, config, description=project_description(cb))
-    current = client.project_config(pid)
+    project = client.call(client.ls.projects.get, id=pid)
+    current = project.label_config or ""
     if current.strip() == config.strip():
+        if (project.description or "") != project_description(cb):
+            # the same interface, another codebook fingerprint (a new version, gold questions): pull checks it
+            client.call(client.ls.projects.update, id=pid, description=project_description(cb))
         return pid
     old, new = config_labels(current), config_labels(config)
     removed = sorted(f"{ctrl}:{lab}" for ctrl, labs in old.items() for lab in labs - new.get(ctrl, set()))

@@ -67,7 +67,7 @@ def init(folder: Path, name: str | None = None, preset: str = "media-frames", is
                 codebook = codebook[:found.start()] + f"  {key}: {_yaml_text(value)}\n" + codebook[found.end():]
     files = {
         "dvc.yaml": dvc_yaml(),
-        "params.yaml": template("params.yaml.in").format(name=name, issue=_yaml_text(issue) if issue else '""'),
+        "params.yaml": template("params.yaml.in").format(name=_yaml_text(name), issue=_yaml_text(issue) if issue else '""'),
         "schemas/codebook.yaml": codebook,
         "README.md": template("README.md.in").format(name=name, about=f" of {issue}" if issue else ""),
         ".gitignore": template("gitignore"),

@@ -19,13 +19,14 @@ from ._app import (
     err_console,
     fail,
     out_console,
+    settings,
 )
 
 
 @app.command()
 def push(
     corpus_dir: Annotated[Path, typer.Argument(help="Folder with articles.parquet (the normalise output).")],
-    project: Annotated[str, typer.Option("--project", help="Label Studio project title (created when missing).")],
+    project: Annotated[Optional[str], typer.Option("--project", help="Label Studio project title, created when missing (default: params.yaml pull.project, else study.name).")] = None,
     sample_n: Annotated[Optional[int], typer.Option("--sample", help="Push a sample of N articles (default: all).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the sample.")] = 0,
     stratify: Annotated[Optional[str], typer.Option(help="Stratify the sample by this column (e.g. outlet).")] = None,
@@ -48,6 +49,7 @@ def push(
     from ..push import push as run
 
     cb = _codebook(codebook)
+    project = project or settings().project
     chosen = None
     if selection is not None:
         from ..selection import selected as rounds_of
