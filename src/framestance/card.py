@@ -9,7 +9,7 @@ import re
 from collections import Counter
 
 import pyarrow as pa
-import pyarrow.compute
+import pyarrow.compute as pc
 
 from .agreement import summary_rows
 from .codebook import Codebook
@@ -179,10 +179,6 @@ def kind_name(kind: str) -> str:
     return KIND_NAME.get(kind, kind)
 
 
-def kind_group(kind: str) -> str:
-    return kind
-
-
 def _ask(value, key: str, what: str) -> str:
     """The study's answer as a sentence, or the request for it."""
     if value in (None, "", []):
@@ -272,7 +268,7 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
     default_rows = [r for t in splits.get("default", {}).values() for r in t.select(
         [c for c in ("article_id", "language", "published_at", "outlet", "outlet_key") if c in t.column_names]).to_pylist()]
     released = {r["article_id"] for r in default_rows}
-    arts: pa.Table = inp.articles.filter(pa.compute.is_in(inp.articles["article_id"], value_set=pa.array(sorted(released), pa.string())))
+    arts: pa.Table = inp.articles.filter(pc.is_in(inp.articles["article_id"], value_set=pa.array(sorted(released), pa.string())))
     langs, lang_counts = released_languages([r["language"] for r in default_rows], st.language_min_share)
     n = {cfg: sum(n for _p, n in files.values()) for cfg, files in data_files.items()}
     n = {cfg: n.get(cfg, 0) for cfg in ("default", "annotations", "spans", "corpus")}
@@ -351,7 +347,7 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "Source: " + _ask(st.source, "source", "where the pages came from, how and when they were collected") + " "
         + "The annotated articles came from " + ", ".join(f"{k} {kind_name(kind)}" for kind, k in sorted(kinds.items())) + ". "
         "They were normalised by `framestance normalise`: "
-        + "; ".join(dict.fromkeys(KIND_TEXT.get(kind_group(kind), "crawler records (JSONL, CSV, Parquet): their text, title, "
+        + "; ".join(dict.fromkeys(KIND_TEXT.get(kind, "crawler records (JSONL, CSV, Parquet): their text, title, "
                                         "date, authors and outlet fields read, other fields kept by name")
                                   for kind in sorted(kinds)))
         + (f"; {related} annotated articles are related articles split off a page that carried them" if related else "")
@@ -426,7 +422,7 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "article is not about the issue; frames: articles with at least one frame left unresolved):",
         "",
         _table(["label", "voted", "adjudicated", UNRESOLVED, "not applicable"],
-               gold_sources(inp.gold.filter(pa.compute.is_in(inp.gold["article_id"], value_set=pa.array(sorted(released), pa.string()))),
+               gold_sources(inp.gold.filter(pc.is_in(inp.gold["article_id"], value_set=pa.array(sorted(released), pa.string()))),
                             ["relevance", "primary_frame", "frames", "tone", *[f"stance_{t.id}" for t in cb.targets]])),
         "",
         "## Agreement",
