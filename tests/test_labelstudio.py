@@ -11,7 +11,7 @@ import pytest
 
 from framestance.codebook import load
 from framestance.labelstudio import Client, StudioAuthError, StudioUnavailable, labeling_config
-from framestance.pull import Pseudonymiser, PullError, scrub, slug, tables_from_snapshot, write_snapshot, write_tables
+from framestance.pull import Pseudonymiser, PullError, check_codebook, scrub, slug, tables_from_snapshot, write_snapshot, write_tables
 from framestance.push import PushError, push
 
 from .conftest import ROOT
@@ -139,6 +139,22 @@ def test_codebook_change_that_would_orphan_annotations_is_refused(studio_client,
     (tmp_path / "cb2.yaml").write_text(added)
     rep2 = push(studio_client, corpus200, name, load(tmp_path / "cb2.yaml"), n=3, seed=0)
     assert rep2.config_updated and "stance_sanctions" in studio_client.project_config(rep.project_id)
+
+
+def test_pull_refuses_a_codebook_the_project_was_not_pushed_with_until_it_is_pushed_again(studio_client, corpus200, tmp_path):
+    name = _project()
+    rep = push(studio_client, corpus200, name, CB, n=2, seed=0)
+    check_codebook(studio_client, {name: rep.project_id}, CB)  # the same codebook: no complaint
+    # version 2: the same interface (the version is not on the page), another fingerprint
+    (tmp_path / "cb.yaml").write_text((ROOT / "schemas" / "codebook.yaml").read_text().replace("version: 1", "version: 2", 1))
+    v2 = load(tmp_path / "cb.yaml")
+    with pytest.raises(PullError, match=rf"pushed with codebook {CB.name} v1 \({CB.fingerprint()}\), not .* v2"):
+        check_codebook(studio_client, {name: rep.project_id}, v2)
+    again = push(studio_client, corpus200, name, v2, n=2, seed=0)
+    assert not again.config_updated  # the interface is unchanged; only the description is rewritten
+    check_codebook(studio_client, {name: rep.project_id}, v2)
+    with pytest.raises(PullError, match="pushed with codebook"):
+        check_codebook(studio_client, {name: rep.project_id}, CB)
 
 
 def _result(frames, primary, tone, stances, spans):

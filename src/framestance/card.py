@@ -268,7 +268,8 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
     default_rows = [r for t in splits.get("default", {}).values() for r in t.select(
         [c for c in ("article_id", "language", "published_at", "outlet", "outlet_key") if c in t.column_names]).to_pylist()]
     released = {r["article_id"] for r in default_rows}
-    arts: pa.Table = inp.articles.filter(pc.is_in(inp.articles["article_id"], value_set=pa.array(sorted(released), pa.string())))
+    released_ids = pa.array(sorted(released), pa.string())
+    arts: pa.Table = inp.articles.filter(pc.is_in(inp.articles["article_id"], value_set=released_ids))
     langs, lang_counts = released_languages([r["language"] for r in default_rows], st.language_min_share)
     n = {cfg: sum(n for _p, n in files.values()) for cfg, files in data_files.items()}
     n = {cfg: n.get(cfg, 0) for cfg in ("default", "annotations", "spans", "corpus")}
@@ -422,7 +423,7 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "article is not about the issue; frames: articles with at least one frame left unresolved):",
         "",
         _table(["label", "voted", "adjudicated", UNRESOLVED, "not applicable"],
-               gold_sources(inp.gold.filter(pc.is_in(inp.gold["article_id"], value_set=pa.array(sorted(released), pa.string()))),
+               gold_sources(inp.gold.filter(pc.is_in(inp.gold["article_id"], value_set=released_ids)),
                             ["relevance", "primary_frame", "frames", "tone", *[f"stance_{t.id}" for t in cb.targets]])),
         "",
         "## Agreement",

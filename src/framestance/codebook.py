@@ -81,6 +81,21 @@ class Codebook:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
+#: How a Label Studio project names the codebook it was pushed with (push writes it into the
+#: project's description, pull reads it back): `codebook NAME vN (FINGERPRINT)`.
+_DESCRIBED = re.compile(r"codebook (.+?) v(\d+) \(([0-9a-f]{16})\)")
+
+
+def project_description(cb: Codebook) -> str:
+    return f"framestance; codebook {cb.name} v{cb.version} ({cb.fingerprint()})"
+
+
+def described_codebook(description: str) -> tuple[str, str, str] | None:
+    """(name, version, fingerprint) of the codebook a project description names, if it names one."""
+    found = _DESCRIBED.search(description or "")
+    return (found.group(1), found.group(2), found.group(3)) if found else None
+
+
 def _labels(doc: dict, key: str, where: str) -> tuple[Label, ...]:
     items: Any = doc
     for part in key.split("."):

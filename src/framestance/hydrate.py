@@ -13,7 +13,6 @@ whole hydration: nothing is written. The output is a dataset folder `load_datase
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -25,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import FramestanceError
-from .io import sha256_file
+from .io import sha256_bytes, sha256_file
 
 
 class HydrateError(FramestanceError, ValueError):
@@ -38,10 +37,6 @@ class Hydrated:
     articles: int = 0  # released articles whose text was put back
     spans: int = 0
     rows: dict[str, int] = field(default_factory=dict)  # config -> rows written
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def read_copy(paths: list[Path]) -> pa.Table:
@@ -111,7 +106,7 @@ def hydrate(release: Path, copy_paths: list[Path], out: Path) -> Hydrated:
                 row = by_id.get(aid) or (by_url.get(url) if url else None)
                 if row is None:
                     missing.append(aid)
-                elif _sha(row["text"]) != sha:
+                elif sha256_bytes(row["text"]) != sha:
                     different.append(aid)
                 else:
                     texts[aid] = row
@@ -128,7 +123,7 @@ def hydrate(release: Path, copy_paths: list[Path], out: Path) -> Hydrated:
         if span["text_sha256"] is None:  # a span pulled without its text stays without
             return None
         text = texts[aid]["text"][span["start"]:span["end"]]
-        if _sha(text) != span["text_sha256"]:
+        if sha256_bytes(text) != span["text_sha256"]:
             raise HydrateError(f"{release}: span {span['start']}-{span['end']} of {aid}: its text in your copy differs "
                                "from the released one; nothing written")
         return text

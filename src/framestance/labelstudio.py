@@ -268,6 +268,14 @@ class Client:
     def project_config(self, pid: int) -> str:
         return self.call(self.ls.projects.get, id=pid).label_config
 
+    def project_info(self, pid: int) -> dict[str, str]:
+        """The project's labeling config and description (one request)."""
+        p = self.call(self.ls.projects.get, id=pid)
+        return {"label_config": p.label_config or "", "description": p.description or ""}
+
+    def set_description(self, pid: int, description: str) -> None:
+        self.call(self.ls.projects.update, id=pid, description=description)
+
     def update_config(self, pid: int, config: str) -> None:
         self.call(self.ls.projects.update, id=pid, label_config=config)
 

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from .codebook import Codebook
 from .config import StudyConfig
 from .errors import FramestanceError
-from .io import atomic_write, sha256_file
+from .io import atomic_write, sha256_bytes, sha256_file
 from .schema import PSEUDONYM, SPAN_KINDS, UNRESOLVED, submitted
 
 SPLITS = ("train", "validation", "test")
@@ -208,7 +208,7 @@ def _encode(column: pa.ChunkedArray | pa.Array, names: list[str], what: str) -> 
     return idx.cast(pa.int64())
 
 
-def g_cols(gold: pa.Table) -> set[str]:
+def _gold_columns(gold: pa.Table) -> set[str]:
     """The gold table's own columns (they win over the article's in `default`)."""
     return set(gold.column_names) - {"article_id", "text_sha256", "method"}
 
@@ -272,7 +272,7 @@ def released_codebook(codebook_text: str, cb: Codebook) -> str:
 
 
 def _text_hash(text: str | None) -> str | None:
-    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return None if text is None else sha256_bytes(text)
 
 
 def _with_extra(arts: pa.Table, names: tuple[str, ...] | list[str]) -> pa.Table:
@@ -306,7 +306,7 @@ def build_tables(inp: Inputs, cb: Codebook, opts: Options | None = None) -> dict
 
     # default: gold labels joined with the article's metadata and its consolidated spans
     gold = _without(inp.gold, hidden)
-    meta = arts.select([c for c in feats["default"] if c in arts.column_names and c not in g_cols(inp.gold)])
+    meta = arts.select([c for c in feats["default"] if c in arts.column_names and c not in _gold_columns(inp.gold)])
     g = gold.drop_columns([c for c in ("text_sha256", "method") if c in gold.column_names])
     at = pc.index_in(g["article_id"], value_set=meta["article_id"])
     if at.null_count:

@@ -23,7 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from .codebook import Codebook
+from .codebook import Codebook, described_codebook
 from .errors import FramestanceError
 from .io import atomic_write, write_table
 from .isodate import has_zone, parse_iso
@@ -246,7 +246,7 @@ def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_
                                 f"({cb.source or 'given'}): pull with the codebook the project was pushed with (--codebook)")
             vocabulary = known[name]
             strange = [c for c in [*picked, *_strings(value.get("labels"), f"result item {j} ({name}) labels")]
-                       if vocabulary is not None and c not in vocabulary and name != cb.RELEVANCE]
+                       if vocabulary is not None and c not in vocabulary]
             if strange:
                 raise PullError(f"task {tid}: result item {j}: {name} label {strange[0]!r} is not in codebook {cb.name} "
                                 f"v{cb.version} ({cb.source or 'given'}): pull with the codebook the project was pushed with")
@@ -364,19 +364,15 @@ def _foreign_annotations(tasks: list, title: str, project: str) -> list[str]:
     return out
 
 
-_FINGERPRINT = re.compile(r"codebook (.+?) v(\d+) \(([0-9a-f]{16})\)")
-
-
 def check_codebook(client, parts: dict[str, int], cb: Codebook) -> None:
     """Every project was pushed with this codebook: push writes `codebook NAME vN (FINGERPRINT)`
     into each project's description, and a pull with another codebook would read its labels
     wrongly (a stance target it does not know is lost), so it is refused."""
     for title, pid in sorted(parts.items()):
-        description = client.call(client.ls.projects.get, id=pid).description or ""
-        found = _FINGERPRINT.search(description)
-        if found and found.group(3) != cb.fingerprint():
-            raise PullError(f"project {title!r} was pushed with codebook {found.group(1)} v{found.group(2)} "
-                            f"({found.group(3)}), not {cb.source or cb.name} v{cb.version} ({cb.fingerprint()}): pull "
+        found = described_codebook(client.project_info(pid)["description"])
+        if found and found[2] != cb.fingerprint():
+            raise PullError(f"project {title!r} was pushed with codebook {found[0]} v{found[1]} "
+                            f"({found[2]}), not {cb.source or cb.name} v{cb.version} ({cb.fingerprint()}): pull "
                             "with the project's codebook (--codebook, or params.yaml study.codebook), or push again "
                             "with this one if only its wording changed")
 

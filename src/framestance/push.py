@@ -33,7 +33,7 @@ from typing import TextIO
 
 import pyarrow.parquet as pq
 
-from .codebook import Codebook
+from .codebook import Codebook, project_description
 from .errors import FramestanceError
 from .io import atomic_write
 from .labelstudio import (
@@ -162,12 +162,12 @@ def ensure_project(client: Client, name: str, cb: Codebook, report: PushReport,
     if pid is None:
         report.project_created = True
         return client.create_project(name, config, description=project_description(cb))
-    project = client.call(client.ls.projects.get, id=pid)
-    current = project.label_config or ""
+    project = client.project_info(pid)
+    current = project["label_config"]
     if current.strip() == config.strip():
-        if (project.description or "") != project_description(cb):
+        if project["description"] != project_description(cb):
             # the same interface, another codebook fingerprint (a new version, gold questions): pull checks it
-            client.call(client.ls.projects.update, id=pid, description=project_description(cb))
+            client.set_description(pid, project_description(cb))
         return pid
     old, new = config_labels(current), config_labels(config)
     removed = sorted(f"{ctrl}:{lab}" for ctrl, labs in old.items() for lab in labs - new.get(ctrl, set()))
@@ -181,13 +181,9 @@ def ensure_project(client: Client, name: str, cb: Codebook, report: PushReport,
         ) from None
     client.update_config(pid, config)
     # the description carries the codebook's fingerprint, which pull checks
-    client.call(client.ls.projects.update, id=pid, description=project_description(cb))
+    client.set_description(pid, project_description(cb))
     report.config_updated = True
     return pid
-
-
-def project_description(cb: Codebook) -> str:
-    return f"framestance; codebook {cb.name} v{cb.version} ({cb.fingerprint()})"
 
 
 def assign(articles: list[str], held: dict[str, set[str]], k: int, seed: int) -> dict[str, list[str]]:
