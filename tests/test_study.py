@@ -239,6 +239,11 @@ def test_a_new_study_runs_end_to_end_and_its_card_tells_the_truth(tmp_path):
     refused = _run([str(BIN / "framestance"), "hydrate", str(release), str(changed), "--out", str(tmp_path / "h2")], study, ok=False)
     assert refused.returncode == 2 and "sha256 differs" in refused.stderr and first_id in refused.stderr.replace("\n", "")
     assert not (tmp_path / "h2").exists()
+    # a copy holding the changed article and the original too: the one whose hash matches is taken
+    _run([str(BIN / "framestance"), "hydrate", str(release), str(changed), str(study / "corpus" / "normalised"),
+          "--out", str(tmp_path / "h3")], study)
+    again = datasets.load_dataset(str(tmp_path / "h3"), cache_dir=str(tmp_path / "cache"))
+    assert all(r["text"] == texts[r["article_id"]] for split in again.values() for r in split)
 
     # pull with another codebook (the sample's) refuses, naming the control it does not know
     other = _run([str(BIN / "framestance"), "pull", "--out", "annotations", "--tables", str(tmp_path / "t"),

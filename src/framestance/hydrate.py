@@ -43,7 +43,7 @@ def read_copy(paths: list[Path]) -> pa.Table:
     """The user's articles: parquet tables as they are, anything else normalised first."""
     tables, pages = [], []
     for p in paths:
-        if p.is_file() and p.suffix == ".parquet":
+        if p.exists() and p.suffix == ".parquet":  # a table, or a folder of part files
             tables.append(pq.read_table(p))
         elif p.is_dir() and (p / "articles.parquet").exists():
             tables.append(pq.read_table(p / "articles.parquet"))
@@ -61,13 +61,14 @@ def read_copy(paths: list[Path]) -> pa.Table:
     return pa.concat_tables([t.select([c for c in cols if c in t.column_names]) for t in tables], promote_options="default")
 
 
-def _lookup(copy: pa.Table) -> tuple[dict[str, dict], dict[str, dict]]:
-    by_id: dict[str, dict] = {}
-    by_url: dict[str, dict] = {}
+def _candidates(copy: pa.Table) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+    """The user's rows by article id and by URL (a copy may hold an article more than once)."""
+    by_id: dict[str, list[dict]] = {}
+    by_url: dict[str, list[dict]] = {}
     for row in copy.to_pylist():
-        by_id.setdefault(row["article_id"], row)
+        by_id.setdefault(row["article_id"], []).append(row)
         if row.get("url"):
-            by_url.setdefault(row["url"], row)
+            by_url.setdefault(row["url"], []).append(row)
     return by_id, by_url
 
 
@@ -95,7 +96,7 @@ def hydrate(release: Path, copy_paths: list[Path], out: Path) -> Hydrated:
     extra = [c.removeprefix("extra_") for c in any_default.column_names if c.startswith("extra_")]
     feats = features(cb, True, extra)
 
-    by_id, by_url = _lookup(read_copy(copy_paths))
+    by_id, by_url = _candidates(read_copy(copy_paths))
     texts: dict[str, dict] = {}
     missing, different = [], []
     for cfg in ("default", "corpus"):
@@ -103,13 +104,14 @@ def hydrate(release: Path, copy_paths: list[Path], out: Path) -> Hydrated:
             for aid, url, sha in zip(t["article_id"].to_pylist(), t["url"].to_pylist(), t["text_sha256"].to_pylist()):
                 if aid in texts:
                     continue
-                row = by_id.get(aid) or (by_url.get(url) if url else None)
-                if row is None:
-                    missing.append(aid)
-                elif sha256_bytes(row["text"]) != sha:
+                rows = by_id.get(aid) or (by_url.get(url) if url else None) or []
+                same = next((r for r in rows if sha256_bytes(r["text"]) == sha), None)
+                if same is not None:
+                    texts[aid] = same
+                elif rows:
                     different.append(aid)
                 else:
-                    texts[aid] = row
+                    missing.append(aid)
     if missing or different:
         parts = []
         if different:

@@ -266,7 +266,7 @@ class Client:
         return p.id
 
     def project_config(self, pid: int) -> str:
-        return self.call(self.ls.projects.get, id=pid).label_config
+        return self.project_info(pid)["label_config"]
 
     def project_info(self, pid: int) -> dict[str, str]:
         """The project's labeling config and description (one request)."""
