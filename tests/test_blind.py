@@ -156,7 +156,8 @@ def test_two_pushes_at_once_create_each_task_once(studio, studio_client, corpus2
     name = f"race-{uuid.uuid4().hex[:8]}"
     env = {"PATH": "/usr/bin:/bin", "LABEL_STUDIO_URL": conn.url, "LABEL_STUDIO_API_KEY": conn.api_key,
            "HOME": str(tmp_path)}
-    exe = [sys.executable, "-m", "framestance.cli", "push", str(corpus200), "--project", name]
+    exe = [sys.executable, "-m", "framestance.cli", "push", str(corpus200), "--project", name,
+           "--records", str(tmp_path / "records")]
     procs = [subprocess.Popen([*exe, "--home", str(tmp_path / ("h" if shared_home else f"h{i}"))], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
@@ -165,6 +166,12 @@ def test_two_pushes_at_once_create_each_task_once(studio, studio_client, corpus2
     keys = studio_client.task_keys(pid)
     assert len(keys) == 200 and not any("duplicate_ids" in k for k in keys.values())
     created = sum(int(m) for out, _ in outs for m in re.findall(r"tasks created\D*(\d+)", out))
+    # each push left its line in the study's ledger, with what it did
+    from framestance.ledger import path_of, read
+
+    steps = read(path_of(tmp_path / "records", name))
+    assert [e["step"] for e in steps] == ["push", "push"] and sum(e["created"] for e in steps) == created
+    assert {(e["how"], e["candidates"], e["project"]) for e in steps} == {("all", 200, name)}
     if shared_home:
         assert created == 200  # the lock: the second push found every task there
     else:

@@ -173,6 +173,26 @@ def test_a_new_study_runs_end_to_end_and_its_card_tells_the_truth(tmp_path):
     assert keys["harbourtimes"] == keys["Harbour Times"]
 
     plan = _snapshot(study)
+    # the ledger push and adjudicate keep (written here as they write it): round 1 pushed to three
+    # blind queues, a seeded sample pushed from a corpus filtered by hand (one article fewer), one
+    # adjudication round
+    from datetime import UTC, datetime
+
+    from framestance import ledger
+    from framestance.codebook import load
+    from framestance.push import PushReport, ledger_entry
+
+    cb = load(study / "schemas" / "codebook.yaml")
+    candidates = sum(1 for a in arts if a["duplicate_of"] is None)
+    day = datetime(2019, 5, 1, tzinfo=UTC)
+    ledger.append(study / "annotations", "climate-study", "push", ledger_entry(
+        PushReport(candidates=candidates, sampled=len(plan), created=3 * len(plan), queues=dict.fromkeys(ANNOTATORS, 0)),
+        cb, selection_round=1, overlap=3), now=day)
+    ledger.append(study / "annotations", "climate-study", "push", ledger_entry(
+        PushReport(candidates=candidates - 1, sampled=2, created=0, already_present=2), cb, n=2, seed=7,
+        stratify="outlet"), now=day)
+    ledger.append(study / "annotations", "climate-study", "adjudication",
+                  {"below": 0.5, "sent": 1, "created": 1, "already_present": 0}, now=datetime(2019, 5, 4, tzinfo=UTC))
     _run([str(BIN / "dvc"), "repro"], study)
     release = study / "dist" / "climate-study" / "0.1.0"
     card = (release / "README.md").read_text()
@@ -220,6 +240,14 @@ def test_a_new_study_runs_end_to_end_and_its_card_tells_the_truth(tmp_path):
     outlets_line = next(ln for ln in card.split("\n") if ln.startswith("Publication dates"))
     caller = sum(1 for r in rows if r["outlet_key"] == "dailycaller")
     assert f"The Daily Caller ({caller})" in outlets_line and "thedailycaller" not in outlets_line and caller == 2
+
+    # every push and adjudication round of the ledger, and the hand filter before the second push
+    pushes = _card_table(card, "day")
+    assert pushes == [["2019-05-01", "round 1 of the selection", str(candidates), "3 of 3 blind queues", "-", str(3 * len(plan))],
+                      ["2019-05-01", "a seeded sample (seed 7) of 2, stratified by outlet", str(candidates - 1), "-", "-", "0"]]
+    assert (f"A push drew from a corpus of {candidates - 1} candidate articles, where the published corpus has {candidates}"
+            in card)
+    assert "1 adjudication rounds (`framestance adjudicate`): 2019-05-04: 1 articles" in card
 
     # hydrate: byte for byte from the user's copy, and a changed copy is refused
     hydrated = tmp_path / "hydrated"

@@ -260,6 +260,51 @@ def citation(opts, title: str) -> str:
     return f"@misc{{{key},\n" + ",\n".join(fields) + "\n}"
 
 
+def ledger_section(inp, cb: Codebook) -> list[str]:
+    """How the articles reached the annotators: every push and adjudication round of the study's
+    ledger, and a push whose corpus was not the published one (a filter applied by hand)."""
+    lines = ["## Sending articles to annotators", ""]
+    pushes = [e for e in inp.ledger if e.get("step") == "push"]
+    rounds = [e for e in inp.ledger if e.get("step") == "adjudication"]
+    if not inp.ledger:
+        return lines + ["No push or adjudication round was recorded in the study's ledger "
+                        "(`annotations/<project>/ledger.jsonl`, written by `framestance push` and `framestance adjudicate`): "
+                        "how the annotated articles were sent to the annotators is not stated here.", ""]
+    ids, dups = inp.articles["article_id"].to_pylist(), inp.articles["duplicate_of"].to_pylist()
+    candidates = sum(1 for a, d in zip(ids, dups) if d is None and a not in cb.gold)
+
+    def how(e: dict) -> str:
+        if e.get("how") == "selection":
+            return f"round {e.get('round')} of the selection"
+        if e.get("how") == "sample":
+            return (f"a seeded sample (seed {e.get('seed')}) of {e.get('sample')}"
+                    + (f", stratified by {e['stratify']}" if e.get("stratify") else ""))
+        return "every candidate"
+
+    def overlap(e: dict) -> str:
+        if e.get("annotators"):
+            return f"{e.get('overlap') or 1} of {e['annotators']} blind queues"
+        return f"{e['overlap']} ({e.get('overlap_share', 100)} % of tasks)" if e.get("overlap") else "-"
+
+    if pushes:
+        lines += [f"{len(pushes)} pushes (`framestance push`), in order:", "",
+                  _table(["day", "articles", "from candidates", "annotators per article", "gold rate", "tasks created"],
+                         [[str(e.get("at", ""))[:10], how(e), e.get("candidates"), overlap(e),
+                           _pct(e.get("gold_rate")) if e.get("gold_rate") else "-", e.get("created")] for e in pushes]), ""]
+        other = sorted({e.get("candidates") for e in pushes if e.get("how") != "selection" and e.get("candidates") != candidates},
+                       key=str)
+        if other:
+            lines += [f"A push drew from a corpus of {', '.join(map(str, other))} candidate articles, where the published corpus "
+                      f"has {candidates} (not duplicates, not gold questions): the articles were filtered, or came from "
+                      "another corpus, before that push. framestance does not know the rule: the study's source "
+                      "(Collection) should state it.", ""]
+    if rounds:
+        lines += [f"{len(rounds)} adjudication rounds (`framestance adjudicate`): "
+                  + "; ".join(f"{str(e.get('at', ''))[:10]}: {e.get('sent')} articles with an unresolved label or support "
+                              f"below {e.get('below')}" for e in rounds) + ".", ""]
+    return lines
+
+
 def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict, inp, log: dict,
                 sizes: dict | None = None) -> str:
     """The card of a release: every figure computed from the released tables; what only the study
@@ -358,6 +403,7 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "",
     ]
     parts += selection_section(inp, cb)
+    parts += ledger_section(inp, cb)
     parts += [
         "## Annotation process",
         "",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -64,3 +65,8 @@ def sha256_file(path: Path) -> str:
 
 
 __all__ = ["atomic_write", "sha256_bytes", "sha256_file", "write_table"]
+
+
+def slug(name: str) -> str:
+    """A project's folder name (its snapshots and ledger live in `annotations/<slug>/`)."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "project"

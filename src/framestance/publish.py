@@ -86,10 +86,11 @@ class Inputs:
     agreement: dict | None = None
     rounds: list = field(default_factory=list)  # selection.RoundRecord of every round drawn
     selection: pa.Table | None = None  # selection.SELECTION rows of every round
+    ledger: list = field(default_factory=list)  # the study's pushes and adjudication rounds (ledger.py)
 
 
 def read_inputs(corpus: Path, annotations: Path, gold: Path, metrics: Path | None,
-                selection: Path | None = None) -> Inputs:
+                selection: Path | None = None, ledger: Path | None = None) -> Inputs:
     paths = {
         "articles": corpus / "articles.parquet", "annotations": annotations / "annotations.parquet",
         "stances": annotations / "stances.parquet", "spans": annotations / "spans.parquet",
@@ -122,7 +123,13 @@ def read_inputs(corpus: Path, annotations: Path, gold: Path, metrics: Path | Non
             check_current(chosen, dict(zip(arts["article_id"].to_pylist(), arts["text_sha256"].to_pylist())), selection)
         except FramestanceError as exc:
             raise PublishError(str(exc)) from None
-    return Inputs(**tables, agreement=agreement, rounds=rounds, selection=chosen)
+    from .ledger import read
+
+    try:
+        steps = read(ledger) if ledger is not None else []
+    except FramestanceError as exc:
+        raise PublishError(str(exc)) from None
+    return Inputs(**tables, agreement=agreement, rounds=rounds, selection=chosen, ledger=steps)
 
 
 # ---- features: the codebook's labels as ClassLabel -----------------------------------------------

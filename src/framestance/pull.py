@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from .codebook import Codebook, described_codebook
 from .errors import FramestanceError
-from .io import atomic_write, write_table
+from .io import atomic_write, slug, write_table
 from .isodate import has_zone, parse_iso
 from .pseudonym import Pseudonymiser, is_pseudonym
 from .schema import ADJUDICATED, ANNOTATION, SPAN, STANCE, SUBMITTED
@@ -33,10 +33,6 @@ from .schema import ADJUDICATED, ANNOTATION, SPAN, STANCE, SUBMITTED
 
 class PullError(FramestanceError, ValueError):
     pass
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "project"
 
 
 #: Keys of Label Studio's export that hold users (an id, a {id, email, ...} object, or a list of them).

@@ -335,6 +335,20 @@ def push(
         return report
 
 
+def ledger_entry(report: PushReport, cb: Codebook, *, selection_round: int | None = None, n: int | None = None,
+                 seed: int = 0, stratify: str | None = None, overlap: int | None = None, overlap_share: int = 100,
+                 gold_rate: float = 0.0, predictions: Path | None = None) -> dict:
+    """What a push was asked and what it did, for the study's ledger (`ledger.py`): no e-mail, no text."""
+    how = "selection" if selection_round is not None else ("sample" if n is not None else "all")
+    return {"how": how, "round": selection_round, "sample": n, "seed": seed if how == "sample" else None,
+            "stratify": stratify, "overlap": overlap, "overlap_share": overlap_share,
+            "annotators": len(report.queues) or None, "gold_rate": gold_rate or None,
+            "predictions": predictions.name if predictions else None, "codebook": cb.fingerprint(),
+            "candidates": report.candidates, "skipped_duplicates": report.skipped_duplicates,
+            "sampled": report.sampled, "created": report.created, "already_present": report.already_present,
+            "changed": len(report.changed)}
+
+
 def _rank(seed: int, *parts: str) -> bytes:
     """A seeded sort key: the same parts and seed, the same place."""
     return hashlib.sha256("\0".join((str(seed), *parts)).encode()).digest()

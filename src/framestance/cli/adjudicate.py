@@ -19,11 +19,13 @@ def adjudicate(
     gold: GoldDir = Path("corpus/gold"),
     below: Annotated[Optional[float], typer.Option(help="Also send labels with less support (default: params.yaml aggregate.adjudicate_below).")] = None,
     codebook: CodebookOpt = None,
+    records: Annotated[Path, typer.Option("--records", help="Folder of the study's records, kept in git: each round adds a line to <records>/<project>/ledger.jsonl.")] = Path("annotations"),
     home: StudioHome = Path(".studio"),
 ) -> None:
     """Send every article whose gold label is unresolved or weakly supported to `NAME · adjudication`,
     where the adjudicator sees each annotator's labels (pseudonymised) beside the text. Then `pull`
     and `aggregate`: the decisions replace the vote (`*_source = adjudicated`)."""
+    from .. import ledger
     from ..adjudicate import push_round
 
     cb = _codebook(codebook)
@@ -32,9 +34,12 @@ def adjudicate(
     if not project:
         fail("--project: missing (or set pull.project in params.yaml)")
     client = _client(home)
+    below = cfg.aggregate.adjudicate_below if below is None else below
     try:
-        report = push_round(client, corpus, gold, annotations, project, cb,
-                            below=cfg.aggregate.adjudicate_below if below is None else below, lock_dir=home)
+        report = push_round(client, corpus, gold, annotations, project, cb, below=below, lock_dir=home)
+        ledger.append(records, project, "adjudication", {"below": below, "sent": len(report.selected),
+                                                         "created": report.created, "already_present": report.already_present,
+                                                         "codebook": cb.fingerprint()})
     except FramestanceError as exc:
         fail(str(exc))
     out_console.print(f"{len(report.selected)} articles need adjudication: {report.created} sent now, "

@@ -36,9 +36,11 @@ def publish(
     codebook: CodebookOpt = None,
     selection: Annotated[Path, typer.Option("--selection", help="Selection folder (framestance select): inclusion probabilities and the card's weighted shares.")] = Path("corpus/selection"),
     records: Annotated[Path, typer.Option("--records", help="Folder of release records, kept in git: the changelog compares against the latest earlier one.")] = Path("releases"),
+    snapshots: Annotated[Path, typer.Option("--snapshots", help="Folder of the study's snapshots and ledger (<snapshots>/<project>/ledger.jsonl): the card's pushes and adjudication rounds.")] = Path("annotations"),
     push_to_hub: Annotated[Optional[str], typer.Option("--push-to-hub", help="Also upload to this Hub dataset repo (token: HF_TOKEN), tagged v<version>.")] = None,
 ) -> None:
     """Write an immutable, versioned Hugging Face dataset (parquet shards, card, manifest)."""
+    from .. import ledger
     from ..publish import Options, check_name_and_version, read_inputs
     from ..publish import publish as run
     from ..publish import push_to_hub as upload
@@ -59,7 +61,7 @@ def publish(
         fail("--version: missing (or set publish.version in params.yaml)")
     try:
         check_name_and_version(opts)
-        inp = read_inputs(corpus, annotations, gold, metrics, selection)
+        inp = read_inputs(corpus, annotations, gold, metrics, selection, ledger.path_of(snapshots, cfg.project))
         with err_console.status(f"publishing {opts.name} {opts.version}"):
             path, created = run(inp, cb, out, opts, Path(cb.source).read_text(encoding="utf-8"), records)
     except FramestanceError as exc:

@@ -38,6 +38,7 @@ def push(
     codebook: Annotated[Optional[Path], typer.Option(help="Codebook YAML (default: params.yaml study.codebook).")] = None,
     selection: Annotated[Optional[Path], typer.Option(help="Push a round of `framestance select` (its folder, e.g. corpus/selection) instead of a sample.")] = None,
     round_no: Annotated[Optional[int], typer.Option("--round", min=1, help="With --selection: the round to push (default: the last).")] = None,
+    records: Annotated[Path, typer.Option("--records", help="Folder of the study's records, kept in git: each push adds a line to <records>/<project>/ledger.jsonl.")] = Path("annotations"),
     home: StudioHome = Path(".studio"),
 ) -> None:
     """Push a seeded, stratified sample of the corpus to a Label Studio project (idempotent).
@@ -45,7 +46,9 @@ def push(
     With --annotators, every annotator works in a project of their own (`NAME · <pseudonym>`) that
     holds only their tasks, so nobody sees anyone else's labels; each article goes to exactly
     --overlap of them, loads balanced, seeded; a later push keeps every earlier assignment."""
+    from .. import ledger
     from ..pseudonym import Pseudonymiser
+    from ..push import ledger_entry
     from ..push import push as run
 
     cb = _codebook(codebook)
@@ -55,9 +58,9 @@ def push(
         from ..selection import selected as rounds_of
 
         try:
-            records, rows = rounds_of(selection, round_no or None)
+            records_of, rows = rounds_of(selection, round_no or None)
             if round_no is None:
-                rows = rows.filter(pc.equal(rows["round"], records[-1].round))
+                rows = rows.filter(pc.equal(rows["round"], records_of[-1].round))
         except FramestanceError as exc:
             fail(str(exc))
         chosen = dict(zip(rows["article_id"].to_pylist(), rows["text_sha256"].to_pylist()))
@@ -75,6 +78,10 @@ def push(
                          waiting=lambda m: err_console.print(m, highlight=False),
                          progress=lambda d, t: progress.update(task, completed=d, total=t))
         pseudo.save()
+        ledger.append(records, project, "push", ledger_entry(
+            report, cb, selection_round=(round_no or records_of[-1].round) if chosen is not None else None, n=sample_n,
+            seed=seed, stratify=stratify, overlap=overlap, overlap_share=overlap_share, gold_rate=gold_rate,
+            predictions=predictions))
     except FramestanceError as exc:
         fail(str(exc))
     where = f"{len(report.queues)} annotator queues of {project!r}" if report.queues else f"project {project!r} (id {report.project_id})"
