@@ -213,6 +213,7 @@ def test_a_new_study_runs_end_to_end_and_its_card_tells_the_truth(tmp_path):
                   and a["url"] != "https://news.example/sport")
     for a in arts:
         assert a["text"][:80] not in card
+    assert "Crawler fields released by name, as the crawler gave them (study.release_extra): `extra_mbfc_bias`." in card
 
     # the card's gold sources are the gold table's
     sources = {r[0]: r[1:] for r in _card_table(card, "label")}
@@ -267,6 +268,17 @@ def test_a_new_study_runs_end_to_end_and_its_card_tells_the_truth(tmp_path):
     refused = _run([str(BIN / "framestance"), "hydrate", str(release), str(changed), "--out", str(tmp_path / "h2")], study, ok=False)
     assert refused.returncode == 2 and "sha256 differs" in refused.stderr and first_id in refused.stderr.replace("\n", "")
     assert not (tmp_path / "h2").exists()
+    # the same text with a caption the release did not have: refused too (captions carry a hash)
+    original = pq.read_table(study / "corpus" / "normalised" / "articles.parquet")
+    media = original["media"].to_pylist()
+    at = original["article_id"].to_pylist().index(first_id)
+    media[at] = [*media[at], {"caption": "A harbour at dusk.", "credit": "Photo: A. Quill"}]
+    captioned = original.set_column(original.column_names.index("media"), "media",
+                                    pa.array(media, original.schema.field("media").type))
+    pq.write_table(captioned, tmp_path / "captioned.parquet")
+    refused = _run([str(BIN / "framestance"), "hydrate", str(release), str(tmp_path / "captioned.parquet"),
+                    "--out", str(tmp_path / "h4")], study, ok=False)
+    assert refused.returncode == 2 and "text or captions" in refused.stderr and not (tmp_path / "h4").exists()
     # a copy holding the changed article and the original too: the one whose hash matches is taken
     _run([str(BIN / "framestance"), "hydrate", str(release), str(changed), str(study / "corpus" / "normalised"),
           "--out", str(tmp_path / "h3")], study)

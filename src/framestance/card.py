@@ -387,6 +387,10 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         f"Outlets ({len(outlets)}, spellings of one outlet joined by `outlet_key`): "
         + ", ".join(f"{shown_outlet(spelling[o])} ({k})" for o, k in sorted(outlets.items(), key=lambda x: (-x[1], x[0]))[:20])
         + (f" and {len(outlets) - 20} more" if len(outlets) > 20 else "") + ".",
+        *(["Crawler fields released by name, as the crawler gave them (study.release_extra): "
+           + ", ".join(f"`extra_{x}`" for x in st.release_extra) + "."
+           + ("" if opts.texts else " The texts are withheld; these fields are not checked for text, so the study "
+              "named only fields that hold none.")] if st.release_extra else []),
         "",
         "## Collection",
         "",

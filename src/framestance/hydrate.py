@@ -5,7 +5,8 @@ A release of news under copyright (`publish`, study.texts_license not open) carr
 article's `text_sha256` (sha256 of its normalised text) and each span's offsets and `text_sha256`.
 Hydrate reads the user's copy (an `articles.parquet`, a folder of them, or input pages and WARC
 files, normalised here with framestance's own normaliser), finds each released article by id,
-else by URL, and takes its text only when its sha256 is the release's; a span's text is the
+else by URL, and takes its text only when its sha256 is the release's (and its captions only when
+their `media_sha256` is); a span's text is the
 text between its offsets, checked against its own hash. One missing or different text refuses the
 whole hydration: nothing is written. The output is a dataset folder `load_dataset` reads, with the
 `text` columns (and captions) back in the features of the card's header.
@@ -75,7 +76,7 @@ def _candidates(copy: pa.Table) -> tuple[dict[str, list[dict]], dict[str, list[d
 def hydrate(release: Path, copy_paths: list[Path], out: Path) -> Hydrated:
     """Write OUT: RELEASE with every text back, or raise HydrateError and write nothing."""
     from .codebook import load
-    from .publish import features
+    from .publish import features, media_hash
 
     release, out = Path(release), Path(out)
     manifest_path = release / "MANIFEST.json"
@@ -97,6 +98,13 @@ def hydrate(release: Path, copy_paths: list[Path], out: Path) -> Hydrated:
     feats = features(cb, True, extra)
 
     by_id, by_url = _candidates(read_copy(copy_paths))
+    # the corpus config carries a hash of each article's captions: the copy's must match too
+    captions = {a: h for t in tables.get("corpus", {}).values()
+                for a, h in zip(t["article_id"].to_pylist(), t["media_sha256"].to_pylist())}
+
+    def same_article(row: dict, sha: str, aid: str) -> bool:
+        return sha256_bytes(row["text"]) == sha and (aid not in captions or media_hash(row.get("media")) == captions[aid])
+
     texts: dict[str, dict] = {}
     missing, different = [], []
     for cfg in ("default", "corpus"):
@@ -105,7 +113,7 @@ def hydrate(release: Path, copy_paths: list[Path], out: Path) -> Hydrated:
                 if aid in texts:
                     continue
                 rows = by_id.get(aid) or (by_url.get(url) if url else None) or []
-                same = next((r for r in rows if sha256_bytes(r["text"]) == sha), None)
+                same = next((r for r in rows if same_article(r, sha, aid)), None)
                 if same is not None:
                     texts[aid] = same
                 elif rows:
@@ -115,7 +123,7 @@ def hydrate(release: Path, copy_paths: list[Path], out: Path) -> Hydrated:
     if missing or different:
         parts = []
         if different:
-            parts.append(f"{len(different)} articles whose text in your copy is not the released one "
+            parts.append(f"{len(different)} articles whose text or captions in your copy are not the released ones "
                          f"(sha256 differs: {', '.join(sorted(different)[:3])})")
         if missing:
             parts.append(f"{len(missing)} articles not in your copy ({', '.join(sorted(missing)[:3])})")
@@ -144,7 +152,7 @@ def hydrate(release: Path, copy_paths: list[Path], out: Path) -> Hydrated:
                     if cfg in ("default", "corpus"):
                         r["text"] = texts[r["article_id"]]["text"]
                     if cfg == "corpus":
-                        r["media"] = texts[r["article_id"]].get("media") or []
+                        r["media"] = texts[r["article_id"]].get("media") or []  # checked: media_sha256
                     if cfg == "default":
                         for sp in r["spans"]:
                             sp["text"] = span_text(r["article_id"], sp)

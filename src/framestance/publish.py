@@ -194,7 +194,8 @@ def features(cb: Codebook, texts: bool = True, extra: tuple[str, ...] | list[str
               "author_roles": List(Value("string")), "published_at": ts, "published_text": Value("string"),
               "date_precision": Value("string"), "retrieved_at": ts, "language": Value("string"),
               **text, "paragraphs": List({"start": Value("int32"), "end": Value("int32")}),
-              **({"media": List({"caption": Value("string"), "credit": Value("string")})} if texts else {}),
+              **({"media": List({"caption": Value("string"), "credit": Value("string")})} if texts else
+                 {"media_sha256": Value("string")}),
               "n_words": Value("int32"), "text_sha256": Value("string"), "duplicate_of": Value("string"),
               "cluster_id": Value("string"), "normaliser_version": Value("string"), **extras}
     return {name: Features(f) for name, f in
@@ -280,6 +281,13 @@ def released_codebook(codebook_text: str, cb: Codebook) -> str:
 
 def _text_hash(text: str | None) -> str | None:
     return None if text is None else sha256_bytes(text)
+
+
+def media_hash(media: list[dict] | None) -> str:
+    """sha256 of an article's captions and credits, canonical JSON (a release without texts
+    carries it; `hydrate` checks the captions it puts back against it)."""
+    items = [{"caption": m.get("caption"), "credit": m.get("credit")} for m in media or []]
+    return sha256_bytes(json.dumps(items, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
 
 
 def _with_extra(arts: pa.Table, names: tuple[str, ...] | list[str]) -> pa.Table:
@@ -379,6 +387,9 @@ def build_tables(inp: Inputs, cb: Codebook, opts: Options | None = None) -> dict
     spans = _sorted(spans, ["article_id", "annotator", "kind", "start", "end", "label"])
 
     corpus = arts.drop_columns([c for c in PRIVATE_COLUMNS if c in arts.column_names])
+    if not opts.texts:
+        corpus = corpus.append_column("media_sha256", pa.array([media_hash(m) for m in corpus["media"].to_pylist()],
+                                                               pa.string()))
     if not opts.study.release_unannotated:
         corpus = corpus.filter(pc.is_in(corpus["article_id"], value_set=default["article_id"].combine_chunks()))
     corpus = _sorted(corpus.select(list(feats["corpus"])).cast(feats["corpus"].arrow_schema), ["article_id"])
