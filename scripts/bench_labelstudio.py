@@ -59,10 +59,11 @@ def main() -> None:
     import pyarrow.parquet as pq
 
     from framestance.codebook import load
-    from framestance.labelstudio import Client, labeling_config
-    from framestance.pull import Pseudonymiser, scrub, tables_from_snapshot, write_snapshot, write_tables
-    from framestance.push import push, task_for
-    from framestance.studio import LocalStudio
+    from framestance.labelstudio.client import Client
+    from framestance.labelstudio.interface import labeling_config
+    from framestance.labelstudio.pull import Pseudonymiser, scrub, tables_from_snapshot, write_snapshot, write_tables
+    from framestance.labelstudio.push import push, task_for
+    from framestance.labelstudio.server import LocalStudio
 
     work = Path(tempfile.mkdtemp(prefix="fs-lsbench-"))
     home = LocalStudio(work / "studio", venv=ROOT / ".venv-ls")
@@ -144,10 +145,10 @@ def main() -> None:
 def blind(home, client, corpus, cb, config, tasks, work, n):
     """push --annotators (3 people, overlap 2) against the server's own import of the same 2N tasks,
     a no-op re-push, and pull of the three queues, each task annotated by its queue's owner."""
-    from framestance.annotators import add_local
+    from framestance.labelstudio.accounts import add_local
+    from framestance.labelstudio.pull import run
+    from framestance.labelstudio.push import push, queue_title
     from framestance.pseudonym import Pseudonymiser
-    from framestance.pull import run
-    from framestance.push import push, queue_title
 
     logins = add_local(home, [f"bench{i}@example.org" for i in range(3)])
     emails = [lg.email for lg in logins]

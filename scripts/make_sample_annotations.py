@@ -53,7 +53,7 @@ def build(corpus: Path, codebook: Path, seed: int = 2025) -> list[dict]:
     import pyarrow.parquet as pq
 
     from framestance.codebook import load
-    from framestance.push import task_for
+    from framestance.labelstudio.push import task_for
 
     cb = load(codebook)
     rows = [r for r in pq.read_table(corpus / "articles.parquet").to_pylist() if r["duplicate_of"] is None]
@@ -138,7 +138,7 @@ def main() -> None:
     ap.add_argument("--codebook", type=Path, default=ROOT / "schemas" / "codebook.yaml")
     ap.add_argument("--out", type=Path, default=ROOT / "annotations")
     args = ap.parse_args()
-    from framestance.pull import scrub, write_snapshot
+    from framestance.labelstudio.pull import scrub, write_snapshot
 
     tasks = build(args.corpus, args.codebook)
     import json

@@ -55,7 +55,7 @@ def body(n_sentences: int = 6, topic: str = "the talks") -> str:
 def studio():
     """One real Label Studio for the whole session (own venv, SQLite under .studio-test/);
     reused when one is already running there, stopped at the end when this session started it."""
-    from framestance.studio import LocalStudio
+    from framestance.labelstudio.server import LocalStudio
 
     home = LocalStudio(ROOT / ".studio-test", venv=ROOT / ".venv-ls")
     was_up = home.status()["healthy"]
@@ -67,7 +67,7 @@ def studio():
 
 @pytest.fixture(scope="session")
 def studio_client(studio):
-    from framestance.labelstudio import Client
+    from framestance.labelstudio.client import Client
 
     _home, conn = studio
     return Client(conn.url, conn.api_key)
@@ -101,8 +101,8 @@ def sample(tmp_path_factory):
     import sys
 
     from framestance.codebook import load
+    from framestance.labelstudio.pull import scrub, tables_from_snapshot, write_tables
     from framestance.normalise import normalise
-    from framestance.pull import scrub, tables_from_snapshot, write_tables
 
     root = tmp_path_factory.mktemp("sample")
     normalise([str(SAMPLE)], root / "corpus", retrieved_at=RETRIEVED, workers=1, force=True)

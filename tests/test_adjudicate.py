@@ -19,12 +19,12 @@ CB = load(ROOT / "schemas" / "codebook.yaml")
 
 def test_adjudication_round(studio, studio_client, corpus200, tmp_path):
     from framestance import agreement as ag
-    from framestance.adjudicate import adjudication_title, push_round
     from framestance.aggregate import run as aggregate
-    from framestance.annotators import add_local
-    from framestance.pull import project_titles
-    from framestance.pull import run as pull
-    from framestance.push import push, queue_title
+    from framestance.labelstudio.accounts import add_local
+    from framestance.labelstudio.adjudicate import adjudication_title, push_round
+    from framestance.labelstudio.pull import project_titles
+    from framestance.labelstudio.pull import run as pull
+    from framestance.labelstudio.push import push, queue_title
     from framestance.validate import load_tables
 
     home, _conn = studio

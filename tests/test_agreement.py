@@ -478,7 +478,7 @@ def test_agreement_per_pull_batch_shows_drift_and_gold_accuracy_over_time(cb, tm
     from datetime import UTC, datetime
 
     from framestance.agreement import by_batch
-    from framestance.pull import snapshot_times
+    from framestance.labelstudio.pull import snapshot_times
 
     for name in ("20250801T000000Z-aaaaaaaaaaaa.json", "20250808T000000Z-bbbbbbbbbbbb.json",
                  "20250815T120000Z-cccccccccccc.json", "notes.json"):

@@ -13,11 +13,11 @@ from collections import Counter
 import pyarrow.parquet as pq
 import pytest
 
-from framestance.annotators import add_local
 from framestance.codebook import load
+from framestance.labelstudio.accounts import add_local
+from framestance.labelstudio.pull import project_titles, scrub_tasks, tables_from_tasks
+from framestance.labelstudio.push import PushError, assign, push, queue_title
 from framestance.pseudonym import Pseudonymiser
-from framestance.pull import project_titles, scrub_tasks, tables_from_tasks
-from framestance.push import PushError, assign, push, queue_title
 
 from .conftest import ROOT, subset_corpus
 
@@ -85,7 +85,7 @@ def test_blind_queues_each_article_to_exactly_k_and_nothing_moves(studio_client,
 
 
 def test_each_queue_holds_only_its_annotators_work_and_pull_merges_them(studio, studio_client, team, corpus200, tmp_path):
-    from framestance.pull import run
+    from framestance.labelstudio.pull import run
 
     home, logins = team
     emails = sorted(logins)[:2]
@@ -115,7 +115,7 @@ def test_each_queue_holds_only_its_annotators_work_and_pull_merges_them(studio, 
     snapshot = report.snapshot.read_text()
     assert not any(e in snapshot for e in emails)
     # Community lets any member write into any project: pull refuses a queue with someone else's work
-    from framestance.pull import PullError
+    from framestance.labelstudio.pull import PullError
 
     intruder_queue = titles[queue_title(name, logins[emails[0]].pseudonym)]
     task = next(iter(studio_client.task_keys(intruder_queue).values()))["id"]
@@ -142,8 +142,8 @@ def test_blind_push_refuses_unknown_people_and_impossible_overlap(studio_client,
 
 
 def test_a_title_label_studio_would_refuse_fails_before_any_request(corpus200):
-    from framestance.labelstudio import Client
-    from framestance.studio import LocalStudio
+    from framestance.labelstudio.client import Client
+    from framestance.labelstudio.server import LocalStudio
 
     dead = Client(f"http://127.0.0.1:{LocalStudio.free_port()}", "k" * 40)
     with pytest.raises(PushError, match="shorter than 3 characters"):
@@ -179,7 +179,7 @@ def test_two_pushes_at_once_create_each_task_once(studio, studio_client, corpus2
 
 
 def test_malformed_exports_stop_pull_with_one_line_naming_task_and_field():
-    from framestance.pull import PullError
+    from framestance.labelstudio.pull import PullError
 
     good = {"id": 5, "data": {"article_id": "a1", "text_sha256": "0" * 64},
             "annotations": [{"id": 9, "completed_by": 1, "created_at": "2025-08-20T10:00:00Z",
@@ -218,7 +218,7 @@ def test_malformed_exports_stop_pull_with_one_line_naming_task_and_field():
 
 
 def test_gold_question_share_is_exact():
-    from framestance.push import _gold_questions
+    from framestance.labelstudio.push import _gold_questions
 
     gold = [{"article_id": f"g{i}"} for i in range(10)]
     # 0.2 of the queue: 12 tasks of work + 3 gold = 15 (float arithmetic gave 4)

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from framestance.codebook import load
-from framestance.labelstudio import RELEVANCE_KEY
+from framestance.labelstudio.interface import RELEVANCE_KEY
 
 from .conftest import RETRIEVED, ROOT
 
@@ -163,11 +163,11 @@ def _check_codebook_panels(page, shot: Path) -> None:
 @pytest.fixture(scope="module")
 def queues(studio, studio_client, tmp_path_factory):
     """Annotators A and B (accounts with passwords) and one article in both their blind queues."""
-    from framestance.annotators import add_local
+    from framestance.labelstudio.accounts import add_local
+    from framestance.labelstudio.pull import project_titles
+    from framestance.labelstudio.push import push, queue_title
     from framestance.normalise import normalise
     from framestance.pseudonym import Pseudonymiser
-    from framestance.pull import project_titles
-    from framestance.push import push, queue_title
 
     home, _conn = studio
     tag = uuid.uuid4().hex[:6]

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from framestance.cli import app
 from framestance.codebook import CodebookError, load
-from framestance.labelstudio import check_config, config_labels, labeling_config
+from framestance.labelstudio.interface import check_config, config_labels, labeling_config
 
 from .conftest import ROOT
 

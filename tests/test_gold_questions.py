@@ -24,11 +24,11 @@ CB = load(ROOT / "schemas" / "codebook.yaml")
 def test_gold_question_round(studio, studio_client, corpus200, tmp_path):
     from framestance import agreement as ag
     from framestance.aggregate import run as aggregate
-    from framestance.annotators import add_local
+    from framestance.labelstudio.accounts import add_local
+    from framestance.labelstudio.pull import project_titles
+    from framestance.labelstudio.pull import run as pull
+    from framestance.labelstudio.push import PushError, push, queue_title
     from framestance.publish import Inputs, build_tables
-    from framestance.pull import project_titles
-    from framestance.pull import run as pull
-    from framestance.push import PushError, push, queue_title
     from framestance.validate import load_tables
 
     home, _conn = studio

@@ -10,9 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from framestance.codebook import load
-from framestance.labelstudio import Client, StudioAuthError, StudioUnavailable, labeling_config
-from framestance.pull import Pseudonymiser, PullError, check_codebook, scrub, slug, tables_from_snapshot, write_snapshot, write_tables
-from framestance.push import PushError, push
+from framestance.labelstudio.client import Client, StudioAuthError, StudioUnavailable
+from framestance.labelstudio.interface import labeling_config
+from framestance.labelstudio.pull import Pseudonymiser, PullError, check_codebook, scrub, slug, tables_from_snapshot, write_snapshot, write_tables
+from framestance.labelstudio.push import PushError, push
 
 from .conftest import ROOT
 
@@ -80,7 +81,7 @@ def test_changed_article_is_reported_not_duplicated(studio_client, corpus200, tm
 
 
 def test_interrupted_push_rerun_ends_with_exactly_200(studio, corpus200, monkeypatch):
-    import framestance.push as push_mod
+    import framestance.labelstudio.push as push_mod
 
     monkeypatch.setattr(push_mod, "BATCH", 40)
     home, conn = studio
@@ -246,7 +247,7 @@ def test_wrong_key_and_server_down_give_clear_errors(studio):
     with pytest.raises(StudioAuthError, match="rejected the API key") as err:
         Client(conn.url, "f" * 40).find_project("x")
     assert "f" * 40 not in str(err.value)
-    from framestance.studio import LocalStudio
+    from framestance.labelstudio.server import LocalStudio
 
     dead = f"http://127.0.0.1:{LocalStudio.free_port()}"
     with pytest.raises(StudioUnavailable, match="not reachable"):

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from framestance.codebook import load
-from framestance.pull import Pseudonymiser, PullError, canonical, scrub, scrub_tasks, tables_from_snapshot, tables_from_tasks
+from framestance.labelstudio.pull import Pseudonymiser, PullError, canonical, scrub, scrub_tasks, tables_from_snapshot, tables_from_tasks
 
 from .conftest import ROOT
 

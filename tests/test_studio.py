@@ -32,7 +32,7 @@ def _cmdlines() -> list[str]:
 @pytest.fixture(scope="module")
 def fresh(studio, tmp_path_factory):
     """A studio home of its own whose init was watched: every command line seen while it ran."""
-    from framestance.studio import Connection, LocalStudio
+    from framestance.labelstudio.server import Connection, LocalStudio
 
     home, _conn = studio  # the session's server: label-studio is installed
     studio2 = LocalStudio(tmp_path_factory.mktemp("studio") / "home", venv=home.venv)
@@ -75,7 +75,7 @@ def test_no_secret_on_a_command_line_and_server_files_owner_only(fresh):
 
 
 def test_port_is_kept_across_restarts_and_can_be_chosen(fresh):
-    from framestance.studio import LocalStudio, StudioError
+    from framestance.labelstudio.server import LocalStudio, StudioError
 
     studio2, _conn, _seen = fresh
     first = studio2.up()
@@ -94,8 +94,8 @@ def test_port_is_kept_across_restarts_and_can_be_chosen(fresh):
 def test_pull_uses_the_snapshot_when_the_studio_server_is_down(fresh, tmp_path, monkeypatch):
     """`studio up` then `studio down` must not break `dvc repro` on the bundled snapshot; a server
     the user named in LABEL_STUDIO_URL must answer."""
-    from framestance.labelstudio import StudioUnavailable
-    from framestance.pull import run
+    from framestance.labelstudio.client import StudioUnavailable
+    from framestance.labelstudio.pull import run
 
     studio2, _conn, _seen = fresh
     studio2.up()

@@ -180,7 +180,7 @@ def test_a_new_study_runs_end_to_end_and_its_card_tells_the_truth(tmp_path):
 
     from framestance import ledger
     from framestance.codebook import load
-    from framestance.push import PushReport, ledger_entry
+    from framestance.labelstudio.push import PushReport, ledger_entry
 
     cb = load(study / "schemas" / "codebook.yaml")
     candidates = sum(1 for a in arts if a["duplicate_of"] is None)

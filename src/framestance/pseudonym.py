@@ -1,6 +1,7 @@
 """Annotators' pseudonyms: the one place a Label Studio user becomes `ann-<12 hex>`.
 
-A pseudonym is HMAC-SHA256 of the user's server id, keyed by a secret kept out of git
+A pseudonym is HMAC-SHA256 of the user's server id (of the e-mail for an annotator on a server of
+their own, `labelstudio/team.py`), keyed by a secret kept out of git
 (`<studio home>/pseudonym.key`, mode 600, or FRAMESTANCE_PSEUDONYM_KEY), so it is stable across
 pulls and projects and cannot be reversed without the key. The pseudonym -> e-mail mapping is kept
 beside the key (`annotators.json`, mode 600, git-ignored) for the team lead, never in a snapshot.
@@ -58,6 +59,14 @@ class Pseudonymiser:
         name = "ann-" + hmac.new(self.key, f"user:{uid}".encode(), hashlib.sha256).hexdigest()[:12]
         if email or name not in self.mapping:
             self.mapping[name] = email or f"user {uid}"
+        return name
+
+    def of_email(self, email: str) -> str:
+        """The pseudonym of an account on a server of its own (isolated team: every such server
+        numbers its users from 1, so the id names nobody; the e-mail does)."""
+        email = email.strip().lower()
+        name = "ann-" + hmac.new(self.key, f"email:{email}".encode(), hashlib.sha256).hexdigest()[:12]
+        self.mapping[name] = email
         return name
 
     def save(self) -> None:

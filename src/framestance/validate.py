@@ -479,6 +479,6 @@ def _dedupe(rows: list[dict]) -> list[dict]:
 
 
 def write_report(result: Result, report_dir: Path) -> Path:
-    from .pull import write_tables
+    from .labelstudio.pull import write_tables
 
     return write_tables({"failures": result.failures}, report_dir)["failures"]

@@ -85,8 +85,8 @@ def test_part_files_hold_the_same_rows_in_order_and_the_same_bytes_on_both_engin
     engines; `datasets` and the later stages read the folder; --force replaces file by folder."""
     from datasets import load_dataset
 
+    from framestance.labelstudio.push import load_candidates
     from framestance.normalise import ray_engine
-    from framestance.push import load_candidates
 
     monkeypatch.setattr(ray_engine, "FILES_PER_TASK", 2)
     # blocks of a few KB: Ray cuts a map task's rows into several blocks, a file's rows among them

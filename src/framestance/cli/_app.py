@@ -53,8 +53,8 @@ def settings() -> config.Config:
 
 
 def _client(home: Path):
-    from ..labelstudio import Client
-    from ..studio import connection_from_env
+    from ..labelstudio.client import Client
+    from ..labelstudio.server import connection_from_env
 
     try:
         conn = connection_from_env(home)

@@ -26,7 +26,7 @@ def adjudicate(
     where the adjudicator sees each annotator's labels (pseudonymised) beside the text. Then `pull`
     and `aggregate`: the decisions replace the vote (`*_source = adjudicated`)."""
     from .. import ledger
-    from ..adjudicate import push_round
+    from ..labelstudio.adjudicate import push_round
 
     cb = _codebook(codebook)
     cfg = settings()

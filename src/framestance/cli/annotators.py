@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
 from ..errors import FramestanceError
-from ._app import StudioHome, _client, app, fail, out_console
+from ._app import StudioHome, _client, app, err_console, fail, out_console, settings
 
 annotators_app = typer.Typer(help="Annotator accounts on the Label Studio server.", no_args_is_help=True)
 app.add_typer(annotators_app, name="annotators")
@@ -18,11 +18,16 @@ app.add_typer(annotators_app, name="annotators")
 @annotators_app.command("add")
 def annotators_add(
     emails: Annotated[list[str], typer.Argument(help="E-mail addresses of the annotators.")],
+    role: Annotated[str, typer.Option("--role", help="annotator, or adjudicator (decides disputes; on the lead's server).")] = "annotator",
+    isolation: Annotated[Optional[str], typer.Option("--isolation", help="server: each annotator on a Label Studio of their own (blind by construction; the default); project: a project each on the lead's server (blind by convention). Chosen once per team.")] = None,
     reset_password: Annotated[bool, typer.Option("--reset-password", help="Give existing accounts a new password.")] = False,
     home: StudioHome = Path(".studio"),
 ) -> None:
-    """Create accounts and print how each person logs in (a password shown once, stored nowhere)."""
-    from ..annotators import add_local, check_emails, is_local
+    """Create accounts and print how each person logs in (a password shown once, stored nowhere)
+    and which queue is theirs."""
+    from ..labelstudio.accounts import check_emails, is_local
+    from ..labelstudio.push import queue_title
+    from ..labelstudio.team import Team
 
     try:
         if not is_local(home):
@@ -33,35 +38,47 @@ def annotators_add(
                               f"they sign up with their e-mail and a password of their own:\n{link}", highlight=False)
             out_console.print("then `framestance annotators list` shows who has joined", highlight=False)
             return
-        from ..studio import LocalStudio
-
-        studio = LocalStudio(home)
-        logins = add_local(studio, emails, reset=reset_password)
-        conn = studio.connection()
-        url = conn.url if conn else ""
+        team = Team(home)
+        with err_console.status("creating the accounts (an annotator's own server starts in a few seconds)"):
+            logins = team.add(emails, role=role, isolation=isolation or team.isolation or "server", reset=reset_password,
+                              say=lambda m: err_console.print(m, highlight=False))
+        lead = team.lead.connection()
     except FramestanceError as exc:
         fail(str(exc))
-    table = Table(title=f"log in at {url}/user/login/ (change the password under Account & Settings)")
-    for col in ("e-mail", "pseudonym", "password"):
+    project = settings().project or "PROJECT"
+    table = Table(title="send each person their line (the password is shown once; they change it under Account & Settings)")
+    for col in ("e-mail", "pseudonym", "log in at", "password", "their work"):
         table.add_column(col)
     for login in logins:
-        table.add_row(login.email, login.pseudonym,
-                      login.password or "(existing account: unchanged; --reset-password for a new one)")
+        server = team.server_of(login.email)
+        url = (server.connection().url if server else (lead.url if lead else "")) + "/user/login/"
+        work = (f"the adjudication project ({project} · adjudication)" if role == "adjudicator"
+                else f"their queue: {queue_title(project, login.pseudonym)}")
+        table.add_row(login.email, login.pseudonym, url,
+                      login.password or "(existing account: unchanged; --reset-password for a new one)", work)
     out_console.print(table)
 
 
 @annotators_app.command("list")
 def annotators_list(home: StudioHome = Path(".studio")) -> None:
-    """Every account on the server with its pseudonym (the name in tables and queue titles)."""
-    from ..annotators import listing
+    """Every account of the team with its pseudonym (the name in tables and queue titles), role and server."""
+    from ..labelstudio.accounts import listing
+    from ..labelstudio.team import Team
 
+    team = Team(home)
     try:
         logins = listing(_client(home), home)
     except FramestanceError as exc:
         fail(str(exc))
     table = Table()
-    for col in ("e-mail", "pseudonym", "user id"):
+    for col in ("e-mail", "pseudonym", "role", "server"):
         table.add_column(col)
+    seen = set()
     for login in logins:
-        table.add_row(login.email, login.pseudonym, str(login.user_id))
+        member = team.members.get(login.email, {})
+        table.add_row(login.email, login.pseudonym, member.get("role", "lead" if login.user_id == 1 else "member"), "lead")
+        seen.add(login.email)
+    for email, member in sorted(team.members.items()):
+        if email not in seen and member.get("server"):
+            table.add_row(email, member["pseudonym"], member["role"], f"own ({member['server']})")
     out_console.print(table)

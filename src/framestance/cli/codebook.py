@@ -22,7 +22,7 @@ def codebook(
     check: Annotated[bool, typer.Option("--check", help="Only check that OUT is up to date (exit 1 when stale).")] = False,
 ) -> None:
     """Validate the codebook and (re)generate the Label Studio labeling config from it."""
-    from ..labelstudio import check_config, labeling_config
+    from ..labelstudio.interface import check_config, labeling_config
 
     cb = _codebook(path)
     xml = labeling_config(cb)

@@ -32,7 +32,7 @@ def pull(
 
     With no Label Studio configured, the tables are rebuilt from the newest tracked snapshot
     (that is how `dvc repro` reproduces the corpus anywhere)."""
-    from ..pull import run
+    from ..labelstudio.pull import run
 
     cb = _codebook(codebook)
     project = project or settings().project

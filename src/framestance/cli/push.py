@@ -44,12 +44,14 @@ def push(
     """Push a seeded, stratified sample of the corpus to a Label Studio project (idempotent).
 
     With --annotators, every annotator works in a project of their own (`NAME · <pseudonym>`) that
-    holds only their tasks, so nobody sees anyone else's labels; each article goes to exactly
+    holds only their tasks (on a server of their own in an isolated team: `annotators add`), so
+    nobody sees anyone else's labels; each article goes to exactly
     --overlap of them, loads balanced, seeded; a later push keeps every earlier assignment."""
     from .. import ledger
+    from ..labelstudio.push import ledger_entry
+    from ..labelstudio.push import push as run
+    from ..labelstudio.team import Team
     from ..pseudonym import Pseudonymiser
-    from ..push import ledger_entry
-    from ..push import push as run
 
     cb = _codebook(codebook)
     project = project or settings().project
@@ -74,7 +76,7 @@ def push(
             report = run(client, corpus_dir, project, cb, n=sample_n, seed=seed, stratify=stratify, overlap=overlap,
                          overlap_share=overlap_share, predictions=predictions,
                          annotators=annotators.split(",") if annotators else None, pseudonym=pseudo.of, lock_dir=home,
-                         gold_rate=gold_rate, selected=chosen,
+                         gold_rate=gold_rate, selected=chosen, team=Team(home),
                          waiting=lambda m: err_console.print(m, highlight=False),
                          progress=lambda d, t: progress.update(task, completed=d, total=t))
         pseudo.save()

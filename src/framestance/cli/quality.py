@@ -96,7 +96,7 @@ def agreement(
     resamples of articles), span F1 between annotators, per-annotator figures, the same per pull
     batch (drift), plots."""
     from .. import agreement as ag
-    from ..pull import snapshot_times
+    from ..labelstudio.pull import snapshot_times
 
     cb = _codebook(codebook)
     tables = _tables(corpus, annotations, checked=True)

@@ -24,39 +24,47 @@ app.add_typer(studio_app, name="studio")
 @studio_app.command("up")
 def studio_up(
     home: StudioHome = Path(".studio"),
-    port: Annotated[Optional[int], typer.Option(help="Port on 127.0.0.1 (default: a free one).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port of the lead's server on 127.0.0.1 (default: a free one).")] = None,
 ) -> None:
-    """Install (once) and start Label Studio; print the URL and how to log in."""
-    from ..studio import LocalStudio
+    """Install (once) and start Label Studio (the lead's server, then every annotator's own when the
+    team is isolated); print the URLs and how to log in."""
+    from ..labelstudio.team import LEAD, Team
 
-    studio = LocalStudio(home)
+    team = Team(home)
     try:
         with err_console.status("starting Label Studio (the first start runs its migrations, ~30 s)"):
-            conn = studio.up(port=port, say=lambda m: err_console.print(m, highlight=False))
+            conns = team.up(port=port, say=lambda m: err_console.print(m, highlight=False))
     except FramestanceError as exc:
         fail(str(exc))
+    conn = conns[LEAD]
     out_console.print(f"Label Studio is up at [bold]{conn.url}[/]", highlight=False)
-    out_console.print(f"log in as {conn.email}; the password and API key are in {studio.env_file} (mode 600, git-ignored)",
+    out_console.print(f"log in as {conn.email}; the password and API key are in {team.lead.env_file} (mode 600, git-ignored)",
                       highlight=False)
-    out_console.print(f"other commands read LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY, else {studio.env_file}", highlight=False)
+    for name, c in conns.items():
+        if name != LEAD:
+            out_console.print(f"the server of {name} is up at {c.url} (its annotator's login works there only)", highlight=False)
+    out_console.print(f"other commands read LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY, else {team.lead.env_file}", highlight=False)
 
 
 @studio_app.command("down")
 def studio_down(home: StudioHome = Path(".studio")) -> None:
-    """Stop the server `studio up` started (and nothing else)."""
-    from ..studio import LocalStudio
+    """Stop the servers `studio up` started from this folder (and nothing else)."""
+    from ..labelstudio.team import Team
 
-    stopped = LocalStudio(home).down()
-    out_console.print("Label Studio stopped" if stopped else "no Label Studio started from this folder is running")
+    stopped = Team(home).down()
+    out_console.print(f"stopped: {', '.join(stopped)}" if stopped else "no Label Studio started from this folder is running",
+                      highlight=False)
 
 
 @studio_app.command("status")
 def studio_status(home: StudioHome = Path(".studio")) -> None:
-    """Is the server installed, running and healthy?"""
-    from ..studio import LocalStudio
+    """Is every server of the team installed, running and healthy?"""
+    from ..labelstudio.team import Team
 
-    st = LocalStudio(home).status()
-    for k, v in st.items():
-        out_console.print(f"{k}: {v}", highlight=False)
-    if not st["healthy"]:
+    statuses = Team(home).status()
+    for name, st in statuses.items():
+        prefix = "" if len(statuses) == 1 else f"{name} "
+        for k, v in st.items():
+            out_console.print(f"{prefix}{k}: {v}", highlight=False)
+    if not all(st["healthy"] for st in statuses.values()):
         raise typer.Exit(1)

@@ -33,18 +33,12 @@ from typing import TextIO
 
 import pyarrow.parquet as pq
 
-from .codebook import Codebook, project_description
-from .errors import FramestanceError
-from .io import atomic_write
-from .labelstudio import (
-    Client,
-    StudioRequestError,
-    StudioUnavailable,
-    check_config,
-    config_labels,
-    labeling_config,
-    title_problem,
-)
+from ..codebook import Codebook, project_description
+from ..errors import FramestanceError
+from ..io import atomic_write
+from .client import Client, StudioRequestError, StudioUnavailable, title_problem
+from .interface import check_config, config_labels, labeling_config
+from .team import Team
 
 BATCH = 1000
 #: Between a project name and an annotator's pseudonym in the title of their own project.
@@ -266,11 +260,13 @@ def push(
     max_attempts: int = 6,
     gold_rate: float = 0.0,
     selected: dict[str, str] | None = None,
+    team: Team | None = None,
 ) -> PushReport:
     """Push a sample of the corpus to PROJECT, or with `annotators` (e-mails of server users) to
     one blind queue per annotator, each article to exactly `overlap` of them. `selected` (article
     id -> text_sha256: a round of `framestance select`) pushes exactly those articles, and is
-    refused when any of them changed or left the corpus since it was selected."""
+    refused when any of them changed or left the corpus since it was selected. With a `team` whose
+    annotators have servers of their own, each queue is made on its annotator's server."""
     problem = title_problem(project)
     if problem:
         raise PushError(problem)
@@ -309,13 +305,14 @@ def push(
             _fill(client, pid, picked, table, preds, report, progress, max_attempts, total=len(picked), done=0,
                   keys=_keys(client, pid, lock_dir), cache_dir=lock_dir)
             return report
-        queues = _queues(client, project, annotators, pseudonym, overlap or 1)
+        queues = _queues(client, project, annotators, pseudonym, overlap or 1, team)
         config = labeling_config(cb)
         check_config(config)
-        existing = client.projects(project)
-        pids = {p: ensure_project(client, title, cb, report, config, existing) for p, title in queues.items()}
+        on = {p: c for p, (_t, c) in queues.items()}
+        existing = {p: c.projects(project) for p, c in on.items()}
+        pids = {p: ensure_project(on[p], title, cb, report, config, existing[p]) for p, (title, _c) in queues.items()}
         # a project made just now holds no tasks: nothing to list
-        keys = {p: _keys(client, pid, lock_dir) if queues[p] in existing else {} for p, pid in pids.items()}
+        keys = {p: _keys(on[p], pid, lock_dir) if queues[p][0] in existing[p] else {} for p, pid in pids.items()}
         by_id = {r["article_id"]: r for r in picked}
         held = {p: set(k) & set(by_id) for p, k in keys.items()}
         new = assign(sorted(by_id), held, overlap or 1, seed)
@@ -327,7 +324,7 @@ def push(
             # a seeded order, so that gold questions sit among the other tasks, not at the end
             mine = [by_id[a] for a in sorted(held[p] | set(new[p]) | gold_of[p], key=partial(_rank, seed, p))]
             before = report.created
-            _fill(client, pid, mine, table, preds, report, progress, max_attempts, total=total, done=done, keys=keys[p],
+            _fill(on[p], pid, mine, table, preds, report, progress, max_attempts, total=total, done=done, keys=keys[p],
                   cache_dir=lock_dir)
             report.queues[p] = report.created - before
             report.load[p] = len(mine)
@@ -372,25 +369,41 @@ def queue_title(project: str, pseudonym: str) -> str:
     return f"{project}{QUEUE_SEPARATOR}{pseudonym}"
 
 
-def _queues(client: Client, project: str, emails: list[str], pseudonym: Callable[[dict], str] | None, k: int) -> dict[str, str]:
-    """pseudonym -> title of that annotator's own project; every e-mail must be a server user."""
+def _queues(client: Client, project: str, emails: list[str], pseudonym: Callable[[dict], str] | None, k: int,
+            team: Team | None = None) -> dict[str, tuple[str, Client]]:
+    """pseudonym -> (title of that annotator's own project, the client of the server it is on):
+    their own server in an isolated team, else the lead's, where every e-mail must be a user."""
     if pseudonym is None:
         raise PushError("blind queues need the pseudonym key (the studio home)")
     wanted = sorted({e.strip().lower() for e in emails if e.strip()})
-    users = client.users()
-    missing = [e for e in wanted if e not in users]
-    if missing:
-        raise PushError(f"not users of {client.url}: {', '.join(missing)} (add them with `framestance annotators add`)")
     if not 1 <= k <= len(wanted):
         raise PushError(f"--overlap {k}: each article needs between 1 and {len(wanted)} annotators (as many as --annotators)")
+    servers = {}
+    if team is not None and team.isolated:
+        missing = [e for e in wanted if team.server_of(e) is None]
+        if missing:
+            raise PushError(f"not annotators of the team in {team.home}: {', '.join(missing)} "
+                            "(add them with `framestance annotators add`)")
+        team.check_up()
+        for e in wanted:
+            server = team.server_of(e)
+            assert server is not None
+            conn = server.connection()
+            servers[e] = (server.name, Client(conn.url, conn.api_key))
+    else:
+        users = client.users()
+        missing = [e for e in wanted if e not in users]
+        if missing:
+            raise PushError(f"not users of {client.url}: {', '.join(missing)} (add them with `framestance annotators add`)")
+        servers = {e: (pseudonym({"id": users[e], "email": e}), client) for e in wanted}
     out = {}
     for e in wanted:
-        p = pseudonym({"id": users[e], "email": e})
+        p, on = servers[e]
         title = queue_title(project, p)
         problem = title_problem(title)
         if problem:
             raise PushError(f"{problem}: shorten --project to at most {len(project) - (len(title) - 50)} characters")
-        out[p] = title
+        out[p] = (title, on)
     return out
 
 

@@ -18,12 +18,13 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from .codebook import Codebook
-from .errors import FramestanceError
-from .labelstudio import Client, check_config, labeling_config, title_problem
+from ..codebook import Codebook
+from ..errors import FramestanceError
+from ..schema import UNRESOLVED, is_relevant, submitted
+from .client import Client, title_problem
+from .interface import check_config, labeling_config
 from .pull import ADJUDICATION
 from .push import TASK_COLUMNS, PushReport, _fill, _keys, ensure_project, load_candidates
-from .schema import UNRESOLVED, is_relevant, submitted
 
 
 class AdjudicateError(FramestanceError, ValueError):

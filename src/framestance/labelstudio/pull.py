@@ -23,12 +23,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from .codebook import Codebook, described_codebook
-from .errors import FramestanceError
-from .io import atomic_write, slug, write_table
-from .isodate import has_zone, parse_iso
-from .pseudonym import Pseudonymiser, is_pseudonym
-from .schema import ADJUDICATED, ANNOTATION, SPAN, STANCE, SUBMITTED
+from ..codebook import Codebook, described_codebook
+from ..errors import FramestanceError
+from ..io import atomic_write, slug, write_table
+from ..isodate import has_zone, parse_iso
+from ..pseudonym import Pseudonymiser, is_pseudonym
+from ..schema import ADJUDICATED, ANNOTATION, SPAN, STANCE, SUBMITTED
 
 
 class PullError(FramestanceError, ValueError):
@@ -373,26 +373,67 @@ def check_codebook(client, parts: dict[str, int], cb: Codebook) -> None:
                             "with this one if only its wording changed")
 
 
+def _offset_ids(tasks: list, base: int) -> None:
+    """Ids of an annotator's own server, made unique across the team (team.ID_BLOCK)."""
+    if not base:
+        return
+    for t in tasks:
+        if not isinstance(t, dict):
+            continue
+        for key in ("id", "project"):
+            if isinstance(t.get(key), int):
+                t[key] += base
+        for kind in ("annotations", "drafts", "predictions"):
+            for a in t.get(kind) or []:
+                if isinstance(a, dict):
+                    for key in ("id", "task", "project", "annotation"):
+                        if isinstance(a.get(key), int):
+                            a[key] += base
+
+
+def _undecided_by(tasks: list, allowed: set[str]) -> list[str]:
+    """Decisions in the adjudication project submitted by anyone but an adjudicator or the lead."""
+    out = []
+    for t in tasks:
+        for a in (t.get("annotations") or []) if isinstance(t, dict) else []:
+            if isinstance(a, dict) and not a.get("was_cancelled") and a.get("completed_by") not in allowed:
+                out.append(f"task {t.get('id')} by {a.get('completed_by')}")
+    return out
+
+
 def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
         exporting: Callable[[], AbstractContextManager] = nullcontext) -> PullReport:
-    """Export PROJECT (all its projects: the shared one and each annotator's queue) from the
-    configured Label Studio into one scrubbed snapshot under OUT and build the tables in TABLES_DIR.
+    """Export PROJECT (all its projects: the shared one, each annotator's queue, the adjudication
+    project) from every server of the team into one scrubbed snapshot under OUT and build the
+    tables in TABLES_DIR.
 
-    With no server configured, or when the server `studio up` started is down, the tables are
+    With no server configured, or when every server `studio up` started is down, the tables are
     rebuilt from the newest snapshot (that is how `dvc repro` reproduces the corpus anywhere); a
-    server configured through LABEL_STUDIO_URL must answer. Tables are built in memory before
-    anything is written, so a malformed export leaves the snapshot folder and the tables as they were.
-    `exporting` wraps the export (a spinner)."""
-    from .studio import LocalStudio, StudioError, connection_from_env
+    server configured through LABEL_STUDIO_URL must answer, and so must every server of a team
+    that is partly up (one line names the first that is down). Tables are built in memory before
+    anything is written, so a malformed export leaves the snapshot folder and the tables as they
+    were. A decision in the adjudication project by anyone but an adjudicator (`annotators add
+    --role adjudicator`) or the lead is refused, naming them. `exporting` wraps the export (a spinner)."""
+    from .server import StudioError, connection_from_env
+    from .team import Team
 
+    team = Team(home)
     warning = ""
     try:
         conn = connection_from_env(home)
     except StudioError:
         conn = None
-    if conn is not None and conn.managed and not LocalStudio(home).healthy(conn.url):
-        warning = f"the Label Studio that `studio up` started ({conn.url}) is not running"
-        conn = None
+    members = team.member_servers()
+    if conn is not None:
+        lead_up = not conn.managed or team.lead.healthy(conn.url)
+        down = [s for s in members if not ((c := s.studio.connection()) and c.url and s.studio.healthy(c.url))]
+        if not lead_up and len(down) == len(members):
+            warning = f"the Label Studio that `studio up` started ({conn.url}) is not running"
+            conn = None
+        elif not lead_up or down:
+            name, where = ("lead", conn.url) if not lead_up else (down[0].name, down[0].studio.home)
+            raise PullError(f"the server of {name} ({where}) is not running while others of the team are: "
+                            "`framestance studio up` starts them all; nothing pulled")
     if conn is None:
         snap = latest_snapshot(out, project)
         if snap is None:
@@ -408,33 +449,61 @@ def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
         return PullReport("snapshot", snap, {n: (p, built[n].num_rows) for n, p in paths.items()},
                           warning=warning or "no Label Studio configured")
 
-    from .labelstudio import Client
+    from .client import Client
+    from .team import ID_BLOCK
 
-    client = Client(conn.url, conn.api_key)
-    parts = project_titles(client.projects(project), project)
-    if not parts:
-        raise PullError(f"project {project!r}: no such project on {client.url}")
-    check_codebook(client, parts, cb)
     pseudo = Pseudonymiser.of_home(home)
+    lead = Client(conn.url, conn.api_key)
+    sources: list[tuple[str, Client, int, Callable[[Any], str | None]]] = [("lead", lead, 0, pseudo)]
+    for s in members:
+        c = s.connection()
+        client = Client(c.url, c.api_key)
+        emails = {uid: e for e, uid in client.users().items()}
+
+        def by_email(user, emails=emails):
+            uid = user.get("id") if isinstance(user, dict) else user
+            email = (user.get("email") if isinstance(user, dict) else None) or emails.get(uid)
+            return pseudo.of_email(email) if email else pseudo.of(user)
+
+        sources.append((s.name, client, s.number * ID_BLOCK, by_email))
+    found = {name: project_titles(client.projects(project), project) for name, client, _b, _p in sources}
+    if not any(found.values()):
+        raise PullError(f"project {project!r}: no such project on {lead.url}"
+                        + (f" or the {len(members)} annotators' servers" if members else ""))
+    for name, client, _b, _p in sources:
+        check_codebook(client, found[name], cb)
+    lead_users = lead.users()
+    me = lead.whoami()
+    allowed = {pseudo.of({"id": me["id"], "email": me["email"]})}
+    allowed |= {pseudo.of({"id": lead_users[e], "email": e}) for e in team.emails("adjudicator") if e in lead_users}
     tasks: list = []
     counts = {}
     foreign: list[str] = []
+    strangers: list[str] = []
     with exporting():
-        for title, pid in sorted(parts.items()):
-            part = scrub_tasks(client.export_snapshot(pid), pseudo)
-            counts[title] = len(part)
-            if title == f"{project} · {ADJUDICATION}":
-                for t in part:  # its annotations are decisions, not votes (tables_from_tasks)
-                    if isinstance(t, dict):
-                        t["framestance_queue"] = ADJUDICATION
-            else:
-                foreign += _foreign_annotations(part, title, project)
-            tasks += part
+        for name, client, base, pseudonym in sources:
+            for title, pid in sorted(found[name].items()):
+                part = scrub_tasks(client.export_snapshot(pid), pseudonym)
+                _offset_ids(part, base)
+                counts[title] = len(part)
+                if title == f"{project} · {ADJUDICATION}":
+                    strangers += _undecided_by(part, allowed)
+                    for t in part:  # its annotations are decisions, not votes (tables_from_tasks)
+                        if isinstance(t, dict):
+                            t["framestance_queue"] = ADJUDICATION
+                else:
+                    foreign += _foreign_annotations(part, title, project)
+                tasks += part
     if foreign:
         # Community lets any member write into any project: a queue must hold its owner's work only
         raise PullError(f"{len(foreign)} annotations in annotator queues were written by someone else "
                         f"({'; '.join(foreign[:3])}{' ...' if len(foreign) > 3 else ''}): delete them in Label Studio "
                         "and pull again")
+    if strangers:
+        raise PullError(f"{len(strangers)} decisions in {project + ' · ' + ADJUDICATION!r} were made by someone who is not "
+                        f"an adjudicator ({'; '.join(strangers[:3])}{' ...' if len(strangers) > 3 else ''}; "
+                        "`framestance annotators list` says who): only the lead and `annotators add --role adjudicator` "
+                        "accounts decide; delete them in Label Studio and pull again")
     tasks.sort(key=lambda t: (t.get("project") if isinstance(t, dict) else 0, t.get("id") if isinstance(t, dict) else 0))
     built = tables_from_tasks(tasks, cb)  # the export is parsed once; a malformed one stops here
     pseudo.save()

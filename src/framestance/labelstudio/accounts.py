@@ -21,10 +21,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import FramestanceError
-from .labelstudio import Client
-from .pseudonym import Pseudonymiser
-from .studio import LocalStudio, server_env
+from ..errors import FramestanceError
+from ..pseudonym import Pseudonymiser
+from .client import Client
+from .server import LocalStudio, server_env
 
 _EMAIL_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789.!#$%&'*+/=?^_`{|}~-@")
 
@@ -86,29 +86,40 @@ def check_emails(emails: list[str]) -> list[str]:
     return sorted(set(out))
 
 
-def add_local(studio: LocalStudio, emails: list[str], reset: bool = False) -> list[Login]:
-    """Create accounts (or, with `reset`, new passwords) on the server `studio up` runs."""
-    emails = check_emails(emails)
+def run_django(studio: LocalStudio, program: str, request: object, secrets_in: list[str], what: str) -> object:
+    """Run `program` with the server's own Python and settings, `request` as JSON on its stdin (never
+    on a command line); it prints `FRAMESTANCE-RESULT <json>`. An error names `what` and never a secret."""
     conn = studio.connection()
     if conn is None or not (studio.data / "label_studio.sqlite3").exists():
         raise AnnotatorError(f"no Label Studio in {studio.home}: run `framestance studio up` first")
-    passwords = {e: secrets.token_urlsafe(12) for e in emails}
-    request = [{"email": e, "password": passwords[e], "reset": reset} for e in emails]
     env = {**server_env(studio.data, conn), "DJANGO_SETTINGS_MODULE": "label_studio.core.settings.label_studio"}
-    res = subprocess.run([str(studio.venv / "bin" / "python"), "-c", _PROGRAM], input=json.dumps(request),
+    res = subprocess.run([str(studio.venv / "bin" / "python"), "-c", program], input=json.dumps(request),
                          env=env, capture_output=True, text=True, cwd=studio.home, umask=0o077)
     line = next((ln for ln in res.stdout.splitlines() if ln.startswith("FRAMESTANCE-RESULT ")), None)
     if res.returncode != 0 or line is None:
         last = (res.stderr.strip().splitlines() or ["no output"])[-1]
-        for secret in passwords.values():
+        for secret in secrets_in:
             last = last.replace(secret, "***")
-        raise AnnotatorError(f"creating the accounts failed: {last[:300]}")
-    pseudo = Pseudonymiser.of_home(studio.home)
+        raise AnnotatorError(f"{what} failed: {last[:300]}")
+    return json.loads(line.split(" ", 1)[1])
+
+
+def add_local(studio: LocalStudio, emails: list[str], reset: bool = False, pseudo_home: Path | None = None,
+              by_email: bool = False) -> list[Login]:
+    """Create accounts (or, with `reset`, new passwords) on a server `studio up` runs. Pseudonyms
+    come from the key in `pseudo_home` (default: the server's own home), of the e-mail with
+    `by_email` (an annotator's own server, see team.py)."""
+    emails = check_emails(emails)
+    passwords = {e: secrets.token_urlsafe(12) for e in emails}
+    request = [{"email": e, "password": passwords[e], "reset": reset} for e in emails]
+    made = run_django(studio, _PROGRAM, request, list(passwords.values()), "creating the accounts")
+    pseudo = Pseudonymiser.of_home(pseudo_home or studio.home)
     out = []
-    for item in json.loads(line.split(" ", 1)[1]):
+    for item in made:  # type: ignore[attr-defined]
         e = item["email"].lower()
         shown = passwords[e] if (item["created"] or reset) else ""
-        out.append(Login(e, pseudo.of({"id": item["id"], "email": e}), item["id"], item["created"], shown))
+        name = pseudo.of_email(e) if by_email else pseudo.of({"id": item["id"], "email": e})
+        out.append(Login(e, name, item["id"], item["created"], shown))
     pseudo.save()
     return out
 

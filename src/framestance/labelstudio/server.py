@@ -11,7 +11,7 @@ dependencies never constrain the project's). Layout of the studio home (default 
     server.log       the server's output
 
 This module does not import label_studio_sdk: it manages the process, the adapter in
-`labelstudio.py` talks to it.
+`client.py` talks to it.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import FramestanceError
-from .io import atomic_write
+from ..errors import FramestanceError
+from ..io import atomic_write
 
 LABEL_STUDIO_VERSION = "1.23.2"
 DEFAULT_HOME = Path(".studio")
@@ -193,7 +193,7 @@ class LocalStudio:
                 log.write(out.replace(conn.password, "***").replace(conn.api_key, "***"))
             raise StudioError(f"label-studio init failed with code {res.returncode} (see {self.log_file})")
         os.replace(tmp, self.template)
-        _owner_only(self.template)
+        owner_only(self.template)
 
     def kept_port(self) -> int | None:
         """The port of the last start (kept, so that invite links and bookmarks keep working)."""
@@ -211,7 +211,7 @@ class LocalStudio:
         The port is the one given, else the one of the last start, else a free one."""
         conn = self.connection()
         if conn and self.pid() and self.healthy(conn.url):
-            _owner_only(self.home)
+            owner_only(self.home)
             if port is not None and conn.url != f"http://127.0.0.1:{port}":
                 raise StudioError(f"Label Studio is already up at {conn.url}; run `framestance studio down` to move it to port {port}")
             return conn
@@ -233,7 +233,7 @@ class LocalStudio:
             shutil.copytree(self.template, self.data, symlinks=True)
             self._write_env(conn)  # the token the new database holds is on record from now on
         # The SQLite database holds every API token: owner-only, and so is all the server writes.
-        _owner_only(self.home)
+        owner_only(self.home)
         log = self._log("ab")  # the server process keeps it open
         proc = subprocess.Popen(
             [str(self.exe), "start", "--no-browser", "--internal-host", "127.0.0.1", "-p", str(port),
@@ -288,7 +288,7 @@ class LocalStudio:
         return True
 
 
-def _owner_only(folder: Path) -> None:
+def owner_only(folder: Path) -> None:
     """Folders 700, files 600 under `folder` (the venv is not under it)."""
     folder.chmod(0o700)
     for root, dirs, files in os.walk(folder):

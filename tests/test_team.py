@@ -1,0 +1,251 @@
+"""An isolated team on real servers: the lead's Label Studio and one per annotator, each with its
+own database, port, secret key and admin token.
+
+The isolation probe: logged in as annotator A (through the real login form, then with A's own API
+token), every path toward B's work fails on every server (the project list, B's project, tasks and
+annotations by id, exports, the Data Manager), and A's server holds nothing of B. The same probe
+against the project-per-annotator mode (one server) prints what A can read there, and must read
+B's work: the README's statement about that mode is this measurement. Then: push makes each
+queue on its annotator's server, pull merges every server into one snapshot (ids unique across the
+team, pseudonyms from e-mails), a server of the team that is down fails the pull naming it and
+writes nothing, and `Team.down` stops exactly the team's servers.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+
+import httpx
+import pyarrow.parquet as pq
+import pytest
+
+from framestance.codebook import load
+
+from .conftest import ROOT, choices_result, subset_corpus
+
+CB = load(ROOT / "schemas" / "codebook.yaml")
+
+
+def login(url: str, email: str, password: str) -> httpx.Client:
+    """A browser-like session through Label Studio's login form (cookies, CSRF, Referer)."""
+    s = httpx.Client(base_url=url, follow_redirects=False, timeout=30)
+    s.get("/user/login/")
+    r = s.post("/user/login/", data={"email": email, "password": password,
+                                      "csrfmiddlewaretoken": s.cookies.get("csrftoken", "")},
+               headers={"Referer": url + "/user/login/"})
+    assert r.status_code == 302 and "/user/login" not in r.headers.get("location", ""), f"login of {email} failed"
+    return s
+
+
+def token_of(session: httpx.Client) -> str:
+    r = session.get("/api/current-user/token")
+    assert r.status_code == 200, r.text
+    return r.json()["token"]
+
+
+def probe(url: str, headers: dict, cookies: httpx.Cookies | None, others: dict[str, int], own: set[str]) -> list[str]:
+    """Every path of `url` toward the projects `others` (title -> id) that answers with content;
+    `own` are the e-mails a user list may show. Empty: nothing of anyone else is readable."""
+    c = httpx.Client(base_url=url, headers=headers, cookies=cookies, follow_redirects=False, timeout=30)
+    read = []
+
+    def get(path: str, params: dict | None = None):
+        r = c.get(path, params=params)
+        if r.status_code != 200:
+            return r, None
+        try:
+            return r, r.json()
+        except ValueError:
+            return r, r.content or None  # a download (an export), or a page
+
+    r, body = get("/api/projects/")
+    for p in (body or {}).get("results", []) if isinstance(body, dict) else []:
+        if p["title"] in others:
+            read.append(f"/api/projects/ lists {p['title']!r}")
+    r, body = get("/api/users/")
+    for u in body if isinstance(body, list) else []:
+        if u.get("email") not in own:
+            read.append(f"/api/users/ shows {u.get('email')}")
+    for title, pid in others.items():
+        for path, params in ((f"/api/projects/{pid}/", None), ("/api/tasks/", {"project": pid}),
+                             (f"/api/projects/{pid}/export", {"exportType": "JSON", "download_all_tasks": "true"}),
+                             ("/api/dm/views/", {"project": pid}), (f"/api/projects/{pid}/tasks/", None)):
+            r, body = get(path, params)
+            if r.status_code == 200 and body:
+                if isinstance(body, dict) and body.get("tasks") == [] or body == []:
+                    continue
+                read.append(f"{path} of {title!r}: HTTP 200")
+    # annotations by id: any one on this server that an allowed user did not write
+    r, body = get("/api/users/")
+    mine = {u["id"] for u in body if u.get("email") in own} if isinstance(body, list) else set()
+    for ann_id in range(1, 40):
+        r, body = get(f"/api/annotations/{ann_id}/")
+        if isinstance(body, dict) and body.get("completed_by") not in (None, *mine):
+            read.append(f"/api/annotations/{ann_id}/ by user {body['completed_by']}")
+    return read
+
+
+@pytest.fixture(scope="module")
+def team(studio, tmp_path_factory):
+    """A lead server (a copy of the session's template) with two annotators on servers of their own
+    and an adjudicator on the lead's."""
+    from framestance.labelstudio.server import Connection, LocalStudio
+    from framestance.labelstudio.team import Team
+
+    session_home, conn = studio
+    root = tmp_path_factory.mktemp("team") / ".studio"
+    root.mkdir()
+    shutil.copytree(session_home.template, root / "template")  # migrated once per session, not again
+    LocalStudio(root, venv=session_home.venv)._write_env(Connection("", conn.api_key, conn.email, conn.password))
+    t = Team(root, venv=session_home.venv)
+    t.up(say=print)
+    tag = uuid.uuid4().hex[:6]
+    logins = {lg.email: lg for lg in t.add([f"a-{tag}@example.org", f"b-{tag}@example.org"], isolation="server")}
+    logins.update({lg.email: lg for lg in t.add([f"judge-{tag}@example.org"], role="adjudicator")})
+    yield t, [logins[f"a-{tag}@example.org"], logins[f"b-{tag}@example.org"], logins[f"judge-{tag}@example.org"]]
+    t.down()
+
+
+@pytest.fixture(scope="module")
+def pushed(team, corpus200, tmp_path_factory):
+    from framestance.labelstudio.client import Client
+    from framestance.labelstudio.push import push, queue_title
+    from framestance.pseudonym import Pseudonymiser
+
+    t, (a, b, _judge) = team
+    corpus = subset_corpus(corpus200, 6, tmp_path_factory.mktemp("team-corpus"))
+    lead = t.lead.connection()
+    name = "team-study"
+    report = push(Client(lead.url, lead.api_key), corpus, name, CB, annotators=[a.email, b.email], overlap=2,
+                  pseudonym=Pseudonymiser.of_home(t.home).of, lock_dir=t.home, team=t)
+    assert report.created == 12 and set(report.queues) == {a.pseudonym, b.pseudonym}
+    queues = {}
+    for login_ in (a, b):
+        server = t.server_of(login_.email)
+        c = server.connection()
+        session = login(c.url, login_.email, login_.password)
+        client = Client(c.url, token_of(session))
+        pid = client.find_project(queue_title(name, login_.pseudonym))
+        me = client.whoami()["id"]
+        for k in sorted(client.task_keys(pid).values(), key=lambda k: k["id"])[:3]:  # each annotates 3 of 6
+            client.annotate(k["id"], choices_result(CB, "economic", "neutral", "favor"), me, lead_time=20.0)
+        queues[login_.email] = (c.url, pid, session, client)
+    return name, corpus, queues
+
+
+def test_each_annotator_server_has_its_own_port_database_secret_key_and_admin_token(team):
+    t, (a, b, judge) = team
+    servers = t.servers()
+    assert [s.name for s in servers] == ["lead", a.pseudonym, b.pseudonym]
+    conns = [s.studio.connection() for s in servers]
+    assert len({c.url for c in conns}) == 3 and len({c.api_key for c in conns}) == 3
+    assert len({c.password for c in conns}) == 3
+    keys = {(s.studio.data / ".env").read_text() for s in servers[1:]} | {(t.lead.template / ".env").read_text()}
+    assert len(keys) == 3, "an annotator's server kept the lead's SECRET_KEY"
+    assert {(s.studio.data / "label_studio.sqlite3") for s in servers[1:]}.isdisjoint({t.lead.data / "label_studio.sqlite3"})
+    # the lead's admin token opens no annotator's server, and an annotator's admin token not the lead's
+    assert httpx.get(conns[1].url + "/api/projects/", headers={"Authorization": f"Token {conns[0].api_key}"}).status_code == 401
+    assert httpx.get(conns[0].url + "/api/projects/", headers={"Authorization": f"Token {conns[1].api_key}"}).status_code == 401
+    # accounts: the adjudicator on the lead's server only; each annotator on their own only
+    roles = json.loads(t.file.read_text())["members"]
+    assert roles[judge.email]["role"] == "adjudicator" and roles[judge.email]["server"] is None
+    assert oct(t.file.stat().st_mode & 0o777) == "0o600"
+    from framestance.labelstudio.client import Client
+
+    on = {s.name: set(Client(c.url, c.api_key).users()) for s, c in zip(servers, conns)}
+    assert a.email in on[a.pseudonym] and a.email not in on["lead"] | on[b.pseudonym]
+    assert judge.email in on["lead"] and judge.email not in on[a.pseudonym] | on[b.pseudonym]
+
+
+def test_isolation_probe_a_reaches_nothing_of_b_on_any_server(team, pushed, studio):
+    t, (a, b, _judge) = team
+    name, _corpus, queues = pushed
+    url_a, pid_a, session_a, client_a = queues[a.email]
+    url_b, pid_b, _s, _c = queues[b.email]
+    token_a = {"Authorization": f"Token {token_of(session_a)}"}
+    admin = t.lead.connection().email
+    # on A's own server, with A's token and with A's browser session: A's queue and nothing else
+    titles = {p["title"] for p in httpx.get(url_a + "/api/projects/", headers=token_a).json()["results"]}
+    assert titles == {f"{name} · {a.pseudonym}"}
+    for how in ({"headers": token_a, "cookies": None}, {"headers": {}, "cookies": session_a.cookies}):
+        others = {f"project {i}": i for i in range(1, 12) if i != pid_a}
+        assert probe(url_a, how["headers"], how["cookies"], others, {a.email, admin}) == []
+    # on B's server and on the lead's, A's token and A's session open nothing at all
+    lead = t.lead.connection().url
+    for url in (url_b, lead):
+        for path in ("/api/projects/", f"/api/projects/{pid_b}/", f"/api/tasks/?project={pid_b}", "/api/annotations/1/",
+                     f"/api/projects/{pid_b}/export?exportType=JSON", f"/api/dm/views/?project={pid_b}", "/api/users/"):
+            assert httpx.get(url + path, headers=token_a).status_code == 401, (url, path)
+            r = httpx.get(url + path, cookies=session_a.cookies)
+            assert r.status_code in (401, 403) or (r.status_code == 302 and "/user/login" in r.headers["location"]), (url, path)
+        page = httpx.get(url + f"/projects/{pid_b}/data", cookies=session_a.cookies)
+        assert page.status_code == 302 and "/user/login" in page.headers["location"]
+
+
+def test_the_same_probe_in_project_per_annotator_mode_reads_b(studio, studio_client, corpus200, tmp_path, capsys):
+    """One server, a project per annotator: A's login reads B's queue and B's work. Printed."""
+    from framestance.labelstudio.accounts import add_local
+    from framestance.labelstudio.push import push, queue_title
+    from framestance.pseudonym import Pseudonymiser
+
+    home, conn = studio
+    tag = uuid.uuid4().hex[:6]
+    a, b = add_local(home, [f"pa-{tag}@example.org", f"pb-{tag}@example.org"])
+    name = f"mode-{tag}"
+    push(studio_client, subset_corpus(corpus200, 2, tmp_path / "c"), name, CB, annotators=[a.email, b.email], overlap=2,
+         pseudonym=Pseudonymiser.of_home(home.home).of)
+    pid_b = studio_client.find_project(queue_title(name, b.pseudonym))
+    key = next(iter(studio_client.task_keys(pid_b).values()))
+    studio_client.annotate(key["id"], choices_result(CB, "economic", "neutral", "favor"), b.user_id)
+    session_a = login(conn.url, a.email, a.password)
+    read = probe(conn.url, {"Authorization": f"Token {token_of(session_a)}"}, None,
+                 {queue_title(name, b.pseudonym): pid_b}, {a.email, conn.email})
+    with capsys.disabled():
+        users = [r for r in read if r.startswith("/api/users/")]
+        anns = [r for r in read if r.startswith("/api/annotations/")]
+        print(f"\nproject-per-annotator mode, A's own token on the one server: {len(read)} reads toward others:",
+              *[r for r in read if r not in users and r not in anns], f"/api/annotations/ID/: {len(anns)} of others' annotations",
+              f"/api/users/: {len(users)} other accounts' e-mails", sep="\n  ")
+    assert any("lists" in r for r in read) and any("export" in r for r in read)
+    assert any(f"shows {b.email}" in r for r in read)
+
+
+def test_pull_merges_every_server_with_unique_ids_and_refuses_a_server_that_is_down(team, pushed, tmp_path):
+    from framestance.labelstudio.pull import PullError, run
+    from framestance.labelstudio.team import ID_BLOCK
+
+    t, (a, b, _judge) = team
+    name, _corpus, _queues = pushed
+    report = run(name, tmp_path / "snaps", tmp_path / "tables", CB, t.home)
+    assert report.source == "server" and set(report.projects) == {f"{name} · {a.pseudonym}", f"{name} · {b.pseudonym}"}
+    ann = pq.read_table(tmp_path / "tables" / "annotations.parquet").to_pandas()
+    assert sorted(ann["annotator"].value_counts().items()) == sorted({a.pseudonym: 3, b.pseudonym: 3}.items())
+    assert ann["annotation_id"].is_unique and ann["task_id"].min() > ID_BLOCK
+    snap = report.snapshot.read_bytes()
+    assert a.email.encode() not in snap and b.email.encode() not in snap
+    # the same pull again: the same snapshot file
+    assert run(name, tmp_path / "snaps", tmp_path / "tables", CB, t.home).snapshot == report.snapshot
+    # B's server down: one line naming it, nothing written
+    server_b = t.server_of(b.email)
+    before = {p: p.read_bytes() for p in (tmp_path / "tables").iterdir()}
+    server_b.studio.down()
+    try:
+        with pytest.raises(PullError, match=f"server of {b.pseudonym}.*not running"):
+            run(name, tmp_path / "snaps", tmp_path / "tables", CB, t.home)
+        assert {p: p.read_bytes() for p in (tmp_path / "tables").iterdir()} == before
+        assert len(list((tmp_path / "snaps").rglob("*.json"))) == 1
+    finally:
+        server_b.studio.up()
+
+
+def test_down_stops_exactly_the_team_and_up_brings_it_back_on_the_same_ports(team, studio):
+    t, _logins = team
+    urls = {s.name: s.studio.connection().url for s in t.servers()}
+    stopped = t.down()
+    assert sorted(stopped) == sorted(urls)
+    assert not any(s.studio.status()["running"] for s in t.servers())
+    assert studio[0].status()["healthy"], "the session's server was stopped too"
+    conns = t.up(say=lambda m: None)
+    assert {n: c.url for n, c in conns.items()} == urls
