@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
+
 from framestance.codebook import load
 from framestance.config import AggregateConfig, QualityConfig
 from framestance.pseudonym import Pseudonymiser
@@ -20,16 +22,16 @@ CB = load(ROOT / "schemas" / "codebook.yaml")
 def test_adjudication_round(studio, studio_client, corpus200, tmp_path):
     from framestance import agreement as ag
     from framestance.aggregate import run as aggregate
-    from framestance.labelstudio.accounts import add_local
     from framestance.labelstudio.adjudicate import adjudication_title, push_round
-    from framestance.labelstudio.pull import project_titles
+    from framestance.labelstudio.pull import PullError, project_titles
     from framestance.labelstudio.pull import run as pull
     from framestance.labelstudio.push import push, queue_title
+    from framestance.labelstudio.team import Team, TeamError
     from framestance.validate import load_tables
 
     home, _conn = studio
     tag = uuid.uuid4().hex[:6]
-    a, b = add_local(home, [f"adj-a-{tag}@example.org", f"adj-b-{tag}@example.org"])
+    a, b = Team(home.home).add([f"adj-a-{tag}@example.org", f"adj-b-{tag}@example.org"], isolation="project")
     corpus = subset_corpus(corpus200, 6, tmp_path / "corpus")
     name = f"adj-{tag}"
     push(studio_client, corpus, name, CB, annotators=[a.email, b.email], overlap=2,
@@ -67,11 +69,22 @@ def test_adjudication_round(studio, studio_client, corpus200, tmp_path):
     assert a.pseudonym in shown and b.pseudonym in shown and a.email not in shown and b.email not in shown
     alpha_before = ag.compute(t["annotations"], t["stances"], t["spans"], CB, resamples=0)
 
-    # the adjudicator (the admin here) decides for b's reading on every unsettled article
-    admin = studio_client.whoami()["id"]
-    for t_ in tasks:
-        studio_client.annotate(t_["id"], choices_result(CB, "political", "negative", "against"), admin)
+    # an annotator's decision (Community lets any member open the project) is refused, naming them
+    stray = studio_client.annotate(tasks[0]["id"], choices_result(CB, "economic", "neutral", "favor"), users[a.email])
+    written = {p: p.read_bytes() for p in tables.iterdir()}
+    with pytest.raises(PullError, match=f"not an adjudicator \\(task {tasks[0]['id']} by {a.pseudonym};"):
+        pull(name, snaps, tables, CB, home.home)
+    assert {p: p.read_bytes() for p in tables.iterdir()} == written
+    studio_client.ls.annotations.delete(id=stray)
+    # a named adjudicator decides for b's reading on two unsettled articles, the lead on the third
+    judge = Team(home.home).add([f"judge-{tag}@example.org"], role="adjudicator")[0]
+    with pytest.raises(TeamError, match="already an annotator"):
+        Team(home.home).add([a.email], role="adjudicator")
+    for t_, who in zip(tasks, (judge.user_id, judge.user_id, studio_client.whoami()["id"])):
+        studio_client.annotate(t_["id"], choices_result(CB, "political", "negative", "against"), who)
     t, after = rebuild()
+    deciders = set(t["annotations"][t["annotations"]["status"] == "adjudicated"]["annotator"])
+    assert judge.pseudonym in deciders and len(deciders) == 2
     adjudicated = t["annotations"][t["annotations"]["status"] == "adjudicated"]
     assert sorted(adjudicated["article_id"]) == unsettled
     for art in unsettled:
