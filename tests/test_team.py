@@ -249,3 +249,46 @@ def test_down_stops_exactly_the_team_and_up_brings_it_back_on_the_same_ports(tea
     assert studio[0].status()["healthy"], "the session's server was stopped too"
     conns = t.up(say=lambda m: None)
     assert {n: c.url for n, c in conns.items()} == urls
+
+
+def test_in_a_browser_a_sees_only_their_own_queue_and_cannot_open_b(team, pushed, tmp_path):
+    """Chromium at 1366x768, logged in through A's server's login form: the project list shows A's
+    queue alone; B's server and the lead's ask for a login (A's is unknown there). The screenshot
+    goes to FRAMESTANCE_SCREENSHOTS when set (docs/team-projects-1366x768.png)."""
+    import os
+    from pathlib import Path
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed")
+    t, (a, b, _judge) = team
+    name, _corpus, queues = pushed
+    url_a, pid_a, _s, _c = queues[a.email]
+    url_b, pid_b, _s, _c = queues[b.email]
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+            page.goto(url_a + "/user/login/")
+            page.fill("input[name=email]", a.email)
+            page.fill("input[name=password]", a.password)
+            with page.expect_navigation():
+                page.click("button[type=submit], input[type=submit]")
+            page.goto(url_a + "/projects/")
+            page.wait_for_selector(f"text={name} · {a.pseudonym}", timeout=60000)
+            page.wait_for_timeout(1000)
+            shot = tmp_path / "team-projects-1366x768.png"
+            page.screenshot(path=str(shot))
+            if os.environ.get("FRAMESTANCE_SCREENSHOTS"):
+                import shutil
+
+                shutil.copy(shot, os.environ["FRAMESTANCE_SCREENSHOTS"])
+            body = page.inner_text("body")
+            assert f"{name} · {a.pseudonym}" in body and b.pseudonym not in body and b.email not in body
+            # B's project on B's server, and the lead's projects, with A's browser: the login form
+            for url in (f"{url_b}/projects/{pid_b}/data", f"{t.lead.connection().url}/projects/"):
+                page.goto(url)
+                assert "/user/login" in page.url, url
+        finally:
+            browser.close()

@@ -25,6 +25,7 @@ app.add_typer(studio_app, name="studio")
 def studio_up(
     home: StudioHome = Path(".studio"),
     port: Annotated[Optional[int], typer.Option(help="Port of the lead's server on 127.0.0.1 (default: a free one).")] = None,
+    database: Annotated[Optional[str], typer.Option(help="sqlite (the default) or postgresql (Debian's package: a local cluster under the studio home, a Unix socket only). Chosen at the first start.")] = None,
 ) -> None:
     """Install (once) and start Label Studio (the lead's server, then every annotator's own when the
     team is isolated); print the URLs and how to log in."""
@@ -33,7 +34,7 @@ def studio_up(
     team = Team(home)
     try:
         with err_console.status("starting Label Studio (the first start runs its migrations, ~30 s)"):
-            conns = team.up(port=port, say=lambda m: err_console.print(m, highlight=False))
+            conns = team.up(port=port, database=database, say=lambda m: err_console.print(m, highlight=False))
     except FramestanceError as exc:
         fail(str(exc))
     conn = conns[LEAD]

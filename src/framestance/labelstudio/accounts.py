@@ -24,7 +24,7 @@ from pathlib import Path
 from ..errors import FramestanceError
 from ..pseudonym import Pseudonymiser
 from .client import Client
-from .server import LocalStudio, server_env
+from .server import LocalStudio
 
 _EMAIL_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789.!#$%&'*+/=?^_`{|}~-@")
 
@@ -90,9 +90,9 @@ def run_django(studio: LocalStudio, program: str, request: object, secrets_in: l
     """Run `program` with the server's own Python and settings, `request` as JSON on its stdin (never
     on a command line); it prints `FRAMESTANCE-RESULT <json>`. An error names `what` and never a secret."""
     conn = studio.connection()
-    if conn is None or not (studio.data / "label_studio.sqlite3").exists():
+    if conn is None or not studio.initialised():
         raise AnnotatorError(f"no Label Studio in {studio.home}: run `framestance studio up` first")
-    env = {**server_env(studio.data, conn), "DJANGO_SETTINGS_MODULE": "label_studio.core.settings.label_studio"}
+    env = {**studio.env(conn), "DJANGO_SETTINGS_MODULE": "label_studio.core.settings.label_studio"}
     res = subprocess.run([str(studio.venv / "bin" / "python"), "-c", program], input=json.dumps(request),
                          env=env, capture_output=True, text=True, cwd=studio.home, umask=0o077)
     line = next((ln for ln in res.stdout.splitlines() if ln.startswith("FRAMESTANCE-RESULT ")), None)

@@ -6,7 +6,9 @@ dependencies never constrain the project's). Layout of the studio home (default 
 
     data/            LABEL_STUDIO_BASE_DATA_DIR: label_studio.sqlite3, media, exports
     template/        an initialised data folder (migrations done) copied by `up` and by tests
-    env              LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY / admin login (mode 600)
+    env              LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY / admin login / database password (mode 600)
+    database.json    the database: SQLite (absent), or PostgreSQL: the cluster's home and the database
+                     name (`up --database postgresql`, see postgres.py; chosen once per home)
     server.pid       the process `up` started; `down` stops only that one
     server.log       the server's output
 
@@ -16,6 +18,7 @@ This module does not import label_studio_sdk: it manages the process, the adapte
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -48,6 +51,7 @@ class Connection:
     email: str = ""
     password: str = ""
     managed: bool = False  # from the env file `studio up` wrote (not from LABEL_STUDIO_* variables)
+    db_password: str = ""  # the server's own PostgreSQL role's (empty on SQLite)
 
 
 def server_env(data: Path, conn: Connection) -> dict:
@@ -81,6 +85,7 @@ class LocalStudio:
         self.template = self.home / "template"
         self.env_file = self.home / "env"
         self.pid_file = self.home / "server.pid"
+        self.db_file = self.home / "database.json"
         self.log_file = self.home / "server.log"
 
     # ---- install ---------------------------------------------------------------------------
@@ -109,6 +114,46 @@ class LocalStudio:
             raise StudioError(f"installing label-studio failed: {tail[0]}")
         (self.venv / ".installed").write_text(LABEL_STUDIO_VERSION + "\n")
 
+    # ---- the database -------------------------------------------------------------------------
+    def database(self) -> dict:
+        """{"engine": "sqlite"}, or {"engine": "postgresql", "cluster": <home of the cluster>, "name": ...}."""
+        return json.loads(self.db_file.read_text()) if self.db_file.exists() else {"engine": "sqlite"}
+
+    def postgres(self):
+        from .postgres import LocalPostgres
+
+        db = self.database()
+        return LocalPostgres(db["cluster"]) if db["engine"] == "postgresql" else None
+
+    def use_database(self, engine: str, cluster: Path | None = None, name: str = "fs_lead") -> None:
+        """Choose the database of this home, once: a home holding data keeps the one it has."""
+        if engine not in ("sqlite", "postgresql"):
+            raise StudioError(f"--database {engine!r}: sqlite or postgresql")
+        have = self.database()["engine"]
+        if have == engine:
+            return
+        if self.initialised() or self.db_file.exists():
+            raise StudioError(f"{self.home} runs on {have}; a studio home keeps its database (use another --home for {engine})")
+        if engine == "postgresql":
+            self.home.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.db_file, json.dumps({"engine": engine, "cluster": str(cluster or self.home),
+                                                   "name": name}).encode(), mode=0o600)
+
+    def env(self, conn: Connection, data: Path | None = None) -> dict:
+        """The server's environment (server_env), with its PostgreSQL database when it has one."""
+        out = server_env(data or self.data, conn)
+        pg = self.postgres()
+        if pg is not None:
+            out.update(pg.env(self.database()["name"], conn.db_password))
+        return out
+
+    def initialised(self) -> bool:
+        """Does the data folder hold a migrated database (a file, or a PostgreSQL database made for it)?"""
+        return (self.data / "label_studio.sqlite3").exists() or (self.data / ".postgres-database").exists()
+
+    def has_template(self) -> bool:
+        return (self.template / "label_studio.sqlite3").exists() or (self.template / ".postgres-template").exists()
+
     # ---- credentials -------------------------------------------------------------------------
     def connection(self) -> Connection | None:
         if not self.env_file.exists():
@@ -119,13 +164,15 @@ class LocalStudio:
                 k, v = line.split("=", 1)
                 values[k.strip()] = v.strip()
         return Connection(values.get("LABEL_STUDIO_URL", ""), values.get("LABEL_STUDIO_API_KEY", ""),
-                          values.get("LABEL_STUDIO_ADMIN_EMAIL", ""), values.get("LABEL_STUDIO_ADMIN_PASSWORD", ""))
+                          values.get("LABEL_STUDIO_ADMIN_EMAIL", ""), values.get("LABEL_STUDIO_ADMIN_PASSWORD", ""),
+                          db_password=values.get("LABEL_STUDIO_DB_PASSWORD", ""))
 
     def _write_env(self, conn: Connection) -> None:
         atomic_write(self.env_file, (
             "# Written by `framestance studio up`. Secret: never commit or share this file.\n"
             f"LABEL_STUDIO_URL={conn.url}\nLABEL_STUDIO_API_KEY={conn.api_key}\n"
             f"LABEL_STUDIO_ADMIN_EMAIL={conn.email}\nLABEL_STUDIO_ADMIN_PASSWORD={conn.password}\n"
+            + (f"LABEL_STUDIO_DB_PASSWORD={conn.db_password}\n" if conn.db_password else "")
         ).encode(), mode=0o600)
 
     def _log(self, mode: str):
@@ -174,9 +221,15 @@ class LocalStudio:
             return s.getsockname()[1]
 
     def _init_template(self, conn: Connection) -> None:
-        """Run the migrations once (about 25 s) into template/, with the admin and its token."""
-        if (self.template / "label_studio.sqlite3").exists():
+        """Run the migrations once (about 25 s) into template/ (on PostgreSQL: into the template
+        database), with the admin and its token."""
+        if self.has_template():
             return
+        pg = self.postgres()
+        extra = {}
+        if pg is not None:
+            pg.up()
+            extra = pg.template_env(secrets.token_hex(16))
         tmp = self.home / "template.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -185,12 +238,16 @@ class LocalStudio:
         # its command line, which every user can read in /proc while it runs.
         res = subprocess.run(
             [str(self.exe), "init", f"--data-dir={tmp}"],
-            env=server_env(tmp, conn), capture_output=True, text=True, cwd=self.home, umask=0o077,
+            env={**server_env(tmp, conn), **extra}, capture_output=True, text=True, cwd=self.home, umask=0o077,
         )
-        if res.returncode != 0 or not (tmp / "label_studio.sqlite3").exists():
+        if pg is not None and res.returncode == 0:
+            (tmp / ".postgres-template").write_text("the migrated schema is PostgreSQL's database fs_template\n")
+        if res.returncode != 0 or not ((tmp / "label_studio.sqlite3").exists() or (tmp / ".postgres-template").exists()):
             with self._log("a") as log:  # what init said, minus the secrets
                 out = (res.stdout or "") + (res.stderr or "")
-                log.write(out.replace(conn.password, "***").replace(conn.api_key, "***"))
+                for secret in (conn.password, conn.api_key, extra.get("POSTGRE_PASSWORD", "")):
+                    out = out.replace(secret, "***") if secret else out
+                log.write(out)
             raise StudioError(f"label-studio init failed with code {res.returncode} (see {self.log_file})")
         os.replace(tmp, self.template)
         owner_only(self.template)
@@ -205,10 +262,16 @@ class LocalStudio:
                 return None
         return None
 
-    def up(self, port: int | None = None, timeout: float = 120.0, say=print) -> Connection:
+    def up(self, port: int | None = None, timeout: float = 120.0, say=print, database: str | None = None) -> Connection:
         """Start the server (installing it first if needed); reuse it when it is already up.
 
-        The port is the one given, else the one of the last start, else a free one."""
+        The port is the one given, else the one of the last start, else a free one. `database`
+        (sqlite, postgresql) is chosen at the first start; PostgreSQL is started first."""
+        if database:
+            self.use_database(database)
+        pg = self.postgres()
+        if pg is not None:
+            pg.up()
         conn = self.connection()
         if conn and self.pid() and self.healthy(conn.url):
             owner_only(self.home)
@@ -217,7 +280,8 @@ class LocalStudio:
             return conn
         self.install(say=say)
         if conn is None or not conn.api_key:
-            conn = Connection("", secrets.token_hex(20), ADMIN_EMAIL, secrets.token_hex(16))
+            conn = Connection("", secrets.token_hex(20), ADMIN_EMAIL, secrets.token_hex(16),
+                              db_password=secrets.token_hex(16) if pg is not None else "")
         if (self.home / "pyproject.toml").exists() or (self.home / ".git").exists():
             raise StudioError(f"{self.home}: a project folder, not a studio home; pass a folder of its own (.studio)")
         kept = self.kept_port()
@@ -227,10 +291,14 @@ class LocalStudio:
             raise StudioError(f"port {port} ({why}) is taken by another program; pass --port to choose another")
         self.home.mkdir(parents=True, exist_ok=True)
         conn.url = f"http://127.0.0.1:{port}"
-        if not (self.data / "label_studio.sqlite3").exists():
+        if not self.initialised():
             self._init_template(conn)
             shutil.rmtree(self.data, ignore_errors=True)
             shutil.copytree(self.template, self.data, symlinks=True)
+            if pg is not None:
+                (self.data / ".postgres-template").unlink()
+                pg.create(self.database()["name"], conn.db_password)
+                (self.data / ".postgres-database").write_text(f"database {self.database()['name']}\n")
             self._write_env(conn)  # the token the new database holds is on record from now on
         # The SQLite database holds every API token: owner-only, and so is all the server writes.
         owner_only(self.home)
@@ -238,7 +306,7 @@ class LocalStudio:
         proc = subprocess.Popen(
             [str(self.exe), "start", "--no-browser", "--internal-host", "127.0.0.1", "-p", str(port),
              "--data-dir", str(self.data)],
-            env=server_env(self.data, conn), stdout=log, stderr=subprocess.STDOUT, cwd=self.home,
+            env=self.env(conn), stdout=log, stderr=subprocess.STDOUT, cwd=self.home,
             start_new_session=True, umask=0o077,
         )
         self.pid_file.write_text(f"{proc.pid}\n")
@@ -289,9 +357,11 @@ class LocalStudio:
 
 
 def owner_only(folder: Path) -> None:
-    """Folders 700, files 600 under `folder` (the venv is not under it)."""
+    """Folders 700, files 600 under `folder` (the venv is not under it; PostgreSQL keeps its own
+    cluster's modes, 700 from initdb)."""
     folder.chmod(0o700)
     for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not (root == str(folder) and d == "postgres") and not os.path.islink(os.path.join(root, d))]
         for d in dirs:
             os.chmod(os.path.join(root, d), 0o700, follow_symlinks=False)
         for f in files:

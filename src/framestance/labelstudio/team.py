@@ -141,7 +141,7 @@ class Team:
                 raise TeamError(f"this team's annotators work {'on servers of their own' if self.isolated else 'in projects on the lead server'} "
                                 f"(--isolation {self.isolation}); one team cannot mix both")
             self.isolation = isolation
-        if self.lead.connection() is None or not (self.lead.template / "label_studio.sqlite3").exists():
+        if self.lead.connection() is None or not self.lead.has_template():
             raise TeamError(f"no Label Studio in {self.home}: run `framestance studio up` first")
         if role == "adjudicator" or isolation == "project":
             logins = add_local(self.lead, emails, reset=reset)
@@ -167,15 +167,26 @@ class Team:
 
     def _provision(self, studio: LocalStudio) -> None:
         """A new annotator's server: the lead's migrated template with secrets of its own."""
-        if (studio.data / "label_studio.sqlite3").exists():
+        if studio.initialised():
             return
         studio.home.mkdir(parents=True, exist_ok=True)
+        studio.home.parent.chmod(0o700)  # team/: its folder names are pseudonyms, owner-only like the rest
+        lead_db = self.lead.database()
+        if lead_db["engine"] == "postgresql":  # a database and a role of its own in the lead's cluster
+            studio.use_database("postgresql", cluster=Path(lead_db["cluster"]), name="fs_" + studio.home.name.replace("-", "_"))
+        pg = studio.postgres()
         tmp = studio.home / "data.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.copytree(self.lead.template, tmp, symlinks=True)
         # Django signs sessions and CSRF tokens with SECRET_KEY: never the lead's
         atomic_write(tmp / ".env", f"SECRET_KEY={secrets.token_urlsafe(50)}\n".encode(), mode=0o600)
-        conn = Connection("", secrets.token_hex(20), ADMIN_EMAIL, secrets.token_hex(16))
+        conn = Connection("", secrets.token_hex(20), ADMIN_EMAIL, secrets.token_hex(16),
+                          db_password=secrets.token_hex(16) if pg is not None else "")
+        if pg is not None:
+            pg.up()
+            (tmp / ".postgres-template").unlink()
+            pg.create(studio.database()["name"], conn.db_password)
+            (tmp / ".postgres-database").write_text(f"database {studio.database()['name']}\n")
         tmp.rename(studio.data)
         studio._write_env(conn)
         owner_only(studio.home)
@@ -187,16 +198,20 @@ class Team:
             raise
 
     # ---- processes ----------------------------------------------------------------------------
-    def up(self, port: int | None = None, say=print) -> dict[str, Connection]:
-        """Start the lead's server, then every annotator's own (already running ones are reused)."""
-        out = {LEAD: self.lead.up(port=port, say=say)}
+    def up(self, port: int | None = None, say=print, database: str | None = None) -> dict[str, Connection]:
+        """Start the lead's server (and its PostgreSQL), then every annotator's own (running ones are reused)."""
+        out = {LEAD: self.lead.up(port=port, say=say, database=database)}
         for server in self.member_servers():
             out[server.name] = server.studio.up(say=say)
         return out
 
     def down(self) -> list[str]:
-        """Stop exactly the servers this home started: the names of those that were running."""
-        return [s.name for s in reversed(self.servers()) if s.studio.down()]
+        """Stop exactly the servers this home started, then its PostgreSQL: the names of those that were running."""
+        stopped = [s.name for s in reversed(self.servers()) if s.studio.down()]
+        pg = self.lead.postgres()
+        if pg is not None and pg.down():
+            stopped.append("postgresql")
+        return stopped
 
     def status(self) -> dict[str, dict]:
         return {s.name: s.studio.status() for s in self.servers()}
