@@ -87,25 +87,30 @@ def probe(url: str, headers: dict, cookies: httpx.Cookies | None, others: dict[s
     return read
 
 
-@pytest.fixture(scope="module")
-def team(studio, tmp_path_factory):
-    """A lead server (a copy of the session's template) with two annotators on servers of their own
-    and an adjudicator on the lead's."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def team(request, studio, tmp_path_factory):
+    """A lead server with two annotators on servers of their own and an adjudicator on the lead's:
+    on SQLite (a copy of the session's migrated template) and on a local PostgreSQL (its own cluster,
+    migrated here: about 30 s)."""
     from framestance.labelstudio.server import Connection, LocalStudio
     from framestance.labelstudio.team import Team
 
     session_home, conn = studio
     root = tmp_path_factory.mktemp("team") / ".studio"
     root.mkdir()
-    shutil.copytree(session_home.template, root / "template")  # migrated once per session, not again
-    LocalStudio(root, venv=session_home.venv)._write_env(Connection("", conn.api_key, conn.email, conn.password))
+    if request.param == "sqlite":
+        shutil.copytree(session_home.template, root / "template")  # migrated once per session, not again
+        LocalStudio(root, venv=session_home.venv)._write_env(Connection("", conn.api_key, conn.email, conn.password))
     t = Team(root, venv=session_home.venv)
-    t.up(say=print)
+    t.up(say=print, database=request.param)
     tag = uuid.uuid4().hex[:6]
     logins = {lg.email: lg for lg in t.add([f"a-{tag}@example.org", f"b-{tag}@example.org"], isolation="server")}
     logins.update({lg.email: lg for lg in t.add([f"judge-{tag}@example.org"], role="adjudicator")})
     yield t, [logins[f"a-{tag}@example.org"], logins[f"b-{tag}@example.org"], logins[f"judge-{tag}@example.org"]]
     t.down()
+    pg = t.lead.postgres()
+    if pg is not None and pg.as_root:  # the cluster lives outside the temporary folder
+        shutil.rmtree(pg.data, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +149,15 @@ def test_each_annotator_server_has_its_own_port_database_secret_key_and_admin_to
     assert len({c.password for c in conns}) == 3
     keys = {(s.studio.data / ".env").read_text() for s in servers[1:]} | {(t.lead.template / ".env").read_text()}
     assert len(keys) == 3, "an annotator's server kept the lead's SECRET_KEY"
-    assert {(s.studio.data / "label_studio.sqlite3") for s in servers[1:]}.isdisjoint({t.lead.data / "label_studio.sqlite3"})
+    databases = [s.studio.database() for s in servers]
+    if databases[0]["engine"] == "postgresql":  # a database and a role each, each with its own password
+        assert len({d["name"] for d in databases}) == 3 and len({c.db_password for c in conns}) == 3
+        pg = t.lead.postgres()
+        assert pg.running() and "listen_addresses = ''" in (pg.data / "postgresql.conf").read_text()
+        assert oct(pg.secret_file.stat().st_mode & 0o777) == "0o600"
+    else:
+        assert all(d["engine"] == "sqlite" for d in databases)
+        assert len({(s.studio.data / "label_studio.sqlite3").resolve() for s in servers}) == 3
     # the lead's admin token opens no annotator's server, and an annotator's admin token not the lead's
     assert httpx.get(conns[1].url + "/api/projects/", headers={"Authorization": f"Token {conns[0].api_key}"}).status_code == 401
     assert httpx.get(conns[0].url + "/api/projects/", headers={"Authorization": f"Token {conns[1].api_key}"}).status_code == 401
@@ -244,8 +257,10 @@ def test_down_stops_exactly_the_team_and_up_brings_it_back_on_the_same_ports(tea
     t, _logins = team
     urls = {s.name: s.studio.connection().url for s in t.servers()}
     stopped = t.down()
-    assert sorted(stopped) == sorted(urls)
+    pg = t.lead.postgres()
+    assert sorted(stopped) == sorted([*urls, *(["postgresql"] if pg else [])])
     assert not any(s.studio.status()["running"] for s in t.servers())
+    assert pg is None or not pg.running()
     assert studio[0].status()["healthy"], "the session's server was stopped too"
     conns = t.up(say=lambda m: None)
     assert {n: c.url for n, c in conns.items()} == urls
@@ -292,3 +307,32 @@ def test_in_a_browser_a_sees_only_their_own_queue_and_cannot_open_b(team, pushed
                 assert "/user/login" in page.url, url
         finally:
             browser.close()
+
+
+def test_postgresql_missing_or_unable_to_start_is_one_line_with_the_fix(studio, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from framestance.cli import app
+    from framestance.labelstudio import postgres
+
+    monkeypatch.setattr(postgres, "PG_ROOT", tmp_path / "nowhere")
+    res = CliRunner().invoke(app, ["studio", "up", "--database", "postgresql", "--home", str(tmp_path / "home")])
+    assert res.exit_code == 2
+    assert res.output.strip().splitlines()[-1] == (
+        "error: PostgreSQL is not installed: `apt-get install postgresql` (Debian), then run this again")
+    monkeypatch.undo()
+    if not any(postgres.PG_ROOT.glob("*/bin/initdb")):
+        return
+    # a cluster whose configuration PostgreSQL refuses: one line naming its log, and no server started
+    pg = postgres.LocalPostgres(tmp_path / "broken")
+    pg.up()
+    pg.down()
+    with open(pg.data / "postgresql.conf", "a") as fh:
+        fh.write("shared_buffers = nonsense\n")
+    try:
+        with pytest.raises(postgres.PostgresError, match=r"PostgreSQL did not start on port \d+ \(see .*server.log\)"):
+            pg.up()
+        assert not pg.running()
+    finally:
+        if pg.as_root:
+            shutil.rmtree(pg.data, ignore_errors=True)

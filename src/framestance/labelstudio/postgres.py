@@ -36,9 +36,13 @@ class PostgresError(StudioError):
     pass
 
 
+#: Where Debian installs PostgreSQL's programs (one folder per major version).
+PG_ROOT = Path("/usr/lib/postgresql")
+
+
 def pg_bin() -> Path:
     """The newest installed PostgreSQL's binaries, or one line with the fix."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+    found = sorted(PG_ROOT.glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
                    if p.parent.parent.name.isdigit() else 0)
     if not found:
         raise PostgresError("PostgreSQL is not installed: `apt-get install postgresql` (Debian), then run this again")
