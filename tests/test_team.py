@@ -96,6 +96,13 @@ def team(request, studio, tmp_path_factory):
     from framestance.labelstudio.team import Team
 
     session_home, conn = studio
+    if request.param == "postgresql":
+        from framestance.labelstudio.postgres import PostgresError, pg_bin
+
+        try:
+            pg_bin()
+        except PostgresError as exc:  # scripts/test installs it where it may (root)
+            pytest.skip(str(exc))
     root = tmp_path_factory.mktemp("team") / ".studio"
     root.mkdir()
     if request.param == "sqlite":
