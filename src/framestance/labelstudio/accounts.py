@@ -14,10 +14,8 @@ can open any project of the organisation in the browser (README, "Annotating wit
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,24 +84,6 @@ def check_emails(emails: list[str]) -> list[str]:
     return sorted(set(out))
 
 
-def run_django(studio: LocalStudio, program: str, request: object, secrets_in: list[str], what: str) -> object:
-    """Run `program` with the server's own Python and settings, `request` as JSON on its stdin (never
-    on a command line); it prints `FRAMESTANCE-RESULT <json>`. An error names `what` and never a secret."""
-    conn = studio.connection()
-    if conn is None or not studio.initialised():
-        raise AnnotatorError(f"no Label Studio in {studio.home}: run `framestance studio up` first")
-    env = {**studio.env(conn), "DJANGO_SETTINGS_MODULE": "label_studio.core.settings.label_studio"}
-    res = subprocess.run([str(studio.venv / "bin" / "python"), "-c", program], input=json.dumps(request),
-                         env=env, capture_output=True, text=True, cwd=studio.home, umask=0o077)
-    line = next((ln for ln in res.stdout.splitlines() if ln.startswith("FRAMESTANCE-RESULT ")), None)
-    if res.returncode != 0 or line is None:
-        last = (res.stderr.strip().splitlines() or ["no output"])[-1]
-        for secret in secrets_in:
-            last = last.replace(secret, "***")
-        raise AnnotatorError(f"{what} failed: {last[:300]}")
-    return json.loads(line.split(" ", 1)[1])
-
-
 def add_local(studio: LocalStudio, emails: list[str], reset: bool = False, pseudo_home: Path | None = None,
               by_email: bool = False) -> list[Login]:
     """Create accounts (or, with `reset`, new passwords) on a server `studio up` runs. Pseudonyms
@@ -112,10 +92,10 @@ def add_local(studio: LocalStudio, emails: list[str], reset: bool = False, pseud
     emails = check_emails(emails)
     passwords = {e: secrets.token_urlsafe(12) for e in emails}
     request = [{"email": e, "password": passwords[e], "reset": reset} for e in emails]
-    made = run_django(studio, _PROGRAM, request, list(passwords.values()), "creating the accounts")
+    made = studio.run_program(_PROGRAM, request, list(passwords.values()), "creating the accounts")
     pseudo = Pseudonymiser.of_home(pseudo_home or studio.home)
     out = []
-    for item in made:  # type: ignore[attr-defined]
+    for item in made:
         e = item["email"].lower()
         shown = passwords[e] if (item["created"] or reset) else ""
         name = pseudo.of_email(e) if by_email else pseudo.of({"id": item["id"], "email": e})

@@ -199,13 +199,30 @@ class Client:
                       selected_items={"all": False, "included": ids})
 
     # ---- export -------------------------------------------------------------------------------
-    def export_snapshot(self, pid: int, title: str = "framestance pull") -> bytes:
-        """Every task with all annotations, drafts and predictions (full objects), as JSON bytes."""
+    def export_snapshot(self, pid: int, title: str = "framestance pull", task_ids: list[int] | None = None) -> bytes:
+        """Every task (or only `task_ids`) with all annotations, drafts and predictions (full
+        objects), as JSON bytes. Only some tasks: the export reads a Data Manager view that selects
+        them (made for it, deleted after), so both shapes come from the server's one serializer."""
+        view = None
+        if task_ids is not None:
+            http = self.ls._client_wrapper.httpx_client
+            r = self.call(http.request, "api/dm/views/", method="POST",
+                          json={"project": pid, "data": {}, "selected_items": {"all": False, "included": list(task_ids)}})
+            if r.status_code >= 400:
+                raise StudioRequestError(f"Label Studio answered HTTP {r.status_code} to a view of {len(task_ids)} tasks")
+            view = r.json()["id"]
+        try:
+            return self._export(pid, title, {"only_with_annotations": False, **({"view": view} if view else {})})
+        finally:
+            if view is not None:
+                self.call(self.ls._client_wrapper.httpx_client.request, f"api/dm/views/{view}/", method="DELETE")
+
+    def _export(self, pid: int, title: str, task_filter: dict) -> bytes:
         exp = self.call(
             self.ls.projects.exports.create, id=pid, title=title,
             serialization_options={"drafts": {"only_id": False}, "predictions": {"only_id": False},
                                    "annotations__completed_by": {"only_id": False}},
-            task_filter_options={"only_with_annotations": False},
+            task_filter_options=task_filter,
             request_options=NO_RETRY, retries=0,
         )
         for _ in range(600):

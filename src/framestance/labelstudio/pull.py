@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +63,9 @@ def canonical(tasks: list) -> bytes:
     return json.dumps(tasks, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
-def scrub_tasks(raw: bytes, pseudonym) -> list:
-    """The export's tasks with every user replaced by its pseudonym."""
-    tasks = _tasks(raw)
+def scrub_tasks(raw: bytes | list, pseudonym) -> list:
+    """The export's tasks (its bytes, or the tasks parsed) with every user replaced by its pseudonym."""
+    tasks = raw if isinstance(raw, list) else _tasks(raw)
 
     def users(value):
         if isinstance(value, list):
@@ -334,6 +334,7 @@ class PullReport:
     tables: dict[str, tuple[Path, int]]  # name -> (path, rows)
     projects: dict[str, int] = field(default_factory=dict)  # title -> tasks exported
     warning: str = ""  # why the snapshot was used
+    fetched: int = 0  # tasks exported from the servers (fewer than all of them when the pull was incremental)
 
 
 ADJUDICATION = "adjudication"
@@ -373,6 +374,90 @@ def check_codebook(client, parts: dict[str, int], cb: Codebook) -> None:
                             "with this one if only its wording changed")
 
 
+# ---- incremental pull ------------------------------------------------------------------------------
+
+#: What a task's export depends on, read from the server's own database (the Django program below)
+#: and from a snapshot's task alike: when the two agree, the task's export is what the snapshot holds.
+TASK_FIELDS = ("updated_at", "total_annotations", "cancelled_annotations", "total_predictions", "comment_count",
+               "unresolved_comment_count", "last_comment_updated_at")
+
+# Runs inside the server's venv: every task of the projects, with the ids and update times of its
+# annotations, drafts and predictions (Label Studio's task listing shows a user only their own drafts).
+_CHANGES = r"""
+import json, pathlib, sys
+from datetime import datetime, timezone
+import label_studio
+sys.path.insert(0, str(pathlib.Path(label_studio.__file__).parent))
+import django
+django.setup()
+from tasks.models import Annotation, AnnotationDraft, Prediction, Task
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+def us(t):
+    return None if t is None else (t - EPOCH) // __import__("datetime").timedelta(microseconds=1)
+FIELDS = ("updated_at", "total_annotations", "cancelled_annotations", "total_predictions", "comment_count",
+          "unresolved_comment_count", "last_comment_updated_at")
+out = {}
+for pid in json.load(sys.stdin)["projects"]:
+    tasks = {}
+    for row in Task.objects.filter(project_id=pid).values_list("id", *FIELDS):
+        tasks[row[0]] = {"task": [us(v) if isinstance(v, datetime) else v for v in row[1:]], "annotations": [],
+                         "drafts": [], "predictions": []}
+    for kind, rows in (("annotations", Annotation.objects.filter(task__project_id=pid)),
+                       ("drafts", AnnotationDraft.objects.filter(task__project_id=pid)),
+                       ("predictions", Prediction.objects.filter(task__project_id=pid))):
+        for task_id, item_id, updated in rows.values_list("task_id", "id", "updated_at"):
+            if task_id in tasks:
+                tasks[task_id][kind].append([item_id, us(updated)])
+    out[pid] = tasks
+print("FRAMESTANCE-RESULT " + json.dumps(out))
+"""
+
+
+def _us(value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        t = datetime.fromisoformat(str(value))
+    except ValueError:
+        return -1  # never equal to the database's: the task is fetched again
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return (t - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def change_key(entry: dict) -> str:
+    """One task's state, as the Django program reports it (ids as the server numbers them)."""
+    return json.dumps([entry["task"], *(sorted(entry[k]) for k in ("annotations", "drafts", "predictions"))])
+
+
+def snapshot_key(task: dict, base: int) -> str:
+    """The same key from a snapshot's task (ids less the server's block, see team.ID_BLOCK)."""
+    def items(kind):
+        return [[x["id"] - base, _us(x.get("updated_at"))] for x in task.get(kind) or [] if isinstance(x, dict)
+                and isinstance(x.get("id"), int)]
+    fields = [_us(task.get(f)) if f.endswith("_at") else task.get(f) for f in TASK_FIELDS]
+    return change_key({"task": fields, "annotations": items("annotations"), "drafts": items("drafts"),
+                       "predictions": items("predictions")})
+
+
+def export_changed(client, studio, pid: int, base: int, pseudonym, previous: list) -> tuple[list, int]:
+    """Project `pid` as a full export would give it, scrubbed, fetching only the tasks whose key
+    differs from `previous` (the project's tasks in the last snapshot): (tasks, tasks fetched)."""
+    current = studio.run_program(_CHANGES, {"projects": [pid]}, [], "listing the tasks that changed")[str(pid)]
+    old = {t["id"] - base: snapshot_key(t, base) for t in previous if isinstance(t, dict) and isinstance(t.get("id"), int)}
+    changed = sorted(int(tid) for tid, entry in current.items() if old.get(int(tid)) != change_key(entry))
+    again = set(changed)
+    kept = [t for t in previous if str(t["id"] - base) in current and t["id"] - base not in again]
+    fresh = scrub_tasks(client.export_snapshot(pid, task_ids=changed), pseudonym) if changed else []
+    _offset_ids(fresh, base)
+    got = sorted(t["id"] - base for t in fresh)
+    if got != changed:  # a task changed or went while we read: the whole project, as a full pull would
+        fresh = scrub_tasks(client.export_snapshot(pid), pseudonym)
+        _offset_ids(fresh, base)
+        return fresh, len(fresh)
+    return kept + fresh, len(changed)
+
+
 def _offset_ids(tasks: list, base: int) -> None:
     """Ids of an annotator's own server, made unique across the team (team.ID_BLOCK)."""
     if not base:
@@ -402,7 +487,7 @@ def _undecided_by(tasks: list, allowed: set[str]) -> list[str]:
 
 
 def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
-        exporting: Callable[[], AbstractContextManager] = nullcontext) -> PullReport:
+        exporting: Callable[[], AbstractContextManager] = nullcontext, full: bool = False) -> PullReport:
     """Export PROJECT (all its projects: the shared one, each annotator's queue, the adjudication
     project) from every server of the team into one scrubbed snapshot under OUT and build the
     tables in TABLES_DIR.
@@ -413,7 +498,12 @@ def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
     that is partly up (one line names the first that is down). Tables are built in memory before
     anything is written, so a malformed export leaves the snapshot folder and the tables as they
     were. A decision in the adjudication project by anyone but an adjudicator (`annotators add
-    --role adjudicator`) or the lead is refused, naming them. `exporting` wraps the export (a spinner)."""
+    --role adjudicator`) or the lead is refused, naming them. `exporting` wraps the export (a spinner).
+
+    Incremental: on the servers `studio up` runs, only the tasks whose annotations, drafts,
+    predictions or counts changed since the newest snapshot are exported (`export_changed`); the
+    rest is taken from that snapshot, so the new snapshot is the one a full export would give.
+    `full` exports everything (and so does a server configured through LABEL_STUDIO_URL)."""
     from .server import StudioError, connection_from_env
     from .team import Team
 
@@ -454,7 +544,8 @@ def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
 
     pseudo = Pseudonymiser.of_home(home)
     lead = Client(conn.url, conn.api_key)
-    sources: list[tuple[str, Client, int, Callable[[Any], str | None]]] = [("lead", lead, 0, pseudo)]
+    sources: list[tuple[str, Client, int, Callable[[Any], str | None], Any]] = [
+        ("lead", lead, 0, pseudo, team.lead if conn.managed else None)]
     for s in members:
         c = s.connection()
         client = Client(c.url, c.api_key)
@@ -465,26 +556,38 @@ def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
             email = (user.get("email") if isinstance(user, dict) else None) or emails.get(uid)
             return pseudo.of_email(email) if email else pseudo.of(user)
 
-        sources.append((s.name, client, s.number * ID_BLOCK, by_email))
-    found = {name: project_titles(client.projects(project), project) for name, client, _b, _p in sources}
+        sources.append((s.name, client, s.number * ID_BLOCK, by_email, s.studio))
+    found = {name: project_titles(client.projects(project), project) for name, client, *_rest in sources}
     if not any(found.values()):
         raise PullError(f"project {project!r}: no such project on {lead.url}"
                         + (f" or the {len(members)} annotators' servers" if members else ""))
-    for name, client, _b, _p in sources:
+    for name, client, *_rest in sources:
         check_codebook(client, found[name], cb)
+    before: dict[int, list] = {}
+    last = None if full else latest_snapshot(out, project)
+    if last is not None:
+        for t in _tasks(last.read_bytes()):
+            if isinstance(t, dict) and isinstance(t.get("project"), int):
+                before.setdefault(t["project"], []).append(t)
     lead_users = lead.users()
     me = lead.whoami()
     allowed = {pseudo.of({"id": me["id"], "email": me["email"]})}
     allowed |= {pseudo.of({"id": lead_users[e], "email": e}) for e in team.emails("adjudicator") if e in lead_users}
     tasks: list = []
     counts = {}
+    fetched = 0
     foreign: list[str] = []
     strangers: list[str] = []
     with exporting():
-        for name, client, base, pseudonym in sources:
+        for name, client, base, pseudonym, studio in sources:
             for title, pid in sorted(found[name].items()):
-                part = scrub_tasks(client.export_snapshot(pid), pseudonym)
-                _offset_ids(part, base)
+                if studio is not None and pid + base in before:
+                    part, n = export_changed(client, studio, pid, base, pseudonym, before[pid + base])
+                else:
+                    part = scrub_tasks(client.export_snapshot(pid), pseudonym)
+                    _offset_ids(part, base)
+                    n = len(part)
+                fetched += n
                 counts[title] = len(part)
                 if title == f"{project} · {ADJUDICATION}":
                     strangers += _undecided_by(part, allowed)
@@ -509,4 +612,4 @@ def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
     pseudo.save()
     snap = write_snapshot(canonical(tasks), out, project)
     paths = write_tables(built, tables_dir)
-    return PullReport("server", snap, {n: (p, built[n].num_rows) for n, p in paths.items()}, counts)
+    return PullReport("server", snap, {n: (p, built[n].num_rows) for n, p in paths.items()}, counts, fetched=fetched)

@@ -30,6 +30,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import FramestanceError
 from ..io import atomic_write
@@ -153,6 +154,24 @@ class LocalStudio:
 
     def has_template(self) -> bool:
         return (self.template / "label_studio.sqlite3").exists() or (self.template / ".postgres-template").exists()
+
+    def run_program(self, program: str, request: object, secrets_in: list[str], what: str) -> Any:
+        """Run `program` with the server's own Python and settings (its database), `request` as JSON
+        on its stdin (never on a command line); it prints `FRAMESTANCE-RESULT <json>`. An error names
+        `what` and never a secret."""
+        conn = self.connection()
+        if conn is None or not self.initialised():
+            raise StudioError(f"no Label Studio in {self.home}: run `framestance studio up` first")
+        env = {**self.env(conn), "DJANGO_SETTINGS_MODULE": "label_studio.core.settings.label_studio"}
+        res = subprocess.run([str(self.venv / "bin" / "python"), "-c", program], input=json.dumps(request),
+                             env=env, capture_output=True, text=True, cwd=self.home, umask=0o077)
+        line = next((ln for ln in res.stdout.splitlines() if ln.startswith("FRAMESTANCE-RESULT ")), None)
+        if res.returncode != 0 or line is None:
+            last = (res.stderr.strip().splitlines() or ["no output"])[-1]
+            for secret in secrets_in:
+                last = last.replace(secret, "***")
+            raise StudioError(f"{what} failed: {last[:300]}")
+        return json.loads(line.split(" ", 1)[1])
 
     # ---- credentials -------------------------------------------------------------------------
     def connection(self) -> Connection | None:

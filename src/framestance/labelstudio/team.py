@@ -35,7 +35,7 @@ from pathlib import Path
 from ..errors import FramestanceError
 from ..io import atomic_write
 from ..pseudonym import Pseudonymiser
-from .accounts import Login, add_local, check_emails, run_django
+from .accounts import Login, add_local, check_emails
 from .server import ADMIN_EMAIL, Connection, LocalStudio, StudioError, owner_only
 
 ISOLATIONS = ("server", "project")
@@ -191,7 +191,7 @@ class Team:
         studio._write_env(conn)
         owner_only(studio.home)
         try:
-            run_django(studio, _REKEY, {"email": ADMIN_EMAIL, "password": conn.password, "token": conn.api_key},
+            studio.run_program(_REKEY, {"email": ADMIN_EMAIL, "password": conn.password, "token": conn.api_key},
                        [conn.password, conn.api_key], "giving the new server its own admin login")
         except FramestanceError:
             shutil.rmtree(studio.data, ignore_errors=True)  # never a server holding the lead's token
