@@ -65,8 +65,14 @@ def test_adjudication_round(studio, studio_client, corpus200, tmp_path):
     pid = studio_client.find_project(adjudication_title(name))
     tasks = json.loads(studio_client.export_snapshot(pid))
     assert sorted(t_["data"]["article_id"] for t_ in tasks) == unsettled
-    shown = tasks[0]["data"]["votes"]
-    assert a.pseudonym in shown and b.pseudonym in shown and a.email not in shown and b.email not in shown
+    data = tasks[0]["data"]
+    first, second = sorted([a.pseudonym, b.pseudonym])  # letters follow the pseudonyms' order
+    assert data["vote_who"] == f"Annotators: A = {first}, B = {second}"
+    assert a.email not in json.dumps(data) and b.email not in json.dumps(data)
+    ab = {a.pseudonym: "Economic", b.pseudonym: "Political"}
+    assert data[f"vote_{CB.PRIMARY}"] == f"✖ disputed: A {ab[first]} · B {ab[second]}"
+    assert data[f"vote_{CB.RELEVANCE}"] == "✔ agreed: about the issue"
+    assert tasks[0]["predictions"] == []  # nothing else agreed: nothing to fill in
     alpha_before = ag.compute(t["annotations"], t["stances"], t["spans"], CB, resamples=0)
 
     # an annotator's decision (Community lets any member open the project) is refused, naming them

@@ -289,3 +289,116 @@ def test_labeling_page_at_1366x768_fits_takes_12_actions_and_b_sees_none_of_a(st
                      ("stance_evidence", "the Russian government", "We did not trade our fields")]
     (ann_b,) = json.loads(studio_client.export_snapshot(pid_b))[0]["annotations"]  # B's own, and only the box
     assert [(r["from_name"], r["value"]["choices"]) for r in ann_b["result"]] == [(CB.RELEVANCE, [CB.relevance[1].name])]
+
+
+def test_adjudication_page_shows_each_dispute_where_it_is_answered_and_takes_at_most_4_actions(studio, studio_client,
+                                                                                               tmp_path):
+    """Two annotators agree on everything but the primary frame. The adjudicator (a named one, on
+    the lead's server) sees under every control group the annotators' labels for it, marked agreed
+    or disputed, finds the agreed labels filled in, and decides with one key and a submit. The
+    screenshot goes to FRAMESTANCE_SCREENSHOTS when set (docs/adjudication-1366x768.png)."""
+    from framestance.aggregate import run as aggregate
+    from framestance.config import AggregateConfig, QualityConfig
+    from framestance.labelstudio.accounts import add_local
+    from framestance.labelstudio.adjudicate import adjudication_title, push_round
+    from framestance.labelstudio.interface import FRAME_KEYS
+    from framestance.labelstudio.pull import project_titles
+    from framestance.labelstudio.pull import run as pull
+    from framestance.labelstudio.push import push, queue_title
+    from framestance.labelstudio.team import Team
+    from framestance.normalise import normalise
+    from framestance.pseudonym import Pseudonymiser
+    from framestance.validate import load_tables
+
+    home, conn = studio
+    tag = uuid.uuid4().hex[:6]
+    c, d = add_local(home, [f"c-{tag}@example.org", f"d-{tag}@example.org"])
+    judge = Team(home.home).add([f"judge-{tag}@example.org"], role="adjudicator")[0]
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "article.jsonl").write_text(json.dumps({"url": "https://gazette.example/velmora", "title": TASK["title"],
+                                                   "text": TEXT, "date": "2031-03-04T08:00:00Z",
+                                                   "source_domain": "Velmora Gazette"}) + "\n")
+    corpus = tmp_path / "corpus"
+    normalise([str(raw)], corpus, retrieved_at=RETRIEVED, workers=1, force=True)
+    name = f"adjudicate-{tag}"
+    push(studio_client, corpus, name, CB, annotators=[c.email, d.email], overlap=2,
+         pseudonym=Pseudonymiser.of_home(home.home).of)
+    titles = project_titles(studio_client.projects(name), name)
+    frame = {f.id: f.name for f in CB.frames}
+    values = ["favor", "against", "neutral", "not addressed"]
+    for who, primary in ((c, "legality"), (d, "political")):
+        result = [{"from_name": CB.PRIMARY, "to_name": "text", "type": "choices", "value": {"choices": [frame[primary]]}},
+                  {"from_name": CB.FRAMES, "to_name": "text", "type": "choices",
+                   "value": {"choices": [frame["legality"], frame["political"]]}},
+                  {"from_name": CB.TONE, "to_name": "text", "type": "choices", "value": {"choices": ["neutral"]}}]
+        result += [{"from_name": CB.stance_control(t.id), "to_name": "text", "type": "choices", "value": {"choices": [v]}}
+                   for t, v in zip(CB.targets, values)]
+        task = next(iter(studio_client.task_keys(titles[queue_title(name, who.pseudonym)]).values()))
+        studio_client.annotate(task["id"], result, who.user_id, lead_time=60.0)
+    pull(name, tmp_path / "snaps", tmp_path / "tables", CB, home.home)
+    tables = load_tables({"corpus": corpus, "annotations": tmp_path / "tables"})
+    aggregate(tables, CB, AggregateConfig(), QualityConfig(min_annotators=2), tmp_path / "gold")
+    report = push_round(studio_client, corpus, tmp_path / "gold", tmp_path / "tables", name, CB)
+    assert report.created == 1
+    pid = studio_client.find_project(adjudication_title(name))
+
+    political_key = FRAME_KEYS[[f.id for f in CB.frames].index("political")]
+    plan = [("key", f"Shift+{political_key}", "primary frame = Political (B's reading)"), ("key", "Control+Enter", "submit")]
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM),
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = _page(browser, conn.url, judge.email, judge.password, pid)
+            lines = [page.locator(".fs-vote").nth(i).inner_text().strip() for i in range(page.locator(".fs-vote").count())]
+            assert len(lines) == 4 + len(CB.targets), lines  # relevance, primary, frames, tone, a stance each
+            assert lines[0] == "✔ agreed: about the issue"
+            assert lines[1].startswith("✖ disputed: A ") and "Legality" in lines[1] and "Political" in lines[1]
+            assert lines[2] == "✔ agreed: Legality, Political" and lines[3] == "✔ agreed: neutral"
+            assert lines[4:] == [f"✔ agreed: {v}" for v in values]
+            who = page.locator(".fs-who").inner_text()
+            assert c.pseudonym in who and d.pseudonym in who and c.email not in page.content()
+            page.mouse.move(300, 700)
+            shot = tmp_path / "adjudication-1366x768.png"
+            page.screenshot(path=str(shot))
+            if os.environ.get("FRAMESTANCE_SCREENSHOTS"):
+                shutil.copy(shot, os.environ["FRAMESTANCE_SCREENSHOTS"])
+            # the agreed labels are filled in; the disputed one is not
+            bottom = page.locator("button:has-text('Submit')").first.bounding_box()["y"] - 4
+            for group, selector in GROUPS.items():  # the span labels are folded away here
+                box = page.locator(selector).bounding_box()
+                assert (box is None) == (group in ("frame_spans", "stance_evidence")), group
+                assert box is None or box["y"] + box["height"] <= bottom, (group, box, bottom)
+            assert page.locator(".fs-col2 .ant-radio-wrapper-checked").count() == 1 + len(CB.targets)
+            assert page.locator(".fs-col .lsf-choices >> nth=2").locator("input:checked").count() == 2
+            # the article stays readable: lines of text in view between the title and the bottom bar
+            text = page.locator(".fs-text .lsf-richtext").bounding_box()
+            line_height = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector("
+                                        "'.fs-text .lsf-richtext__line')).lineHeight) || 20")
+            visible_lines = int(min(text["height"], bottom - text["y"]) // line_height)
+            print(f"\nadjudication page: {visible_lines} lines of the article in view at 1366x768")
+            assert visible_lines >= 15
+            for _kind, key, _what in plan:
+                page.keyboard.press(key)
+                page.wait_for_timeout(300)
+            page.wait_for_timeout(1500)
+            # opened from the task table (the Data Manager's quick view) the article is readable too
+            task_id = json.loads(studio_client.export_snapshot(pid))[0]["id"]
+            page.goto(f"{conn.url}/projects/{pid}/data?task={task_id}")
+            page.wait_for_selector(".fs-text .lsf-richtext__line", timeout=60000)
+            page.wait_for_timeout(1500)
+            text = page.locator(".fs-text .lsf-richtext").bounding_box()
+            in_view = int(max(0, min(text["y"] + text["height"], VIEWPORT["height"] - 60) - max(text["y"], 0)) // line_height)
+            print(f"adjudication page from the task table: {in_view} lines of the article in view")
+            page.screenshot(path=str(tmp_path / "adjudication-table-1366x768.png"))
+            if os.environ.get("FRAMESTANCE_SCREENSHOTS"):
+                shutil.copy(tmp_path / "adjudication-table-1366x768.png", os.environ["FRAMESTANCE_SCREENSHOTS"])
+            assert in_view >= 10
+        finally:
+            browser.close()
+    assert len(plan) <= 4
+    decision = json.loads(studio_client.export_snapshot(pid))[0]["annotations"]
+    assert len(decision) == 1
+    got = {r["from_name"]: r["value"]["choices"] for r in decision[0]["result"] if r.get("type") == "choices"}
+    assert got[CB.PRIMARY] == [frame["political"]] and sorted(got[CB.FRAMES]) == sorted([frame["legality"], frame["political"]])
+    assert got[CB.TONE] == ["neutral"] and [got[CB.stance_control(t.id)] for t in CB.targets] == [[v] for v in values]

@@ -2,8 +2,10 @@
 
 `select` picks the articles whose gold (`aggregate`'s output) has an `unresolved` label, an
 unresolved frame, or a label whose support is below `below`. `push_round` sends them to the
-project `NAME · adjudication`, where each task shows every annotator's labels (by pseudonym)
-above the article, with the same controls as the annotators' queues. `pull` reads that project
+project `NAME · adjudication`, on the lead's server, where each control group shows every
+annotator's label for it (by letter; a line names the pseudonyms), marked agreed or disputed,
+with the agreed labels filled in (a prediction, `AGREED`): the adjudicator decides the disputed
+ones and submits. `pull` reads that project
 with the others and marks its annotations `adjudicated` (never votes, never in agreement);
 `aggregate` then takes the decision over the vote, label by label (`*_source = adjudicated`).
 Idempotent like push: an article already in the adjudication project is not sent again.
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -22,7 +25,7 @@ from ..codebook import Codebook
 from ..errors import FramestanceError
 from ..schema import UNRESOLVED, is_relevant, submitted
 from .client import Client, title_problem
-from .interface import check_config, labeling_config
+from .interface import check_config, labeling_config, short_name
 from .pull import ADJUDICATION
 from .push import TASK_COLUMNS, PushReport, _fill, _keys, ensure_project, load_candidates
 
@@ -49,29 +52,60 @@ def select(gold: list[dict], cb: Codebook, below: float) -> list[str]:
     return sorted(out)
 
 
-def votes_text(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook) -> dict[str, str]:
-    """article -> one line per annotator: their primary frame, frames, tone and stances (names), or
-    that they found the article not about the issue."""
+#: The prediction that fills in the agreed labels of an adjudication task.
+AGREED = "agreed labels"
+
+
+def vote_line(control: str, given: dict[str, Any], shown: Callable[[Any], str]) -> tuple[str, dict | None]:
+    """One control's line ("✔ agreed: X", or "✖ disputed: A X · B Y"; `given`: letter -> label or
+    list of labels) and, when agreed, the result item that fills it in."""
+    if len(given) >= 2 and len({repr(v) for v in given.values()}) == 1:
+        value = next(iter(given.values()))
+        names = value if isinstance(value, list) else [value]
+        item = {"from_name": control, "to_name": "text", "type": "choices", "value": {"choices": names}} if names else None
+        return f"✔ agreed: {shown(value)}", item
+    return "✖ disputed: " + " · ".join(f"{x} {shown(v)}" for x, v in given.items()), None
+
+
+def votes(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook) -> dict[str, dict]:
+    """article -> {"data": the task's vote lines, "agreed": the result items all annotators agree on}.
+
+    Data: `vote_who` ("A = ann-..., B = ann-...") and, for every control in the interface's order,
+    `vote_<control>` (`vote_line`). A label counts as agreed when at least two annotators gave it
+    and nobody gave another; frames when their sets are equal. Annotators who found the article
+    not about the issue gave no other label."""
     frames = {f.id: f.name for f in cb.frames}
     tones = {t.id: t.name for t in cb.tone}
     values = {v.id: v.name for v in cb.stance_values}
-    targets = {t.id: t.name for t in cb.targets}
+    not_relevant = cb.relevance[1].name
     ann = submitted(annotations)
+    ann = ann.assign(relevant=is_relevant(ann)).sort_values(["article_id", "annotator", "annotation_id"])
     st = submitted(stances)
-    stance_of: dict[tuple, list[str]] = {}
-    for aid, target, value in zip(st["annotation_id"], st["target"], st["value"]):
-        stance_of.setdefault(aid, []).append(f"{targets.get(target, target)}: {values.get(value, value)}")
-    out: dict[str, list[str]] = {}
-    ann = ann.assign(relevant=is_relevant(ann))
-    for r in ann.sort_values(["article_id", "annotator"]).to_dict("records"):
-        if not r["relevant"]:
-            out.setdefault(r["article_id"], []).append(f"{r['annotator']}: {cb.relevance[1].name.lower()}")
-            continue
-        marked = ", ".join(frames.get(f, f) for f in (r["frames"] if r["frames"] is not None else []))
-        out.setdefault(r["article_id"], []).append(
-            f"{r['annotator']}: primary {frames.get(r['primary_frame'], r['primary_frame'])}; frames {marked or '-'}; "
-            f"tone {tones.get(r['tone'], r['tone'])}; " + "; ".join(sorted(stance_of.get(r["annotation_id"], []))))
-    return {a: "\n".join(lines) for a, lines in out.items()}
+    stance_of = {(a, t): values.get(v, v) for a, t, v in zip(st["annotation_id"], st["target"], st["value"])}
+    out: dict[str, dict] = {}
+    for article, group in ann.groupby("article_id", sort=True):
+        rows = group.drop_duplicates("annotator", keep="last").to_dict("records")  # each annotator's latest
+        letter = {r["annotator"]: chr(ord("A") + i) for i, r in enumerate(rows)}
+        coded = [r for r in rows if r["relevant"]]
+        asked: list[tuple[str, dict[str, Any], Callable[[Any], str]]] = [
+            (cb.RELEVANCE, {letter[r["annotator"]]: [] if r["relevant"] else [not_relevant] for r in rows},
+             lambda v: "not about the issue" if v else "about the issue"),
+            (cb.PRIMARY, {letter[r["annotator"]]: frames.get(r["primary_frame"], r["primary_frame"]) for r in coded
+                          if r["primary_frame"] is not None}, lambda v: short_name(str(v))),
+            (cb.FRAMES, {letter[r["annotator"]]: sorted(frames.get(f, f) for f in (r["frames"] if r["frames"] is not None else []))
+                         for r in coded}, lambda v: ", ".join(short_name(f) for f in v) or "none"),
+            (cb.TONE, {letter[r["annotator"]]: tones.get(r["tone"], r["tone"]) for r in coded if r["tone"] is not None}, str),
+            *((cb.stance_control(t.id), {letter[r["annotator"]]: stance_of[(r["annotation_id"], t.id)] for r in coded
+                                         if (r["annotation_id"], t.id) in stance_of}, str) for t in cb.targets),
+        ]
+        data = {"vote_who": "Annotators: " + ", ".join(f"{x} = {a}" for a, x in letter.items())}
+        agreed = []
+        for control, given, shown in asked:
+            data[f"vote_{control}"], item = vote_line(control, given, shown)
+            if item is not None:
+                agreed.append(item)
+        out[article] = {"data": data, "agreed": agreed}
+    return out
 
 
 @dataclass
@@ -101,15 +135,17 @@ def push_round(client: Client, corpus_dir: Path, gold_dir: Path, annotations_dir
     missing = [a for a in report.selected if a not in by_id]
     if missing:
         raise AdjudicateError(f"gold labels for articles not in {corpus_dir}: {', '.join(missing[:5])}")
-    votes = votes_text(pq.read_table(paths["annotations"]).to_pandas(), pq.read_table(paths["stances"]).to_pandas(), cb)
+    shown = votes(pq.read_table(paths["annotations"]).to_pandas(), pq.read_table(paths["stances"]).to_pandas(), cb)
     config = labeling_config(cb, votes=True)
     check_config(config)
     push_report = PushReport()
     pid = ensure_project(client, title, cb, push_report, config=config)
     report.project_id = pid
     picked = [by_id[a] for a in report.selected]
-    extra = {a: {"votes": votes.get(a, "")} for a in report.selected}
-    _fill(client, pid, picked, table.select(TASK_COLUMNS), {}, push_report, progress, 6, total=len(picked), done=0,
+    extra = {a: shown[a]["data"] if a in shown else {} for a in report.selected}
+    agreed = {a: [{"model_version": AGREED, "score": 1.0, "result": shown[a]["agreed"]}]
+              for a in report.selected if a in shown and shown[a]["agreed"]}
+    _fill(client, pid, picked, table.select(TASK_COLUMNS), agreed, push_report, progress, 6, total=len(picked), done=0,
           keys=_keys(client, pid, lock_dir), cache_dir=lock_dir, extra=extra)
     report.created, report.already_present = push_report.created, push_report.already_present
     return report

@@ -24,6 +24,7 @@ STYLE = """
 .fs-root { display: flex; gap: 10px; align-items: flex-start; font-size: 13px; }
 .fs-article { flex: 1 1 auto; min-width: 0; }
 .fs-text .lsf-richtext { max-height: calc(100vh - 328px); overflow-y: auto; padding-right: 6px; }
+.fs-adj .fs-text .lsf-richtext { max-height: calc(100vh - 250px); }
 .fs-meta .lsf-richtext__line { font-size: 11.5px; color: #666; }
 .fs-meta .lsf-richtext__container { padding: 0 !important; }
 .fs-col { flex: 0 0 190px; }
@@ -35,6 +36,8 @@ STYLE = """
 .fs-col2 .ant-radio-wrapper span.ant-radio + * { padding: 0 2px 0 4px; }
 .fs-spans .lsf-label { font-size: 11.5px; padding: 0 4px; margin: 0 3px 3px 0; line-height: 17px; }
 .fs-spans .lsf-label__hotkey { font-size: 10px; opacity: .75; }
+.fs-vote * { font-size: 11.5px !important; line-height: 14px !important; margin: 1px 0 3px !important; font-weight: 400 !important; color: #1f5fb4; }
+.fs-who * { font-size: 11.5px !important; line-height: 14px !important; margin: 0 0 2px !important; font-weight: 400 !important; color: #555; }
 .fs-title * { margin: 0 0 2px !important; font-size: 16px !important; line-height: 20px !important; }
 .fs-info { margin: 0 0 4px; }
 .fs-info .ant-collapse { display: flex; flex-wrap: wrap; gap: 0 18px; background: none; border: 0; border-radius: 0; }
@@ -71,8 +74,11 @@ def labeling_config(cb: Codebook, votes: bool = False) -> str:
     option of the primary-frame list), plain-word messages for what is required. Above the title,
     two panels, collapsed at load (one opens at a time, pushing the article down, not the
     controls): the issue and the codebook's instructions; every label's name and definition. With
-    `votes` (the adjudication project), each annotator's labels (pseudonymised, `$votes`) are
-    shown above the article."""
+    `votes` (the adjudication project), each control group also shows every annotator's label for
+    it on one line under its heading, in the controls' order, marked agreed or disputed
+    (`$vote_<control>`, made by adjudicate.votes), and a line above the title says who is who
+    (`$vote_who`); agreed labels come filled in (a prediction), so a dispute is decided where it is
+    answered."""
     from xml.sax.saxutils import escape
 
     def attrs(**kw) -> str:
@@ -102,6 +108,10 @@ def labeling_config(cb: Codebook, votes: bool = False) -> str:
             out.append(line("fs-def", f"{lab.name}" + (f" [{key}]" if key else "") + ": ", lab.definition))
         return out
 
+    def vote(control: str) -> list[str]:
+        # the annotators' labels for this control, from the task (`vote_<control>`), under its heading
+        return [f'<View className="fs-vote"><Header value="$vote_{control}" size="6"/></View>'] if votes else []
+
     frame_keys = keys(cb.frames, FRAME_KEYS)
     # "not about the issue" hides every other question; Label Studio does not require a control
     # inside a hidden View, so such an annotation submits with its relevance alone
@@ -121,35 +131,39 @@ def labeling_config(cb: Codebook, votes: bool = False) -> str:
     info += definitions("Stance values (one per target; each target's row of keys, in this order)", cb.stance_values)
     info += definitions("Stance targets", cb.targets)
     info += ["</View>", "</Panel>", "</Collapse>", "</View>"]
-    out = ["<View>", f"<Style>{STYLE}</Style>", '<View className="fs-root">', '<View className="fs-article">', *info,
+    out = ["<View>", f"<Style>{STYLE}</Style>", f'<View className="fs-root{" fs-adj" if votes else ""}">', '<View className="fs-article">', *info,
+           *(['<View className="fs-who"><Header value="$vote_who" size="6"/></View>'] if votes else []),
            '<View className="fs-title"><Header value="$title" size="4"/></View>',
            '<View className="fs-meta"><Text name="meta" value="$meta"/></View>',
-           *(['<View className="fs-votes">', header("The annotators' labels (decide, then label as usual)"),
-              '<Text name="votes" value="$votes"/>', "</View>"] if votes else []),
-           f'<View className="fs-spans" {coded}>', header("Span labels: 1) pick a label  2) drag over the text"),
+           f'<View className="fs-spans" {coded}>',
+           # deciding a dispute rarely needs a span: there the span labels fold away, leaving the article room
+           *(['<View className="fs-info">', '<Collapse bordered="false">', "<Panel value='Span labels (optional)'>"] if votes
+             else [header("Span labels: 1) pick a label  2) drag over the text")]),
            f"<Labels {attrs(name=cb.FRAME_SPANS, toName='text')}>"]
     out += [item("Label", f, k and "alt+shift+" + k, short_name(f.name)) for f, k in frame_keys]
     out += ["</Labels>", f"<Labels {attrs(name=cb.EVIDENCE, toName='text')}>"]
     out += [item("Label", t, row and "shift+" + row[0]) for t, row in keys(cb.targets, STANCE_ROWS)]
-    out += ["</Labels>", "</View>", '<View className="fs-text">',
+    out += ["</Labels>", *(["</Panel>", "</Collapse>", "</View>"] if votes else []), "</View>", '<View className="fs-text">',
             f"<Text {attrs(name='text', value='$text', granularity='word')}/>", "</View>", "</View>"]
     out += ['<View className="fs-col">', '<View className="fs-rel">',
             f"<Choices {attrs(name=cb.RELEVANCE, toName='text', choice='multiple')}>",
             item("Choice", not_relevant, RELEVANCE_KEY),
-            "</Choices>", "</View>", f"<View {coded}>",
-            header("Primary frame (counts as present) · shift + frame key"),
+            "</Choices>", *vote(cb.RELEVANCE), "</View>", f"<View {coded}>",
+            header("Primary frame (counts as present) · shift + frame key"), *vote(cb.PRIMARY),
             f"<Choices {attrs(name=cb.PRIMARY, toName='text', choice='single', layout='select', required='true', requiredMessage='Pick the primary frame: the list, or shift + the frame key.')}>"]
     out += [item("Choice", f, k and "shift+" + k, short_name(f.name)) for f, k in frame_keys]
     out += ["</Choices>", header("Other frames present · keys " + " ".join(k for _, k in frame_keys if k).replace("1 2 3 4 5 6 7 8 9 0", "1–0")),
+            *vote(cb.FRAMES),
             f"<Choices {attrs(name=cb.FRAMES, toName='text', choice='multiple', showInline='false')}>"]
     out += [item("Choice", f, k, short_name(f.name)) for f, k in frame_keys]
     out += ["</Choices>", "</View>", "</View>", f'<View className="fs-col2" {coded}>',
-            header("Tone toward the issue · " + " ".join(k for _, k in keys(cb.tone, TONE_KEYS) if k)),
+            header("Tone toward the issue · " + " ".join(k for _, k in keys(cb.tone, TONE_KEYS) if k)), *vote(cb.TONE),
             f"<Choices {attrs(name=cb.TONE, toName='text', choice='single-radio', showInline='true', required='true', requiredMessage='Pick the tone of the article.')}>"]
     out += [item("Choice", t, k) for t, k in keys(cb.tone, TONE_KEYS)]
     out += ["</Choices>"]
     for target, row in keys(cb.targets, STANCE_ROWS):
         out += [header(f"Stance toward {target.name}" + (" · " + " ".join(row) if row else "")),
+                *vote(cb.stance_control(target.id)),
                 f"<Choices {attrs(name=cb.stance_control(target.id), toName='text', choice='single-radio', showInline='true', required='true', requiredMessage=f'Pick a stance toward {target.name} (or not addressed).')}>"]
         out += [item("Choice", v, k) for v, k in keys(cb.stance_values, list(row or ""))]
         out += ["</Choices>"]
