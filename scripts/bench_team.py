@@ -56,8 +56,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="Write the figures here too.")
     args = ap.parse_args()
 
-    from conftest import choices_result, write  # noqa: E402  (the tests' own helpers: made-up prose)
-
+    from conftest import choices_result, prose, write  # the tests' own helpers: made-up prose
     from framestance.codebook import load
     from framestance.labelstudio.client import Client
     from framestance.labelstudio.pull import run as pull
@@ -89,8 +88,6 @@ def main() -> None:
               f"{statistics.median(figures['rss_mb_after_start'].values()):.0f} MB (median)", flush=True)
 
         raw = tmp / "raw"
-        from conftest import prose
-
         for i in range(args.articles):
             write(raw / f"a{i:04d}.txt", f"Bench story {i} about the talks\nHarbour Times {i % 9 + 1} hours ago\n" + prose(i, 5))
         from datetime import UTC, datetime

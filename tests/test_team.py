@@ -343,3 +343,19 @@ def test_postgresql_missing_or_unable_to_start_is_one_line_with_the_fix(studio, 
     finally:
         if pg.as_root:
             shutil.rmtree(pg.data, ignore_errors=True)
+
+
+def test_cli_lists_the_team_with_roles_and_servers_and_status_names_every_server(team):
+    from typer.testing import CliRunner
+
+    from framestance.cli import app
+
+    t, (a, b, judge) = team
+    res = CliRunner().invoke(app, ["annotators", "list", "--home", str(t.home)], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+            for line in res.output.splitlines() if line.count("│") >= 4 and "@" in line}
+    assert rows[a.email][:2] == [a.pseudonym, "annotator"] and rows[a.email][2].startswith("own")
+    assert rows[judge.email] == [judge.pseudonym, "adjudicator", "lead"]
+    res = CliRunner().invoke(app, ["studio", "status", "--home", str(t.home)])
+    assert res.exit_code == 0 and f"{a.pseudonym} healthy: True" in res.output and f"{b.pseudonym} healthy: True" in res.output

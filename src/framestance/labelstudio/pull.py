@@ -440,10 +440,16 @@ def snapshot_key(task: dict, base: int) -> str:
                        "predictions": items("predictions")})
 
 
-def export_changed(client, studio, pid: int, base: int, pseudonym, previous: list) -> tuple[list, int]:
-    """Project `pid` as a full export would give it, scrubbed, fetching only the tasks whose key
-    differs from `previous` (the project's tasks in the last snapshot): (tasks, tasks fetched)."""
-    current = studio.run_program(_CHANGES, {"projects": [pid]}, [], "listing the tasks that changed")[str(pid)]
+def task_states(studio, pids: list[int]) -> dict[str, dict]:
+    """project id (a string) -> task id (a string) -> its state, from the server's own database
+    (one run of the Django program for every project of a server: it takes a few seconds to start)."""
+    return studio.run_program(_CHANGES, {"projects": pids}, [], "listing the tasks that changed")
+
+
+def export_changed(client, current: dict, pid: int, base: int, pseudonym, previous: list) -> tuple[list, int]:
+    """Project `pid` as a full export would give it, scrubbed, fetching only the tasks whose state
+    (`current`: task_states of the project) differs from `previous` (the project's tasks in the
+    last snapshot): (tasks, tasks fetched)."""
     old = {t["id"] - base: snapshot_key(t, base) for t in previous if isinstance(t, dict) and isinstance(t.get("id"), int)}
     changed = sorted(int(tid) for tid, entry in current.items() if old.get(int(tid)) != change_key(entry))
     again = set(changed)
@@ -580,9 +586,11 @@ def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
     strangers: list[str] = []
     with exporting():
         for name, client, base, pseudonym, studio in sources:
+            known = sorted(pid for pid in found[name].values() if pid + base in before)
+            states = task_states(studio, known) if studio is not None and known else {}
             for title, pid in sorted(found[name].items()):
-                if studio is not None and pid + base in before:
-                    part, n = export_changed(client, studio, pid, base, pseudonym, before[pid + base])
+                if str(pid) in states:
+                    part, n = export_changed(client, states[str(pid)], pid, base, pseudonym, before[pid + base])
                 else:
                     part = scrub_tasks(client.export_snapshot(pid), pseudonym)
                     _offset_ids(part, base)
