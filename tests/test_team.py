@@ -237,7 +237,7 @@ def test_pull_merges_every_server_with_unique_ids_and_refuses_a_server_that_is_d
     from framestance.labelstudio.team import ID_BLOCK
 
     t, (a, b, _judge) = team
-    name, _corpus, _queues = pushed
+    name, _corpus, queues = pushed
     report = run(name, tmp_path / "snaps", tmp_path / "tables", CB, t.home)
     assert report.source == "server" and set(report.projects) == {f"{name} · {a.pseudonym}", f"{name} · {b.pseudonym}"}
     ann = pq.read_table(tmp_path / "tables" / "annotations.parquet").to_pandas()
@@ -245,17 +245,28 @@ def test_pull_merges_every_server_with_unique_ids_and_refuses_a_server_that_is_d
     assert ann["annotation_id"].is_unique and ann["task_id"].min() > ID_BLOCK
     snap = report.snapshot.read_bytes()
     assert a.email.encode() not in snap and b.email.encode() not in snap
-    # the same pull again: the same snapshot file
-    assert run(name, tmp_path / "snaps", tmp_path / "tables", CB, t.home).snapshot == report.snapshot
+    # the same pull again: the same snapshot file, nothing exported
+    again = run(name, tmp_path / "snaps", tmp_path / "tables", CB, t.home)
+    assert again.snapshot == report.snapshot and again.fetched == 0
+    # A edits an annotation on A's server: the incremental pull exports that task alone, and equals a full pull
+    _url, _pid, _session, client_a = queues[a.email]
+    first = json.loads(client_a.export_snapshot(_pid))
+    edited = next(x for x in first if x["annotations"])
+    client_a.ls.annotations.update(id=edited["annotations"][0]["id"], result=choices_result(CB, "political", "negative", "against"))
+    inc = run(name, tmp_path / "snaps", tmp_path / "tables", CB, t.home)
+    full = run(name, tmp_path / "full", tmp_path / "full-tables", CB, t.home, full=True)
+    assert inc.fetched == 1 and inc.snapshot.read_bytes() == full.snapshot.read_bytes()
+    report = inc
     # B's server down: one line naming it, nothing written
     server_b = t.server_of(b.email)
     before = {p: p.read_bytes() for p in (tmp_path / "tables").iterdir()}
+    snapshots = sorted((tmp_path / "snaps").rglob("*.json"))
     server_b.studio.down()
     try:
         with pytest.raises(PullError, match=f"server of {b.pseudonym}.*not running"):
             run(name, tmp_path / "snaps", tmp_path / "tables", CB, t.home)
         assert {p: p.read_bytes() for p in (tmp_path / "tables").iterdir()} == before
-        assert len(list((tmp_path / "snaps").rglob("*.json"))) == 1
+        assert sorted((tmp_path / "snaps").rglob("*.json")) == snapshots
     finally:
         server_b.studio.up()
 
@@ -351,11 +362,11 @@ def test_cli_lists_the_team_with_roles_and_servers_and_status_names_every_server
     from framestance.cli import app
 
     t, (a, b, judge) = team
-    res = CliRunner().invoke(app, ["annotators", "list", "--home", str(t.home)], terminal_width=200)
+    res = CliRunner().invoke(app, ["annotators", "list", "--home", str(t.home)], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
             for line in res.output.splitlines() if line.count("│") >= 4 and "@" in line}
     assert rows[a.email][:2] == [a.pseudonym, "annotator"] and rows[a.email][2].startswith("own")
-    assert rows[judge.email] == [judge.pseudonym, "adjudicator", "lead"]
+    assert rows.get(judge.email) == [judge.pseudonym, "adjudicator", "lead"], res.output
     res = CliRunner().invoke(app, ["studio", "status", "--home", str(t.home)])
     assert res.exit_code == 0 and f"{a.pseudonym} healthy: True" in res.output and f"{b.pseudonym} healthy: True" in res.output

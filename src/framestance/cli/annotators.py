@@ -39,6 +39,16 @@ def annotators_add(
             out_console.print("then `framestance annotators list` shows who has joined", highlight=False)
             return
         team = Team(home)
+        if isolation is None and team.isolation is None and role == "annotator":
+            # a server whose annotators were added before teams had a mode: theirs is `project`
+            from ..labelstudio.server import ADMIN_EMAIL
+
+            earlier = set(_client(home).users()) - {ADMIN_EMAIL} - set(team.members)
+            if earlier:
+                isolation = "project"
+                err_console.print(f"note: this server has {len(earlier)} accounts from before: their team works in "
+                                  "projects on it (--isolation project); a new studio home gives annotators servers "
+                                  "of their own", highlight=False)
         with err_console.status("creating the accounts (an annotator's own server starts in a few seconds)"):
             logins = team.add(emails, role=role, isolation=isolation or team.isolation or "server", reset=reset_password,
                               say=lambda m: err_console.print(m, highlight=False))
@@ -72,7 +82,7 @@ def annotators_list(home: StudioHome = Path(".studio")) -> None:
         fail(str(exc))
     table = Table()
     for col in ("e-mail", "pseudonym", "role", "server"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # an e-mail is never cut short
     seen = set()
     for login in logins:
         member = team.members.get(login.email, {})
@@ -80,5 +90,7 @@ def annotators_list(home: StudioHome = Path(".studio")) -> None:
         seen.add(login.email)
     for email, member in sorted(team.members.items()):
         if email not in seen and member.get("server"):
-            table.add_row(email, member["pseudonym"], member["role"], f"own ({member['server']})")
+            server = team.server_of(email)
+            conn = server.studio.connection() if server else None
+            table.add_row(email, member["pseudonym"], member["role"], f"own: {conn.url}" if conn and conn.url else "own")
     out_console.print(table)

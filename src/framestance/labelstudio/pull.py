@@ -457,7 +457,7 @@ def export_changed(client, current: dict, pid: int, base: int, pseudonym, previo
     fresh = scrub_tasks(client.export_snapshot(pid, task_ids=changed), pseudonym) if changed else []
     _offset_ids(fresh, base)
     got = sorted(t["id"] - base for t in fresh)
-    if got != changed:  # a task changed or went while we read: the whole project, as a full pull would
+    if got != changed:  # a task went between the listing and the export: the whole project, as a full pull would
         fresh = scrub_tasks(client.export_snapshot(pid), pseudonym)
         _offset_ids(fresh, base)
         return fresh, len(fresh)
@@ -477,18 +477,31 @@ def _offset_ids(tasks: list, base: int) -> None:
         for kind in ("annotations", "drafts", "predictions"):
             for a in t.get(kind) or []:
                 if isinstance(a, dict):
-                    for key in ("id", "task", "project", "annotation"):
+                    for key in ("id", "task", "project", "annotation", "parent_prediction", "parent_annotation"):
                         if isinstance(a.get(key), int):
                             a[key] += base
 
 
+def _has_block(tasks: list, base: int) -> bool:
+    """Does a snapshot's `tasks` hold one of the server whose ids start at `base` (team.ID_BLOCK)?"""
+    from .team import ID_BLOCK
+
+    return any(isinstance(t, dict) and isinstance(t.get("id"), int) and base <= t["id"] < base + ID_BLOCK for t in tasks)
+
+
 def _undecided_by(tasks: list, allowed: set[str]) -> list[str]:
-    """Decisions in the adjudication project submitted by anyone but an adjudicator or the lead."""
+    """Decisions in the adjudication project submitted by anyone but an adjudicator or the lead:
+    by whom the decision is recorded (`completed_by`, which a client may set) and who last wrote
+    it (`updated_by`, which the server sets)."""
     out = []
     for t in tasks:
         for a in (t.get("annotations") or []) if isinstance(t, dict) else []:
-            if isinstance(a, dict) and not a.get("was_cancelled") and a.get("completed_by") not in allowed:
-                out.append(f"task {t.get('id')} by {a.get('completed_by')}")
+            if not isinstance(a, dict) or a.get("was_cancelled"):
+                continue
+            for who in (a.get("completed_by"), a.get("updated_by")):
+                if who is not None and who not in allowed:
+                    out.append(f"task {t.get('id')} by {who}")
+                    break
     return out
 
 
@@ -546,6 +559,7 @@ def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
                           warning=warning or "no Label Studio configured")
 
     from .client import Client
+    from .push import queue_title
     from .team import ID_BLOCK
 
     pseudo = Pseudonymiser.of_home(home)
@@ -564,15 +578,27 @@ def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
 
         sources.append((s.name, client, s.number * ID_BLOCK, by_email, s.studio))
     found = {name: project_titles(client.projects(project), project) for name, client, *_rest in sources}
+    newest = latest_snapshot(out, project)
+    last = _tasks(newest.read_bytes()) if newest is not None else None
+    for s in members:
+        # an annotator's server holds their queue and nothing else of the study: any member of it can
+        # make or rename projects, so nothing else is read, and a queue that went is not passed over
+        mine = queue_title(project, s.name)
+        strange = sorted(t for t in found[s.name] if t != mine)
+        if strange:
+            raise PullError(f"the server of {s.name} holds {strange[0]!r}, which push never made there: rename or delete "
+                            "it in Label Studio, then pull again")
+        if mine not in found[s.name] and last is not None and _has_block(last, s.number * ID_BLOCK):
+            raise PullError(f"the server of {s.name} no longer holds its queue {mine!r} (renamed or deleted?), which "
+                            f"the snapshot {newest.name if newest else ''} has tasks of: restore it in Label Studio, then pull again")
     if not any(found.values()):
         raise PullError(f"project {project!r}: no such project on {lead.url}"
                         + (f" or the {len(members)} annotators' servers" if members else ""))
     for name, client, *_rest in sources:
         check_codebook(client, found[name], cb)
     before: dict[int, list] = {}
-    last = None if full else latest_snapshot(out, project)
-    if last is not None:
-        for t in _tasks(last.read_bytes()):
+    if last is not None and not full:  # the incremental pull's starting point
+        for t in last:
             if isinstance(t, dict) and isinstance(t.get("project"), int):
                 before.setdefault(t["project"], []).append(t)
     lead_users = lead.users()

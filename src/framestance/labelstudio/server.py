@@ -1,5 +1,6 @@
-"""A real local Label Studio server: installed in its own virtual environment, SQLite data under a
-git-ignored folder, started on 127.0.0.1 with telemetry and update checks off.
+"""A real local Label Studio server: installed in its own virtual environment, its data under a
+git-ignored folder (SQLite, or a database of a local PostgreSQL: postgres.py), started on
+127.0.0.1 with telemetry and update checks off.
 
 The server lives in its own virtual environment, `.venv-ls/` (label-studio pinned; its
 dependencies never constrain the project's). Layout of the studio home (default `.studio/` in the project folder, git-ignored):
@@ -34,6 +35,7 @@ from typing import Any
 
 from ..errors import FramestanceError
 from ..io import atomic_write
+from .postgres import LocalPostgres
 
 LABEL_STUDIO_VERSION = "1.23.2"
 DEFAULT_HOME = Path(".studio")
@@ -80,8 +82,10 @@ class LocalStudio:
     def __init__(self, home: Path | str = DEFAULT_HOME, venv: Path | str | None = None, python: str | None = None):
         self.home = Path(home).resolve()
         self.python = python or sys.executable
-        # The server's own venv, shared by every studio home of the project (it is ~1 GB).
-        self.venv = Path(venv).resolve() if venv else Path(DEFAULT_VENV).resolve()
+        # The server's own venv, shared by every studio home of the project (it is ~1 GB): beside
+        # the studio home (the project folder's), else in the working folder.
+        beside = self.home.parent / DEFAULT_VENV
+        self.venv = Path(venv).resolve() if venv else (beside if beside.exists() else Path(DEFAULT_VENV).resolve())
         self.data = self.home / "data"
         self.template = self.home / "template"
         self.env_file = self.home / "env"
@@ -120,9 +124,7 @@ class LocalStudio:
         """{"engine": "sqlite"}, or {"engine": "postgresql", "cluster": <home of the cluster>, "name": ...}."""
         return json.loads(self.db_file.read_text()) if self.db_file.exists() else {"engine": "sqlite"}
 
-    def postgres(self):
-        from .postgres import LocalPostgres
-
+    def postgres(self) -> LocalPostgres | None:
         db = self.database()
         return LocalPostgres(db["cluster"]) if db["engine"] == "postgresql" else None
 
@@ -155,16 +157,20 @@ class LocalStudio:
     def has_template(self) -> bool:
         return (self.template / "label_studio.sqlite3").exists() or (self.template / ".postgres-template").exists()
 
-    def run_program(self, program: str, request: object, secrets_in: list[str], what: str) -> Any:
-        """Run `program` with the server's own Python and settings (its database), `request` as JSON
-        on its stdin (never on a command line); it prints `FRAMESTANCE-RESULT <json>`. An error names
-        `what` and never a secret."""
-        conn = self.connection()
-        if conn is None or not self.initialised():
+    def run_program(self, program: str, request: object, secrets_in: list[str], what: str,
+                    conn: Connection | None = None, data: Path | None = None) -> Any:
+        """Run `program` with the server's own Python and settings (its database: that of `data`,
+        default the server's), `request` as JSON on its stdin (never on a command line); it prints
+        `FRAMESTANCE-RESULT <json>`. An error names `what` and never a secret."""
+        conn = conn or self.connection()
+        if conn is None or (data is None and not self.initialised()):
             raise StudioError(f"no Label Studio in {self.home}: run `framestance studio up` first")
-        env = {**self.env(conn), "DJANGO_SETTINGS_MODULE": "label_studio.core.settings.label_studio"}
-        res = subprocess.run([str(self.venv / "bin" / "python"), "-c", program], input=json.dumps(request),
-                             env=env, capture_output=True, text=True, cwd=self.home, umask=0o077)
+        env = {**self.env(conn, data), "DJANGO_SETTINGS_MODULE": "label_studio.core.settings.label_studio"}
+        try:
+            res = subprocess.run([str(self.venv / "bin" / "python"), "-c", program], input=json.dumps(request),
+                                 env=env, capture_output=True, text=True, cwd=self.home, umask=0o077)
+        except OSError as exc:
+            raise StudioError(f"{what} failed: cannot run Label Studio's Python in {self.venv} ({exc.strerror})") from None
         line = next((ln for ln in res.stdout.splitlines() if ln.startswith("FRAMESTANCE-RESULT ")), None)
         if res.returncode != 0 or line is None:
             last = (res.stderr.strip().splitlines() or ["no output"])[-1]
@@ -212,8 +218,8 @@ class LocalStudio:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             return None
-        # Only the process we started: label-studio on our data folder.
-        return pid if "label-studio" in cmdline and str(self.venv) in cmdline else None
+        # Only the process we started: label-studio on our data folder (a team's servers share the venv).
+        return pid if "label-studio" in cmdline and str(self.venv) in cmdline and str(self.data) in cmdline else None
 
     def healthy(self, url: str, timeout: float = 2.0) -> bool:
         try:
@@ -281,11 +287,13 @@ class LocalStudio:
                 return None
         return None
 
-    def up(self, port: int | None = None, timeout: float = 120.0, say=print, database: str | None = None) -> Connection:
+    def up(self, port: int | None = None, timeout: float = 120.0, say=print, database: str | None = None,
+           avoid: frozenset[int] = frozenset()) -> Connection:
         """Start the server (installing it first if needed); reuse it when it is already up.
 
         The port is the one given, else the one of the last start, else a free one. `database`
-        (sqlite, postgresql) is chosen at the first start; PostgreSQL is started first."""
+        (sqlite, postgresql) is chosen at the first start; PostgreSQL is started first. A new port is
+        never one of `avoid` (ports other servers of the team keep while they are down)."""
         if database:
             self.use_database(database)
         pg = self.postgres()
@@ -305,6 +313,8 @@ class LocalStudio:
             raise StudioError(f"{self.home}: a project folder, not a studio home; pass a folder of its own (.studio)")
         kept = self.kept_port()
         port = port or kept or self.free_port()
+        while port in avoid and port != kept:
+            port = self.free_port()
         if not _port_free(port):  # before init: a refused start leaves no database without its env file
             why = "kept from the last start" if port == kept else "asked for"
             raise StudioError(f"port {port} ({why}) is taken by another program; pass --port to choose another")

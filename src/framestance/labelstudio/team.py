@@ -15,7 +15,8 @@ Layout of the studio home (besides the lead server's, see server.py):
 
     team.json             isolation, and every member: e-mail, role (annotator or adjudicator),
                           pseudonym, server number (mode 600, git-ignored: it names people)
-    team/<pseudonym>/     an annotator's own server home (data/, env, server.pid, server.log)
+    team/<pseudonym>/     an annotator's own server home (data/, env, server.pid, server.log, and
+                          database.json on PostgreSQL: its database and role in the lead's cluster)
 
 An annotator's server is a copy of the lead's migrated template (a start in about 3 s, not the
 25 s of the migrations) given a new secret key, a new admin password and a new admin token
@@ -73,11 +74,6 @@ class Server:
     name: str  # LEAD, or the pseudonym of the annotator whose server it is
     studio: LocalStudio
     number: int  # 0 for the lead; ids in snapshots are number * ID_BLOCK + id
-
-    @property
-    def by_email(self) -> bool:
-        """Pseudonyms of this server's users come from their e-mails (an annotator's own server)."""
-        return self.name != LEAD
 
     def connection(self) -> Connection:
         conn = self.studio.connection()
@@ -160,7 +156,7 @@ class Team:
             self.members[e] = {"role": role, "pseudonym": name, "server": str(folder), "number": number}
             self.save()  # the server is on record before it starts: `studio down` finds it
             say(f"starting the server of {name}")
-            studio.up(say=say)
+            studio.up(say=say, avoid=self.kept_ports())
             out += add_local(studio, [e], reset=reset, pseudo_home=self.home, by_email=True)
         pseudo.save()
         return out
@@ -175,6 +171,7 @@ class Team:
         if lead_db["engine"] == "postgresql":  # a database and a role of its own in the lead's cluster
             studio.use_database("postgresql", cluster=Path(lead_db["cluster"]), name="fs_" + studio.home.name.replace("-", "_"))
         pg = studio.postgres()
+        name = studio.database().get("name", "")
         tmp = studio.home / "data.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.copytree(self.lead.template, tmp, symlinks=True)
@@ -182,28 +179,41 @@ class Team:
         atomic_write(tmp / ".env", f"SECRET_KEY={secrets.token_urlsafe(50)}\n".encode(), mode=0o600)
         conn = Connection("", secrets.token_hex(20), ADMIN_EMAIL, secrets.token_hex(16),
                           db_password=secrets.token_hex(16) if pg is not None else "")
-        if pg is not None:
-            pg.up()
-            (tmp / ".postgres-template").unlink()
-            pg.create(studio.database()["name"], conn.db_password)
-            (tmp / ".postgres-database").write_text(f"database {studio.database()['name']}\n")
-        tmp.rename(studio.data)
-        studio._write_env(conn)
+        studio._write_env(conn)  # before the database holds these secrets: they are never lost
         owner_only(studio.home)
+        # The admin gets this server's own password and token while the data is still `data.tmp`:
+        # only a server that holds secrets of its own becomes `data` (an interrupted attempt is redone).
         try:
+            if pg is not None:
+                pg.up()
+                (tmp / ".postgres-template").unlink()
+                pg.create(name, conn.db_password)
+                (tmp / ".postgres-database").write_text(f"database {name}\n")
             studio.run_program(_REKEY, {"email": ADMIN_EMAIL, "password": conn.password, "token": conn.api_key},
-                       [conn.password, conn.api_key], "giving the new server its own admin login")
-        except FramestanceError:
-            shutil.rmtree(studio.data, ignore_errors=True)  # never a server holding the lead's token
+                               [conn.password, conn.api_key], "giving the new server its own admin login",
+                               conn=conn, data=tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if pg is not None:
+                try:
+                    pg.drop(name)
+                except FramestanceError:
+                    pass  # `create` drops it again on the next attempt
             raise
+        shutil.rmtree(studio.data, ignore_errors=True)  # never set up: whatever is there holds nothing
+        tmp.rename(studio.data)
 
     # ---- processes ----------------------------------------------------------------------------
     def up(self, port: int | None = None, say=print, database: str | None = None) -> dict[str, Connection]:
         """Start the lead's server (and its PostgreSQL), then every annotator's own (running ones are reused)."""
-        out = {LEAD: self.lead.up(port=port, say=say, database=database)}
+        out = {LEAD: self.lead.up(port=port, say=say, database=database, avoid=self.kept_ports())}
         for server in self.member_servers():
-            out[server.name] = server.studio.up(say=say)
+            out[server.name] = server.studio.up(say=say, avoid=self.kept_ports())
         return out
+
+    def kept_ports(self) -> frozenset[int]:
+        """The ports every server of the team keeps across restarts (a new server takes none of them)."""
+        return frozenset(p for s in self.servers() if (p := s.studio.kept_port()) is not None)
 
     def down(self) -> list[str]:
         """Stop exactly the servers this home started, then its PostgreSQL: the names of those that were running."""
