@@ -22,12 +22,14 @@ CB = load(ROOT / "schemas" / "codebook.yaml")
 def test_adjudication_round(studio, studio_client, corpus200, tmp_path):
     from framestance import agreement as ag
     from framestance.aggregate import run as aggregate
+    from framestance.config import StudyConfig
     from framestance.labelstudio.adjudicate import adjudication_title, push_round
     from framestance.labelstudio.pull import PullError, project_titles
     from framestance.labelstudio.pull import run as pull
     from framestance.labelstudio.push import push, queue_title
     from framestance.labelstudio.team import Team, TeamError
-    from framestance.validate import load_tables
+    from framestance.publish import Options, PublishError, publish, read_inputs
+    from framestance.validate import load_tables, validate
 
     home, _conn = studio
     tag = uuid.uuid4().hex[:6]
@@ -38,25 +40,50 @@ def test_adjudication_round(studio, studio_client, corpus200, tmp_path):
          pseudonym=Pseudonymiser.of_home(home.home).of)
     titles = project_titles(studio_client.projects(name), name)
     users = studio_client.users()
-    for who in (a, b):
+
+    def annotate(who, first: int, last: int) -> None:
         keys = studio_client.task_keys(titles[queue_title(name, who.pseudonym)])
-        for i, (_article, key) in enumerate(sorted(keys.items())):
+        for i, (_article, key) in enumerate(sorted(keys.items())[first:last], first):
             disagree = i < 3 and who is b  # the first three articles: b sees them differently
             studio_client.annotate(key["id"], choices_result(CB, "political" if disagree else "economic",
                                                       "negative" if disagree else "neutral",
                                                       "against" if disagree else "favor"), users[who.email])
 
+    annotate(a, 0, 6)
+    annotate(b, 0, 5)  # mid-campaign: b has one article left
     snaps, tables, gold = tmp_path / "snaps", tmp_path / "tables", tmp_path / "gold"
-    quality = QualityConfig(min_annotators=2)
+    # low agreement on the primary frame (half the articles disputed): gates a study would set
+    quality = QualityConfig(min_annotators=2, min_alpha={"primary_frame": 0.5}, max_unresolved_share=0.2)
 
     def rebuild():
         pull(name, snaps, tables, CB, home.home)
         t = load_tables({"corpus": corpus, "annotations": tables})
         report = aggregate(t, CB, AggregateConfig(), quality, gold)
-        assert not report.gate_failures
-        return t, {r["article_id"]: r for r in report.gold.to_pylist()}
+        return t, report, {r["article_id"]: r for r in report.gold.to_pylist()}
 
-    t, before = rebuild()
+    def publish_now(version: str):
+        inputs = read_inputs(corpus, tables, gold, None)
+        return publish(inputs, CB, tmp_path / "dist", Options(name=name, version=version,
+                       study=StudyConfig(texts_license="cc-by-4.0")), "codebook")
+
+    # in progress: the article b has not done is not invalid; gold exists, marked interim
+    t, report, before = rebuild()
+    waiting = validate(t, CB, min_annotators=2)
+    assert waiting.ok and len(waiting.in_progress) == 1 and report.interim
+    assert json.loads((gold / "gates.json").read_text())["interim"] is True
+    with pytest.raises(PublishError, match="the gold is interim: 1 articles"):
+        publish_now("0.1.0")
+    annotate(b, 5, 6)
+    t, report, before = rebuild()
+    assert not report.interim and not validate(t, CB, min_annotators=2).in_progress
+    # the gates fail, yet the gold is written: adjudication works on it, publish refuses it
+    assert any("alpha for primary_frame" in m and "0 of its 3 disputed articles adjudicated" in m
+               for m in report.gate_failures), report.gate_failures
+    assert any("unresolved primary_frame" in m for m in report.gate_failures)
+    assert json.loads((gold / "gates.json").read_text())["passed"] is False
+    with pytest.raises(PublishError, match="refusing to publish: quality gate: alpha for primary_frame"):
+        publish_now("0.1.0")
+    assert not (tmp_path / "dist").exists()
     unsettled = sorted(art for art, r in before.items() if r["primary_frame"] == "unresolved")
     assert len(unsettled) == 3
 
@@ -88,14 +115,18 @@ def test_adjudication_round(studio, studio_client, corpus200, tmp_path):
         Team(home.home).add([a.email], role="adjudicator")
     for t_, who in zip(tasks, (judge.user_id, judge.user_id, studio_client.whoami()["id"])):
         studio_client.annotate(t_["id"], choices_result(CB, "political", "negative", "against"), who)
-    t, after = rebuild()
+    t, report, after = rebuild()
     deciders = set(t["annotations"][t["annotations"]["status"] == "adjudicated"]["annotator"])
     assert judge.pseudonym in deciders and len(deciders) == 2
     adjudicated = t["annotations"][t["annotations"]["status"] == "adjudicated"]
     assert sorted(adjudicated["article_id"]) == unsettled
     for art in unsettled:
         r = after[art]
-        assert (r["primary_frame"], r["primary_frame_source"], r["primary_frame_support"]) == ("political", "adjudicated", 0.5)
+        assert (r["primary_frame"], r["primary_frame_source"]) == ("political", "adjudicated")
+        # support keeps its one meaning (would one more annotator give it?): one of the two gave it, and
+        # these two agree no better than chance, so less than the vote share
+        political = CB.frame_ids().index("political")
+        assert r["primary_frame_votes"][political] == 0.5 and 0 < r["primary_frame_support"] < 0.5
         assert (r["frames"], r["frames_source"], r["tone"], r["tone_source"]) == (["political"], "adjudicated", "negative", "adjudicated")
     settled = next(art for art in after if art not in unsettled)
     assert after[settled]["primary_frame_source"] == "majority"
@@ -104,3 +135,10 @@ def test_adjudication_round(studio, studio_client, corpus200, tmp_path):
     # a second round sends nothing: every unsettled article has its decision
     again = push_round(studio_client, corpus, gold, tables, name, CB)
     assert again.selected == [] and again.created == 0
+    # every dispute decided: the same gates now hold (alpha is still what it was), and publish goes ahead
+    gates = json.loads((gold / "gates.json").read_text())
+    assert report.gate_failures == [] and gates["passed"] is True
+    (held,) = gates["held_by_adjudication"]
+    assert held.startswith("alpha for primary_frame is -") and "all 3 articles its annotators disagreed on" in held
+    path, created = publish_now("0.1.0")
+    assert created and held in (path / "README.md").read_text()  # the card says why the gate held

@@ -8,6 +8,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import given as given_
+from hypothesis import strategies as st_
 from nltk.metrics.agreement import AnnotationTask
 from nltk.metrics.distance import binary_distance, interval_distance, masi_distance
 
@@ -306,7 +309,7 @@ def test_summary_rows_order(cb):
     assert "stance:russian_government" in dims and "stance_ordinal_addressed:russian_government" in dims
     assert "stance_addressed:russian_government" in dims
     assert "stance_ordinal_addressed:us_administration" not in dims  # undefined ordinal rows are left out
-    assert all(set(r) == {"dimension", "alpha", "ci95", "n_units", "n_values"} for r in rows)
+    assert all(set(r) == {"dimension", "alpha", "ci95", "ci95_decimals", "n_units", "n_values"} for r in rows)
     assert {r["dimension"]: r["alpha"] for r in rows}["primary_frame"] == 0.2
 
 
@@ -397,6 +400,74 @@ def test_intervals_are_seeded_contain_the_estimate_and_narrow_with_n(cb):
     assert width(big) < width(small) / 2
     assert big["n"]["primary_frame"] == {"units": 600, "values": 1800}
     assert compute(*tables(30), cb, resamples=0)["alpha_ci95"]["primary_frame"] is None
+
+
+def _noisy_tables(cb, n_articles: int, seed: int = 11, p_right: float = 0.8):
+    from framestance.schema import ANNOTATION, SPAN, STANCE
+
+    rng = np.random.default_rng(seed)
+    frames = cb.frame_ids()[:4]
+    rows, st = [], []
+    for i in range(n_articles):
+        truth = frames[i % 4]
+        for k, who in enumerate(("p", "q", "r")):
+            label = truth if rng.random() < p_right else frames[(i + k + 1) % 4]
+            rows.append(ann(f"a{i:04d}", who, label, [label, frames[(i + 2) % 4]] if rng.random() < 0.3 else [label])
+                        | {"annotation_id": i * 3 + k, "tone": ["negative", "neutral", "positive"][(i + (k if rng.random() < 0.3 else 0)) % 3]})
+            st.append({"article_id": f"a{i:04d}", "annotation_id": i * 3 + k, "annotator": who,
+                       "status": "submitted", "target": cb.targets[0].id, "value": cb.stance_values[int(rng.integers(0, 2))].id})
+    return (pa.Table.from_pylist(rows, schema=ANNOTATION).to_pandas(), pa.Table.from_pylist(st, schema=STANCE).to_pandas(),
+            pa.Table.from_pylist([], schema=SPAN).to_pandas())
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given_(order=st_.randoms(use_true_random=False), n=st_.integers(min_value=5, max_value=60))
+def test_intervals_do_not_depend_on_the_order_of_the_rows(order, n):
+    """The same annotations in any row order: the same alphas, intervals and errors, to the bit."""
+    cb = load(ROOT / "schemas" / "codebook.yaml")
+    annotations, stances, spans = _noisy_tables(cb, n)
+    base = compute(annotations, stances, spans, cb, resamples=200, seed=3)
+    rows = list(range(len(annotations)))
+    order.shuffle(rows)
+    srows = list(range(len(stances)))
+    order.shuffle(srows)
+    shuffled = compute(annotations.iloc[rows].reset_index(drop=True), stances.iloc[srows].reset_index(drop=True), spans,
+                       cb, resamples=200, seed=3)
+    assert json.dumps(shuffled, sort_keys=True) == json.dumps(base, sort_keys=True)
+
+
+def test_the_monte_carlo_error_is_measured_and_the_printed_digits_hold(cb):
+    """Across 20 seeds, each endpoint's spread is what its Monte Carlo error says (within a factor
+    of two), and rounded to the decimals that error supports, the endpoints of two seeds differ by
+    at most one unit of the last decimal in nearly every case."""
+    annotations, stances, spans = _noisy_tables(cb, 120, p_right=0.6)
+    runs = [compute(annotations, stances, spans, cb, resamples=1000, seed=s) for s in range(20)]
+    dims = [d for d, e in runs[0]["alpha_ci95_mc_error"].items() if e is not None]
+    assert {"primary_frame", "tone", "frames_masi"} <= set(dims)
+    jumps, total = 0, 0
+    for d in dims:
+        estimate = np.mean([r["alpha_ci95_mc_error"][d] for r in runs], axis=0)
+        for end in (0, 1):
+            raw = [r["alpha_ci95"][d][end] for r in runs]
+            # only the supported digits are kept; seeds may support one decimal more or less
+            assert all(round(r["alpha_ci95"][d][end], r["alpha_ci95_decimals"][d]) == r["alpha_ci95"][d][end] for r in runs)
+            decimals = min(r["alpha_ci95_decimals"][d] for r in runs)
+            raw = [round(x, decimals) for x in raw]
+            unit = 10.0**-decimals
+            jumps += sum(abs(a - b) > unit + 1e-9 for a in raw for b in raw)
+            total += len(raw) ** 2
+            assert 0 < estimate[end] <= 0.5 * unit + 1e-12 or decimals == 1
+    assert jumps / total < 0.01
+    # the error estimate itself against the spread of unrounded endpoints over seeds
+    from framestance.agreement import _Nominal, intervals
+
+    unit = pd.factorize(annotations["article_id"], sort=True)[0]
+    code = pd.factorize(annotations["primary_frame"])[0]
+    boot = [intervals({"d": _Nominal(unit, code, unit.max() + 1)}, unit.max() + 1, 1000, s)["d"] for s in range(20)]
+    for end in (0, 1):
+        spread = float(np.std([b["ci95"][end] for b in boot], ddof=1))
+        claimed = float(np.mean([b["mc_error"][end] for b in boot]))
+        assert spread / 2 < claimed < spread * 2, (end, spread, claimed)
 
 
 def _span_f1_by_sets(spans: pd.DataFrame, texts: dict, who_by_article: dict | None = None) -> dict:
@@ -521,6 +592,17 @@ def test_agreement_per_pull_batch_shows_drift_and_gold_accuracy_over_time(cb, tm
     csv_rows = (tmp_path / "plots" / "batches.csv").read_text().splitlines()
     assert csv_rows[0].startswith("batch,pulled_at,annotations,relevance,primary_frame,tone,")
     assert csv_rows[1].startswith("1,2025-08-01T00:00:00Z,12,,1.0,") and csv_rows[3].startswith("3,2025-08-15T12:00:00Z,24,,-")
+
+
+def test_time_zone_naive_update_times_are_one_line(cb):
+    from datetime import UTC, datetime
+
+    from framestance.agreement import AgreementError, by_batch
+
+    annotations, stances, spans = _noisy_tables(cb, 6)
+    annotations["updated_at"] = pd.Timestamp("2025-08-01 09:00")  # no zone: could be any
+    with pytest.raises(AgreementError, match=r"^annotations.parquet: updated_at is datetime64\[.*\], not a time with a time zone"):
+        by_batch(annotations, stances, spans, cb, [datetime(2025, 8, 2, tzinfo=UTC)], resamples=0)
 
 
 def test_relevance_alpha_over_all_and_the_rest_over_relevant_annotations_only(cb):

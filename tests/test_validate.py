@@ -46,7 +46,7 @@ def first_submitted(t: pd.DataFrame) -> int:
 def test_the_sample_is_valid(tables):
     df = failures(tables, min_annotators=2)
     assert df.empty, df.to_string()
-    assert set(tables) == {"articles", "annotations", "stances", "spans"}
+    assert set(tables) == {"articles", "annotations", "stances", "spans", "tasks"}
 
 
 def test_duplicate_article_id(tables):
@@ -183,6 +183,34 @@ def test_min_annotators_gate_names_the_articles(tables):
     n = ann[ann["status"] == "submitted"].groupby("article_id")["annotator"].nunique()
     hit = only(failures(tables, min_annotators=3), "quality gate: at least 3 annotators per article")
     assert sorted(hit["value"]) == sorted(f"{a} ({k})" for a, k in n[n < 3].items())
+
+
+def test_an_article_still_in_progress_is_counted_not_failed(tables):
+    """Mid-campaign: an article with fewer annotators than required but a task still open is in
+    progress (no failure); once no task is open it fails the gate, naming it."""
+    ann, tasks = tables["annotations"], tables["tasks"]
+    gate = "quality gate: at least 3 annotators per article"
+    # a shared project (the sample): a task with two answers of three is still open
+    first = ann.index[(ann["article_id"] == "02924b5daf2a9bde4dd4") & (ann["status"] == "submitted")][0]
+    tables["annotations"] = ann.drop(index=first).reset_index(drop=True)
+    result = validate(tables, CB, min_annotators=3)
+    assert "02924b5daf2a9bde4dd4" in result.in_progress
+    hit = result.failures.to_pandas()
+    assert "02924b5daf2a9bde4dd4 (2)" not in set(hit[hit["check"] == gate]["value"])
+    assert "f5b951d13e9217720cfc (2)" in set(hit[hit["check"] == gate]["value"])  # two answers and a skip: done
+    # annotators' own queues: each task is one annotator's; an unanswered one is open, a skipped one is not
+    tables["annotations"] = ann
+    extra = pd.DataFrame({"article_id": ["f5b951d13e9217720cfc", "new-article"], "task_id": [901, 902],
+                          "queue": ["annotator", "annotator"]})
+    tables["tasks"] = pd.concat([tasks.assign(queue="annotator"), extra], ignore_index=True)
+    tables["tasks"]["task_id"] = tables["tasks"]["task_id"].astype("Int64")
+    result = validate(tables, CB, min_annotators=3)
+    assert result.in_progress == ["f5b951d13e9217720cfc", "new-article"]
+    assert result.ok, result.failures.to_pandas().to_string()
+    # without a tasks table (tables pulled before it existed) nothing is in progress
+    del tables["tasks"]
+    result = validate(tables, CB, min_annotators=3)
+    assert result.in_progress == [] and not result.ok
 
 
 def test_cli_writes_the_report_and_fails(sample, tmp_path):

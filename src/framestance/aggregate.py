@@ -29,6 +29,7 @@ cancelled annotations never count. The disaggregated tables stay as they are.
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -77,11 +78,43 @@ def _majority(counts: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.nd
     return label, np.where(total > 0, support, np.nan)
 
 
+def _predictive(counts: np.ndarray) -> tuple[np.ndarray, float]:
+    """Per article and label: the estimated probability that one more annotator of this study would
+    give that label (support), and the dimension's intra-article agreement rho it rests on.
+
+    Beta-binomial (Dirichlet-multinomial) empirical Bayes: an article's label shares are drawn
+    around the dimension's overall shares pi with a concentration a, so the next label is L with
+    probability (c_L + a pi_L) / (n + a). Two labels of one article coincide with probability
+    rho + (1 - rho) sum(pi^2) where rho = 1 / (a + 1): rho is estimated from the observed pairwise
+    agreement (moments), so a dimension whose annotators agree little gets supports near pi, one
+    whose annotators agree well gets the vote share. No article coded twice: rho 0 (no evidence of
+    agreement)."""
+    n = counts.sum(axis=1)
+    total = counts.sum()
+    if total == 0:
+        return np.zeros(counts.shape), 0.0
+    pi = counts.sum(axis=0) / total
+    pairs = (n * (n - 1)).sum()
+    expected = float((pi**2).sum())
+    if pairs > 0 and expected < 1:
+        observed = float((counts * (counts - 1)).sum() / pairs)
+        rho = min(max((observed - expected) / (1 - expected), 0.0), 1.0)
+    else:
+        rho = 1.0 if pairs > 0 else 0.0  # one label only: everyone agrees
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pred = (rho * counts + (1 - rho) * pi[None, :]) / (rho * n + 1 - rho)[:, None]
+    return np.where(np.isfinite(pred), np.round(pred, 4), 0.0), rho
+
+
 def _dawid_skene(long: pd.DataFrame, min_items: int = 0, name: str = "") -> dict[str, tuple[str, float]]:
-    """article -> (label, posterior) for one dimension; `long` has task, worker, label.
+    """article -> (label, support) for one dimension; `long` has task, worker, label.
 
     The label is the most probable among those the article's annotators gave (EM may favour a
-    label nobody chose); equal posteriors are `unresolved`."""
+    label nobody chose); equal posteriors are `unresolved` (vote ties are settled by the caller).
+    Support is the predictive probability that one more annotator gives that label, as for
+    majority: sum over true labels c of posterior(c) * P(label | c), P from the annotators'
+    estimated confusion matrices averaged with their numbers of items as weights. The posterior
+    itself is not support: on two annotators it is near 1 for a label only one of them gave."""
     from crowdkit.aggregation import DawidSkene
 
     if long.empty:
@@ -96,18 +129,27 @@ def _dawid_skene(long: pd.DataFrame, min_items: int = 0, name: str = "") -> dict
                              f"{int(items.min())}; params.yaml aggregate.ds_min_items): use aggregate.method majority")
     long = long.sort_values(["task", "worker", "label"], kind="stable").reset_index(drop=True)
     given = long.groupby("task")["label"].agg(lambda s: set(s)).to_dict()
+    model = DawidSkene(n_iter=100)
     with warnings.catch_warnings():  # crowd-kit 1.4.2 uses pandas arguments pandas 3 deprecates
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
-        proba = DawidSkene(n_iter=100).fit_predict_proba(long)
+        proba = model.fit_predict_proba(long)
     proba = proba.reindex(columns=sorted(proba.columns))
+    # errors_: rows (worker, given label), columns the true label: P(given | true) per worker
+    assert model.errors_ is not None  # fitted
+    errors = model.errors_.reindex(columns=proba.columns, fill_value=0.0)
+    weight = items.reindex(errors.index.get_level_values(0)).to_numpy(np.float64)
+    typical = errors.mul(weight, axis=0).groupby(level=1).sum() / items.sum()  # given label x true label
+    typical = typical.reindex(index=proba.columns, fill_value=0.0)
+    predictive = proba.to_numpy() @ typical.to_numpy().T  # task x given label
+    col = {c: k for k, c in enumerate(proba.columns)}
     out = {}
-    for task, row in proba.iterrows():
+    for i, (task, row) in enumerate(proba.iterrows()):
         row = row[[c for c in row.index if c in given[task]]].sort_values(ascending=False, kind="stable")
         label = str(row.index[0])
         if len(row) > 1 and abs(float(row.iloc[0]) - float(row.iloc[1])) < 1e-6:
             label = UNRESOLVED
-        out[str(task)] = (label, round(float(row.iloc[0]), 4))
+        out[str(task)] = (label, round(float(predictive[i, col[row.index[0]]]), 4))
     return out
 
 
@@ -203,14 +245,23 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
     label: dict[str, np.ndarray] = {}
     support: dict[str, np.ndarray] = {}
     votes: dict[str, np.ndarray] = {}
+    predictive: dict[str, np.ndarray] = {}  # per label in codebook order: an adjudicated label's support
     with np.errstate(divide="ignore", invalid="ignore"):
         for col, (rows, labels_given, workers, order) in dims.items():
             counts, labels = _votes(rows, labels_given, order, len(articles))
+            pred, _rho = _predictive(counts)
+            label[col], _share = _majority(counts, labels)
+            tied = label[col] == UNRESOLVED  # a vote tie: never decided, whatever the method
             if method == "dawid-skene":
                 label[col], support[col] = _from_dict(_dawid_skene(long_table(rows, labels_given, workers), ds_min_items, col),
                                                       articles)
+                label[col][tied] = UNRESOLVED
             else:
-                label[col], support[col] = _majority(counts, labels)
+                code = pd.Index(labels).get_indexer(pd.Index(label[col], dtype=object))
+                support[col] = np.where(code >= 0, pred[np.arange(len(articles)), np.maximum(code, 0)],
+                                        pred.max(axis=1, initial=0.0))
+                support[col][~_given(label[col])] = np.nan
+            predictive[col] = pred[:, : len(order)]
             weak = (support[col] < min_support) & _given(label[col])
             label[col][weak] = UNRESOLVED  # too little support to call it
             coders = n_ann if col == "relevance" else np.maximum(n_relevant, 1)  # no coder: no votes, all 0
@@ -219,6 +270,10 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
         # frames: one binary decision per codebook frame, by those who found the article relevant
         marked = _frame_matrix(ann["frames"][relevant], row[relevant], frame_order, len(articles))
         votes["frames"] = np.round(marked / np.maximum(n_relevant, 1)[:, None], 4)
+        predictive["frames"] = np.column_stack(
+            [_predictive(np.column_stack([n_relevant - marked[:, k], marked[:, k]]))[0][:, 1] for k in range(len(frame_order))]
+        ) if frame_order else np.zeros((len(articles), 0))
+        vote_tie = (2 * marked == n_relevant[:, None]) & (marked > 0)
         if method == "dawid-skene":
             present, tied = np.zeros(marked.shape, bool), np.zeros(marked.shape, bool)
             frame_support = np.zeros(marked.shape)
@@ -229,9 +284,11 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
                                     columns=["task", "worker", "label"])
                 decided, frame_support[:, k] = _from_dict(_dawid_skene(long, ds_min_items, f"frame {f}"), articles)
                 present[:, k], tied[:, k] = decided == "present", decided == UNRESOLVED
+            present &= ~vote_tie
+            tied |= vote_tie
         else:
-            present, tied = 2 * marked > n_relevant[:, None], (2 * marked == n_relevant[:, None]) & (marked > 0)
-            frame_support = votes["frames"].copy()  # the share of annotators marking it
+            present, tied = 2 * marked > n_relevant[:, None], vote_tie
+            frame_support = predictive["frames"].copy()
     del dims, ann, marked  # the label columns are done with: free them before the output is built
     gold_frames = present & (frame_support >= min_support)
     unresolved_frames = tied | (present & ~gold_frames)
@@ -261,7 +318,7 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
     source["frames"] = np.full(len(articles), method, dtype=object)
     source["frames"][moot] = None
 
-    _adjudicate(annotations, stances, index, label, support, source, votes, gold_frames, unresolved_frames,
+    _adjudicate(annotations, stances, index, label, support, source, predictive, gold_frames, unresolved_frames,
                 frame_support, {"relevance": relevance_order, "primary_frame": frame_order, "tone": tone_order,
                                 **{f"stance_{t}": value_order for t in targets}})
     ids = np.array(frame_order, dtype=object)
@@ -293,10 +350,11 @@ def _frame_matrix(frames: pd.Series, rows: np.ndarray, frame_order: list[str], n
 
 
 def _adjudicate(annotations: pd.DataFrame, stances: pd.DataFrame, index: pd.Index, label: dict, support: dict,
-                source: dict, votes: dict, gold_frames: np.ndarray, unresolved_frames: np.ndarray,
+                source: dict, predictive: dict, gold_frames: np.ndarray, unresolved_frames: np.ndarray,
                 frame_support: np.ndarray, orders: dict[str, list[str]]) -> None:
     """An adjudicator's decision replaces the vote, label by label (`*_source` = adjudicated);
-    support stays the share of the annotators who gave that label. The newest decision counts.
+    support stays what it means everywhere: the estimated probability that one more annotator
+    would give that label (`_predictive`). The newest decision counts.
     "Not relevant" clears every other label, as it does for an annotator."""
     adj = annotations[annotations["status"] == ADJUDICATED]
     if adj.empty:
@@ -316,11 +374,11 @@ def _adjudicate(annotations: pd.DataFrame, stances: pd.DataFrame, index: pd.Inde
                 label[col][i], support[col][i], source[col][i] = None, np.nan, None
             elif isinstance(lab, str):
                 label[col][i], source[col][i] = lab, "adjudicated"
-                support[col][i] = votes[col][i, order.index(lab)] if lab in order else np.nan
+                support[col][i] = predictive[col][i, order.index(lab)] if lab in order else np.nan
         chosen = set(frames if frames is not None and relevant else [])
         gold_frames[i] = [f in chosen for f in orders["primary_frame"]]
         unresolved_frames[i] = False
-        frame_support[i] = votes["frames"][i]  # the share of annotators who marked it (0.0 if none)
+        frame_support[i] = predictive["frames"][i]
         source["frames"][i] = "adjudicated" if relevant else None
 
 
@@ -407,11 +465,60 @@ def unresolved_shares(gold: pa.Table, cb: Codebook) -> dict[str, float]:
     return {k: round(v, 4) for k, v in out.items()}
 
 
-def gate_failures(alphas: Mapping[str, float | None], unresolved: Mapping[str, float], quality: Mapping) -> list[str]:
+def gold_column(dimension: str) -> str:
+    """The gold column an agreement dimension's labels go to (`frames:economic` -> frames,
+    `stance_addressed:t` -> stance_t, `tone_ordinal` -> tone)."""
+    if dimension.startswith("frames"):
+        return "frames"
+    if dimension.startswith("stance"):
+        return f"stance_{dimension.split(':', 1)[1]}"
+    return "tone" if dimension == "tone_ordinal" else dimension
+
+
+def disputes_settled(gold: pa.Table) -> dict[str, tuple[int, int]]:
+    """Per gold column: (disputed articles, of them decided by an adjudicator). Disputed: the
+    article's annotators did not all give the same label (frames: some frame marked by some of them)."""
+    out = {}
+    df = gold.to_pandas()
+    for col in [c[: -len("_votes")] for c in df.columns if c.endswith("_votes")]:
+        votes = df[f"{col}_votes"]
+        if col == "frames":
+            disputed = votes.map(lambda v: any(0 < x < 1 for x in v))
+        else:
+            disputed = votes.map(lambda v: len(v) > 0 and 0 < max(v) < 1)
+        adjudicated = df[f"{col}_source"] == "adjudicated"
+        out[col] = (int(disputed.sum()), int((disputed & adjudicated).sum()))
+    return out
+
+
+def held_by_adjudication(alphas: Mapping[str, float | None], quality: Mapping,
+                         settled: Mapping[str, tuple[int, int]]) -> list[str]:
+    """The alpha gates a dimension misses but passes because an adjudicator decided every article
+    its annotators disagreed on (`gate_failures`), one sentence each: the gates report and the card
+    state them."""
+    out = []
+    for key, minimum in sorted((quality.get("min_alpha") or {}).items()):
+        names = [d for d in alphas if d.startswith(key[:-1])] if key.endswith("*") else [key]
+        for d in sorted(names):
+            a = alphas.get(d)
+            disputed, decided = settled.get(gold_column(d), (None, 0))
+            if a is not None and a < minimum and disputed is not None and decided == disputed:
+                out.append(f"alpha for {d} is {a:.3f}, below the minimum {minimum}; all {disputed} articles its "
+                           "annotators disagreed on were decided by an adjudicator")
+    return out
+
+
+def gate_failures(alphas: Mapping[str, float | None], unresolved: Mapping[str, float], quality: Mapping,
+                  settled: Mapping[str, tuple[int, int]] | None = None) -> list[str]:
     """One message per dimension below its threshold (params.yaml `quality`). Keys of `min_alpha`
     are dimension names as in the agreement metrics (`primary_frame`, `tone`, `frames_masi`,
     `stance:<target>`, `frames:<frame>`), or a prefix with `*` (`stance:*`). With
-    `gate_on: lower`, `alphas` hold the lower ends of the 95% intervals."""
+    `gate_on: lower`, `alphas` hold the lower ends of the 95% intervals.
+
+    `settled` (`disputes_settled`): a dimension whose alpha misses its minimum passes once an
+    adjudicator decided every article its annotators disagreed on: its gold no longer rests on a
+    vote of annotators who agree too little (the card still reports that alpha)."""
+    settled = settled or {}
     what = "the lower end of the 95% interval of alpha" if quality.get("gate_on") == "lower" else "alpha"
     msgs = []
     for key, minimum in sorted((quality.get("min_alpha") or {}).items()):
@@ -427,7 +534,12 @@ def gate_failures(alphas: Mapping[str, float | None], unresolved: Mapping[str, f
             elif a is None:
                 msgs.append(f"quality gate: {what} for {d} is undefined (too few paired labels), minimum {minimum}")
             elif a < minimum:
-                msgs.append(f"quality gate: {what} for {d} is {a:.3f}, below the minimum {minimum} (params.yaml quality.min_alpha.{key})")
+                disputed, decided = settled.get(gold_column(d), (None, 0))
+                if disputed is not None and decided == disputed:
+                    continue  # every disagreement was decided by an adjudicator
+                progress = f"; {decided} of its {disputed} disputed articles adjudicated" if disputed else ""
+                msgs.append(f"quality gate: {what} for {d} is {a:.3f}, below the minimum {minimum} (params.yaml "
+                            f"quality.min_alpha.{key}{progress})")
     limit = quality.get("max_unresolved_share")
     if limit is not None:
         for d, share in sorted(unresolved.items()):
@@ -439,22 +551,57 @@ def gate_failures(alphas: Mapping[str, float | None], unresolved: Mapping[str, f
 
 @dataclass(frozen=True)
 class AggregateReport:
-    gate_failures: list[str]  # quality gates missed: nothing was written
+    gate_failures: list[str]  # quality gates missed: the gold is written, `publish` refuses it
     gold: pa.Table | None = None
     spans: pa.Table | None = None
     paths: dict[str, Path] = field(default_factory=dict)
+    in_progress: list[str] = field(default_factory=list)  # articles still waiting for annotators: interim gold
+    held_by_adjudication: list[str] = field(default_factory=list)  # alpha gates missed, every dispute adjudicated
+
+    @property
+    def interim(self) -> bool:
+        return bool(self.in_progress)
+
+
+GATES = "gates.json"  # beside gold.parquet: what `publish` checks before it releases anything
+
+
+def gates_report(report: AggregateReport, method: str) -> bytes:
+    """The gates file: whether the gold may be released, and why not."""
+    doc = {"passed": not report.gate_failures and not report.interim, "gate_failures": report.gate_failures,
+           "interim": report.interim, "articles_in_progress": len(report.in_progress),
+           "in_progress": report.in_progress[:100], "method": method,
+           "held_by_adjudication": report.held_by_adjudication}
+    return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def read_gates(folder: Path) -> dict | None:
+    """The gates file in FOLDER (None when there is none); a file that is not one is an error."""
+    path = Path(folder) / GATES
+    if not path.exists():
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise AggregateError(f"{path}: not JSON (run `framestance aggregate`)") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("gate_failures"), list) or "interim" not in doc:
+        raise AggregateError(f"{path}: not a gates report (run `framestance aggregate`)")
+    return doc
 
 
 def run(tables: Mapping[str, pd.DataFrame], cb: Codebook, config: AggregateConfig, quality: QualityConfig,
         out: Path) -> AggregateReport:
-    """Gold labels and consolidated spans from checked tables; the quality gates of `quality`; the
-    gold tables checked against their own schema; written to OUT only when all of that holds."""
+    """Gold labels and consolidated spans from checked tables, the quality gates of `quality`, the
+    gold tables checked against their own schema; written to OUT with the gates report
+    (`gates.json`) whether the gates hold or not: adjudication works on this gold, and `publish`
+    refuses it while a gate fails or articles are still in progress (interim gold)."""
     from . import agreement as ag
-    from .io import write_table
+    from .io import atomic_write, write_table
     from .validate import nullable_ints
     from .validate import validate as check
 
-    failed = check(dict(tables), cb, min_annotators=quality.min_annotators).counts()
+    checked = check(dict(tables), cb, min_annotators=quality.min_annotators)
+    failed = checked.counts()
     if failed:  # gold labels are never made from tables that validation rejects
         shown = "; ".join(f"{t}: {c} ({n} rows)" for t, c, n in failed[:8])
         raise AggregateError(f"refusing to aggregate: the tables fail validation: {shown} (run `framestance validate`)")
@@ -471,20 +618,21 @@ def run(tables: Mapping[str, pd.DataFrame], cb: Codebook, config: AggregateConfi
                          resamples=1000 if lower else 0)
     alphas = {r["dimension"]: (r["ci95"][0] if r["ci95"] else None) if lower else r["alpha"]
               for r in ag.summary_rows(metrics)}
-    problems = gate_failures(alphas, unresolved_shares(gold, cb), asdict(quality))
+    shares, settled = unresolved_shares(gold, cb), disputes_settled(gold)
+    problems = gate_failures(alphas, shares, asdict(quality), settled)
+    by_adjudication = held_by_adjudication(alphas, asdict(quality), settled)
     if quality.min_gold_accuracy is not None:
         for who, p in sorted(metrics["annotators"].items()):
             if p.get("gold_tasks") and p["gold_accuracy"] is not None and p["gold_accuracy"] < quality.min_gold_accuracy:
                 problems.append(f"quality gate: {who} answered {p['gold_accuracy']:.0%} of the gold questions right "
                                 f"({p['gold_tasks']} questions), below the minimum {quality.min_gold_accuracy:.0%} "
                                 "(params.yaml quality.min_gold_accuracy)")
-    if problems:
-        return AggregateReport(problems)
     own = check({"articles": tables["articles"], "gold": gold.to_pandas(types_mapper=nullable_ints),
                  "gold_spans": spans.to_pandas(types_mapper=nullable_ints)}, cb)
     wrong = [c for c in own.counts() if c[0] in ("gold", "gold_spans")]  # the corpus is validate's business
     if wrong:  # a bug, not a user mistake: say which check failed
         raise AggregateError(f"the gold labels fail their own schema: {wrong[:5]}")
     paths = {name: write_table(t, out / f"{name}.parquet") for name, t in (("gold", gold), ("gold_spans", spans))}
-    return AggregateReport([], gold, spans, paths)
-
+    report = AggregateReport(problems, gold, spans, paths, checked.in_progress, by_adjudication)
+    paths["gates"] = atomic_write(out / GATES, gates_report(report, config.method))
+    return report

@@ -28,12 +28,17 @@ import numpy as np
 import pandas as pd
 
 from .codebook import Codebook
+from .errors import FramestanceError
 from .io import atomic_write
 from .schema import SPAN_KINDS, is_relevant
 from .schema import submitted as schema_submitted
 from .tokens import ids_in, token_ranges, word_batches
 
 LEVELS = ("nominal", "ordinal", "interval")
+
+
+class AgreementError(FramestanceError, ValueError):
+    pass
 REFERENCE_LINES = (0.667, 0.800)
 
 
@@ -268,9 +273,12 @@ class _Masi:
 
 
 def intervals(dims: Mapping[str, _Nominal | _Ordinal | _Masi], n_units: int, resamples: int = 1000,
-              seed: int = 0, chunk: int = 32) -> dict[str, list[float] | None]:
+              seed: int = 0, chunk: int = 32) -> dict[str, dict | None]:
     """Percentile 95% intervals of every alpha from one seeded bootstrap over articles (the same
-    resamples for every dimension). None where fewer than 90% of the resamples define alpha."""
+    resamples for every dimension), each with the Monte Carlo error of its endpoints and the
+    decimals that error supports (`supported_decimals`). None where fewer than 90% of the
+    resamples define alpha. Unit k is the k-th article in sorted id order (`compute`), so the
+    resamples do not depend on the order of the rows."""
     rng = np.random.default_rng(seed)
     draws: dict[str, list[np.ndarray]] = {k: [] for k in dims}
     # every nominal and ordinal dimension in one (articles x statistics) matrix: one product per chunk.
@@ -296,13 +304,46 @@ def intervals(dims: Mapping[str, _Nominal | _Ordinal | _Masi], n_units: int, res
             np.copyto(weights64[:b], W)
         for k, masi in masi_dims.items():
             draws[k].append(masi.alpha(weights64[:b]))
-    out: dict[str, list[float] | None] = {}
+    out: dict[str, dict | None] = {}
     for k, parts in draws.items():
         a = np.concatenate(parts) if parts else np.zeros(0)
-        ok = a[np.isfinite(a)]
-        out[k] = [round(float(np.percentile(ok, 2.5)), 4), round(float(np.percentile(ok, 97.5)), 4)] \
-            if resamples and len(ok) >= 0.9 * resamples else None
+        ok = np.sort(a[np.isfinite(a)])
+        if not resamples or len(ok) < 0.9 * resamples:
+            out[k] = None
+            continue
+        ends = [float(np.percentile(ok, 2.5)), float(np.percentile(ok, 97.5))]
+        error = [_quantile_mc_error(ok, 0.025), _quantile_mc_error(ok, 0.975)]
+        out[k] = {"ci95": ends, "mc_error": error, "decimals": supported_decimals(max(error))}
     return out
+
+
+def _quantile_mc_error(sorted_draws: np.ndarray, p: float) -> float:
+    """Monte Carlo standard error of the p-quantile of B draws, from the distribution-free 95%
+    interval of a quantile: the order statistics B p -/+ 1.96 sqrt(B p (1 - p)), half its width
+    over 1.96."""
+    n = len(sorted_draws)
+    half = 1.96 * np.sqrt(n * p * (1 - p))
+    lo, hi = int(np.floor(n * p - half)), int(np.ceil(n * p + half))
+    lo, hi = max(lo, 0), min(hi, n - 1)
+    return float((sorted_draws[hi] - sorted_draws[lo]) / (2 * 1.96))
+
+
+def supported_decimals(error: float, most: int = 3) -> int:
+    """How many decimals an interval endpoint with this Monte Carlo standard error is printed
+    with: the most (up to `most`, at least 1) whose last digit's half unit is no smaller than the
+    error, so that another seed moves a printed endpoint by about one unit of its last digit at most."""
+    for d in range(most, 0, -1):
+        if error <= 0.5 * 10.0**-d:
+            return d
+    return 1
+
+
+def format_interval(ci: Sequence[float] | None, decimals: int | None = None) -> str:
+    """`[lo, hi]` with the decimals its Monte Carlo error supports (metrics' `alpha_ci95_decimals`)."""
+    if not ci:
+        return "–"
+    d = 2 if decimals is None else decimals
+    return f"[{ci[0]:.{d}f}, {ci[1]:.{d}f}]"
 
 
 # ---- spans ---------------------------------------------------------------------------------
@@ -490,8 +531,14 @@ def compute(
         sub = sub[~on_gold].reset_index(drop=True)
         stances = stances[~stances["article_id"].isin(list(cb.gold))]
         spans = spans[~spans["article_id"].isin(list(cb.gold))]
-    unit, units = pd.factorize(sub["article_id"])
-    coder, coders = pd.factorize(sub["annotator"])
+    # canonical order: articles numbered in sorted id order (the bootstrap draws unit numbers) and each
+    # coder's annotations of an article by id, so that the rows' order changes nothing
+    sub = sub.sort_values(["article_id", "annotator", "annotation_id"], kind="stable", na_position="last",
+                          ignore_index=True)
+    stances = stances.sort_values(["article_id", "annotator", "annotation_id", "target"], kind="stable",
+                                  na_position="last", ignore_index=True)
+    unit, units = pd.factorize(sub["article_id"], sort=True)
+    coder, coders = pd.factorize(sub["annotator"], sort=True)
     valid = np.flatnonzero((unit >= 0) & (coder >= 0))
     idx = valid[_first_per_coder(unit[valid], coder[valid])]  # one annotation per (article, annotator)
     u, c = unit[idx], coder[idx]
@@ -562,7 +609,8 @@ def compute(
     for k, f in enumerate(frame_ids):
         dims[f"frames:{f}"] = _Nominal(fu, member[:, k].astype(np.int64), n_units)
     dims["frames_masi"] = _Masi(fu, masks, n_units)
-    ci = intervals(dims, n_units, resamples, seed) if resamples else dict.fromkeys(dims)
+    boot = intervals(dims, n_units, resamples, seed) if resamples else dict.fromkeys(dims)
+    ci = {k: None if b is None else [round(x, b["decimals"]) for x in b["ci95"]] for k, b in boot.items()}
 
     # per annotator: matches with the others on the same articles (n_uv - 1 of m_u - 1 others)
     pv = pd.factorize(sub["primary_frame"])[0][idx]
@@ -603,8 +651,12 @@ def compute(
         },
         "alpha": result,
         "alpha_ci95": ci,
+        "alpha_ci95_mc_error": {k: None if b is None else [round(x, 4) for x in b["mc_error"]] for k, b in boot.items()},
+        "alpha_ci95_decimals": {k: None if b is None else b["decimals"] for k, b in boot.items()},
         "n": {k: d.n for k, d in dims.items()},
-        "bootstrap": {"resamples": resamples, "seed": seed, "unit": "article", "interval": "percentile 95%"},
+        "bootstrap": {"resamples": resamples, "seed": seed, "unit": "article (in sorted id order)",
+                      "interval": "percentile 95%", "digits": "endpoints rounded to the decimals their Monte Carlo "
+                      "error supports (error at most half a unit of the last decimal)"},
         "spans": {k: _r(v) for k, v in span_scores.items()},
         "annotators": people,
         "pairwise": pairwise,
@@ -625,7 +677,12 @@ def by_batch(annotations: pd.DataFrame, stances: pd.DataFrame, spans: pd.DataFra
     if not times:
         return []
     sub = submitted(annotations)
-    when = sub["updated_at"].astype("datetime64[us, UTC]").dt.tz_localize(None).to_numpy("datetime64[us]")
+    stamp = sub["updated_at"]
+    if isinstance(stamp.dtype, pd.DatetimeTZDtype) or stamp.isna().all():
+        when = pd.to_datetime(stamp, utc=True).dt.tz_localize(None).to_numpy("datetime64[us]")
+    else:  # naive times could be any zone: the batch a label falls in would be a guess
+        raise AgreementError(f"annotations.parquet: updated_at is {stamp.dtype}, not a time with a time zone (pull "
+                             "writes UTC): rebuild the tables with `framestance pull`")
     cut = np.array([np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "us") for t in times])
     batch = np.minimum(np.searchsorted(cut, when, side="left"), len(cut) - 1)  # no time (NaT): the newest batch
     out = []
@@ -642,7 +699,7 @@ def by_batch(annotations: pd.DataFrame, stances: pd.DataFrame, spans: pd.DataFra
             "pulled_at": t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "annotations": int(len(part)),
             "articles": m["counts"]["articles"], "alpha": {r["dimension"]: r["alpha"] for r in rows},
             "alpha_ci95": {r["dimension"]: r["ci95"] for r in rows},
-            "n_units": {r["dimension"]: r["n_units"] for r in rows},
+            "n_units": {r["dimension"]: r["n_units"] if r["alpha"] is not None else None for r in rows},
             "gold_accuracy": {who: p["gold_accuracy"] for who, p in sorted(m["annotators"].items()) if p.get("gold_tasks")},
         })
     return out
@@ -664,8 +721,10 @@ def summary_rows(metrics: dict) -> list[dict]:
     rows += [{"dimension": f"stance_ordinal_addressed:{t}", "alpha": v["ordinal_addressed"]}
              for t, v in sorted(a["stance"].items()) if v.get("ordinal_addressed") is not None]
     ci, n = metrics.get("alpha_ci95") or {}, metrics.get("n") or {}
+    decimals = metrics.get("alpha_ci95_decimals") or {}
     for r in rows:
         r["ci95"] = ci.get(r["dimension"])
+        r["ci95_decimals"] = decimals.get(r["dimension"])
         r["n_units"] = (n.get(r["dimension"]) or {}).get("units", 0)
         r["n_values"] = (n.get(r["dimension"]) or {}).get("values", 0)
     return rows

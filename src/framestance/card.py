@@ -11,7 +11,7 @@ from collections import Counter
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .agreement import summary_rows
+from .agreement import format_interval, summary_rows
 from .codebook import Codebook
 from .schema import SUBMITTED, UNRESOLVED
 
@@ -467,7 +467,18 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
           "label; `primary_frame_votes`, `tone_votes` and `stance_<target>_votes` the share of those who found "
           "the article relevant who chose each label, in the order of the label lists above; `frames_votes` "
           "the share of them who marked each frame present. "
-        + "`*_support` is the share of annotators behind a label (Dawid-Skene: its posterior).",
+        + "`*_support` (and `frames_support`) is, under every method, the estimated probability that one more "
+          "annotator of this study would give that label to that article: not the vote share (that is `*_votes`) "
+          "and not the probability that the label is right. "
+        + ("Dawid-Skene's support goes from its posterior over the true label through the annotators' average "
+           "confusion matrix (the posterior itself is near 1 even for a label only one of two annotators gave). "
+           if method == "dawid-skene" else
+           "It is a beta-binomial estimate: (c + a·p) / (n + a) for a label c of the article's n annotators gave, "
+           "p the label's share over all articles, and 1/(a + 1) the dimension's pairwise agreement beyond chance "
+           "(estimated from all articles), so that a label annotators agree on little is supported little even "
+           "when the article's annotators agreed. ")
+        + "Measured against held-out annotators on real data, its expected calibration error is given in the "
+          "project's BENCHMARKS.md (aggregation).",
         "",
         f"Where the released gold labels come from (n: the {len(released)} annotated articles; not applicable: the "
         "article is not about the issue; frames: articles with at least one frame left unresolved):",
@@ -483,17 +494,19 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
     alpha_rows = summary_rows(ag) if ag else None
     if ag:
 
-        def interval(ci) -> str:
-            return f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "–"
-
-        rows = [[r["dimension"], _fmt(r["alpha"]), interval(r["ci95"]), str(r["n_units"]), str(r["n_values"])]
+        rows = [[r["dimension"], _fmt(r["alpha"]), format_interval(r["ci95"], r.get("ci95_decimals")),
+                 *((str(r["n_units"]), str(r["n_values"])) if r["alpha"] is not None else ("–", "–"))]
                 for r in alpha_rows or []]
         for kind, f1 in sorted((ag.get("spans") or {}).items()):
             rows.append([f"spans {kind} (token F1 between annotators)", _fmt(f1), "–", "", ""])
         boot = ag.get("bootstrap") or {}
         parts += [f"Krippendorff's alpha (0.800 reliable, 0.667-0.800 tentative), each with its n (articles with "
                   "two or more values, and those values) and a percentile 95% interval from a seeded bootstrap over "
-                  f"articles ({boot.get('resamples', 0)} resamples, seed {boot.get('seed', 0)}). "
+                  f"articles ({boot.get('resamples', 0)} resamples, seed {boot.get('seed', 0)}; articles drawn in "
+                  "sorted id order, so the interval does not depend on the order of the rows). An endpoint is printed "
+                  "with the decimals its Monte Carlo error supports: at most half a unit of the last decimal, so that "
+                  "another seed moves it by about one unit of that decimal at most; the errors are in "
+                  "metrics/agreement.json (`alpha_ci95_mc_error`). "
                   "`relevance` covers every annotation; every other figure only the annotations that found the "
                   "article relevant. "
                   "`stance_addressed` is agreement on whether the article takes up the target at all; "
@@ -510,6 +523,11 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
                               for w, p in graded.items()]), ""]
     else:
         parts += ["No agreement metrics were given to `publish`.", ""]
+    if inp.gates is not None:
+        held = inp.gates.get("held_by_adjudication") or []
+        parts += ["Quality gates (params.yaml `quality`): all held when this version was made"
+                  + (", some only because an adjudicator decided every dispute of the dimension: " + "; ".join(held)
+                     if held else "") + ".", ""]
     parts += ["## Splits", "",
               f"By near-duplicate cluster (a salted sha256 of `cluster_id`, ratios "
               f"{', '.join(f'{s} {r}' for s, r in opts.ratios.items())}): no story is in two splits, and an "

@@ -319,8 +319,8 @@ def _tick(x: float) -> str:
 def _alpha_row(r: Mapping, label: str) -> Row:
     ci = r.get("ci95")
     n = f"n = {r.get('n_units', 0)}"
-    if r.get("alpha") is None:
-        return Row(label, r["dimension"], right=(n,), note="undefined")
+    if r.get("alpha") is None:  # no n beside a figure that does not exist
+        return Row(label, r["dimension"], right=("",), note="undefined")
     return Row(label, r["dimension"], r["alpha"], ci[0] if ci else None, ci[1] if ci else None, right=(n,))
 
 

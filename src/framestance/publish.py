@@ -87,6 +87,7 @@ class Inputs:
     rounds: list = field(default_factory=list)  # selection.RoundRecord of every round drawn
     selection: pa.Table | None = None  # selection.SELECTION rows of every round
     ledger: list = field(default_factory=list)  # the study's pushes and adjudication rounds (ledger.py)
+    gates: dict | None = None  # aggregate's gates report (gates.json); None only for tables built in memory
 
 
 def read_inputs(corpus: Path, annotations: Path, gold: Path, metrics: Path | None,
@@ -106,6 +107,14 @@ def read_inputs(corpus: Path, annotations: Path, gold: Path, metrics: Path | Non
             raise PublishError(f"{path}: not a readable parquet table ({exc.__class__.__name__})") from None
     if tables["gold"].num_rows == 0:
         raise PublishError(f"{paths['gold']}: no annotated article: nothing to publish")
+    from .aggregate import read_gates
+
+    try:
+        gates = read_gates(gold)
+    except FramestanceError as exc:
+        raise PublishError(str(exc)) from None
+    if gates is None:
+        raise PublishError(f"{gold / 'gates.json'}: no gates report beside the gold (run `framestance aggregate`)")
     agreement = None
     if metrics and metrics.exists():
         try:
@@ -129,7 +138,7 @@ def read_inputs(corpus: Path, annotations: Path, gold: Path, metrics: Path | Non
         steps = read(ledger) if ledger is not None else []
     except FramestanceError as exc:
         raise PublishError(str(exc)) from None
-    return Inputs(**tables, agreement=agreement, rounds=rounds, selection=chosen, ledger=steps)
+    return Inputs(**tables, agreement=agreement, rounds=rounds, selection=chosen, ledger=steps, gates=gates)
 
 
 # ---- features: the codebook's labels as ClassLabel -----------------------------------------------
@@ -580,6 +589,11 @@ def release_problems(inp: Inputs, cb: Codebook) -> list[str]:
     frames = {name: getattr(inp, name).to_pandas(types_mapper=nullable_ints)
               for name in ("articles", "annotations", "stances", "spans", "gold", "gold_spans")}
     problems = [f"{table}: {check} ({n} rows)" for table, check, n in validate(frames, cb).counts()]
+    if inp.gates is not None:  # the gates guard the release: aggregate writes gold for adjudication regardless
+        if inp.gates.get("interim"):  # first: while articles are in progress the other gates are provisional
+            problems.append(f"the gold is interim: {inp.gates.get('articles_in_progress')} articles are still waiting "
+                            "for annotators (`framestance validate` counts them)")
+        problems += [str(m) for m in inp.gates.get("gate_failures") or []]
     pseudonym = re.compile(PSEUDONYM)
     for name in ("annotations", "stances", "spans", "gold", "gold_spans", "articles"):
         table = getattr(inp, name)
@@ -616,9 +630,15 @@ def publish(inp: Inputs, cb: Codebook, out: Path, opts: Options, codebook_text: 
     if opts.study.license.strip().lower() == "other" and not opts.licence_text.strip():
         raise PublishError("study.license is `other`: give its text in study.license_file (the release carries it as LICENSE)")
     problems = release_problems(inp, cb)
+    gates = [p for p in problems if p.startswith(("quality gate", "the gold is interim"))]
+    problems = [p for p in problems if p not in gates]
     if problems:  # nothing invalid is released: not a byte is written
         shown = "; ".join(problems[:8]) + (f"; and {len(problems) - 8} more" if len(problems) > 8 else "")
         raise PublishError(f"refusing to publish: the tables fail validation: {shown} (run `framestance validate`)")
+    if gates:
+        shown = "; ".join(gates[:8]) + (f"; and {len(gates) - 8} more" if len(gates) > 8 else "")
+        raise PublishError(f"refusing to publish: {shown} (adjudicate the unresolved labels with `framestance "
+                           "adjudicate`, pull, aggregate again; or change the gate in params.yaml and say why)")
     root = out / opts.name
     final = root / opts.version
     tables = build_tables(inp, cb, opts)

@@ -190,6 +190,18 @@ SPAN = pa.schema(
     ]
 )
 
+#: Every task pull found, one row each, those nobody has answered yet included: what `validate` tells
+#: an article still in progress from one that has all the annotators it will get. `queue`: which
+#: kind of project holds it (QUEUES: one shared project, an annotator's own queue, adjudication).
+QUEUES = ("shared", "annotator", "adjudication")
+TASK = pa.schema(
+    [
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("task_id", pa.int64(), nullable=False),
+        pa.field("queue", pa.string(), nullable=False),
+    ]
+)
+
 #: The label aggregation writes when annotators tie and params.yaml says not to guess.
 UNRESOLVED = "unresolved"
 

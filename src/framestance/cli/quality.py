@@ -67,6 +67,10 @@ def validate(
     for name, n in result.rows.items():
         rows.add_row(name, str(n))
     out_console.print(rows)
+    if result.in_progress:
+        out_console.print(f"{len(result.in_progress)} articles are still in progress (fewer than {minimum} annotators "
+                          "so far, a task still open): not failures; agreement and gold made now are interim",
+                          highlight=False)
     if result.ok:
         out_console.print(f"[green]all checks passed[/] (report: {path})", highlight=False)
         return
@@ -105,8 +109,11 @@ def agreement(
     pulled_at = snapshot_times(snapshots, project) if project else []
     with err_console.status("measuring agreement"):
         result = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, texts)
-        result["batches"] = ag.by_batch(tables["annotations"], tables["stances"], tables["spans"], cb, pulled_at,
-                                        whole=result)
+        try:
+            result["batches"] = ag.by_batch(tables["annotations"], tables["stances"], tables["spans"], cb, pulled_at,
+                                            whole=result)
+        except FramestanceError as exc:
+            fail(f"{annotations / 'annotations.parquet'}: {exc}".replace("annotations.parquet: ", "", 1))
         ag.write_outputs(result, tables["annotations"], tables["stances"], cb, metrics, plots)
     table = Table(title=f"Krippendorff's alpha ({result['counts']['articles']} articles, "
                         f"{result['counts']['annotators']} annotators)", show_header=True)
@@ -118,15 +125,21 @@ def agreement(
     for row in ag.summary_rows(result):
         if not row["dimension"].startswith("frames:"):
             ci = row["ci95"]
-            table.add_row(row["dimension"], "undefined" if row["alpha"] is None else f"{row['alpha']:.3f}",
-                          f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "–", str(row["n_units"]), str(row["n_values"]))
+            if row["alpha"] is None:  # no n beside a figure that does not exist
+                table.add_row(row["dimension"], "undefined", "–", "–", "–")
+                continue
+            table.add_row(row["dimension"], f"{row['alpha']:.3f}", ag.format_interval(ci, row["ci95_decimals"]),
+                          str(row["n_units"]), str(row["n_values"]))
     for kind, f1 in sorted((result.get("spans") or {}).items()):
         table.add_row(f"span F1: {kind}", "undefined" if f1 is None else f"{f1:.3f}", "", "", "")
     out_console.print(table)
     if len(result["batches"]) > 1:
-        out_console.print("per pull batch: " + "; ".join(
-            f"{b['pulled_at'][:10]} primary frame {'–' if b['alpha']['primary_frame'] is None else format(b['alpha']['primary_frame'], '.2f')}"
-            f" ({b['annotations']} annotations)" for b in result["batches"]), highlight=False)
+        out_console.print("per pull batch (alpha):", highlight=False)
+        for b in result["batches"]:
+            shown = ", ".join(f"{d} {'–' if a is None else format(a, '.2f')}" for d, a in b["alpha"].items()
+                              if not d.startswith(("stance_addressed:", "stance_ordinal_addressed:")))
+            out_console.print(f"  {b['pulled_at'][:10]} ({b['annotations']} annotations): {shown}", highlight=False,
+                              soft_wrap=True)
     out_console.print(f"metrics: {metrics}; plots: {plots}/", highlight=False)
 
 
@@ -141,7 +154,8 @@ def aggregate(
     tie: Annotated[Optional[str], typer.Option(help="unresolved, the only rule (default: params.yaml aggregate.tie).")] = None,
     codebook: CodebookOpt = None,
 ) -> None:
-    """Gold labels per annotated article (majority or Dawid-Skene), consolidated spans, quality gates,
+    """Gold labels per annotated article (majority or Dawid-Skene), consolidated spans, the quality
+    gates' report (OUT/gates.json: publish refuses while a gate fails or articles are in progress),
     and the gold label distributions (plots/gold.png, plots/gold.csv)."""
     from .. import figures
     from ..aggregate import run
@@ -155,10 +169,6 @@ def aggregate(
             report = run(tables, cb, override(cfg.aggregate, method=method, tie=tie), cfg.quality, out)
     except FramestanceError as exc:
         fail(str(exc))
-    if report.gate_failures:
-        for msg in report.gate_failures:
-            err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
     assert report.gold is not None and report.spans is not None
     shares = figures.gold_rows(report.gold.to_pandas(), cb)
     atomic_write(plots / "gold.csv", figures.gold_csv(shares))
@@ -171,3 +181,12 @@ def aggregate(
                       f"{report.spans.num_rows} consolidated spans -> {report.paths['gold_spans']}; "
                       f"label distributions -> {plots / 'gold.png' if fig is not None else 'none (no resolved label)'}, "
                       f"{plots / 'gold.csv'}", highlight=False)
+    for msg in report.gate_failures:  # the gold is written for adjudication; publish refuses it
+        err_console.print(f"[bold yellow]warning:[/] {msg}", highlight=False, soft_wrap=True)
+    if report.interim:
+        err_console.print(f"[bold yellow]interim:[/] {len(report.in_progress)} articles are still waiting for "
+                          "annotators; this gold is interim", highlight=False, soft_wrap=True)
+    if report.gate_failures or report.interim:
+        err_console.print(f"publish refuses this gold until the gates hold ({report.paths['gates']}); adjudicate the "
+                          "unresolved labels (`framestance adjudicate`), pull, aggregate again", highlight=False,
+                          soft_wrap=True)

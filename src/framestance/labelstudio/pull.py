@@ -28,7 +28,7 @@ from ..errors import FramestanceError
 from ..io import atomic_write, slug, write_table
 from ..isodate import has_zone, parse_iso
 from ..pseudonym import Pseudonymiser, is_pseudonym
-from ..schema import ADJUDICATED, ANNOTATION, SPAN, STANCE, SUBMITTED
+from ..schema import ADJUDICATED, ANNOTATION, QUEUES, SPAN, STANCE, SUBMITTED, TASK
 
 
 class PullError(FramestanceError, ValueError):
@@ -144,12 +144,17 @@ def tables_from_tasks(tasks: list, cb: Codebook) -> dict[str, pa.Table]:
     ann_rows: list[dict] = []
     stance_rows: list[dict] = []
     span_rows: list[dict] = []
+    task_rows: list[dict] = []
     for i, task in enumerate(tasks):
         where = f"task {i}" if not isinstance(task, dict) else f"task {task.get('id', i)!r}"
         try:
             _task_rows(task, cb, ann_rows, stance_rows, span_rows)
         except _Bad as exc:
             raise PullError(f"{where}: {exc}") from None
+        queue = task.get("framestance_queue") or "shared"  # a snapshot from before queues were marked: shared
+        if queue not in QUEUES:
+            raise PullError(f"{where}: framestance_queue {queue!r} is not one of {', '.join(QUEUES)}")
+        task_rows.append({"article_id": task["data"]["article_id"], "task_id": task["id"], "queue": queue})
 
     def table(rows, schema, key):
         rows.sort(key=key)
@@ -160,6 +165,7 @@ def tables_from_tasks(tasks: list, cb: Codebook) -> dict[str, pa.Table]:
         "annotations": table(ann_rows, ANNOTATION, k),
         "stances": table(stance_rows, STANCE, lambda r: (*k(r), r["target"])),
         "spans": table(span_rows, SPAN, lambda r: (*k(r), r["kind"], r["start"] or 0, r["end"] or 0, r["label"] or "")),
+        "tasks": table(task_rows, TASK, lambda r: (r["article_id"], r["task_id"])),
     }
 
 
@@ -630,6 +636,10 @@ def run(project: str, out: Path, tables_dir: Path, cb: Codebook, home: Path,
                             t["framestance_queue"] = ADJUDICATION
                 else:
                     foreign += _foreign_annotations(part, title, project)
+                    if title != project:  # an annotator's own queue: open until its one annotator answers
+                        for t in part:
+                            if isinstance(t, dict):
+                                t["framestance_queue"] = "annotator"
                 tasks += part
     if foreign:
         # Community lets any member write into any project: a queue must hold its owner's work only
