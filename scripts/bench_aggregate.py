@@ -112,6 +112,7 @@ def reliability_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Pat
 
     fig, ax = plt.subplots(figsize=(6.4, 5.2), dpi=120)
     ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="calibrated")
+    markers = dict(zip(curves, "osDv^<>"))
     for method, (sup, hit) in curves.items():
         which = np.minimum((sup * 10).astype(int), 9)
         xs, ys, ns = [], [], []
@@ -119,7 +120,8 @@ def reliability_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Pat
             m = which == b
             if m.sum() >= 10:
                 xs.append(sup[m].mean()), ys.append(hit[m].mean()), ns.append(m.sum())
-        ax.plot(xs, ys, marker="o", label=f"{method} (ECE {ece(sup, hit):.3f})")
+        ax.plot(xs, ys, marker=markers[method], markersize=9 if method == "majority-share" else 6, alpha=0.85,
+                label=f"{method} (ECE {ece(sup, hit):.3f})")
     ax.set_xlabel("support of the gold label (bin mean; bins of 10+ labels)")
     ax.set_ylabel("share the held-out annotator gave it")
     ax.set_xlim(0, 1.02), ax.set_ylim(0, 1.02)
@@ -152,6 +154,10 @@ def main() -> None:
                            "held_out_agrees": round(float(hit.mean()), 4), "mean_support": round(float(sup.mean()), 4),
                            "ece": round(ece(sup, hit), 4), "support_below_0.5": int((sup < 0.5).sum()),
                            "ties_with_support_0.5_or_more": int((dec["tie"] & (dec["support"] >= 0.5)).sum())}
+        on_ties = dec[dec["tie"]]
+        if len(on_ties):  # what deciding a tie is worth: does the held-out annotator side with the decision?
+            results[method]["ties_held_out_agrees"] = round(float(on_ties["held_out_agrees"].mean()), 4)
+            results[method]["ties_mean_support"] = round(float(on_ties["support"].mean()), 4)
         curves[method] = (sup, hit)
         print(f"{method:15s} " + " ".join(f"{k} {v}" for k, v in results[method].items()), flush=True)
     if args.plot:

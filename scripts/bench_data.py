@@ -53,6 +53,8 @@ def make(folder: Path, n_articles: int, per_article: int = 3, text_words: int = 
         "cluster_id": [ids[i - i % 2] for i in range(n)],  # pairs of articles share a story cluster
         "normaliser_version": ["bench"] * n, "notes": [[]] * n,
     }
+    for f in ARTICLE:  # columns added to the corpus since (page type, outlet key, ...): null here
+        arts.setdefault(f.name, pa.nulls(n, f.type))
     (folder / "corpus").mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.table(arts, schema=ARTICLE), folder / "corpus" / "articles.parquet", compression="zstd")
 

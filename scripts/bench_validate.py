@@ -43,7 +43,7 @@ if step == "validate":
 else:
     texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
     if step == "agreement":
-        m = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, texts)  # 1,000 resamples
+        m = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, texts)  # default resamples
         extra = {{"alpha_primary_frame": m["alpha"]["primary_frame"], "ci95_primary_frame": m["alpha_ci95"]["primary_frame"],
                  "resamples": m["bootstrap"]["resamples"], "intervals": len(m["alpha_ci95"])}}
     else:

@@ -50,7 +50,8 @@ def annotation_table(rows: list[dict], leave_out: dict[str, str] | None = None) 
             yes = [q for q in QUESTIONS if r["answers"][q].get(who) == "yes"]
             out.append({"article_id": r["id"], "text_sha256": None, "annotation_id": len(out), "annotator": who,
                         "status": "submitted", "relevance": "relevant", "primary_frame": None,
-                        "frames": np.array(yes, dtype=object), "tone": None})
+                        "frames": np.array(yes, dtype=object), "tone": None, "lead_time": None, "task_id": None,
+                        "created_at": None, "updated_at": None, "ground_truth": False})
     return pd.DataFrame(out)
 
 

@@ -91,4 +91,8 @@ def test_a_quality_gate_stops_the_pipeline_before_publish(tmp_path):
     res = subprocess.run([str(BIN / "dvc"), "repro"], cwd=repo, env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode != 0
     assert "quality gate: alpha for primary_frame" in res.stdout + res.stderr
+    # the gold is written (adjudication works on it) with the gates' report; publish refuses it, writing nothing
+    assert "Running stage 'publish'" in res.stdout and "refusing to publish: quality gate" in res.stdout + res.stderr
+    gates = yaml.safe_load((repo / "corpus" / "gold" / "gates.json").read_text())
+    assert gates["passed"] is False and (repo / "corpus" / "gold" / "gold.parquet").exists()
     assert not (repo / "dist").exists()

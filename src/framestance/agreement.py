@@ -12,7 +12,10 @@ within-unit pairs. nltk's AnnotationTask gives the same numbers (the tests check
 Python, one unit at a time; the `krippendorff` package is GPL, so this is our own numpy code.
 
 Only submitted annotations count. When a coder has several values in one unit, the first
-non-missing one (in row order: pull sorts by annotation id) is kept.
+non-missing one by annotation id is kept. Rows are put in a canonical order first (article,
+annotator, annotation id), so no figure depends on the order of the rows: the bootstrap draws
+articles by their number in sorted id order. Each interval endpoint carries its Monte Carlo error
+and is rounded to the decimals that error supports (`intervals`).
 """
 
 from __future__ import annotations
@@ -50,6 +53,17 @@ def _first_per_coder(unit: np.ndarray, coder: np.ndarray) -> np.ndarray:
     key = unit.astype(np.int64) * (int(coder.max()) + 1) + coder
     _, first = np.unique(key, return_index=True)
     return np.sort(first)
+
+
+def _first_by_id(unit: np.ndarray, coder: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Row positions of each (unit, coder) pair's row with the lowest id, ordered by (unit, coder):
+    the same rows, in the same order, whatever the order of the input rows (ties of id: the
+    earlier row)."""
+    if len(unit) == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort((np.arange(len(unit)), ids, coder, unit))
+    key = unit[order].astype(np.int64) * (int(coder.max()) + 1) + coder[order]
+    return order[np.append(True, key[1:] != key[:-1])]
 
 
 def _pairable(unit: np.ndarray, *values: np.ndarray):
@@ -272,7 +286,12 @@ class _Masi:
             return np.where(expected > 0, 1.0 - (n - 1) * observed / expected, np.nan)
 
 
-def intervals(dims: Mapping[str, _Nominal | _Ordinal | _Masi], n_units: int, resamples: int = 1000,
+#: Bootstrap resamples: at a few hundred articles, enough for two decimals of an interval's endpoints
+#: (Monte Carlo error below 0.005; with 1,000 about half of framing-dev's endpoints supported only one).
+RESAMPLES = 2000
+
+
+def intervals(dims: Mapping[str, _Nominal | _Ordinal | _Masi], n_units: int, resamples: int = RESAMPLES,
               seed: int = 0, chunk: int = 32) -> dict[str, dict | None]:
     """Percentile 95% intervals of every alpha from one seeded bootstrap over articles (the same
     resamples for every dimension), each with the Monte Carlo error of its endpoints and the
@@ -331,7 +350,7 @@ def _quantile_mc_error(sorted_draws: np.ndarray, p: float) -> float:
 def supported_decimals(error: float, most: int = 3) -> int:
     """How many decimals an interval endpoint with this Monte Carlo standard error is printed
     with: the most (up to `most`, at least 1) whose last digit's half unit is no smaller than the
-    error, so that another seed moves a printed endpoint by about one unit of its last digit at most."""
+    error, so that another seed moves a printed endpoint by a unit of its last digit or so."""
     for d in range(most, 0, -1):
         if error <= 0.5 * 10.0**-d:
             return d
@@ -509,7 +528,7 @@ def compute(
     spans: pd.DataFrame,
     cb: Codebook,
     texts: Mapping[str, str] | None = None,
-    resamples: int = 1000,
+    resamples: int = RESAMPLES,
     seed: int = 0,
 ) -> dict:
     """Agreement metrics over submitted annotations (units: articles; coders: annotators).
@@ -531,20 +550,18 @@ def compute(
         sub = sub[~on_gold].reset_index(drop=True)
         stances = stances[~stances["article_id"].isin(list(cb.gold))]
         spans = spans[~spans["article_id"].isin(list(cb.gold))]
-    # canonical order: articles numbered in sorted id order (the bootstrap draws unit numbers) and each
-    # coder's annotations of an article by id, so that the rows' order changes nothing
-    sub = sub.sort_values(["article_id", "annotator", "annotation_id"], kind="stable", na_position="last",
-                          ignore_index=True)
-    stances = stances.sort_values(["article_id", "annotator", "annotation_id", "target"], kind="stable",
-                                  na_position="last", ignore_index=True)
+    # canonical order, so that the rows' order changes nothing: articles, coders and labels numbered
+    # in sorted order (the bootstrap draws article numbers), each coder's first annotation of an
+    # article by id, the counted annotations in (article, coder) order. Index arrays, not a sorted
+    # copy of the table: at a million annotations a copy costs most of a gigabyte.
     unit, units = pd.factorize(sub["article_id"], sort=True)
     coder, coders = pd.factorize(sub["annotator"], sort=True)
     valid = np.flatnonzero((unit >= 0) & (coder >= 0))
-    idx = valid[_first_per_coder(unit[valid], coder[valid])]  # one annotation per (article, annotator)
+    idx = valid[_first_by_id(unit[valid], coder[valid], sub["annotation_id"].to_numpy(np.int64, na_value=-1)[valid])]
     u, c = unit[idx], coder[idx]
 
     def nominal(column: pd.Series) -> float | None:
-        v = pd.factorize(column)[0][idx]
+        v = pd.factorize(column, sort=True)[0][idx]
         return _alpha_core(u[v >= 0], v[v >= 0], "nominal")
 
     # relevance over every annotation; the rest over those who found the article relevant (the
@@ -562,7 +579,7 @@ def compute(
     dims: dict[str, _Nominal | _Ordinal | _Masi] = {}
 
     def coded(name: str, column: pd.Series) -> None:
-        v = pd.factorize(column)[0][idx]
+        v = pd.factorize(column, sort=True)[0][idx]
         if (v >= 0).any():
             dims[name] = _Nominal(u[v >= 0], v[v >= 0], n_units)
 
@@ -583,15 +600,16 @@ def compute(
     }
 
     st = submitted(stances)
-    sc = pd.factorize(st["annotator"])[0]
+    sc = pd.factorize(st["annotator"], sort=True)[0]
     st_target = _index_of(st["target"], [t.id for t in cb.targets])
-    nominal_code = pd.factorize(st["value"])[0]
+    nominal_code = pd.factorize(st["value"], sort=True)[0]
+    st_id = st["annotation_id"].to_numpy(np.int64, na_value=-1)
     rank = _index_of(st["value"], cb.stance_order) if cb.stance_order else None
     # stance rows share the articles' unit numbering, so that one resample serves every dimension
     su = pd.Index(units).get_indexer(pd.Index(st["article_id"]))
     for k, target in enumerate(cb.targets):
         rows = np.flatnonzero((st_target == k) & (su >= 0) & (sc >= 0) & (nominal_code >= 0))
-        rows = rows[_first_per_coder(su[rows], sc[rows])]
+        rows = rows[_first_by_id(su[rows], sc[rows], st_id[rows])]
         entry = {"nominal": _r(_alpha_core(su[rows], nominal_code[rows], "nominal")), "addressed": None,
                  "ordinal_addressed": None}
         if len(rows):
@@ -613,7 +631,7 @@ def compute(
     ci = {k: None if b is None else [round(x, b["decimals"]) for x in b["ci95"]] for k, b in boot.items()}
 
     # per annotator: matches with the others on the same articles (n_uv - 1 of m_u - 1 others)
-    pv = pd.factorize(sub["primary_frame"])[0][idx]
+    pv = pd.factorize(sub["primary_frame"], sort=True)[0][idx]
     has = pv >= 0
     m_u = np.bincount(u[has], minlength=len(units))
     _, inv, n_uv = np.unique(u[has].astype(np.int64) * (int(pv.max(initial=0)) + 1) + pv[has],
@@ -635,7 +653,7 @@ def compute(
     }
     for who, g in gold_people.items():  # someone who answered only gold questions
         people.setdefault(who, {"tasks": 0, "median_lead_time": None, "agreement_with_others": None, **g})
-    pairwise, confusion = _pairs(u[has], c[has], pv[has], coders, pd.factorize(sub["primary_frame"])[1])
+    pairwise, confusion = _pairs(u[has], c[has], pv[has], coders, pd.factorize(sub["primary_frame"], sort=True)[1])
 
     if texts is None:
         span_scores: dict = dict.fromkeys(SPAN_KINDS)
@@ -656,7 +674,7 @@ def compute(
         "n": {k: d.n for k, d in dims.items()},
         "bootstrap": {"resamples": resamples, "seed": seed, "unit": "article (in sorted id order)",
                       "interval": "percentile 95%", "digits": "endpoints rounded to the decimals their Monte Carlo "
-                      "error supports (error at most half a unit of the last decimal)"},
+                      "standard error supports (at most half a unit of the last decimal)"},
         "spans": {k: _r(v) for k, v in span_scores.items()},
         "annotators": people,
         "pairwise": pairwise,
@@ -665,7 +683,7 @@ def compute(
 
 
 def by_batch(annotations: pd.DataFrame, stances: pd.DataFrame, spans: pd.DataFrame, cb: Codebook,
-             pulled_at: Sequence[datetime], resamples: int = 1000, seed: int = 0,
+             pulled_at: Sequence[datetime], resamples: int = RESAMPLES, seed: int = 0,
              whole: dict | None = None) -> list[dict]:
     """Agreement per pull batch, so that drift over time shows: a batch holds the annotations
     last updated after the previous pull and up to this one (`pulled_at`: the snapshots' times;

@@ -473,8 +473,9 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         + ("Dawid-Skene's support goes from its posterior over the true label through the annotators' average "
            "confusion matrix (the posterior itself is near 1 even for a label only one of two annotators gave). "
            if method == "dawid-skene" else
-           "It is a beta-binomial estimate: (c + a·p) / (n + a) for a label c of the article's n annotators gave, "
-           "p the label's share over all articles, and 1/(a + 1) the dimension's pairwise agreement beyond chance "
+           "It is a beta-binomial estimate: (c + a·p) / (n + a), with c the number of the article's n annotators "
+           "who gave the label, p the label's share over all articles, and 1/(a + 1) the dimension's pairwise "
+           "agreement beyond chance "
            "(estimated from all articles), so that a label annotators agree on little is supported little even "
            "when the article's annotators agreed. ")
         + "Measured against held-out annotators on real data, its expected calibration error is given in the "
@@ -494,25 +495,31 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
     alpha_rows = summary_rows(ag) if ag else None
     if ag:
 
-        rows = [[r["dimension"], _fmt(r["alpha"]), format_interval(r["ci95"], r.get("ci95_decimals")),
+        errors = ag.get("alpha_ci95_mc_error") or {}
+
+        def mc(d: str) -> str:
+            e = errors.get(d)
+            return f"±{max(e):.3f}" if e else "–"
+
+        rows = [[r["dimension"], _fmt(r["alpha"]), format_interval(r["ci95"], r.get("ci95_decimals")), mc(r["dimension"]),
                  *((str(r["n_units"]), str(r["n_values"])) if r["alpha"] is not None else ("–", "–"))]
                 for r in alpha_rows or []]
         for kind, f1 in sorted((ag.get("spans") or {}).items()):
-            rows.append([f"spans {kind} (token F1 between annotators)", _fmt(f1), "–", "", ""])
+            rows.append([f"spans {kind} (token F1 between annotators)", _fmt(f1), "–", "–", "", ""])
         boot = ag.get("bootstrap") or {}
         parts += [f"Krippendorff's alpha (0.800 reliable, 0.667-0.800 tentative), each with its n (articles with "
                   "two or more values, and those values) and a percentile 95% interval from a seeded bootstrap over "
                   f"articles ({boot.get('resamples', 0)} resamples, seed {boot.get('seed', 0)}; articles drawn in "
                   "sorted id order, so the interval does not depend on the order of the rows). An endpoint is printed "
-                  "with the decimals its Monte Carlo error supports: at most half a unit of the last decimal, so that "
-                  "another seed moves it by about one unit of that decimal at most; the errors are in "
-                  "metrics/agreement.json (`alpha_ci95_mc_error`). "
+                  "with the decimals its Monte Carlo error supports (a standard error of at most half a unit of the "
+                  "last decimal: another seed would move it by a unit of that decimal or so); the larger of its two "
+                  "endpoints' Monte Carlo standard errors is given beside it. "
                   "`relevance` covers every annotation; every other figure only the annotations that found the "
                   "article relevant. "
                   "`stance_addressed` is agreement on whether the article takes up the target at all; "
                   "`stance_ordinal_addressed` is ordinal agreement on the stance among the articles that two or "
                   "more coders found addressed.", "",
-                  _table(["dimension", "alpha", "95% interval", "n articles", "n values"], rows), ""]
+                  _table(["dimension", "alpha", "95% interval", "Monte Carlo error", "n articles", "n values"], rows), ""]
         graded = {w: p for w, p in sorted((ag.get("annotators") or {}).items()) if p.get("gold_tasks")}
         if graded:
             parts += ["Hidden gold questions (articles with expert labels, mixed into every annotator's queue, "

@@ -96,9 +96,9 @@ class QualityConfig:
 class AggregateConfig:
     method: str = "majority"  # majority | dawid-skene
     tie: str = "unresolved"  # the only rule: a tie is `unresolved`, never guessed
-    min_support: float = 0.0  # a label with less support (share of votes, or posterior) is `unresolved`
+    min_support: float = 0.0  # a label with less support (the chance one more annotator gives it) is `unresolved`
     ds_min_items: int = 20  # dawid-skene refuses annotators with fewer items
-    adjudicate_below: float = 0.5  # `adjudicate` also sends labels supported by fewer annotators than this
+    adjudicate_below: float = 0.5  # `adjudicate` also sends labels with less support than this
 
 
 @dataclass(frozen=True)

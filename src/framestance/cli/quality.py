@@ -96,7 +96,7 @@ def agreement(
                          ] = Path("annotations"),
     codebook: CodebookOpt = None,
 ) -> None:
-    """Krippendorff's alpha per dimension with its n and a seeded bootstrap 95% interval (1,000
+    """Krippendorff's alpha per dimension with its n and a seeded bootstrap 95% interval (2,000
     resamples of articles), span F1 between annotators, per-annotator figures, the same per pull
     batch (drift), plots."""
     from .. import agreement as ag

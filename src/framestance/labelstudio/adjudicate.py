@@ -39,13 +39,15 @@ def adjudication_title(project: str) -> str:
 
 
 def select(gold: list[dict], cb: Codebook, below: float) -> list[str]:
-    """Articles with an unresolved label or frame, or a label supported by fewer than `below`
-    (gold rows as dicts), that have no decision yet."""
+    """Articles with an unresolved label or frame, or a label or gold frame whose support (the
+    chance one more annotator gives it) is below `below` (gold rows as dicts), that have no
+    decision yet."""
     single = ["relevance", "primary_frame", "tone", *(f"stance_{t.id}" for t in cb.targets)]
     out = []
     for r in gold:
         unsettled = any(r.get(c) == UNRESOLVED for c in single) or len(r.get("frames_unresolved") or []) > 0
-        weak = any(r.get(f"{c}_support") is not None and r[f"{c}_support"] < below for c in single)
+        weak = any(r.get(f"{c}_support") is not None and r[f"{c}_support"] < below for c in single) \
+            or any(x is not None and x < below for x in r.get("frames_support") or [])
         adjudicated = "adjudicated" in (r.get("relevance_source"), r.get("frames_source"))  # every decision sets one
         if (unsettled or weak) and not adjudicated:
             out.append(r["article_id"])
