@@ -423,3 +423,25 @@ def test_tables_without_a_relevance_column_read_as_relevant():
     assert "relevance" not in ann
     q = by_article(gold_labels(ann, st, CB))["q"]
     assert (q["relevance"], q["relevance_support"], q["tone"]) == ("relevant", 1.0, "neutral")
+
+
+def test_disputes_are_settled_by_an_adjudicator_also_when_the_article_is_found_not_relevant():
+    from framestance.aggregate import disputes_settled
+
+    rows = [("a", "x", "policy", ["policy"], "neutral", "favor", "submitted"),
+            ("a", "y", "economic", ["economic"], "negative", "favor", "submitted"),
+            ("a", "z", "morality", ["morality"], "positive", "favor", "submitted"),
+            ("b", "x", "policy", ["policy"], "neutral", "favor", "submitted"),
+            ("b", "y", "economic", ["economic", "policy"], "neutral", "favor", "submitted")]
+    ann, st = tables(rows)
+    before = disputes_settled(gold_labels(ann, st, CB))
+    assert before["primary_frame"] == (2, 0) and before["tone"] == (1, 0) and before[f"stance_{TARGETS[0]}"] == (0, 0)
+    assert before["frames"] == (2, 0)
+    # the adjudicator finds `a` not about the issue: nothing of it is released, so it is no dispute any
+    # more; `b` still is, until an adjudicator decides it
+    ann2, st2 = _with_relevance([*rows, ("a", "adj", None, [], None, None, "adjudicated")], not_relevant={5})
+    after = disputes_settled(gold_labels(ann2, st2, CB))
+    assert after["primary_frame"] == (1, 0) and after["tone"] == (0, 0) and after["frames"] == (1, 0)
+    ann3, st3 = _with_relevance([*rows, ("a", "adj", None, [], None, None, "adjudicated"),
+                                 ("b", "adj", "policy", ["policy"], "neutral", "favor", "adjudicated")], not_relevant={5})
+    assert disputes_settled(gold_labels(ann3, st3, CB))["primary_frame"] == (1, 1)

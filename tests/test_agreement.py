@@ -329,7 +329,8 @@ def test_write_outputs_deterministic(cb, tmp_path):
     for name, data in written["one"].items():
         if name.endswith(".png"):
             assert data.startswith(b"\x89PNG\r\n\x1a\n")
-    assert json.loads(written["one"]["metrics.json"]) == metrics
+    # the file is the metrics, without the unrounded interval ends kept for a gate on the lower end
+    assert json.loads(written["one"]["metrics.json"]) == {k: v for k, v in metrics.items() if k != "alpha_ci95_unrounded"}
     assert written["one"]["metrics.json"].endswith(b"}\n")
     alpha_csv = written["one"]["plots/alpha.csv"].decode().splitlines()
     assert alpha_csv[:4] == ["dimension,alpha", "relevance,", "primary_frame,0.2", "tone,"]
@@ -446,7 +447,6 @@ def test_the_monte_carlo_error_is_measured_and_the_printed_digits_hold(cb):
     assert {"primary_frame", "tone", "frames_masi"} <= set(dims)
     jumps, total = 0, 0
     for d in dims:
-        estimate = np.mean([r["alpha_ci95_mc_error"][d] for r in runs], axis=0)
         for end in (0, 1):
             raw = [r["alpha_ci95"][d][end] for r in runs]
             # only the supported digits are kept; seeds may support one decimal more or less
@@ -456,7 +456,10 @@ def test_the_monte_carlo_error_is_measured_and_the_printed_digits_hold(cb):
             unit = 10.0**-decimals
             jumps += sum(abs(a - b) > unit + 1e-9 for a in raw for b in raw)
             total += len(raw) ** 2
-            assert 0 < estimate[end] <= 0.5 * unit + 1e-12 or decimals == 1
+        for r in runs:  # each run prints the decimals its own error supports, and no more
+            error, dec = max(r["alpha_ci95_mc_error"][d]), r["alpha_ci95_decimals"][d]
+            slack = 5e-5  # the errors are stored to 4 decimals, the decision was made on the unrounded ones
+            assert error <= 0.5 * 10.0**-dec + slack if dec > 1 else error > 0.5 * 10.0**-2 - slack, (d, error, dec)
     assert jumps / total < 0.01
     # the error estimate itself against the spread of unrounded endpoints over seeds
     from framestance.agreement import _Nominal, intervals

@@ -405,3 +405,71 @@ def test_adjudication_page_shows_each_dispute_where_it_is_answered_and_takes_at_
     assert got[CB.TONE] == ["neutral"] and [got[CB.stance_control(t.id)] for t in CB.targets] == [[v] for v in values]
     print(f"adjudication page: the dispute decided and submitted in {actions} actions")
     assert actions <= 4  # those actions made the whole decision above
+
+
+def test_a_codebook_of_yes_no_questions_on_the_labeling_page(studio, studio_client, tmp_path):
+    """The generic-frames codebook (23 yes/no questions, frames by rule, no primary frame, tone or
+    stance) in a real browser at 1366x768: a row per question beside the article, all 23 on screen
+    with the article, every answer required (the full question is the hint of each answer); an
+    annotation answered in 23 clicks (or Label Studio's own keys per answer) and a submit; pull
+    derives its frames by the codebook's rules. The screenshot goes to FRAMESTANCE_SCREENSHOTS as
+    docs/questions-1366x768.png when set."""
+    from framestance.labelstudio.accounts import add_local
+    from framestance.labelstudio.pull import project_titles, scrub, tables_from_snapshot
+    from framestance.labelstudio.push import push, queue_title
+    from framestance.normalise import normalise
+    from framestance.pseudonym import Pseudonymiser
+
+    generic = load(ROOT / "schemas" / "codebooks" / "generic-frames.yaml")
+    home, _conn = studio
+    tag = uuid.uuid4().hex[:6]
+    (login,) = add_local(home, [f"q-{tag}@example.org"])
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "article.jsonl").write_text(json.dumps({"url": "https://gazette.example/velmora", "title": TASK["title"],
+                                                   "text": TEXT, "date": "2031-03-04T08:00:00Z",
+                                                   "source_domain": "Velmora Gazette"}) + "\n")
+    corpus = tmp_path / "corpus"
+    normalise([str(raw)], corpus, retrieved_at=RETRIEVED, workers=1, force=True)
+    name = f"questions-{tag}"
+    pseudo = Pseudonymiser.of_home(home.home)
+    push(studio_client, corpus, name, generic, annotators=[login.email], overlap=1, pseudonym=pseudo.of)
+    pid = project_titles(studio_client.projects(name), name)[queue_title(name, login.pseudonym)]
+    yes = {"co1", "co2", "mo1"}  # conflict (2 of co1-co3) and morality (1 of mo1, mo2)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM),
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = _page(browser, studio[1].url, login.email, login.password, pid)
+            rows = page.locator(".fs-q")
+            assert rows.count() == len(generic.questions)
+            assert page.locator("text=Primary frame").count() == 0 and page.locator("text=Tone toward").count() == 0
+            bottom = page.locator("button:has-text('Submit')").first.bounding_box()["y"]
+            pane = page.locator(".fs-text .lsf-richtext").first.bounding_box()
+            assert pane["height"] >= 300  # the article keeps its room beside the questions
+            first = rows.nth(0).bounding_box()
+            assert first["x"] >= pane["x"] + pane["width"] and first["y"] < bottom  # beside the article, on screen
+            visible = sum(1 for i in range(rows.count()) if rows.nth(i).bounding_box()["y"] + 16 <= bottom)
+            assert visible == len(generic.questions), visible  # every question on screen, no scrolling
+            clicks = 0
+            for i, q in enumerate(generic.questions):
+                row = rows.nth(i)
+                row.scroll_into_view_if_needed()
+                row.locator(".ant-radio-wrapper").nth(0 if q.id in yes else 1).click()  # Yes, No
+                clicks += 1
+            page.mouse.move(300, 700)  # no tooltip over the answers
+            page.wait_for_timeout(600)
+            shot = tmp_path / "questions-1366x768.png"
+            page.screenshot(path=str(shot))
+            page.locator("button:has-text('Submit')").first.click()
+            page.wait_for_timeout(2500)
+        finally:
+            browser.close()
+    assert clicks == 23
+    if os.environ.get("FRAMESTANCE_SCREENSHOTS"):
+        shutil.copy(shot, Path(os.environ["FRAMESTANCE_SCREENSHOTS"]) / "questions-1366x768.png")
+    tables = tables_from_snapshot(scrub(studio_client.export_snapshot(pid), pseudo.of), generic)
+    (ann,) = [a for a in tables["annotations"].to_pylist() if a["status"] == "submitted"]
+    assert ann["frames"] == ["conflict", "morality"] and ann["primary_frame"] is None and ann["tone"] is None
+    answers = {a["question"]: a["answer"] for a in tables["answers"].to_pylist()}
+    assert answers == {q.id: "yes" if q.id in yes else "no" for q in generic.questions}

@@ -26,9 +26,10 @@ def _documented_in(page: str, section: str) -> list[str]:
 
 
 def test_annotation_gold_and_failure_tables_are_documented_in_order():
-    from framestance.schema import ANNOTATION, FAILURE, GOLD_SPAN, SPAN, STANCE, TASK
+    from framestance.schema import ANNOTATION, ANSWER, FAILURE, GOLD_SPAN, SPAN, STANCE, TASK
 
     for section, schema in [("annotations.parquet", ANNOTATION), ("stances.parquet", STANCE),
-                            ("spans.parquet", SPAN), ("tasks.parquet", TASK), ("gold_spans.parquet", GOLD_SPAN),
+                            ("spans.parquet", SPAN), ("tasks.parquet", TASK), ("answers.parquet", ANSWER),
+                            ("gold_spans.parquet", GOLD_SPAN),
                             ("failures.parquet", FAILURE)]:
         assert _documented_in("annotations.md", section) == schema.names, section

@@ -100,8 +100,8 @@ def _predictive(counts: np.ndarray) -> tuple[np.ndarray, float]:
     agreement)."""
     n = counts.sum(axis=1)
     total = counts.sum()
-    if total == 0:
-        return np.zeros(counts.shape), 0.0
+    if total == 0:  # nobody gave any label of the dimension: no estimate
+        return np.full(counts.shape, np.nan), 0.0
     pi = counts.sum(axis=0) / total
     pairs = (n * (n - 1)).sum()
     expected = float((pi**2).sum())
@@ -112,7 +112,9 @@ def _predictive(counts: np.ndarray) -> tuple[np.ndarray, float]:
         rho = 1.0 if pairs > 0 else 0.0  # one label only: everyone agrees
     with np.errstate(divide="ignore", invalid="ignore"):
         pred = (rho * counts + (1 - rho) * pi[None, :]) / (rho * n + 1 - rho)[:, None]
-    return np.where(np.isfinite(pred), np.round(pred, 4), 0.0), rho
+    # an article without votes (n = 0, which divides by zero only when rho = 1): the prior, pi
+    pred = np.where(np.isfinite(pred), pred, pi[None, :])
+    return np.round(pred, 4), rho
 
 
 def _dawid_skene(long: pd.DataFrame, min_items: int = 0, name: str = "") -> dict[str, tuple[str, float]]:
@@ -191,7 +193,7 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
                              "toward the codebook's first label, a bias; use `unresolved` and adjudicate the ties")
     if tie not in TIE_RULES:
         raise AggregateError(f"tie rule {tie!r} (params.yaml aggregate.tie): use one of {', '.join(TIE_RULES)}")
-    schema = gold_schema([t.id for t in cb.targets])
+    schema = gold_schema([t.id for t in cb.targets], primary=cb.primary, tone=bool(cb.tone))
     frame_order = cb.frame_ids()
     tone_order = [t.id for t in cb.tone]
     relevance_order = cb.relevance_ids()
@@ -470,10 +472,8 @@ def unresolved_shares(gold: pa.Table, cb: Codebook) -> dict[str, float]:
     df = gold.to_pandas()
     if df.empty:
         return {}
-    out = {"relevance": float((df["relevance"] == UNRESOLVED).mean()),
-           "primary_frame": float((df["primary_frame"] == UNRESOLVED).mean()),
-           "tone": float((df["tone"] == UNRESOLVED).mean()),
-           "frames": float(df["frames_unresolved"].map(len).gt(0).mean())}
+    out = {d: float((df[d] == UNRESOLVED).mean()) for d in ("relevance", "primary_frame", "tone") if d in df}
+    out["frames"] = float(df["frames_unresolved"].map(len).gt(0).mean())
     for t in cb.targets:
         out[f"stance:{t.id}"] = float((df[f"stance_{t.id}"] == UNRESOLVED).mean())
     return {k: round(v, 4) for k, v in out.items()}
@@ -482,26 +482,45 @@ def unresolved_shares(gold: pa.Table, cb: Codebook) -> dict[str, float]:
 def gold_column(dimension: str) -> str:
     """The gold column an agreement dimension's labels go to (`frames:economic` -> frames,
     `stance_addressed:t` -> stance_t, `tone_ordinal` -> tone)."""
-    if dimension.startswith("frames"):
+    if dimension.startswith(("frames", "question")):  # the answers decide the frames
         return "frames"
     if dimension.startswith("stance"):
         return f"stance_{dimension.split(':', 1)[1]}"
     return "tone" if dimension == "tone_ordinal" else dimension
 
 
-def disputes_settled(gold: pa.Table) -> dict[str, tuple[int, int]]:
-    """Per gold column: (disputed articles, of them decided by an adjudicator). Disputed: the
-    article's annotators did not all give the same label (frames: some frame marked by some of them)."""
+def disputed(gold: pa.Table | pd.DataFrame) -> dict[str, pd.Series]:
+    """Per gold column: which articles' annotators disagreed on it (more than one label given;
+    frames: some frame marked by some of them and not by others). A label that is not released
+    (the gold relevance is `not_relevant`) is no dispute."""
+    df = gold.to_pandas() if isinstance(gold, pa.Table) else gold
     out = {}
-    df = gold.to_pandas()
+    moot = df["relevance"] == Codebook.NOT_RELEVANT if "relevance" in df else pd.Series(False, index=df.index)
     for col in [c[: -len("_votes")] for c in df.columns if c.endswith("_votes")]:
         votes = df[f"{col}_votes"]
         if col == "frames":
-            disputed = votes.map(lambda v: any(0 < x < 1 for x in v))
-        else:
-            disputed = votes.map(lambda v: len(v) > 0 and 0 < max(v) < 1)
-        adjudicated = df[f"{col}_source"] == "adjudicated"
-        out[col] = (int(disputed.sum()), int((disputed & adjudicated).sum()))
+            split = votes.map(lambda v: any(0 < x < 1 for x in v))
+        else:  # shares of the labels given (a coder who left the label blank is no other label)
+            split = votes.map(lambda v: sum(x > 0 for x in v) > 1)
+        out[col] = split.astype(bool) & (~moot if col != "relevance" else True)
+    return out
+
+
+def disputes_settled(gold: pa.Table) -> dict[str, tuple[int, int]]:
+    """Per gold column: (disputed articles, of them decided by an adjudicator: that label, or the
+    whole article found not relevant by one)."""
+    df = gold.to_pandas()
+    whole = df["relevance_source"] == "adjudicated" if "relevance_source" in df else pd.Series(False, index=df.index)
+    return {col: (int(split.sum()), int((split & ((df[f"{col}_source"] == "adjudicated") | whole)).sum()))
+            for col, split in disputed(df).items()}
+
+
+def _alpha_minimums(alphas: Mapping[str, float | None], quality: Mapping) -> list[tuple[str, float]]:
+    """(dimension, minimum) for every dimension a `quality.min_alpha` key names (`stance:*`: each)."""
+    out = []
+    for key, minimum in sorted((quality.get("min_alpha") or {}).items()):
+        names = [d for d in alphas if d.startswith(key[:-1])] if key.endswith("*") else [key]
+        out += [(d, minimum) for d in sorted(names)]
     return out
 
 
@@ -511,14 +530,12 @@ def held_by_adjudication(alphas: Mapping[str, float | None], quality: Mapping,
     its annotators disagreed on (`gate_failures`), one sentence each: the gates report and the card
     state them."""
     out = []
-    for key, minimum in sorted((quality.get("min_alpha") or {}).items()):
-        names = [d for d in alphas if d.startswith(key[:-1])] if key.endswith("*") else [key]
-        for d in sorted(names):
-            a = alphas.get(d)
-            disputed, decided = settled.get(gold_column(d), (None, 0))
-            if a is not None and a < minimum and disputed is not None and decided == disputed:
-                out.append(f"alpha for {d} is {a:.3f}, below the minimum {minimum}; all {disputed} articles its "
-                           "annotators disagreed on were decided by an adjudicator")
+    for d, minimum in _alpha_minimums(alphas, quality):
+        a = alphas.get(d)
+        split, decided = settled.get(gold_column(d), (None, 0))
+        if a is not None and a < minimum and split is not None and decided == split:
+            out.append(f"alpha for {d} is {a:.3f}, below the minimum {minimum}; all {split} articles its "
+                       "annotators disagreed on were decided by an adjudicator")
     return out
 
 
@@ -571,6 +588,7 @@ class AggregateReport:
     paths: dict[str, Path] = field(default_factory=dict)
     in_progress: list[str] = field(default_factory=list)  # articles still waiting for annotators: interim gold
     held_by_adjudication: list[str] = field(default_factory=list)  # alpha gates missed, every dispute adjudicated
+    alpha_gate_columns: list[str] = field(default_factory=list)  # gold columns whose alpha gate fails: adjudicate them
 
     @property
     def interim(self) -> bool:
@@ -580,12 +598,14 @@ class AggregateReport:
 GATES = "gates.json"  # beside gold.parquet: what `publish` checks before it releases anything
 
 
-def gates_report(report: AggregateReport, method: str) -> bytes:
-    """The gates file: whether the gold may be released, and why not."""
+def gates_report(report: AggregateReport, method: str, gold_sha256: str) -> bytes:
+    """The gates file: whether the gold (`gold_sha256`: the gold.parquet it describes) may be
+    released, and why not."""
     doc = {"passed": not report.gate_failures and not report.interim, "gate_failures": report.gate_failures,
            "interim": report.interim, "articles_in_progress": len(report.in_progress),
            "in_progress": report.in_progress[:100], "method": method,
-           "held_by_adjudication": report.held_by_adjudication}
+           "held_by_adjudication": report.held_by_adjudication, "alpha_gate_columns": report.alpha_gate_columns,
+           "gold_sha256": gold_sha256}
     return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
@@ -615,7 +635,9 @@ def run(tables: Mapping[str, pd.DataFrame], cb: Codebook, config: AggregateConfi
     from .validate import validate as check
 
     checked = check(dict(tables), cb, min_annotators=quality.min_annotators)
-    failed = checked.counts()
+    # too few annotators is a gate (those articles' labels are `unresolved`), not invalid data
+    too_few = [(t, c, n) for t, c, n in checked.counts() if c.startswith("quality gate:")]
+    failed = [x for x in checked.counts() if x not in too_few]
     if failed:  # gold labels are never made from tables that validation rejects
         shown = "; ".join(f"{t}: {c} ({n} rows)" for t, c, n in failed[:8])
         raise AggregateError(f"refusing to aggregate: the tables fail validation: {shown} (run `framestance validate`)")
@@ -629,12 +651,19 @@ def run(tables: Mapping[str, pd.DataFrame], cb: Codebook, config: AggregateConfi
         raise AggregateError(f"quality.gate_on {quality.gate_on!r}: use point or lower")
     lower = quality.gate_on == "lower"
     metrics = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, None,
-                         resamples=ag.RESAMPLES if lower else 0)
-    alphas = {r["dimension"]: (r["ci95"][0] if r["ci95"] else None) if lower else r["alpha"]
-              for r in ag.summary_rows(metrics)}
+                         resamples=ag.RESAMPLES if lower else 0, answers=tables.get("answers"))
+    unrounded = metrics.get("alpha_ci95_unrounded") or {}
+    alphas = {r["dimension"]: ((unrounded.get(r["dimension"]) or [None])[0] if r["ci95"] else None) if lower
+              else r["alpha"] for r in ag.summary_rows(metrics)}
     shares, settled = unresolved_shares(gold, cb), disputes_settled(gold)
-    problems = gate_failures(alphas, shares, asdict(quality), settled)
-    by_adjudication = held_by_adjudication(alphas, asdict(quality), settled)
+    problems = [f"{c}: {n} articles will get no more annotators (`framestance validate` names them)"
+                for _t, c, n in too_few]
+    problems += gate_failures(alphas, shares, asdict(quality), settled)
+    held = held_by_adjudication(alphas, asdict(quality), settled)
+    below = {gold_column(d) for d, minimum in _alpha_minimums(alphas, asdict(quality))
+             if (a := alphas.get(d)) is not None and a < minimum}
+    failing = sorted(c for c in below if settled.get(c, (None, 0))[0] != settled.get(c, (None, 0))[1])
+    by_adjudication = held
     if quality.min_gold_accuracy is not None:
         for who, p in sorted(metrics["annotators"].items()):
             if p.get("gold_tasks") and p["gold_accuracy"] is not None and p["gold_accuracy"] < quality.min_gold_accuracy:
@@ -647,6 +676,8 @@ def run(tables: Mapping[str, pd.DataFrame], cb: Codebook, config: AggregateConfi
     if wrong:  # a bug, not a user mistake: say which check failed
         raise AggregateError(f"the gold labels fail their own schema: {wrong[:5]}")
     paths = {name: write_table(t, out / f"{name}.parquet") for name, t in (("gold", gold), ("gold_spans", spans))}
-    report = AggregateReport(problems, gold, spans, paths, checked.in_progress, by_adjudication)
-    paths["gates"] = atomic_write(out / GATES, gates_report(report, config.method))
+    report = AggregateReport(problems, gold, spans, paths, checked.in_progress, by_adjudication, failing)
+    from .io import sha256_file
+
+    paths["gates"] = atomic_write(out / GATES, gates_report(report, config.method, sha256_file(paths["gold"])))
     return report

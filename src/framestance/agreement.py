@@ -490,7 +490,9 @@ def _gold_accuracy(gold_rows: pd.DataFrame, stances: pd.DataFrame, cb: Codebook)
     stance_of = {(a, t): v for a, t, v in zip(st["annotation_id"], st["target"], st["value"])}
     right: dict[str, dict[str, list[int]]] = {}
     seen: dict[str, set[str]] = {}
-    first = gold_rows.drop_duplicates(["article_id", "annotator"], keep="first")
+    # each annotator's first answer by annotation id, whatever the order of the rows
+    first = gold_rows.sort_values(["article_id", "annotator", "annotation_id"], kind="stable").drop_duplicates(
+        ["article_id", "annotator"], keep="first")
     for r in first.to_dict("records"):
         truth = cb.gold.get(str(r["article_id"])) or {}
         who = r["annotator"]
@@ -530,6 +532,7 @@ def compute(
     texts: Mapping[str, str] | None = None,
     resamples: int = RESAMPLES,
     seed: int = 0,
+    answers: pd.DataFrame | None = None,
 ) -> dict:
     """Agreement metrics over submitted annotations (units: articles; coders: annotators).
 
@@ -584,20 +587,37 @@ def compute(
             dims[name] = _Nominal(u[v >= 0], v[v >= 0], n_units)
 
     dims["relevance"] = _Nominal(u, not_relevant, n_units)
-    coded("primary_frame", sub["primary_frame"])
-    coded("tone", sub["tone"])
-    tone_rank = _index_of(sub["tone"], [t.id for t in cb.tone])[idx]
-    if (tone_rank >= 0).any():
-        dims["tone_ordinal"] = _Ordinal(u[tone_rank >= 0], tone_rank[tone_rank >= 0], len(cb.tone), n_units)
-    result: dict = {
-        "relevance": _r(_alpha_core(u, not_relevant, "nominal")),
-        "primary_frame": _r(nominal(sub["primary_frame"])),
-        "tone": _r(nominal(sub["tone"])),
-        "tone_ordinal": _r(_alpha_core(u[tone_rank >= 0], tone_rank[tone_rank >= 0], "ordinal", len(cb.tone))),
-        "frames": {f: _r(_alpha_core(fu, member[:, k].astype(np.int64), "nominal")) for k, f in enumerate(frame_ids)},
-        "frames_masi": _r(_alpha_masi(fu, masks)),
-        "stance": {},
-    }
+    # a dimension the codebook does not have has no figure at all (not an undefined one)
+    result: dict = {"relevance": _r(_alpha_core(u, not_relevant, "nominal"))}
+    if cb.primary:
+        coded("primary_frame", sub["primary_frame"])
+        result["primary_frame"] = _r(nominal(sub["primary_frame"]))
+    if cb.tone:
+        coded("tone", sub["tone"])
+        tone_rank = _index_of(sub["tone"], [t.id for t in cb.tone])[idx]
+        if (tone_rank >= 0).any():
+            dims["tone_ordinal"] = _Ordinal(u[tone_rank >= 0], tone_rank[tone_rank >= 0], len(cb.tone), n_units)
+        result["tone"] = _r(nominal(sub["tone"]))
+        result["tone_ordinal"] = _r(_alpha_core(u[tone_rank >= 0], tone_rank[tone_rank >= 0], "ordinal", len(cb.tone)))
+    result["frames"] = {f: _r(_alpha_core(fu, member[:, k].astype(np.int64), "nominal")) for k, f in enumerate(frame_ids)}
+    result["frames_masi"] = _r(_alpha_masi(fu, masks))
+    result["stance"] = {}
+    if cb.questions:  # each yes/no question, over the relevant annotations' answers
+        result["questions"] = {}
+        ans = submitted(answers) if answers is not None else pd.DataFrame(columns=["article_id", "annotator", "question",
+                                                                                    "answer", "annotation_id"])
+        au = pd.Index(units).get_indexer(pd.Index(ans["article_id"]))
+        ac = pd.Index(coders).get_indexer(pd.Index(ans["annotator"]))
+        counted = set(zip(u[rel], c[rel]))  # the (article, coder) pairs whose annotation found the article relevant
+        ok = np.array([(x, y) in counted for x, y in zip(au, ac)], bool)
+        a_id = ans["annotation_id"].to_numpy(np.int64, na_value=-1) if len(ans) else np.zeros(0, np.int64)
+        yes = (ans["answer"] == cb.YES).to_numpy(bool)
+        for q in cb.question_ids():
+            rows = np.flatnonzero(ok & (ans["question"] == q).to_numpy(bool))
+            rows = rows[_first_by_id(au[rows], ac[rows], a_id[rows])]
+            result["questions"][q] = _r(_alpha_core(au[rows], yes[rows].astype(np.int64), "nominal"))
+            if len(rows):
+                dims[f"question:{q}"] = _Nominal(au[rows], yes[rows].astype(np.int64), n_units)
 
     st = submitted(stances)
     sc = pd.factorize(st["annotator"], sort=True)[0]
@@ -628,7 +648,7 @@ def compute(
         dims[f"frames:{f}"] = _Nominal(fu, member[:, k].astype(np.int64), n_units)
     dims["frames_masi"] = _Masi(fu, masks, n_units)
     boot = intervals(dims, n_units, resamples, seed) if resamples else dict.fromkeys(dims)
-    ci = {k: None if b is None else [round(x, b["decimals"]) for x in b["ci95"]] for k, b in boot.items()}
+    ci = {k: None if b is None else [round(x, b["decimals"]) + 0.0 for x in b["ci95"]] for k, b in boot.items()}  # +0.0: no -0.0
 
     # per annotator: matches with the others on the same articles (n_uv - 1 of m_u - 1 others)
     pv = pd.factorize(sub["primary_frame"], sort=True)[0][idx]
@@ -669,6 +689,8 @@ def compute(
         },
         "alpha": result,
         "alpha_ci95": ci,
+        # unrounded, for a gate on the lower end (a rounded 0.65 would pass a minimum of 0.667 as 0.7)
+        "alpha_ci95_unrounded": {k: None if b is None else [round(x, 6) for x in b["ci95"]] for k, b in boot.items()},
         "alpha_ci95_mc_error": {k: None if b is None else [round(x, 4) for x in b["mc_error"]] for k, b in boot.items()},
         "alpha_ci95_decimals": {k: None if b is None else b["decimals"] for k, b in boot.items()},
         "n": {k: d.n for k, d in dims.items()},
@@ -684,7 +706,7 @@ def compute(
 
 def by_batch(annotations: pd.DataFrame, stances: pd.DataFrame, spans: pd.DataFrame, cb: Codebook,
              pulled_at: Sequence[datetime], resamples: int = RESAMPLES, seed: int = 0,
-             whole: dict | None = None) -> list[dict]:
+             whole: dict | None = None, answers: pd.DataFrame | None = None) -> list[dict]:
     """Agreement per pull batch, so that drift over time shows: a batch holds the annotations
     last updated after the previous pull and up to this one (`pulled_at`: the snapshots' times;
     anything later counts in the newest batch). Each batch's alphas, with n and a bootstrap
@@ -711,7 +733,8 @@ def by_batch(annotations: pd.DataFrame, stances: pd.DataFrame, spans: pd.DataFra
         else:
             ids = part["annotation_id"]
             m = compute(part, stances[stances["annotation_id"].isin(ids)], spans[spans["annotation_id"].isin(ids)], cb,
-                        None, resamples, seed)
+                        None, resamples, seed,
+                        answers=None if answers is None else answers[answers["annotation_id"].isin(ids)])
         rows = [r for r in summary_rows(m) if not r["dimension"].startswith("frames:")]
         out.append({
             "pulled_at": t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "annotations": int(len(part)),
@@ -728,7 +751,7 @@ def summary_rows(metrics: dict) -> list[dict]:
     the card). Undefined ordinal and addressed rows are left out."""
     a = metrics["alpha"]
     rows = [{"dimension": "relevance", "alpha": a["relevance"]}] if "relevance" in a else []
-    rows += [{"dimension": "primary_frame", "alpha": a["primary_frame"]}, {"dimension": "tone", "alpha": a["tone"]}]
+    rows += [{"dimension": d, "alpha": a[d]} for d in ("primary_frame", "tone") if d in a]  # as the codebook has them
     if a.get("tone_ordinal") is not None:
         rows.append({"dimension": "tone_ordinal", "alpha": a["tone_ordinal"]})
     rows += [{"dimension": f"frames:{f}", "alpha": v} for f, v in sorted(a["frames"].items())]
@@ -738,6 +761,7 @@ def summary_rows(metrics: dict) -> list[dict]:
              for t, v in sorted(a["stance"].items()) if v.get("addressed") is not None]
     rows += [{"dimension": f"stance_ordinal_addressed:{t}", "alpha": v["ordinal_addressed"]}
              for t, v in sorted(a["stance"].items()) if v.get("ordinal_addressed") is not None]
+    rows += [{"dimension": f"question:{q}", "alpha": v} for q, v in (a.get("questions") or {}).items()]
     ci, n = metrics.get("alpha_ci95") or {}, metrics.get("n") or {}
     decimals = metrics.get("alpha_ci95_decimals") or {}
     for r in rows:
@@ -774,18 +798,22 @@ def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFram
     sub = submitted(annotations)
     rows = summary_rows(metrics)
     people = sorted(sub["annotator"].dropna().astype(str).unique())
-    grid_labels = [x for x, _ in _counts(sub["primary_frame"], cb.frame_ids())]
-    grid = (pd.crosstab(sub["annotator"], sub["primary_frame"]).reindex(index=people, columns=grid_labels, fill_value=0)
+    # who chose which frame: the primary frame, or (a codebook without one) every frame marked present
+    chosen = sub[["annotator", "primary_frame"]] if cb.primary else \
+        sub[["annotator", "frames"]].explode("frames").rename(columns={"frames": "primary_frame"})
+    grid_labels = [x for x, _ in _counts(chosen["primary_frame"], cb.frame_ids())]
+    grid = (pd.crosstab(chosen["annotator"], chosen["primary_frame"]).reindex(index=people, columns=grid_labels, fill_value=0)
             .to_numpy(np.int64).reshape(len(people), len(grid_labels)))
     name = figures.dimension_namer(cb)
 
     def png(fig, file: str) -> Path:
         return atomic_write(plots_dir / file, figures.render(fig))
 
-    out = [atomic_write(metrics_path, (json.dumps(metrics, indent=2, sort_keys=True) + "\n").encode())]
+    shown = {k: v for k, v in metrics.items() if k != "alpha_ci95_unrounded"}  # the file holds the supported digits
+    out = [atomic_write(metrics_path, (json.dumps(shown, indent=2, sort_keys=True) + "\n").encode())]
     out.append(png(figures.alpha_figure(rows, name), "alpha.png"))
-    out.append(png(figures.annotators_figure(grid, people, grid_labels, {f.id: f.name for f in cb.frames}),
-                   "annotators.png"))
+    out.append(png(figures.annotators_figure(grid, people, grid_labels, {f.id: f.name for f in cb.frames},
+                                             "Primary frame" if cb.primary else "Frame marked present"), "annotators.png"))
     batches = metrics.get("batches") or []
     drift = figures.batches_figure(batches, name)
     if drift is None:  # no batch with annotations: no figure, and none left from an earlier run

@@ -442,20 +442,20 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "",
         "### Frames",
         "",
-        _table(["id", "name", "definition"], [[f.id, f.name, f.definition] for f in cb.frames]),
-        "",
-        "### Tone",
-        "",
-        "Tone is measured against the issue stated above.",
-        "",
-        _table(["id", "definition"], [[t.id, t.definition] for t in cb.tone]),
-        "",
-        "### Stance targets and values",
-        "",
-        _table(["target", "definition"], [[f"`stance_{t.id}`: {t.name}", t.definition] for t in cb.targets]),
-        "",
-        _table(["value", "definition"], [[v.id, v.definition] for v in cb.stance_values]),
-        "",
+        *((["Annotators answer yes/no questions; a frame is present in an annotation when at least as many of its "
+            "questions as its rule says are answered yes (the annotations config has every answer, `answer_<id>`).", "",
+            _table(["id", "name", "definition", "present when"],
+                   [[f.id, f.name, f.definition, f"at least {k} of " + ", ".join(of) + " yes"]
+                    for f, (_, k, of) in zip(cb.frames, cb.rules)]), "",
+            _table(["question", "name", "asked"], [[q.id, q.name, q.definition] for q in cb.questions]), ""])
+          if cb.questions else
+          [_table(["id", "name", "definition"], [[f.id, f.name, f.definition] for f in cb.frames]), ""]),
+        *(["The codebook asks for no primary frame.", ""] if not cb.primary else []),
+        *(["### Tone", "", "Tone is measured against the issue stated above.", "",
+           _table(["id", "definition"], [[t.id, t.definition] for t in cb.tone]), ""] if cb.tone else []),
+        *(["### Stance targets and values", "",
+           _table(["target", "definition"], [[f"`stance_{t.id}`: {t.name}", t.definition] for t in cb.targets]), "",
+           _table(["value", "definition"], [[v.id, v.definition] for v in cb.stance_values]), ""] if cb.targets else []),
         f"Gold labels: by `{method}` vote over the article's annotators, then replaced, label by label, where an "
         "adjudicator decided a dispute (`framestance adjudicate`; `*_source` says which, per label). "
         + ("Dawid-Skene weighs annotators by their estimated confusion matrices; its label is the most probable "
@@ -472,12 +472,12 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
           "and not the probability that the label is right. "
         + ("Dawid-Skene's support goes from its posterior over the true label through the annotators' average "
            "confusion matrix (the posterior itself is near 1 even for a label only one of two annotators gave). "
-           if method == "dawid-skene" else
-           "It is a beta-binomial estimate: (c + a·p) / (n + a), with c the number of the article's n annotators "
-           "who gave the label, p the label's share over all articles, and 1/(a + 1) the dimension's pairwise "
-           "agreement beyond chance "
-           "(estimated from all articles), so that a label annotators agree on little is supported little even "
-           "when the article's annotators agreed. ")
+           "An adjudicated label's support is a beta-binomial estimate: "
+           if method == "dawid-skene" else "It is a beta-binomial estimate (an adjudicated label's too): ")
+        + "(c + a·p) / (n + a), with c the number of the article's n annotators who gave the label, p the label's "
+          "share over all articles, and 1/(a + 1) the dimension's pairwise agreement beyond chance (estimated from "
+          "all articles), so that a label annotators agree on little is supported little even when the article's "
+          "annotators agreed. "
         + "Measured against held-out annotators on real data, its expected calibration error is given in the "
           "project's BENCHMARKS.md (aggregation).",
         "",
@@ -486,7 +486,8 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         "",
         _table(["label", "voted", "adjudicated", UNRESOLVED, "not applicable"],
                gold_sources(inp.gold.filter(pc.is_in(inp.gold["article_id"], value_set=released_ids)),
-                            ["relevance", "primary_frame", "frames", "tone", *[f"stance_{t.id}" for t in cb.targets]])),
+                            [c for c in ("relevance", "primary_frame", "frames", "tone", *[f"stance_{t.id}" for t in cb.targets])
+                             if c in inp.gold.column_names])),
         "",
         "## Agreement",
         "",
@@ -543,11 +544,13 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
                      [[cfg, *[files.get(s, (None, 0))[1] for s in ("train", "validation", "test")]]
                       for cfg, files in data_files.items()]), ""]
     parts += ["## Label distributions (gold)", ""]
-    f_names = feats["default"]["primary_frame"].names
     rows = []
-    for col, names in [("relevance", feats["default"]["relevance"].names), ("primary_frame", f_names), ("frames", feats["default"]["frames"].feature.names),
-                       ("tone", feats["default"]["tone"].names),
-                       *[(f"stance_{t.id}", feats["default"][f"stance_{t.id}"].names) for t in cb.targets]]:
+    shown = [("relevance", feats["default"]["relevance"].names),
+             *([("primary_frame", feats["default"]["primary_frame"].names)] if cb.primary else []),
+             ("frames", feats["default"]["frames"].feature.names),
+             *([("tone", feats["default"]["tone"].names)] if cb.tone else []),
+             *[(f"stance_{t.id}", feats["default"][f"stance_{t.id}"].names) for t in cb.targets]]
+    for col, names in shown:
         dist = _distribution(splits, col, names)
         rows.append([col, ", ".join(f"{k} {v}" for k, v in sorted(dist.items(), key=lambda x: (-x[1], x[0]))) or "-"])
     parts += [_table(["label", "counts"], rows), ""]

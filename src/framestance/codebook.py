@@ -48,6 +48,9 @@ class Codebook:
     relevance: tuple[Label, ...] = ()  # (relevant, not_relevant): asked first, "not relevant" skips the rest
     query: str = ""  # the search query (tantivy/Lucene syntax) whose hits are the study's population
     instructions: str = ""  # the coding instructions annotators read on the labeling page (paragraphs: blank lines)
+    primary: bool = True  # whether annotators pick a primary frame (the Media Frames shape); False: frames only
+    questions: tuple[Label, ...] = ()  # yes/no questions; with them a frame is present by its rule, not ticked
+    rules: tuple[tuple[str, int, tuple[str, ...]], ...] = ()  # (frame, at least k, of these questions) per frame
 
     # ---- names of the labeling interface's controls (one place) -------------------------
     FRAMES = "frames"
@@ -56,12 +59,25 @@ class Codebook:
     FRAME_SPANS = "frame_spans"
     EVIDENCE = "stance_evidence"
     RELEVANCE = "relevance"
+    YES, NO = "yes", "no"  # a question's two answers
     #: the fixed ids of the two relevance labels: code relies on them, names and definitions are free
     RELEVANT, NOT_RELEVANT = RELEVANT, NOT_RELEVANT
 
     @staticmethod
     def stance_control(target_id: str) -> str:
         return f"stance_{target_id}"
+
+    @staticmethod
+    def question_control(question_id: str) -> str:
+        return f"q_{question_id}"
+
+    def frames_of(self, yes: set[str] | frozenset[str]) -> list[str]:
+        """The frames present, in codebook order, by the codebook's rules, for the questions answered yes."""
+        present = {frame for frame, k, of in self.rules if sum(q in yes for q in of) >= k}
+        return [f.id for f in self.frames if f.id in present]
+
+    def question_ids(self) -> list[str]:
+        return [q.id for q in self.questions]
 
     # ---- lookups --------------------------------------------------------------------------
     def frame_ids(self) -> list[str]:
@@ -132,9 +148,19 @@ def load(path: str | Path | None = None) -> Codebook:
         raise CodebookError(f"{path}: expected a mapping at the top level")
     where = str(path)
     frames = _labels(doc, "frames", where)
-    tone = _labels(doc, "tone", where)
-    values = _labels(doc, "stance.values", where)
-    targets = _labels(doc, "stance.targets", where)
+    # every dimension but relevance and frames is optional: a codebook codes what its study needs
+    tone = _labels(doc, "tone", where) if "tone" in doc else ()
+    if "stance" in doc:
+        values, targets = _labels(doc, "stance.values", where), _labels(doc, "stance.targets", where)
+    else:
+        values, targets = (), ()
+    primary = doc.get("primary_frame", True)
+    if not isinstance(primary, bool):
+        raise CodebookError(f"{where}: `primary_frame` must be true or false (whether annotators pick a primary frame)")
+    questions, rules = _questions(doc, frames, where)
+    if questions and primary:
+        raise CodebookError(f"{where}: a codebook whose frames come from `questions` has no primary frame: "
+                            "set `primary_frame: false`")
     order = tuple((doc.get("stance") or {}).get("order") or ())
     unknown = [o for o in order if o not in {v.id for v in values}]
     if unknown:
@@ -205,4 +231,38 @@ def load(path: str | Path | None = None) -> Codebook:
         relevance=relevance,
         query=query,
         instructions=instructions,
+        primary=primary,
+        questions=questions,
+        rules=rules,
     )
+
+
+def _questions(doc: dict, frames: tuple[Label, ...], where: str) -> tuple[tuple[Label, ...], tuple]:
+    """The yes/no questions and each frame's rule (`rule: {at_least: k, of: [question ids]}` on the
+    frame): with questions, every frame has a rule, and a rule names known questions only."""
+    if "questions" not in doc:
+        stray = [f.get("id") for f in doc["frames"] if isinstance(f, dict) and "rule" in f]
+        if stray:
+            raise CodebookError(f"{where}: frame {stray[0]} has a `rule` but the codebook has no `questions`")
+        return (), ()
+    questions = _labels(doc, "questions", where)
+    known = {q.id for q in questions}
+    clash = sorted(known & {f.id for f in frames})
+    if clash:
+        raise CodebookError(f"{where}: `questions` and `frames` share the id {clash[0]}")
+    rules = []
+    for raw, frame in zip(doc["frames"], frames):
+        rule = raw.get("rule") if isinstance(raw, dict) else None
+        if not isinstance(rule, dict) or set(rule) - {"at_least", "of"} or not isinstance(rule.get("of"), list):
+            raise CodebookError(f"{where}: frame {frame.id} needs `rule: {{at_least: K, of: [question ids]}}` (the "
+                                "codebook has `questions`: a frame is present when at least K of them are answered yes)")
+        of = tuple(str(q) for q in rule["of"])
+        unknown = [q for q in of if q not in known]
+        if unknown:
+            raise CodebookError(f"{where}: the rule of frame {frame.id} names unknown questions {', '.join(unknown)}")
+        k = rule.get("at_least", 1)
+        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= len(of):
+            raise CodebookError(f"{where}: the rule of frame {frame.id}: `at_least` must be a whole number from 1 to "
+                                f"{len(of)} (its questions)")
+        rules.append((frame.id, k, of))
+    return questions, tuple(rules)

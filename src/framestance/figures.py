@@ -89,6 +89,7 @@ def dimension_namer(cb: Codebook | None = None) -> Callable[[str], str]:
     """Display name of an agreement dimension ("primary_frame", "frames:<id>", "stance:<target>"...)."""
     frame = {f.id: f.name for f in cb.frames} if cb else {}
     target = {t.id: t.name for t in cb.targets} if cb else {}
+    question = {q.id: q.name for q in cb.questions} if cb else {}
 
     def name(dim: str) -> str:
         kind, _, key = dim.partition(":")
@@ -98,7 +99,8 @@ def dimension_namer(cb: Codebook | None = None) -> Callable[[str], str]:
             return fixed[kind]
         return {"frames": f"Frame: {frame.get(key, key)}", "stance": f"Stance: {target.get(key, key)}",
                 "stance_addressed": f"Stance addressed or not: {target.get(key, key)}",
-                "stance_ordinal_addressed": f"Stance (ordinal, if addressed): {target.get(key, key)}"}.get(kind, dim)
+                "stance_ordinal_addressed": f"Stance (ordinal, if addressed): {target.get(key, key)}",
+                "question": f"Question {key}: {question.get(key, key)}"}.get(kind, dim)
 
     return name
 
@@ -368,9 +370,15 @@ def alpha_figure(rows: Sequence[Mapping], name: Callable[[str], str] | None = No
                     left.append(_alpha_row(by_dim[f"{kind}:{t}"], label))
         frames = [_alpha_row(r, name(r["dimension"]).removeprefix("Frame: "))
                   for r in rows if r["dimension"].startswith("frames:")]
-        panels = [_Panel("(a) Dimensions" if frames else "Dimensions", left)]
-        if frames:
-            panels.append(_Panel("(b) Each frame, marked or not", frames))
+        questions = [_alpha_row(r, name(r["dimension"]).removeprefix("Question "))
+                     for r in rows if r["dimension"].startswith("question:")]
+        if questions:  # two panels, not three: the frames (few, by rule) join the dimensions
+            left += [Row("Each frame, present by its rule or not", header=True), *frames]
+            panels = [_Panel("(a) Dimensions and frames", left), _Panel("(b) Each question, yes or no", questions)]
+        else:
+            panels = [_Panel("(a) Dimensions" if frames else "Dimensions", left)]
+            if frames:
+                panels.append(_Panel("(b) Each frame, marked or not", frames))
         values = [v for r in rows for v in (r.get("alpha"), *(r.get("ci95") or ())) if v is not None]
         xlim, ticks = _alpha_limits(values)
         open_marker = any(r.get("alpha") is not None and not r.get("ci95") for r in rows)
@@ -625,8 +633,9 @@ def gold_figure(rows: Sequence[Mapping], cb: Codebook | None = None) -> Figure |
 
 # ---- annotators ----------------------------------------------------------------------------
 def annotators_figure(grid: np.ndarray, people: Sequence[str], labels: Sequence[str],
-                      label_names: Mapping[str, str] | None = None) -> Figure:
-    """Submitted primary frames per annotator: a count per frame (row) and annotator (column)."""
+                      label_names: Mapping[str, str] | None = None, what: str = "Primary frame") -> Figure:
+    """Submitted primary frames (`what`: or frames marked present) per annotator: a count per
+    frame (row) and annotator (column)."""
     label_names = label_names or {}
     with _style():
         if not len(people) or not len(labels):
@@ -637,7 +646,7 @@ def annotators_figure(grid: np.ndarray, people: Sequence[str], labels: Sequence[
         row_h = max(0.17, max(_lines(x) for x in names) * LINE + 0.05)
         width = COLUMN if 0.22 * len(people) + 1.6 <= COLUMN else PAGE
         cell = (width - 1.7) / len(people)
-        title = _wrap("Primary frames per annotator (submitted annotations)", width - 0.1, SIZE + 0.5)
+        title = _wrap(f"{what}s per annotator (submitted annotations)", width - 0.1, SIZE + 0.5)
         height = row_h * len(labels) + max(_width(x) for x in people) * 0.72 + 0.45 + _lines(title) * LINE
         fig = Figure(figsize=(width, height), layout="constrained")
         fig.set_dpi(DPI)
@@ -657,7 +666,7 @@ def annotators_figure(grid: np.ndarray, people: Sequence[str], labels: Sequence[
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
         ax.set_xlabel("Annotator")
-        ax.set_ylabel("Primary frame")
+        ax.set_ylabel(what)
         fig.suptitle(title, x=0.01, ha="left", fontsize=SIZE + 0.5)
         return fig
 

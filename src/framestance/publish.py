@@ -88,6 +88,7 @@ class Inputs:
     selection: pa.Table | None = None  # selection.SELECTION rows of every round
     ledger: list = field(default_factory=list)  # the study's pushes and adjudication rounds (ledger.py)
     gates: dict | None = None  # aggregate's gates report (gates.json); None only for tables built in memory
+    answers: pa.Table | None = None  # the answers to a codebook's yes/no questions (pull's answers.parquet)
 
 
 def read_inputs(corpus: Path, annotations: Path, gold: Path, metrics: Path | None,
@@ -115,6 +116,9 @@ def read_inputs(corpus: Path, annotations: Path, gold: Path, metrics: Path | Non
         raise PublishError(str(exc)) from None
     if gates is None:
         raise PublishError(f"{gold / 'gates.json'}: no gates report beside the gold (run `framestance aggregate`)")
+    if gates.get("gold_sha256") and gates["gold_sha256"] != sha256_file(paths["gold"]):
+        raise PublishError(f"{gold / 'gates.json'}: describes another gold.parquet than the one there (run "
+                           "`framestance aggregate`)")
     agreement = None
     if metrics and metrics.exists():
         try:
@@ -138,7 +142,10 @@ def read_inputs(corpus: Path, annotations: Path, gold: Path, metrics: Path | Non
         steps = read(ledger) if ledger is not None else []
     except FramestanceError as exc:
         raise PublishError(str(exc)) from None
-    return Inputs(**tables, agreement=agreement, rounds=rounds, selection=chosen, ledger=steps, gates=gates)
+    answers_path = annotations / "answers.parquet"
+    answers = pq.read_table(answers_path) if answers_path.exists() else None
+    return Inputs(**tables, agreement=agreement, rounds=rounds, selection=chosen, ledger=steps, gates=gates,
+                  answers=answers)
 
 
 # ---- features: the codebook's labels as ClassLabel -----------------------------------------------
@@ -189,6 +196,16 @@ def features(cb: Codebook, texts: bool = True, extra: tuple[str, ...] | list[str
         default[f"stance_{t.id}_source"] = Value("string")
         default[f"stance_{t.id}_votes"] = List(Value("float64"))
         annotations[f"stance_{t.id}"] = value
+    for q in cb.questions:  # a codebook of yes/no questions: each annotator's answer to each
+        annotations[f"answer_{q.id}"] = ClassLabel(names=[cb.YES, cb.NO])
+    if not cb.primary:  # a dimension the codebook does not have is no feature
+        for name in ("primary_frame", "primary_frame_support", "primary_frame_source", "primary_frame_votes"):
+            default.pop(name)
+        annotations.pop("primary_frame")
+    if not cb.tone:
+        for name in ("tone", "tone_support", "tone_source", "tone_votes"):
+            default.pop(name)
+        annotations.pop("tone")
     annotations.update({"lead_time": Value("float64"), "created_at": ts, "updated_at": ts})
     default["spans"] = List({"kind": Value("string"), "label": Value("string"), "start": Value("int64"),
                              "end": Value("int64"), **text, "text_sha256": Value("string"), "support": Value("float64")})
@@ -384,7 +401,17 @@ def build_tables(inp: Inputs, cb: Codebook, opts: Options | None = None) -> dict
     for t in cb.targets:
         cols[f"stance_{t.id}"] = _encode(pa.array([by_ann.get(i, {}).get(t.id) for i in ids], pa.string()), values,
                                          f"stance toward {t.id}")
+    if cb.questions:
+        answered: dict[int, dict[str, str]] = {}
+        an = _without(submitted(inp.answers), hidden) if inp.answers is not None else None
+        if an is not None:
+            for aid, q, a in zip(an["annotation_id"].to_pylist(), an["question"].to_pylist(), an["answer"].to_pylist()):
+                answered.setdefault(aid, {})[q] = a
+        for q in cb.questions:
+            cols[f"answer_{q.id}"] = _encode(pa.array([answered.get(i, {}).get(q.id) for i in ids], pa.string()),
+                                             [cb.YES, cb.NO], f"answer to {q.id}")
     cols.update({"lead_time": ann["lead_time"], "created_at": ann["created_at"], "updated_at": ann["updated_at"]})
+    cols = {k: v for k, v in cols.items() if k in feats["annotations"]}  # the dimensions the codebook has
     annotations = _sorted(pa.table(cols).cast(feats["annotations"].arrow_schema), ["article_id", "annotator"])
 
     sp = _without(submitted(inp.spans), hidden)
@@ -588,6 +615,8 @@ def release_problems(inp: Inputs, cb: Codebook) -> list[str]:
 
     frames = {name: getattr(inp, name).to_pandas(types_mapper=nullable_ints)
               for name in ("articles", "annotations", "stances", "spans", "gold", "gold_spans")}
+    if inp.answers is not None:
+        frames["answers"] = inp.answers.to_pandas(types_mapper=nullable_ints)
     problems = [f"{table}: {check} ({n} rows)" for table, check, n in validate(frames, cb).counts()]
     if inp.gates is not None:  # the gates guard the release: aggregate writes gold for adjudication regardless
         if inp.gates.get("interim"):  # first: while articles are in progress the other gates are provisional
@@ -595,8 +624,10 @@ def release_problems(inp: Inputs, cb: Codebook) -> list[str]:
                             "for annotators (`framestance validate` counts them)")
         problems += [str(m) for m in inp.gates.get("gate_failures") or []]
     pseudonym = re.compile(PSEUDONYM)
-    for name in ("annotations", "stances", "spans", "gold", "gold_spans", "articles"):
+    for name in ("annotations", "stances", "spans", "gold", "gold_spans", "articles", "answers"):
         table = getattr(inp, name)
+        if table is None:
+            continue
         for col in table.column_names:
             if col in ARTICLE_CONTENT:
                 continue

@@ -190,6 +190,19 @@ SPAN = pa.schema(
     ]
 )
 
+#: The answers to a codebook's yes/no questions (a codebook of that shape), one row per annotation
+#: and question; the annotation's `frames` follow from them by the codebook's rules.
+ANSWER = pa.schema(
+    [
+        pa.field("article_id", pa.string()),
+        pa.field("annotation_id", pa.int64()),
+        pa.field("annotator", pa.string()),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("question", pa.string(), nullable=False),
+        pa.field("answer", pa.string(), nullable=False),
+    ]
+)
+
 #: Every task pull found, one row each, those nobody has answered yet included: what `validate` tells
 #: an article still in progress from one that has all the annotators it will get. `queue`: which
 #: kind of project holds it (QUEUES: one shared project, an annotator's own queue, adjudication).
@@ -206,7 +219,7 @@ TASK = pa.schema(
 UNRESOLVED = "unresolved"
 
 
-def gold_schema(stance_targets: list[str]) -> pa.Schema:
+def gold_schema(stance_targets: list[str], primary: bool = True, tone: bool = True) -> pa.Schema:
     """Gold labels, one row per annotated article (codebook ids, or UNRESOLVED on a tie). One
     column per stance target, so that the published dataset has a typed label per target.
 
@@ -217,7 +230,9 @@ def gold_schema(stance_targets: list[str]) -> pa.Schema:
 
     `relevance` is decided first, over all the article's annotators; every other label only over
     the annotators who found the article relevant, and it is null (the frames empty) when the gold
-    relevance is `not_relevant`: not applicable, which is not `unresolved`."""
+    relevance is `not_relevant`: not applicable, which is not `unresolved`.
+
+    A dimension the codebook does not have (`primary`, `tone`: False; no targets) has no columns."""
     fields = [
         pa.field("article_id", pa.string(), nullable=False),
         pa.field("text_sha256", pa.string()),
@@ -241,6 +256,9 @@ def gold_schema(stance_targets: list[str]) -> pa.Schema:
         pa.field("frames_votes", pa.list_(pa.float64()), nullable=False),
         pa.field("tone_votes", pa.list_(pa.float64()), nullable=False),
     ]
+    dropped = ({"primary_frame"} if not primary else set()) | ({"tone"} if not tone else set())
+    fields = [f for f in fields if f.name.removesuffix("_support").removesuffix("_source").removesuffix("_votes")
+              not in dropped]
     for t in stance_targets:
         fields += [pa.field(f"stance_{t}", pa.string()), pa.field(f"stance_{t}_support", pa.float64()),
                    pa.field(f"stance_{t}_source", pa.string()),

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
@@ -135,6 +135,18 @@ class Spans(_Ranges):
     text: Series[str] = pa.Field(nullable=True)
 
 
+class Answers(_Table):
+    article_id: Series[str]
+    annotation_id: Series[pd.Int64Dtype]
+    annotator: Series[str] = pa.Field(str_matches=PSEUDONYM)
+    status: Series[str] = pa.Field(isin=STATUSES)
+    question: Series[str]
+    answer: Series[str]
+
+    class Config:
+        unique = ["status", "annotation_id", "question"]
+
+
 class Tasks(_Table):
     article_id: Series[str]
     task_id: Series[pd.Int64Dtype] = pa.Field(unique=True)
@@ -147,11 +159,12 @@ class Gold(_Table):
     n_annotators: Series[pd.Int64Dtype] = pa.Field(ge=1)
     relevance: Series[str] = pa.Field(nullable=True, isin=[RELEVANT, NOT_RELEVANT, UNRESOLVED])
     relevance_support: Series[float] = pa.Field(nullable=True, ge=0, le=1)
-    primary_frame: Series[str] = pa.Field(nullable=True)
-    primary_frame_support: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    # a codebook without a primary frame or tone has no such columns
+    primary_frame: Optional[Series[str]] = pa.Field(nullable=True)
+    primary_frame_support: Optional[Series[float]] = pa.Field(nullable=True, ge=0, le=1)
     frames: Series[object]
-    tone: Series[str] = pa.Field(nullable=True)
-    tone_support: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    tone: Optional[Series[str]] = pa.Field(nullable=True)
+    tone_support: Optional[Series[float]] = pa.Field(nullable=True, ge=0, le=1)
 
 
 class GoldSpans(_Ranges):
@@ -168,7 +181,8 @@ class GoldSpans(_Ranges):
 
 
 MODELS: dict[str, type[pa.DataFrameModel]] = {
-    "articles": Articles, "annotations": Annotations, "stances": Stances, "spans": Spans, "tasks": Tasks,
+    "articles": Articles, "annotations": Annotations, "stances": Stances, "spans": Spans, "answers": Answers,
+    "tasks": Tasks,
     "gold": Gold, "gold_spans": GoldSpans,
 }
 #: Where each table is read from: (folder option, file name).
@@ -177,6 +191,7 @@ FILES = {
     "annotations": ("annotations", "annotations.parquet"),
     "stances": ("annotations", "stances.parquet"),
     "spans": ("annotations", "spans.parquet"),
+    "answers": ("annotations", "answers.parquet"),  # optional, like tasks: a codebook of yes/no questions
     "tasks": ("annotations", "tasks.parquet"),  # optional: tables pulled before it existed have none
     "gold": ("gold", "gold.parquet"),
     "gold_spans": ("gold", "gold_spans.parquet"),
@@ -271,8 +286,12 @@ def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str,
         add("annotations", "primary_frame", _in(frames), "primary frame in the codebook")
         add("annotations", "frames", _all_in(frames), "frames in the codebook")
         add("annotations", "tone", _in(tones), "tone in the codebook")
-        add("annotations", "primary_frame", lambda s: ~coded | s.notna(), "submitted annotation has a primary frame")
-        add("annotations", "tone", lambda s: ~coded | s.notna(), "submitted annotation has a tone")
+        if cb.primary:
+            add("annotations", "primary_frame", lambda s: ~coded | s.notna(), "submitted annotation has a primary frame")
+        else:
+            add("annotations", "primary_frame", lambda s: s.isna(), "no primary frame: the codebook asks for none")
+        if cb.tone:
+            add("annotations", "tone", lambda s: ~coded | s.notna(), "submitted annotation has a tone")
         add("annotations", "relevance", lambda s: relevant | (ann["primary_frame"].isna() & ann["tone"].isna()
                                                               & ann["frames"].map(len).eq(0)),
             "not relevant annotation has no frame or tone")
@@ -298,6 +317,26 @@ def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str,
                 lambda s: ~submitted | relevant | (s.map(got).fillna(0).astype(int) == 0).astype(bool),
                 "not relevant annotation has no stance")
 
+        if cb.questions:
+            answers = tables.get("answers")
+            sub_a = answers[answers["status"] == SUBMITTED] if answers is not None else None
+            yes = (sub_a[sub_a["answer"] == cb.YES].groupby("annotation_id")["question"].agg(frozenset)
+                   if sub_a is not None else pd.Series(dtype=object))
+            n_answered = sub_a.groupby("annotation_id")["question"].nunique() if sub_a is not None else pd.Series(dtype=int)
+            want_q = len(cb.questions)
+            add("annotations", "annotation_id",
+                lambda s: ~coded | (s.map(n_answered).fillna(0).astype(int) == want_q).astype(bool),
+                "an answer to every question of the codebook")
+            add("annotations", "frames", lambda s: ~submitted | pd.Series(
+                [list(f) == cb.frames_of(yes.get(i, frozenset())) for f, i in zip(s, ann["annotation_id"])],
+                index=s.index, dtype=bool), "frames follow from the answers by the codebook's rules")
+
+    if "answers" in tables:
+        add("answers", "question", _in(cb.question_ids()), "question in the codebook")
+        add("answers", "answer", _in([cb.YES, cb.NO]), "answer yes or no")
+        if arts is not None:
+            add("answers", "article_id", lambda s: _isin(s, sha.index), "refers to an article of the corpus")
+
     if "stances" in tables:
         add("stances", "target", _in(targets), "stance target in the codebook")
         add("stances", "value", _in(values), "stance value in the codebook")
@@ -322,9 +361,11 @@ def checks(cb: Codebook, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str,
 
     if "gold" in tables:
         g = tables["gold"]
-        add("gold", "primary_frame", _in([*frames, UNRESOLVED]), "gold primary frame in the codebook")
+        if "primary_frame" in g.columns:
+            add("gold", "primary_frame", _in([*frames, UNRESOLVED]), "gold primary frame in the codebook")
         add("gold", "frames", _all_in(frames), "gold frames in the codebook")
-        add("gold", "tone", _in([*tones, UNRESOLVED]), "gold tone in the codebook")
+        if "tone" in g.columns:
+            add("gold", "tone", _in([*tones, UNRESOLVED]), "gold tone in the codebook")
         if "relevance" in g.columns:
             moot = g["relevance"] == NOT_RELEVANT
             rest = [c for c in ("primary_frame", "tone", *(f"stance_{t}" for t in targets)) if c in g.columns]
@@ -450,13 +491,15 @@ def validate(tables: dict[str, pd.DataFrame], cb: Codebook, min_annotators: int 
         )
         rows += _run(schema, df, name)
     waiting: list[str] = []
-    if "annotations" in passed and min_annotators > 1:
+    if "annotations" in passed:
         ann = passed["annotations"]
+        waiting = in_progress(ann, tables.get("tasks"), min_annotators)
+    if "annotations" in passed and min_annotators > 1:
         sub = ann[ann["status"] == SUBMITTED]
         n = sub.groupby("article_id")["annotator"].nunique()
         if "tasks" in tables:  # all tasks, the unanswered included (pull writes them): the rest is in progress
-            n = n.reindex(sorted(set(n.index) | set(tables["tasks"]["article_id"])), fill_value=0)
-        waiting = in_progress(ann, tables.get("tasks"), min_annotators)
+            queued = tables["tasks"]["article_id"][tables["tasks"]["queue"] != "adjudication"]
+            n = n.reindex(sorted(set(n.index) | set(queued)), fill_value=0)
         for aid, k in n[n < min_annotators].sort_index().items():
             if aid in waiting:
                 continue
@@ -470,22 +513,22 @@ def validate(tables: dict[str, pd.DataFrame], cb: Codebook, min_annotators: int 
 
 
 def in_progress(annotations: pd.DataFrame, tasks: pd.DataFrame | None, min_annotators: int) -> list[str]:
-    """Articles (sorted) with fewer than `min_annotators` submitted annotations and a task still
-    open: in an annotator's own queue, a task nobody answered yet (no submitted or skipped
-    annotation); in a shared project, a task with fewer answers than `min_annotators` (Label Studio
-    sends it on). Not a failure: the campaign is not finished; agreement and gold made now are
-    interim. Without a tasks table (tables pulled before it existed): none."""
+    """Articles (sorted) with a task still open: more labels are coming, so agreement and gold
+    made now are interim, and too few annotators so far is no failure. Open: in an annotator's own
+    queue, a task its annotator has neither submitted nor skipped; in a shared project, a task with
+    fewer submitted annotations than `min_annotators` (a skipped task goes to someone else in Label
+    Studio's default). Without a tasks table (tables pulled before it existed): none."""
     if tasks is None or tasks.empty:
         return []
-    ann = annotations[annotations["status"].isin([SUBMITTED, "cancelled"]) & annotations["task_id"].notna()]
-    answered = ann.groupby(ann["task_id"].astype("int64"))["annotator"].nunique()
-    done = tasks["task_id"].astype("int64").map(answered).fillna(0).to_numpy()
+    ann = annotations[annotations["task_id"].notna()]
+    by_task = ann["task_id"].astype("int64")
+    answered = ann[ann["status"].isin([SUBMITTED, "cancelled"]).to_numpy(bool)].groupby(by_task)["annotator"].nunique()
+    submitted_ = ann[(ann["status"] == SUBMITTED).to_numpy(bool)].groupby(by_task)["annotator"].nunique()
+    ids = tasks["task_id"].astype("int64")
     queue = tasks["queue"].to_numpy(object)
-    open_ = ((queue == "annotator") & (done == 0)) | ((queue == "shared") & (done < min_annotators))
-    sub = annotations[annotations["status"] == SUBMITTED]
-    n = sub.groupby("article_id")["annotator"].nunique()
-    candidates = set(tasks["article_id"].to_numpy(object)[open_])
-    return sorted(a for a in candidates if int(n.get(a, 0)) < min_annotators)
+    open_ = ((queue == "annotator") & (ids.map(answered).fillna(0).to_numpy() == 0)) \
+        | ((queue == "shared") & (ids.map(submitted_).fillna(0).to_numpy() < max(min_annotators, 1)))
+    return sorted(set(tasks["article_id"].to_numpy(object)[open_]))
 
 
 def structure_problems(tables: dict[str, pd.DataFrame]) -> list[str]:

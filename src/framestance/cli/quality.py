@@ -108,10 +108,11 @@ def agreement(
     project = settings().project
     pulled_at = snapshot_times(snapshots, project) if project else []
     with err_console.status("measuring agreement"):
-        result = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, texts)
+        result = ag.compute(tables["annotations"], tables["stances"], tables["spans"], cb, texts,
+                            answers=tables.get("answers"))
         try:
             result["batches"] = ag.by_batch(tables["annotations"], tables["stances"], tables["spans"], cb, pulled_at,
-                                            whole=result)
+                                            whole=result, answers=tables.get("answers"))
         except FramestanceError as exc:
             fail(f"{annotations / 'annotations.parquet'}: {exc}".replace("annotations.parquet: ", "", 1))
         ag.write_outputs(result, tables["annotations"], tables["stances"], cb, metrics, plots)

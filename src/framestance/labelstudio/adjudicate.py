@@ -13,7 +13,7 @@ Idempotent like push: an article already in the adjudication project is not sent
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,18 +38,28 @@ def adjudication_title(project: str) -> str:
     return f"{project} · {ADJUDICATION}"
 
 
-def select(gold: list[dict], cb: Codebook, below: float) -> list[str]:
+def select(gold: list[dict], cb: Codebook, below: float, disputed_in: Collection[str] = ()) -> list[str]:
     """Articles with an unresolved label or frame, or a label or gold frame whose support (the
     chance one more annotator gives it) is below `below` (gold rows as dicts), that have no
-    decision yet."""
+    decision yet. `disputed_in`: gold columns whose alpha misses its gate (`gates.json`): every
+    article its annotators disagreed on there goes too, since that gate holds only once an
+    adjudicator has decided them all."""
+    from ..aggregate import disputed
+
     single = ["relevance", "primary_frame", "tone", *(f"stance_{t.id}" for t in cb.targets)]
+    split = set()
+    if disputed_in and gold:
+        frame = pd.DataFrame(gold)
+        for col, mask in disputed(frame).items():
+            if col in disputed_in:
+                split |= set(frame["article_id"][mask.to_numpy(bool)])
     out = []
     for r in gold:
         unsettled = any(r.get(c) == UNRESOLVED for c in single) or len(r.get("frames_unresolved") or []) > 0
         weak = any(r.get(f"{c}_support") is not None and r[f"{c}_support"] < below for c in single) \
             or any(x is not None and x < below for x in r.get("frames_support") or [])
         adjudicated = "adjudicated" in (r.get("relevance_source"), r.get("frames_source"))  # every decision sets one
-        if (unsettled or weak) and not adjudicated:
+        if (unsettled or weak or r["article_id"] in split) and not adjudicated:
             out.append(r["article_id"])
     return sorted(out)
 
@@ -130,8 +140,11 @@ def push_round(client: Client, corpus_dir: Path, gold_dir: Path, annotations_dir
     for p in paths.values():
         if not p.exists():
             raise AdjudicateError(f"{p}: no such file (run `framestance pull` and `framestance aggregate` first)")
+    from ..aggregate import read_gates
+
     gold = pq.read_table(paths["gold"]).to_pylist()
-    report = AdjudicationReport(selected=select(gold, cb, below))
+    gates = read_gates(Path(gold_dir)) or {}
+    report = AdjudicationReport(selected=select(gold, cb, below, gates.get("alpha_gate_columns") or ()))
     table, rows, _dups = load_candidates(corpus_dir)
     by_id = {r["article_id"]: r for r in rows}
     missing = [a for a in report.selected if a not in by_id]

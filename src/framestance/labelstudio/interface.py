@@ -56,6 +56,17 @@ STYLE = """
 """
 
 
+#: A codebook of yes/no questions: one compact row per question (its id and name, then Yes / No).
+QUESTION_STYLE = """
+.fs-qcol { flex: 0 0 330px; max-height: calc(100vh - 150px); overflow-y: auto; }
+.fs-q { display: flex; align-items: center; gap: 6px; }
+.fs-qh { flex: 0 0 170px; }
+.fs-qh * { font-size: 12.5px !important; line-height: 16px !important; margin: 0 !important; font-weight: 400 !important; color: #222; }
+.fs-q .ant-radio-wrapper { font-size: 12px; line-height: 16px; margin: 0 2px 0 0; }
+.fs-q .lsf-choices { margin: 0; }
+"""
+
+
 def short_name(name: str) -> str:
     """What the compact column shows ("Legality" for "Legality, constitutionality and
     jurisprudence"); results store the full codebook name (the `alias`)."""
@@ -126,12 +137,21 @@ def labeling_config(cb: Codebook, votes: bool = False) -> str:
     info += ["</View>", "</Panel>", f"<Panel {attrs(value='The codebook: every label and its definition')}>",
              '<View className="fs-doc">']
     info += definitions("Relevance (one box: ticked = not about the issue)", cb.relevance)
-    info += definitions("Frames (primary frame: shift + the key)", cb.frames, FRAME_KEYS)
-    info += definitions("Tone toward the issue", cb.tone, TONE_KEYS)
-    info += definitions("Stance values (one per target; each target's row of keys, in this order)", cb.stance_values)
-    info += definitions("Stance targets", cb.targets)
+    if cb.questions:
+        info += definitions("Frames (present by the answers to their questions)", cb.frames)
+        info += [line("fs-def", f"{f.name}: ", f"at least {k} of " + ", ".join(of) + " answered yes")
+                 for (_, k, of), f in zip(cb.rules, cb.frames)]
+        info += definitions("Questions (answer each yes or no)", [q.__class__(q.id, f"{q.id} {q.name}", q.definition)
+                                                                  for q in cb.questions])
+    else:
+        info += definitions("Frames" + (" (primary frame: shift + the key)" if cb.primary else ""), cb.frames, FRAME_KEYS)
+    if cb.tone:
+        info += definitions("Tone toward the issue", cb.tone, TONE_KEYS)
+    if cb.targets:
+        info += definitions("Stance values (one per target; each target's row of keys, in this order)", cb.stance_values)
+        info += definitions("Stance targets", cb.targets)
     info += ["</View>", "</Panel>", "</Collapse>", "</View>"]
-    out = ["<View>", f"<Style>{STYLE}</Style>", f'<View className="fs-root{" fs-adj" if votes else ""}">', '<View className="fs-article">', *info,
+    out = ["<View>", f"<Style>{STYLE + (QUESTION_STYLE if cb.questions else '')}</Style>", f'<View className="fs-root{" fs-adj" if votes else ""}">', '<View className="fs-article">', *info,
            *(['<View className="fs-who"><Header value="$vote_who" size="6"/></View>'] if votes else []),
            '<View className="fs-title"><Header value="$title" size="4"/></View>',
            '<View className="fs-meta"><Text name="meta" value="$meta"/></View>',
@@ -141,26 +161,49 @@ def labeling_config(cb: Codebook, votes: bool = False) -> str:
              else [header("Span labels: 1) pick a label  2) drag over the text")]),
            f"<Labels {attrs(name=cb.FRAME_SPANS, toName='text')}>"]
     out += [item("Label", f, k and "alt+shift+" + k, short_name(f.name)) for f, k in frame_keys]
-    out += ["</Labels>", f"<Labels {attrs(name=cb.EVIDENCE, toName='text')}>"]
-    out += [item("Label", t, row and "shift+" + row[0]) for t, row in keys(cb.targets, STANCE_ROWS)]
-    out += ["</Labels>", *(["</Panel>", "</Collapse>", "</View>"] if votes else []), "</View>", '<View className="fs-text">',
+    out += ["</Labels>"]
+    if cb.targets:  # stance evidence: a span label per target
+        out += [f"<Labels {attrs(name=cb.EVIDENCE, toName='text')}>"]
+        out += [item("Label", t, row and "shift+" + row[0]) for t, row in keys(cb.targets, STANCE_ROWS)]
+        out += ["</Labels>"]
+    out += [*(["</Panel>", "</Collapse>", "</View>"] if votes else []), "</View>", '<View className="fs-text">',
             f"<Text {attrs(name='text', value='$text', granularity='word')}/>", "</View>", "</View>"]
-    out += ['<View className="fs-col">', '<View className="fs-rel">',
+    out += [f'<View className="{"fs-col fs-qcol" if cb.questions else "fs-col"}">', '<View className="fs-rel">',
             f"<Choices {attrs(name=cb.RELEVANCE, toName='text', choice='multiple')}>",
             item("Choice", not_relevant, RELEVANCE_KEY),
-            "</Choices>", *vote(cb.RELEVANCE), "</View>", f"<View {coded}>",
-            header("Primary frame (counts as present) · shift + frame key"), *vote(cb.PRIMARY),
-            f"<Choices {attrs(name=cb.PRIMARY, toName='text', choice='single', layout='select', required='true', requiredMessage='Pick the primary frame: the list, or shift + the frame key.')}>"]
-    out += [item("Choice", f, k and "shift+" + k, short_name(f.name)) for f, k in frame_keys]
-    out += ["</Choices>", header("Other frames present · keys " + " ".join(k for _, k in frame_keys if k).replace("1 2 3 4 5 6 7 8 9 0", "1–0")),
-            *vote(cb.FRAMES),
-            f"<Choices {attrs(name=cb.FRAMES, toName='text', choice='multiple', showInline='false')}>"]
-    out += [item("Choice", f, k, short_name(f.name)) for f, k in frame_keys]
-    out += ["</Choices>", "</View>", "</View>", f'<View className="fs-col2" {coded}>',
-            header("Tone toward the issue · " + " ".join(k for _, k in keys(cb.tone, TONE_KEYS) if k)), *vote(cb.TONE),
-            f"<Choices {attrs(name=cb.TONE, toName='text', choice='single-radio', showInline='true', required='true', requiredMessage='Pick the tone of the article.')}>"]
-    out += [item("Choice", t, k) for t, k in keys(cb.tone, TONE_KEYS)]
-    out += ["</Choices>"]
+            "</Choices>", *vote(cb.RELEVANCE), "</View>", f"<View {coded}>"]
+    if cb.questions:  # frames follow from the answers (pull applies the rules): one yes/no per question
+        yes_no = (cb.YES.capitalize(), cb.NO.capitalize())
+        out += [header("Answer every question · yes only when the article says so")]
+        for q in cb.questions:
+            control = cb.question_control(q.id)
+            out += ['<View className="fs-q">',
+                    f"<View className=\"fs-qh\"><Header {attrs(value=static(f'{q.id} {q.name}'), size='6')}/></View>",
+                    *vote(control),
+                    f"<Choices {attrs(name=control, toName='text', choice='single-radio', showInline='true', required='true', requiredMessage=f'Answer {q.id}: {q.definition}')}>",
+                    *(f"<Choice {attrs(value=v, hint=q.definition)}/>" for v in yes_no), "</Choices>", "</View>"]
+        out += ["</View>", "</View>"]
+    else:
+        if cb.primary:
+            out += [header("Primary frame (counts as present) · shift + frame key"), *vote(cb.PRIMARY),
+                    f"<Choices {attrs(name=cb.PRIMARY, toName='text', choice='single', layout='select', required='true', requiredMessage='Pick the primary frame: the list, or shift + the frame key.')}>"]
+            out += [item("Choice", f, k and "shift+" + k, short_name(f.name)) for f, k in frame_keys]
+            out += ["</Choices>"]
+        out += [header(("Other frames present" if cb.primary else "Frames present") + " · keys "
+                       + " ".join(k for _, k in frame_keys if k).replace("1 2 3 4 5 6 7 8 9 0", "1–0")),
+                *vote(cb.FRAMES),
+                f"<Choices {attrs(name=cb.FRAMES, toName='text', choice='multiple', showInline='false')}>"]
+        out += [item("Choice", f, k, short_name(f.name)) for f, k in frame_keys]
+        out += ["</Choices>", "</View>", "</View>"]
+    if not cb.tone and not cb.targets:
+        out += ["</View>", "</View>"]
+        return "\n".join(out) + "\n"
+    out += [f'<View className="fs-col2" {coded}>']
+    if cb.tone:
+        out += [header("Tone toward the issue · " + " ".join(k for _, k in keys(cb.tone, TONE_KEYS) if k)), *vote(cb.TONE),
+                f"<Choices {attrs(name=cb.TONE, toName='text', choice='single-radio', showInline='true', required='true', requiredMessage='Pick the tone of the article.')}>"]
+        out += [item("Choice", t, k) for t, k in keys(cb.tone, TONE_KEYS)]
+        out += ["</Choices>"]
     for target, row in keys(cb.targets, STANCE_ROWS):
         out += [header(f"Stance toward {target.name}" + (" · " + " ".join(row) if row else "")),
                 *vote(cb.stance_control(target.id)),

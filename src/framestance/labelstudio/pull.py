@@ -28,7 +28,7 @@ from ..errors import FramestanceError
 from ..io import atomic_write, slug, write_table
 from ..isodate import has_zone, parse_iso
 from ..pseudonym import Pseudonymiser, is_pseudonym
-from ..schema import ADJUDICATED, ANNOTATION, QUEUES, SPAN, STANCE, SUBMITTED, TASK
+from ..schema import ADJUDICATED, ANNOTATION, ANSWER, QUEUES, SPAN, STANCE, SUBMITTED, TASK
 
 
 class PullError(FramestanceError, ValueError):
@@ -145,10 +145,11 @@ def tables_from_tasks(tasks: list, cb: Codebook) -> dict[str, pa.Table]:
     stance_rows: list[dict] = []
     span_rows: list[dict] = []
     task_rows: list[dict] = []
+    answer_rows: list[dict] = []
     for i, task in enumerate(tasks):
         where = f"task {i}" if not isinstance(task, dict) else f"task {task.get('id', i)!r}"
         try:
-            _task_rows(task, cb, ann_rows, stance_rows, span_rows)
+            _task_rows(task, cb, ann_rows, stance_rows, span_rows, answer_rows)
         except _Bad as exc:
             raise PullError(f"{where}: {exc}") from None
         queue = task.get("framestance_queue") or "shared"  # a snapshot from before queues were marked: shared
@@ -166,10 +167,11 @@ def tables_from_tasks(tasks: list, cb: Codebook) -> dict[str, pa.Table]:
         "stances": table(stance_rows, STANCE, lambda r: (*k(r), r["target"])),
         "spans": table(span_rows, SPAN, lambda r: (*k(r), r["kind"], r["start"] or 0, r["end"] or 0, r["label"] or "")),
         "tasks": table(task_rows, TASK, lambda r: (r["article_id"], r["task_id"])),
+        "answers": table(answer_rows, ANSWER, lambda r: (*k(r), r["question"])),
     }
 
 
-def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_rows: list) -> None:
+def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_rows: list, answer_rows: list) -> None:
     if not isinstance(task, dict):
         raise _Bad(f"is a {type(task).__name__}, not an object")
     tid = _int(task.get("id"), "id")
@@ -187,12 +189,15 @@ def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_
     values = cb.by_name(cb.stance_values)
     targets = cb.by_name(cb.targets)
     stance_controls = {cb.stance_control(t.id): t.id for t in cb.targets}
+    question_controls = {cb.question_control(q.id): q.id for q in cb.questions}
+    yes_no = {cb.YES.capitalize(): cb.YES, cb.NO.capitalize(): cb.NO}
     not_relevant = cb.relevance[1].name
 
     adjudication = task.get("framestance_queue") == ADJUDICATION
     # every control of the codebook's interface, with the names it may hold (None: any)
     known: dict[str, Any] = {cb.FRAMES: frames, cb.PRIMARY: frames, cb.TONE: tones, cb.RELEVANCE: None,
-                             cb.FRAME_SPANS: frames, cb.EVIDENCE: targets, **{c: values for c in stance_controls}}
+                             cb.FRAME_SPANS: frames, cb.EVIDENCE: targets, **{c: values for c in stance_controls},
+                             **{c: yes_no for c in question_controls}}
 
     def one(n: int, ann: Any, kind: str) -> None:
         if not isinstance(ann, dict):
@@ -229,6 +234,7 @@ def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_
         }
         stances: list[dict] = []
         spans: list[dict] = []
+        answers: list[dict] = []
         result = ann.get("result")
         if result is not None and not isinstance(result, list):
             raise _Bad(f"result is a {type(result).__name__}, not a list")
@@ -263,6 +269,9 @@ def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_
             elif name in stance_controls and picked:
                 stances.append({"article_id": aid, "annotation_id": ann_id, "annotator": who, "status": status,
                                     "target": stance_controls[name], "value": values.get(picked[0], picked[0])})
+            elif name in question_controls and picked:
+                answers.append({"article_id": aid, "annotation_id": ann_id, "annotator": who, "status": status,
+                                "question": question_controls[name], "answer": yes_no[picked[0]]})
             elif name in (cb.FRAME_SPANS, cb.EVIDENCE):
                 lookup = frames if name == cb.FRAME_SPANS else targets
                 start = _int(value.get("start"), f"result item {j} ({name}) start")
@@ -279,9 +288,12 @@ def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_
         if row["relevance"] == cb.NOT_RELEVANT:
             # not about the issue: no other label, even one given before the box hid its question
             row.update(primary_frame=None, frames=[], tone=None)
-            stances, spans = [], []
+            stances, spans, answers = [], [], []
+        if cb.questions:  # frames follow from the answers, by the codebook's rules
+            row["frames"] = cb.frames_of({a["question"] for a in answers if a["answer"] == cb.YES})
         stance_rows.extend(stances)
         span_rows.extend(spans)
+        answer_rows.extend(answers)
         if row["primary_frame"] is not None:
             # the primary frame counts as present (the interface asks for it first, then "other frames")
             row["frames"] = sorted({*row["frames"], row["primary_frame"]})
