@@ -257,8 +257,13 @@ def test_labeling_page_at_1366x768_fits_takes_12_actions_and_b_sees_none_of_a(st
             dialog = page_b.locator(".ant-modal, .lsf-modal, [role=dialog]")
             dialog.first.wait_for(timeout=10000)
             assert "Pick the primary frame" in dialog.first.inner_text()
+            page_b.wait_for_timeout(600)  # the dialog's opening animation: Escape during it can be lost
             page_b.keyboard.press("Escape")
-            dialog.first.wait_for(state="hidden", timeout=10000)
+            try:
+                dialog.first.wait_for(state="hidden", timeout=5000)
+            except sync_api.TimeoutError:  # a loaded machine: its OK button closes it as well
+                dialog.first.locator("button").last.click()
+                dialog.first.wait_for(state="hidden", timeout=10000)
             page_b.mouse.move(300, 400)
 
             # "not about the issue" hides every other question, and the hidden required ones do not block
