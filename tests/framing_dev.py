@@ -58,3 +58,36 @@ def annotation_table(rows: list[dict], leave_out: dict[str, str] | None = None) 
 NO_STANCES = pd.DataFrame({"article_id": pd.Series(dtype=object), "annotation_id": pd.Series(dtype="int64"),
                            "annotator": pd.Series(dtype=object), "status": pd.Series(dtype=object),
                            "target": pd.Series(dtype=object), "value": pd.Series(dtype=object)})
+
+
+def generic_tables(rows: list[dict], cb: Codebook) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The annotators' answers as framestance tables for the generic-frames codebook
+    (schemas/codebooks/generic-frames.yaml, its questions are framing-dev's): an annotations table
+    whose frames follow from each annotator's answers by the codebook's rules, and the answers
+    table ("n/a" answers, 24 of 15,870, read as no)."""
+    ann: list[dict[str, Any]] = []
+    answers: list[dict[str, Any]] = []
+    for r in rows:
+        for who in r["coders"]:
+            aid = len(ann) + 1
+            yes = set()
+            for q in cb.question_ids():
+                a = "yes" if r["answers"][q].get(who) == "yes" else "no"
+                answers.append({"article_id": r["id"], "annotation_id": aid, "annotator": who, "status": "submitted",
+                                "question": q, "answer": a})
+                if a == "yes":
+                    yes.add(q)
+            ann.append({"article_id": r["id"], "text_sha256": None, "task_id": None, "annotation_id": aid,
+                        "annotator": who, "status": "submitted", "relevance": "relevant", "primary_frame": None,
+                        "frames": np.array(cb.frames_of(yes), dtype=object), "tone": None, "lead_time": None,
+                        "created_at": None, "updated_at": None, "ground_truth": False})
+    return pd.DataFrame(ann), pd.DataFrame(answers)
+
+
+def articles_table() -> pd.DataFrame:
+    """article_id, title, text of framing-dev's articles (for models trained on them)."""
+    out = []
+    for line in PATH.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        out.append({"article_id": r["id"], "title": r["headline_hint"], "text": r["text"], "duplicate_of": None})
+    return pd.DataFrame(out)

@@ -102,6 +102,12 @@ class AggregateConfig:
 
 
 @dataclass(frozen=True)
+class SuggestConfig:
+    min_gold: int = 30  # relevant articles with a decided gold label a model needs (fewer: refused)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class PublishConfig:
     version: str = ""
     splits: dict[str, float] = field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
@@ -117,6 +123,7 @@ class Config:
     pull: PullConfig = field(default_factory=PullConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     aggregate: AggregateConfig = field(default_factory=AggregateConfig)
+    suggest: SuggestConfig = field(default_factory=SuggestConfig)
     publish: PublishConfig = field(default_factory=PublishConfig)
 
     @property

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,10 +59,20 @@ class RelevanceModel:
         raw = path.with_name(f".{path.name}.raw")
         tmp = path.with_name(f".{path.name}.tmp")
         sio.dump(self.pipeline, raw)
-        # skops writes a zip with the time of writing: rewritten with a fixed time, the same model is the same bytes
+        # skops writes a zip with the time of writing and names its arrays by the objects' memory
+        # addresses: rewritten with a fixed time and arrays numbered in the order schema.json names
+        # them, the same model is the same bytes
         with zipfile.ZipFile(raw) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
-            for name in sorted(src.namelist()):
-                dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), src.read(name), zipfile.ZIP_DEFLATED)
+            schema = src.read("schema.json").decode()
+            arrays = [n for n in src.namelist() if n != "schema.json"]
+            order = sorted(arrays, key=lambda n: (schema.find(f'"{n}"'), n))
+            renamed = {n: f"{i}{Path(n).suffix}" for i, n in enumerate(order)}
+            for old_name, new_name in renamed.items():
+                schema = schema.replace(f'"{old_name}"', f'"{new_name}"')
+            ids: dict[str, str] = {}  # "__id__": memory addresses too, numbered in order of appearance
+            schema = re.sub(r'"__id__": (\d+)', lambda m: f'"__id__": {ids.setdefault(m.group(1), str(len(ids)))}', schema)
+            for name, data in [("schema.json", schema.encode()), *sorted((renamed[n], src.read(n)) for n in arrays)]:
+                dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
         raw.unlink()
         tmp.replace(path)
         return path

@@ -8,7 +8,7 @@ bad inputs inside a batch are reported one line each and the batch goes on.
 # isort: skip_file
 # Importing a command module registers its commands; this order is the order of `--help`.
 from ._app import app
-from . import init, normalise, select, codebook, studio, annotators, push, pull, quality, adjudicate, publish  # noqa: F401
+from . import init, normalise, select, codebook, studio, annotators, push, pull, quality, adjudicate, suggest, publish  # noqa: F401
 
 
 def main() -> None:  # pragma: no cover - console script wrapper

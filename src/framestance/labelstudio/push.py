@@ -126,8 +126,10 @@ def task_for(row: dict) -> dict:
     }
 
 
-def _load_predictions(path: Path | None) -> dict[str, list[dict]]:
-    """article_id -> predictions ({model_version, score, result}) from a JSON or JSONL file."""
+def _load_predictions(path: Path | None, cb: Codebook | None = None) -> dict[str, list[dict]]:
+    """article_id -> predictions ({model_version, score, result}) from a JSON or JSONL file. A
+    prediction that names a codebook (`framestance suggest` writes its fingerprint) made for
+    another codebook than `cb` is refused: its labels would not be this page's."""
     if path is None:
         return {}
     text = Path(path).read_text(encoding="utf-8")
@@ -139,6 +141,9 @@ def _load_predictions(path: Path | None) -> dict[str, list[dict]]:
     for i, item in enumerate(items):
         if not isinstance(item, dict) or "article_id" not in item or "result" not in item or not item.get("model_version"):
             raise PushError(f"{path}: prediction {i} needs article_id, model_version and result")
+        if cb is not None and item.get("codebook") not in (None, cb.fingerprint()):
+            raise PushError(f"{path}: prediction {i} was made for another codebook ({item['codebook']}; this one is "
+                            f"{cb.name} v{cb.version}, {cb.fingerprint()}): run `framestance suggest` again")
         out[str(item["article_id"])].append(
             {"model_version": item["model_version"], "score": item.get("score"), "result": item["result"]}
         )
@@ -295,7 +300,7 @@ def push(
     else:
         picked = sample(rows, n, seed, stratify)
     report.sampled = len(picked)
-    preds = _load_predictions(predictions)
+    preds = _load_predictions(predictions, cb)
     with _Lock(lock_dir, f"{client.url} {project}", waiting):
         if not annotators:
             pid = ensure_project(client, project, cb, report)

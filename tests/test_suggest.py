@@ -1,0 +1,139 @@
+"""`framestance suggest`: models trained on the gold so far, checked against the best constant
+predictor by cross-validation, predictions only for the dimensions that beat it, refused with too
+little gold; push refuses predictions made for another codebook. The replay on real annotators is
+scripts/bench_suggest.py (BENCHMARKS)."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from framestance.aggregate import gold_labels
+from framestance.codebook import load
+from framestance.labelstudio.interface import config_labels, labeling_config
+from framestance.suggest import SuggestError, predictions, train, unlabelled, write
+
+from .conftest import ROOT, prose
+
+GENERIC = load(ROOT / "schemas" / "codebooks" / "generic-frames.yaml")
+NO_STANCES = pd.DataFrame({c: pd.Series(dtype=object) for c in ("article_id", "annotator", "status", "target", "value")}
+                          ).assign(annotation_id=pd.Series(dtype="int64"))
+
+
+def study(n: int, seed: int = 5):
+    """N articles; co1 (and so, with co2, conflict) is yes exactly when the text speaks of a dispute,
+    co2 when it speaks of blame; every other answer is a coin. Three annotators, one flip in ten."""
+    rng = random.Random(seed)
+    arts: list[dict] = []
+    ann: list[dict] = []
+    answers: list[dict] = []
+    for i in range(n):
+        dispute, blame = rng.random() < 0.5, rng.random() < 0.4
+        words = (" the rivals dispute the plan bitterly" if dispute else "") + (" and blame the ministry" if blame else "")
+        arts.append({"article_id": f"art{i:04d}", "title": f"Story {i}", "text": prose(i) + words, "duplicate_of": None})
+        truth = {q.id: rng.random() < 0.3 for q in GENERIC.questions} | {"co1": dispute, "co2": blame}
+        for who in ("ann-0a1b2c3d4e5f", "ann-1b2c3d4e5f60", "ann-2c3d4e5f6071"):
+            aid = len(ann) + 1
+            yes = {q for q, v in truth.items() if v != (rng.random() < 0.1)}
+            for q in GENERIC.question_ids():
+                answers.append({"article_id": f"art{i:04d}", "annotation_id": aid, "annotator": who,
+                                "status": "submitted", "question": q, "answer": "yes" if q in yes else "no"})
+            ann.append({"article_id": f"art{i:04d}", "text_sha256": None, "annotation_id": aid, "annotator": who,
+                        "status": "submitted", "relevance": "relevant", "primary_frame": None,
+                        "frames": np.array(GENERIC.frames_of(yes), dtype=object), "tone": None})
+    return pd.DataFrame(arts), pd.DataFrame(ann), pd.DataFrame(answers)
+
+
+def test_a_learnable_question_is_suggested_and_a_coin_is_not(tmp_path):
+    arts, ann, answers = study(160)
+    labelled = arts["article_id"].iloc[:120]
+    gold = gold_labels(ann[ann["article_id"].isin(labelled)], NO_STANCES, GENERIC).to_pandas()
+    s = train(arts, gold, answers[answers["article_id"].isin(labelled)], GENERIC, min_gold=30)
+    co1, coin = s.quality["question:co1"], s.quality["question:hi3"]
+    assert co1.suggested and co1.difference_ci95[0] > 0 and co1.ci95[0] > co1.baseline_macro_f1
+    assert not coin.suggested and coin.difference_ci95[0] <= 0
+    assert co1.n == coin.n == 120 and 0 <= co1.baseline_macro_f1 <= 0.5  # always yes or always no: at most 0.5
+    assert set(s.models) == {k for k, q in s.quality.items() if q.suggested and k.startswith("question:")}
+    # predictions for the articles without gold, for the suggested dimensions only, as the page's controls take them
+    todo = unlabelled(arts, gold, GENERIC)
+    assert list(todo["article_id"]) == list(arts["article_id"].iloc[120:])
+    preds = predictions(s, todo, GENERIC)
+    assert len(preds) == 40 and all(p["model_version"] == s.version and p["codebook"] == GENERIC.fingerprint() for p in preds)
+    controls = config_labels(labeling_config(GENERIC))
+    for p in preds:
+        assert {r["from_name"] for r in p["result"]} == {GENERIC.question_control(k.split(":")[1]) for k in s.models}
+        assert all(r["value"]["choices"][0] in controls[r["from_name"]] for r in p["result"])
+        assert 0.5 <= p["score"] <= 1
+    said = {p["article_id"]: p["result"] for p in preds}
+    hits = [next(r["value"]["choices"][0] for r in said[a] if r["from_name"] == "q_co1") == ("Yes" if "dispute" in t else "No")
+            for a, t in zip(todo["article_id"], todo["text"])]
+    assert sum(hits) >= 36  # the word that decides co1 is learnt
+    # written: metrics, predictions (sorted JSONL) and the models with skops (zip files, never pickle)
+    paths = write(s, preds, tmp_path / "metrics" / "suggest.json", tmp_path / "suggest" / "predictions.jsonl",
+                  tmp_path / "suggest" / "models")
+    metrics = json.loads(paths["metrics"].read_text())
+    assert metrics["dimensions"]["question:co1"]["baseline"]["macro_f1"] == co1.baseline_macro_f1
+    assert metrics["model_version"] == s.version
+    lines = paths["predictions"].read_text().splitlines()
+    assert [json.loads(x)["article_id"] for x in lines] == sorted(todo["article_id"])
+    models = sorted((tmp_path / "suggest" / "models").glob("*.skops"))
+    assert models and all(p.read_bytes()[:2] == b"PK" for p in models)
+    # the same gold, the same version and bytes; other gold, another version
+    again = train(arts, gold, answers[answers["article_id"].isin(labelled)], GENERIC, min_gold=30)
+    assert again.version == s.version
+    write(again, predictions(again, todo, GENERIC), tmp_path / "m2.json", tmp_path / "p2.jsonl", tmp_path / "models2")
+    assert (tmp_path / "p2.jsonl").read_bytes() == paths["predictions"].read_bytes()
+    assert [p.read_bytes() for p in sorted((tmp_path / "models2").glob("*.skops"))] == [p.read_bytes() for p in models]
+    fewer = gold[gold["article_id"] != gold["article_id"].iloc[0]]
+    assert train(arts, fewer, answers, GENERIC, min_gold=30).version != s.version
+
+
+def test_too_little_gold_is_refused_naming_the_minimum():
+    arts, ann, answers = study(40)
+    gold = gold_labels(ann[ann["article_id"].isin(arts["article_id"].iloc[:20])], NO_STANCES, GENERIC).to_pandas()
+    with pytest.raises(SuggestError, match=r"at least 30 relevant articles .*suggest.min_gold.*the gold has 20"):
+        train(arts, gold, answers, GENERIC, min_gold=30)
+
+
+def test_the_media_frames_codebook_suggests_its_own_dimensions():
+    cb = load(ROOT / "schemas" / "codebook.yaml")
+    rng = random.Random(2)
+    arts, ann, st = [], [], []
+    for i in range(90):
+        econ = i % 2 == 0
+        arts.append({"article_id": f"m{i:03d}", "title": f"Story {i}", "duplicate_of": None,
+                     "text": prose(100 + i) + (" prices wages budget inflation" if econ else " court ruling judges law")})
+        for who in ("ann-0a1b2c3d4e5f", "ann-1b2c3d4e5f60"):
+            primary = "economic" if econ else "legality"
+            ann.append({"article_id": f"m{i:03d}", "text_sha256": None, "annotation_id": len(ann) + 1, "annotator": who,
+                        "status": "submitted", "relevance": "relevant", "primary_frame": primary,
+                        "frames": np.array([primary], dtype=object), "tone": rng.choice(["negative", "neutral", "positive"])})
+            for t in cb.targets:
+                st.append({"article_id": f"m{i:03d}", "annotation_id": len(ann), "annotator": who, "status": "submitted",
+                           "target": t.id, "value": "neutral"})
+    gold = gold_labels(pd.DataFrame(ann), pd.DataFrame(st), cb).to_pandas()
+    s = train(pd.DataFrame(arts), gold, None, cb, min_gold=30)
+    assert s.quality["primary_frame"].suggested and s.quality["frames:economic"].suggested
+    assert "tone" not in s.models  # the tone is a coin here: not suggested
+    pred = predictions(s, pd.DataFrame(arts).head(2), cb)[0]
+    names = {r["from_name"] for r in pred["result"]}
+    assert cb.PRIMARY in names and cb.FRAMES in names and cb.TONE not in names
+
+
+def test_push_refuses_predictions_made_for_another_codebook(studio_client, corpus200, tmp_path):
+    from framestance.labelstudio.push import PushError, push
+
+    cb = load(ROOT / "schemas" / "codebook.yaml")
+    ids = pd.read_parquet(corpus200 / "articles.parquet", columns=["article_id"])["article_id"].iloc[:3]
+    preds = tmp_path / "predictions.jsonl"
+    preds.write_text("".join(json.dumps({"article_id": a, "model_version": "suggest-x", "score": 0.9,
+                                         "codebook": GENERIC.fingerprint(), "result": []}) + "\n" for a in ids))
+    name = f"preds-{uuid.uuid4().hex[:6]}"
+    with pytest.raises(PushError, match=r"prediction 0 was made for another codebook .*run `framestance suggest` again"):
+        push(studio_client, corpus200, name, cb, n=3, seed=1, predictions=preds)
+    assert studio_client.find_project(name) is None  # nothing was made
