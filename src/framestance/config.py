@@ -216,5 +216,6 @@ def override(config: Any, **options: Any) -> Any:
     return dataclasses.replace(config, **{k: v for k, v in options.items() if v is not None})
 
 
-__all__ = ["Config", "ConfigError", "StudyConfig", "NormaliseConfig", "SelectConfig", "PullConfig", "QualityConfig", "AggregateConfig", "PublishConfig",
+__all__ = ["Config", "ConfigError", "StudyConfig", "NormaliseConfig", "SelectConfig", "PullConfig", "QualityConfig", "AggregateConfig", "SuggestConfig",
+           "PublishConfig",
            "load_config", "override", "parse_instant"]
