@@ -166,23 +166,30 @@ def queues(studio, studio_client, tmp_path_factory):
     from framestance.labelstudio.accounts import add_local
     from framestance.labelstudio.pull import project_titles
     from framestance.labelstudio.push import push, queue_title
-    from framestance.normalise import normalise
     from framestance.pseudonym import Pseudonymiser
 
     home, _conn = studio
     tag = uuid.uuid4().hex[:6]
     logins = add_local(home, [f"a-{tag}@example.org", f"b-{tag}@example.org"])
-    raw = tmp_path_factory.mktemp("browser-raw")
-    (raw / "article.jsonl").write_text(json.dumps({"url": "https://gazette.example/velmora", "title": TASK["title"],
-                                                   "text": TEXT, "date": "2031-03-04T08:00:00Z",
-                                                   "source_domain": "Velmora Gazette"}) + "\n")
-    corpus = tmp_path_factory.mktemp("browser-corpus")
-    normalise([str(raw)], corpus, retrieved_at=RETRIEVED, workers=1, force=True)
+    corpus = one_article_corpus(tmp_path_factory.mktemp("browser"))
     name = f"browser-{tag}"
     push(studio_client, corpus, name, CB, annotators=[lg.email for lg in logins], overlap=2,
          pseudonym=Pseudonymiser.of_home(home.home).of)
     titles = project_titles(studio_client.projects(name), name)
     return home, [(lg, titles[queue_title(name, lg.pseudonym)]) for lg in logins]
+
+
+def one_article_corpus(folder: Path) -> Path:
+    """The normalised corpus of TASK's one article, in FOLDER/corpus."""
+    from framestance.normalise import normalise
+
+    raw = folder / "raw"
+    raw.mkdir()
+    (raw / "article.jsonl").write_text(json.dumps({"url": "https://gazette.example/velmora", "title": TASK["title"],
+                                                   "text": TEXT, "date": "2031-03-04T08:00:00Z",
+                                                   "source_domain": "Velmora Gazette"}) + "\n")
+    normalise([str(raw)], folder / "corpus", retrieved_at=RETRIEVED, workers=1, force=True)
+    return folder / "corpus"
 
 
 def _page(browser, url: str, email: str, password: str, pid: int):
@@ -311,7 +318,6 @@ def test_adjudication_page_shows_each_dispute_where_it_is_answered_and_takes_at_
     from framestance.labelstudio.pull import run as pull
     from framestance.labelstudio.push import push, queue_title
     from framestance.labelstudio.team import Team
-    from framestance.normalise import normalise
     from framestance.pseudonym import Pseudonymiser
     from framestance.validate import load_tables
 
@@ -319,13 +325,7 @@ def test_adjudication_page_shows_each_dispute_where_it_is_answered_and_takes_at_
     tag = uuid.uuid4().hex[:6]
     c, d = add_local(home, [f"c-{tag}@example.org", f"d-{tag}@example.org"])
     judge = Team(home.home).add([f"judge-{tag}@example.org"], role="adjudicator")[0]
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    (raw / "article.jsonl").write_text(json.dumps({"url": "https://gazette.example/velmora", "title": TASK["title"],
-                                                   "text": TEXT, "date": "2031-03-04T08:00:00Z",
-                                                   "source_domain": "Velmora Gazette"}) + "\n")
-    corpus = tmp_path / "corpus"
-    normalise([str(raw)], corpus, retrieved_at=RETRIEVED, workers=1, force=True)
+    corpus = one_article_corpus(tmp_path)
     name = f"adjudicate-{tag}"
     push(studio_client, corpus, name, CB, annotators=[c.email, d.email], overlap=2,
          pseudonym=Pseudonymiser.of_home(home.home).of)
@@ -422,20 +422,13 @@ def test_a_codebook_of_yes_no_questions_on_the_labeling_page(studio, studio_clie
     from framestance.labelstudio.accounts import add_local
     from framestance.labelstudio.pull import project_titles, scrub, tables_from_snapshot
     from framestance.labelstudio.push import push, queue_title
-    from framestance.normalise import normalise
     from framestance.pseudonym import Pseudonymiser
 
     generic = load(ROOT / "schemas" / "codebooks" / "generic-frames.yaml")
     home, _conn = studio
     tag = uuid.uuid4().hex[:6]
     (login,) = add_local(home, [f"q-{tag}@example.org"])
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    (raw / "article.jsonl").write_text(json.dumps({"url": "https://gazette.example/velmora", "title": TASK["title"],
-                                                   "text": TEXT, "date": "2031-03-04T08:00:00Z",
-                                                   "source_domain": "Velmora Gazette"}) + "\n")
-    corpus = tmp_path / "corpus"
-    normalise([str(raw)], corpus, retrieved_at=RETRIEVED, workers=1, force=True)
+    corpus = one_article_corpus(tmp_path)
     name = f"questions-{tag}"
     pseudo = Pseudonymiser.of_home(home.home)
     push(studio_client, corpus, name, generic, annotators=[login.email], overlap=1, pseudonym=pseudo.of)

@@ -111,11 +111,16 @@ class Annotations(_Table):
         return df["created_at"].isna() | df["updated_at"].isna() | (df["created_at"] <= df["updated_at"])
 
 
-class Stances(_Table):
+class _OfAnnotation(_Table):
+    """A table with rows that belong to an annotation (stances, answers)."""
+
     article_id: Series[str]
     annotation_id: Series[pd.Int64Dtype]
     annotator: Series[str] = pa.Field(str_matches=PSEUDONYM)
     status: Series[str] = pa.Field(isin=STATUSES)
+
+
+class Stances(_OfAnnotation):
     target: Series[str]
     value: Series[str] = pa.Field(nullable=True)
 
@@ -135,11 +140,7 @@ class Spans(_Ranges):
     text: Series[str] = pa.Field(nullable=True)
 
 
-class Answers(_Table):
-    article_id: Series[str]
-    annotation_id: Series[pd.Int64Dtype]
-    annotator: Series[str] = pa.Field(str_matches=PSEUDONYM)
-    status: Series[str] = pa.Field(isin=STATUSES)
+class Answers(_OfAnnotation):
     question: Series[str]
     answer: Series[str]
 
