@@ -153,3 +153,23 @@ def test_the_pipeline_follows_the_codebook(sample, tmp_path, monkeypatch):
     manifest = json.loads((path / "MANIFEST.json").read_text())
     assert manifest["files"]
     assert Path(path / "codebook.yaml").read_text() == GENERIC.read_text()
+
+
+def test_the_adjudication_page_shows_each_question_s_answers(sample):
+    """A codebook of questions on the adjudication page: a vote line per question (agreed answers
+    filled in), none for a primary frame, frames, tone or stance it does not have."""
+    from framestance.labelstudio.adjudicate import votes
+
+    ids = sorted(pq.read_table(sample / "corpus" / "articles.parquet", columns=["article_id"])["article_id"].to_pylist())
+    t = tables_from_tasks(synthetic_tasks(ids[:2]), CB)
+    shown = votes(t["annotations"].to_pandas(), t["stances"].to_pandas(), CB, t["answers"].to_pandas())
+    data, agreed = shown[ids[0]]["data"], shown[ids[0]]["agreed"]
+    assert {k for k in data if k.startswith("vote_q_")} == {f"vote_q_{q}" for q in CB.question_ids()}
+    assert not {"vote_primary_frame", "vote_frames", "vote_tone"} & set(data)
+    xml = labeling_config(CB, votes=True)
+    assert all(f"${k}" in xml for k in data)  # every line has its place on the page
+    answers = {(a["annotator"], a["question"]): a["answer"] for a in t["answers"].to_pylist() if a["article_id"] == ids[0]}
+    for item in agreed:
+        q = item["from_name"].removeprefix("q_")
+        given = {v for (who, qq), v in answers.items() if qq == q}
+        assert given == {item["value"]["choices"][0].lower()} and data[f"vote_q_{q}"].startswith("✔ agreed")

@@ -79,13 +79,15 @@ def vote_line(control: str, given: dict[str, Any], shown: Callable[[Any], str]) 
     return "✖ disputed: " + " · ".join(f"{x} {shown(v)}" for x, v in given.items()), None
 
 
-def votes(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook) -> dict[str, dict]:
+def votes(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook,
+          answers: pd.DataFrame | None = None) -> dict[str, dict]:
     """article -> {"data": the task's vote lines, "agreed": the result items all annotators agree on}.
 
     Data: `vote_who` ("A = ann-..., B = ann-...") and, for every control in the interface's order,
     `vote_<control>` (`vote_line`). A label counts as agreed when at least two annotators gave it
     and nobody gave another; frames when their sets are equal. Annotators who found the article
-    not about the issue gave no other label."""
+    not about the issue gave no other label. Only the controls the codebook's page has: a codebook
+    of questions has a line per question (`answers`), no primary frame or frames to tick."""
     frames = {f.id: f.name for f in cb.frames}
     tones = {t.id: t.name for t in cb.tone}
     values = {v.id: v.name for v in cb.stance_values}
@@ -94,6 +96,11 @@ def votes(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook) -> dic
     ann = ann.assign(relevant=is_relevant(ann)).sort_values(["article_id", "annotator", "annotation_id"])
     st = submitted(stances)
     stance_of = {(a, t): values.get(v, v) for a, t, v in zip(st["annotation_id"], st["target"], st["value"])}
+    an = submitted(answers) if answers is not None else None
+    answer_of = {} if an is None else {(a, q): v.capitalize() for a, q, v in zip(an["annotation_id"], an["question"], an["answer"])}
+    on_page = {cb.RELEVANCE, *((cb.PRIMARY,) if cb.primary and not cb.questions else ()),
+               *((cb.FRAMES,) if not cb.questions else ()), *((cb.TONE,) if cb.tone else ()),
+               *(cb.stance_control(t.id) for t in cb.targets), *(cb.question_control(q.id) for q in cb.questions)}
     out: dict[str, dict] = {}
     for article, group in ann.groupby("article_id", sort=True):
         rows = group.drop_duplicates("annotator", keep="last").to_dict("records")  # each annotator's latest
@@ -109,7 +116,10 @@ def votes(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook) -> dic
             (cb.TONE, {letter[r["annotator"]]: tones.get(r["tone"], r["tone"]) for r in coded if r["tone"] is not None}, str),
             *((cb.stance_control(t.id), {letter[r["annotator"]]: stance_of[(r["annotation_id"], t.id)] for r in coded
                                          if (r["annotation_id"], t.id) in stance_of}, str) for t in cb.targets),
+            *((cb.question_control(q.id), {letter[r["annotator"]]: answer_of[(r["annotation_id"], q.id)] for r in coded
+                                           if (r["annotation_id"], q.id) in answer_of}, str) for q in cb.questions),
         ]
+        asked = [x for x in asked if x[0] in on_page]
         data = {"vote_who": "Annotators: " + ", ".join(f"{x} = {a}" for a, x in letter.items())}
         agreed = []
         for control, given, shown in asked:
@@ -150,7 +160,9 @@ def push_round(client: Client, corpus_dir: Path, gold_dir: Path, annotations_dir
     missing = [a for a in report.selected if a not in by_id]
     if missing:
         raise AdjudicateError(f"gold labels for articles not in {corpus_dir}: {', '.join(missing[:5])}")
-    shown = votes(pq.read_table(paths["annotations"]).to_pandas(), pq.read_table(paths["stances"]).to_pandas(), cb)
+    answers_path = Path(annotations_dir) / "answers.parquet"
+    shown = votes(pq.read_table(paths["annotations"]).to_pandas(), pq.read_table(paths["stances"]).to_pandas(), cb,
+                  pq.read_table(answers_path).to_pandas() if answers_path.exists() else None)
     config = labeling_config(cb, votes=True)
     check_config(config)
     push_report = PushReport()
