@@ -8,8 +8,8 @@ suggested answers imply (by the codebook's rule) against each annotator's frame,
 bootstrap interval over articles, and the best constant predictor's; which frames `suggest` would
 have suggested (its cross-validated check); and the actions an annotator would save by keeping
 each correct suggested answer (one click per question). Then, with --scale N, the time to train
-and to suggest at N gold articles (texts resampled from framing-dev and extraction-dev, labels
-drawn at framing-dev's rates).
+and to suggest at N gold articles (texts resampled from framing-dev and extraction-dev, each
+answered as framing-dev published its source, one answer in ten flipped).
 
     .venv/bin/python scripts/bench_suggest.py [--plot docs/suggest-rounds.png] [--scale 100000]
 """
@@ -132,7 +132,8 @@ def plot(results: list[dict], path: Path) -> None:
 
 def scale(n: int, seed: int = 0) -> dict:
     """Train and suggest at N gold articles: texts resampled from the real articles (framing-dev
-    and extraction-dev bodies), each question's answer drawn at its framing-dev rate."""
+    and extraction-dev bodies, a marker word added to each copy), answered as framing-dev
+    published the source."""
     rows = load()
     texts = list(articles_table()["text"])
     dev = ROOT.parent / "shared" / "extraction-dev"
@@ -144,14 +145,17 @@ def scale(n: int, seed: int = 0) -> dict:
         if isinstance(body, str) and len(body) > 400:
             texts.append(body)
     rng = np.random.default_rng(seed)
-    rate = {q: np.mean([r["published"][q] == "yes" for r in rows]) for q in CB.question_ids()}
     ids = [f"s{i:06d}" for i in range(n)]
     pick = rng.integers(0, len(texts), n)
     arts = pd.DataFrame({"article_id": ids, "title": [f"story {i}" for i in range(n)],
                          "text": [texts[j] + f" ref{i}" for i, j in enumerate(pick)], "duplicate_of": None})
+    # each copy answered as framing-dev published its source (an extraction-dev text: all no), one answer in
+    # ten flipped: labels a model can learn, at the data set's rates
+    published = [r["published"] for r in rows]
     ans = pd.DataFrame([{"article_id": a, "annotation_id": i * 100 + k, "annotator": "a1", "status": "submitted",
-                         "question": q, "answer": "yes" if rng.random() < rate[q] else "no"}
-                        for i, a in enumerate(ids) for k, q in enumerate(CB.question_ids())])
+                         "question": q, "answer": "yes" if ((j < len(published) and published[j][q] == "yes")
+                                                            != (rng.random() < 0.1)) else "no"}
+                        for i, (a, j) in enumerate(zip(ids, pick)) for k, q in enumerate(CB.question_ids())])
     gold = pd.DataFrame({"article_id": ids, "relevance": "relevant", "frames": [[] for _ in ids],
                          "frames_unresolved": [[] for _ in ids]})
     t = time.perf_counter()

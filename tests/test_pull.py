@@ -79,3 +79,22 @@ def test_not_about_the_issue_drops_the_labels_given_before_the_box_hid_them(tmp_
     assert by_id[2]["relevance"] == "relevant"  # a draft without the box
     assert {r["annotation_id"] for r in tables["stances"]} == {12}
     assert {r["annotation_id"] for r in tables["spans"]} == {12}
+
+
+def test_processes_starting_at_once_share_one_pseudonym_key(tmp_path):
+    """Two pushes at once on a new home once left one of them without a key (it read the file the
+    other had created but not yet written): every process reads the one key, never an empty one."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    for round_ in range(5):
+        home = tmp_path / f"h{round_}"
+        with ctx.Pool(8) as pool:
+            keys = pool.map(_key_of, [home] * 8)
+        assert len(set(keys)) == 1 and len(keys[0]) == 64, keys
+        assert (home / "pseudonym.key").stat().st_mode & 0o777 == 0o600
+        assert [p.name for p in home.iterdir()] == ["pseudonym.key"]  # no temporary file left
+
+
+def _key_of(home):
+    return Pseudonymiser.of_home(home).key.decode()

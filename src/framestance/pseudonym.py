@@ -16,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 
 from .io import atomic_write
@@ -40,10 +41,21 @@ class Pseudonymiser:
             self.key = env.encode()
         else:
             if not key_file.exists():
+                # written whole to a file of its own, then linked into place: the link appears with its
+                # content or not at all, so a second process at the same moment reads the same key, never
+                # an empty file, and never writes another
                 key_file.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(secrets.token_hex(32) + "\n")
+                fd, tmp = tempfile.mkstemp(dir=key_file.parent, prefix=f".{key_file.name}.")
+                try:
+                    with os.fdopen(fd, "w") as fh:
+                        fh.write(secrets.token_hex(32) + "\n")
+                    os.chmod(tmp, 0o600)
+                    try:
+                        os.link(tmp, key_file)
+                    except FileExistsError:
+                        pass  # another process made it first: theirs is the key
+                finally:
+                    os.unlink(tmp)
             self.key = key_file.read_text().strip().encode()
         self.mapping: dict[str, str] = {}
         if mapping_file.exists():

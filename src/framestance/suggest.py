@@ -7,10 +7,10 @@ TF-IDF of title and text (words and word pairs) with a class-balanced logistic r
 (scikit-learn), on the relevant articles whose gold label on that dimension is decided. Its quality
 is measured before anything is suggested: out-of-fold predictions of a stratified k-fold, macro-F1
 over the dimension's classes with a 95 % interval (a bootstrap over articles, 1,000 resamples), beside
-the best constant predictor's (always the same label: for a yes/no dimension, always yes or always
-no, whichever scores higher; over three or more classes, where a constant scores near nothing,
-chance: 1/k, a guess by the classes' shares, if higher), and the interval of the difference on the
-same resamples. A dimension
+the better of the best constant predictor (always the same label: for a yes/no dimension, always
+yes or always no, whichever scores higher) and chance (a guess by the classes' shares, macro-F1
+1/k: 0.5 for yes/no; a constant scores below it, so a model that learnt nothing but the shares
+would beat a constant), and the interval of the difference on the same resamples. A dimension
 is suggested only when that difference's interval lies above 0. Too little gold (fewer than
 `min_gold` relevant articles with a decided label) is refused, naming the minimum.
 
@@ -162,9 +162,11 @@ def _quality(y: np.ndarray, oof: np.ndarray, k: int, seed: int) -> Quality:
     rng = np.random.default_rng(seed)
     W = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(int(PARAMS["resamples"]))]).astype(float)  # type: ignore[call-overload]
     m, b = _macro_f1(y, oof, k, W), _macro_f1(y, np.full(n, best), k, W)
-    if k > 2:  # over three or more classes a constant scores near nothing: chance (a guess by the classes' shares,
-        chance = 1 / len(np.unique(y))  # macro-F1 1/k) is the bar there, whichever is higher
-        base, b = max(base, chance), np.maximum(b, chance)
+    # a constant scores below chance on macro-F1 (always "no" at 30 % yes: 0.41), and a model that learnt
+    # nothing but the classes' shares scores chance (a guess by the shares: macro-F1 1/k, 0.5 for yes/no):
+    # the bar is whichever is higher, so that a model with no information is never suggested
+    chance = 1 / len(np.unique(y))
+    base, b = max(base, chance), np.maximum(b, chance)
     pct = lambda x: [round(float(np.nanpercentile(x, 2.5)), 4), round(float(np.nanpercentile(x, 97.5)), 4)]  # noqa: E731
     diff = pct(m - b)
     return Quality(n, round(model, 4), pct(m), str(best), round(base, 4), pct(b), diff, diff[0] > 0)
