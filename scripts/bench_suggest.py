@@ -88,7 +88,7 @@ def replay(seed: int = 0) -> list[dict]:
             truth = np.array([int(frame in CB.frames_of(own[p])) for p in pairs])
             yes_of = {p: {q for q in of if predicted[f"question:{q}"][p[0]] == CB.YES} for p in pairs}
             pred = np.array([int(frame in CB.frames_of(yes_of[p])) for p in pairs])
-            q = _quality(truth, pred, 2, seed) if len(np.unique(truth)) > 1 else None
+            q = _quality(truth, pred, [CB.NO, CB.YES], seed) if len(np.unique(truth)) > 1 else None
             cv = s.quality.get(f"frames:{frame}")
             per_frame[frame] = {"n": len(pairs), "macro_f1": q and q.macro_f1, "ci95": q and q.ci95,
                                 "constant": q and q.baseline_macro_f1, "above_constant": bool(q and q.suggested),

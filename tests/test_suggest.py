@@ -137,3 +137,34 @@ def test_push_refuses_predictions_made_for_another_codebook(studio_client, corpu
     with pytest.raises(PushError, match=r"prediction 0 was made for another codebook .*run `framestance suggest` again"):
         push(studio_client, corpus200, name, cb, n=3, seed=1, predictions=preds)
     assert studio_client.find_project(name) is None  # nothing was made
+
+
+def test_the_command_writes_metrics_predictions_and_models_and_refuses_too_little_gold(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from framestance.cli import app
+
+    arts, ann, answers = study(100)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "gold").mkdir()
+    (tmp_path / "annotations").mkdir()
+    arts.to_parquet(tmp_path / "corpus" / "articles.parquet")
+    answers.to_parquet(tmp_path / "annotations" / "answers.parquet")
+    monkeypatch.chdir(tmp_path)
+    codebook = str(ROOT / "schemas" / "codebooks" / "generic-frames.yaml")
+    args = ["suggest", "--corpus", "corpus", "--gold", "gold", "--annotations", "annotations", "--codebook", codebook]
+    few = gold_labels(ann[ann["article_id"].isin(arts["article_id"].iloc[:10])], NO_STANCES, GENERIC)
+    import pyarrow.parquet as pq
+
+    pq.write_table(few, tmp_path / "gold" / "gold.parquet")
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and "at least 30 relevant articles" in res.output and "the gold has 10" in res.output
+    assert not (tmp_path / "metrics").exists() and not (tmp_path / "corpus" / "suggest").exists()  # nothing written
+    pq.write_table(gold_labels(ann[ann["article_id"].isin(arts["article_id"].iloc[:80])], NO_STANCES, GENERIC),
+                   tmp_path / "gold" / "gold.parquet")
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((tmp_path / "metrics" / "suggest.json").read_text())
+    assert metrics["dimensions"]["question:co1"]["suggested"] is True
+    lines = (tmp_path / "corpus" / "suggest" / "predictions.jsonl").read_text().splitlines()
+    assert len(lines) == 20 and "question:co1" in res.output and "chance" in res.output

@@ -154,8 +154,10 @@ def _macro_f1(y: np.ndarray, pred: np.ndarray, k: int, weights: np.ndarray | Non
     return np.nanmean(np.vstack(scores), axis=0)
 
 
-def _quality(y: np.ndarray, oof: np.ndarray, k: int, seed: int) -> Quality:
-    n = len(y)
+def _quality(y: np.ndarray, oof: np.ndarray, classes: list[str], seed: int) -> Quality:
+    """Macro-F1 of the out-of-fold predictions against the bar (`baseline_label`: "always <label>"
+    or "chance"), with bootstrap intervals over articles and of their difference."""
+    k, n = len(classes), len(y)
     model = float(_macro_f1(y, oof, k)[0])
     constants = [(c, float(_macro_f1(y, np.full(n, c), k)[0])) for c in range(k) if (y == c).any()]
     best, base = max(constants, key=lambda x: (x[1], -x[0]))
@@ -166,10 +168,11 @@ def _quality(y: np.ndarray, oof: np.ndarray, k: int, seed: int) -> Quality:
     # nothing but the classes' shares scores chance (a guess by the shares: macro-F1 1/k, 0.5 for yes/no):
     # the bar is whichever is higher, so that a model with no information is never suggested
     chance = 1 / len(np.unique(y))
+    bar = f"always {classes[best]}" if base >= chance else "chance"
     base, b = max(base, chance), np.maximum(b, chance)
     pct = lambda x: [round(float(np.nanpercentile(x, 2.5)), 4), round(float(np.nanpercentile(x, 97.5)), 4)]  # noqa: E731
     diff = pct(m - b)
-    return Quality(n, round(model, 4), pct(m), str(best), round(base, 4), pct(b), diff, diff[0] > 0)
+    return Quality(n, round(model, 4), pct(m), bar, round(base, 4), pct(b), diff, diff[0] > 0)
 
 
 def version_of(dims: list[Dimension], cb: Codebook, seed: int) -> str:
@@ -223,7 +226,7 @@ def train(articles: pd.DataFrame, gold: pd.DataFrame, answers: pd.DataFrame | No
                 oof[te] = clf.fit(X[tr], y[tr]).predict(X[te])
         else:  # a class with a single example: no fold can hold it out, so no estimate of quality
             oof[:] = np.bincount(y).argmax()
-        quality[d.name] = q = _quality(y, oof, len(d.classes), seed)
+        quality[d.name] = q = _quality(y, oof, d.classes, seed)
         held_out[d.name] = {a: d.classes[int(c)] for a, c in zip(arts, oof)}
         if q.suggested:
             clf = LogisticRegression(C=PARAMS["C"], class_weight="balanced", max_iter=2000, random_state=seed)
@@ -262,7 +265,7 @@ def frame_quality(held_out: Mapping[str, Mapping[str, str]], gold: pd.DataFrame,
     for frame, (arts, y, pred) in implied_frames(held_out, gold, cb).items():
         if len(arts) < 2 or len(np.unique(y)) < 2:
             continue
-        q = _quality(y, pred, 2, seed)
+        q = _quality(y, pred, [cb.NO, cb.YES], seed)
         rule = next(of for f, _k, of in cb.rules if f == frame)
         q.suggested = q.suggested and all(f"question:{x}" in suggested for x in rule)
         out[f"frames:{frame}"] = q

@@ -49,11 +49,11 @@ def suggest(
     except (FramestanceError, FileNotFoundError) as exc:
         fail(str(exc))
     table = Table(title=f"suggestions ({s.version}): cross-validated macro-F1, 95% interval", show_header=True)
-    for col in ("dimension", "n", "model", "best constant", "model - constant", "suggested"):
+    for col in ("dimension", "n", "model", "bar (best constant or chance)", "model - bar", "suggested"):
         table.add_column(col, justify="left" if col == "dimension" else "right")
     for name, q in sorted(s.quality.items()):
         table.add_row(name, str(q.n), f"{q.macro_f1:.2f} [{q.ci95[0]:.2f}, {q.ci95[1]:.2f}]",
-                      f"{q.baseline_macro_f1:.2f} ({s.dimensions[name].classes[int(q.baseline_label)]})",
+                      f"{q.baseline_macro_f1:.2f} ({q.baseline_label})",
                       f"[{q.difference_ci95[0]:+.2f}, {q.difference_ci95[1]:+.2f}]", "yes" if q.suggested else "no")
     out_console.print(table)
     out_console.print(f"{len(preds)} predictions -> {paths['predictions']}; metrics -> {paths['metrics']}; "
