@@ -90,8 +90,12 @@ def replay(seed: int = 0) -> list[dict]:
             pred = np.array([int(frame in CB.frames_of(yes_of[p])) for p in pairs])
             q = _quality(truth, pred, [CB.NO, CB.YES], seed) if len(np.unique(truth)) > 1 else None
             cv = s.quality.get(f"frames:{frame}")
+            constant = max(float(np.mean(truth)), 1 - float(np.mean(truth)))  # the best constant's macro-F1:
+            constant = round(constant / (1 + constant), 4)  # F1 of the class it always says, halved
             per_frame[frame] = {"n": len(pairs), "macro_f1": q and q.macro_f1, "ci95": q and q.ci95,
-                                "constant": q and q.baseline_macro_f1, "above_constant": bool(q and q.suggested),
+                                "bar": q and q.baseline_macro_f1, "constant": constant,
+                                "above_bar": bool(q and q.suggested),
+                                "above_constant": bool(q and q.ci95[0] > constant),
                                 "suggested_by_cv": bool(cv and cv.suggested)}
         kept = [sum(predicted[f"question:{q}"][a] == (CB.YES if q in own[(a, who)] else CB.NO) for q in suggested_q)
                 for a, who in pairs]
@@ -118,12 +122,13 @@ def plot(results: list[dict], path: Path) -> None:
         ys = [r["frames"][frame]["macro_f1"] for r in done if r["frames"][frame]["macro_f1"] is not None]
         lo = [r["frames"][frame]["ci95"][0] for r in done if r["frames"][frame]["macro_f1"] is not None]
         hi = [r["frames"][frame]["ci95"][1] for r in done if r["frames"][frame]["macro_f1"] is not None]
-        base = [r["frames"][frame]["constant"] for r in done if r["frames"][frame]["macro_f1"] is not None]
+        base = [r["frames"][frame]["bar"] for r in done if r["frames"][frame]["macro_f1"] is not None]
         line = ax.errorbar(xs, ys, yerr=[np.subtract(ys, lo), np.subtract(hi, ys)], marker="o", capsize=2, label=frame)
         ax.plot(xs, base, ls=":", color=line[0].get_color())
     ax.set_xlabel(f"round ({ROUND} articles each; trained on the gold of the rounds before)")
     ax.set_ylabel("macro-F1 against each annotator's frame")
-    ax.set_title("framing-dev, generic frames: suggested answers' implied frames (dotted: best constant)", fontsize=9)
+    ax.set_title("framing-dev, generic frames: the frames suggested answers imply\n(dotted: the bar, the better of "
+                 "the best constant predictor and chance)", fontsize=9)
     ax.set_ylim(0.2, 1.0)
     ax.legend(fontsize=7, ncol=5, loc="lower right")
     fig.tight_layout()

@@ -197,6 +197,7 @@ def train(articles: pd.DataFrame, gold: pd.DataFrame, answers: pd.DataFrame | No
     ids = sorted({a for d in dims for a in d.labels if a in docs_of})
     vec = TfidfVectorizer(ngram_range=PARAMS["ngram_range"], min_df=PARAMS["min_df"],
                           max_features=PARAMS["max_features"], sublinear_tf=PARAMS["sublinear_tf"], dtype=np.float32)
+    # one vocabulary from every gold article's text (no label goes into it), shared by the folds and models
     X_all = vec.fit_transform([docs_of[a] for a in ids])
     vec.vocabulary_ = {term: int(col) for term, col in vec.vocabulary_.items()}  # plain ints: skops stores them fast
     if hasattr(vec, "stop_words_"):
