@@ -1,7 +1,10 @@
 """The codebook (`schemas/codebook.yaml`): the single source of every label.
 
 Everything that names a label (the Label Studio interface, pull's tables, validation, the dataset
-card, ClassLabel features) reads it through this module.
+card, ClassLabel features) reads it through this module. Relevance and frames are required; a
+primary frame (`primary_frame: false` turns it off), tone and stance are optional; frames can
+come from yes/no `questions`, each frame present when at least K of its questions are answered
+yes (`rule: {at_least: K, of: [...]}`).
 """
 
 from __future__ import annotations

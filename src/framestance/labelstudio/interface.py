@@ -89,7 +89,11 @@ def labeling_config(cb: Codebook, votes: bool = False) -> str:
     it on one line under its heading, in the controls' order, marked agreed or disputed
     (`$vote_<control>`, made by adjudicate.votes), and a line above the title says who is who
     (`$vote_who`); agreed labels come filled in (a prediction), so a dispute is decided where it is
-    answered."""
+    answered.
+
+    A codebook of another shape gets only what it has: no primary frame, tone or stance controls
+    where it has none; with `questions`, one row per question (Yes / No, required, the question as
+    the hint) instead of the frame controls, its frames following by rule in `pull`."""
     from xml.sax.saxutils import escape
 
     def attrs(**kw) -> str:
