@@ -471,3 +471,54 @@ def test_a_codebook_of_yes_no_questions_on_the_labeling_page(studio, studio_clie
     assert ann["frames"] == ["conflict", "morality"] and ann["primary_frame"] is None and ann["tone"] is None
     answers = {a["question"]: a["answer"] for a in tables["answers"].to_pylist()}
     assert answers == {q.id: "yes" if q.id in yes else "no" for q in generic.questions}
+
+
+def test_a_suggestion_is_on_the_page_of_the_suggested_arm_only(studio, studio_client, tmp_path):
+    """push --predictions in a real browser: the annotator drawn into the suggested arm opens the
+    task with the suggested label filled in (Label Studio's pre-annotation); the one drawn into the
+    control arm sees nothing filled in. Screenshot: docs/suggested-1366x768.png via
+    FRAMESTANCE_SCREENSHOTS."""
+    from framestance.labelstudio.accounts import add_local
+    from framestance.labelstudio.pull import project_titles
+    from framestance.labelstudio.push import push, queue_title, suggested
+    from framestance.pseudonym import Pseudonymiser
+
+    home, _conn = studio
+    corpus = one_article_corpus(tmp_path)
+    article = json.loads(json.dumps(__import__("pyarrow.parquet", fromlist=["x"]).read_table(
+        corpus / "articles.parquet", columns=["article_id"]).to_pylist()))[0]["article_id"]
+    # two annotators whose draws differ on this article (seed 0, share 0.5)
+    logins = []
+    while len(logins) < 2:
+        (login,) = add_local(home, [f"s-{uuid.uuid4().hex[:6]}@example.org"])
+        arm = suggested(0, login.pseudonym, article, 0.5)
+        if not any(suggested(0, x.pseudonym, article, 0.5) == arm for x in logins):
+            logins.append(login)
+    preds = tmp_path / "predictions.jsonl"
+    preds.write_text(json.dumps({"article_id": article, "model_version": "suggest-browser", "score": 0.9,
+                                 "codebook": CB.fingerprint(), "result": [
+                                     {"from_name": CB.TONE, "to_name": "text", "type": "choices",
+                                      "value": {"choices": ["negative"]}}]}) + "\n")
+    name = f"suggested-{uuid.uuid4().hex[:6]}"
+    push(studio_client, corpus, name, CB, annotators=[x.email for x in logins], overlap=2,
+         pseudonym=Pseudonymiser.of_home(home.home).of, predictions=preds, suggest_share=0.5)
+    titles = project_titles(studio_client.projects(name), name)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM),
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            seen = {}
+            for login in logins:
+                page = _page(browser, studio[1].url, login.email, login.password, titles[queue_title(name, login.pseudonym)])
+                tone = page.locator(".fs-col2 .lsf-choices").first
+                seen[suggested(0, login.pseudonym, article, 0.5)] = [
+                    tone.locator(".ant-radio-wrapper").nth(i).locator("input").is_checked() for i in range(3)]
+                if suggested(0, login.pseudonym, article, 0.5):
+                    page.screenshot(path=str(tmp_path / "suggested-1366x768.png"))
+        finally:
+            browser.close()
+    negative = [t.id for t in CB.tone].index("negative")
+    assert seen[True] == [i == negative for i in range(3)], seen  # the suggestion, filled in
+    assert seen[False] == [False, False, False], seen  # the control arm: nothing
+    if os.environ.get("FRAMESTANCE_SCREENSHOTS"):
+        shutil.copy(tmp_path / "suggested-1366x768.png", os.environ["FRAMESTANCE_SCREENSHOTS"])

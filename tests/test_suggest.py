@@ -18,7 +18,7 @@ from framestance.codebook import load
 from framestance.labelstudio.interface import config_labels, labeling_config
 from framestance.suggest import SuggestError, predictions, train, unlabelled, write
 
-from .conftest import ROOT, prose
+from .conftest import ROOT, choices_result, prose
 
 GENERIC = load(ROOT / "schemas" / "codebooks" / "generic-frames.yaml")
 NO_STANCES = pd.DataFrame({c: pd.Series(dtype=object) for c in ("article_id", "annotator", "status", "target", "value")}
@@ -168,3 +168,54 @@ def test_the_command_writes_metrics_predictions_and_models_and_refuses_too_littl
     assert metrics["dimensions"]["question:co1"]["suggested"] is True
     lines = (tmp_path / "corpus" / "suggest" / "predictions.jsonl").read_text().splitlines()
     assert len(lines) == 20 and "question:co1" in res.output and "chance" in res.output
+
+
+def test_each_assignment_is_drawn_into_an_arm_and_pull_records_it(studio, studio_client, corpus200, tmp_path):
+    """Two annotators' blind queues, predictions for every article, share 0.5: only the suggested
+    arm's tasks carry the prediction, every predicted task says its arm, the draw is the seeded
+    one (per annotator and article: one article can be suggested to A and not to B), and pull
+    records on each annotation whether it was suggested and what the suggestion was."""
+    from framestance.labelstudio.accounts import add_local
+    from framestance.labelstudio.pull import project_titles, scrub, tables_from_snapshot
+    from framestance.labelstudio.push import push, queue_title, suggested
+    from framestance.pseudonym import Pseudonymiser
+
+    cb = load(ROOT / "schemas" / "codebook.yaml")
+    home, _conn = studio
+    tag = uuid.uuid4().hex[:6]
+    a, b = add_local(home, [f"arm-a-{tag}@example.org", f"arm-b-{tag}@example.org"])
+    ids = sorted(pd.read_parquet(corpus200 / "articles.parquet", columns=["article_id"])["article_id"])[:200]
+    preds = tmp_path / "predictions.jsonl"
+    choice = {"from_name": cb.TONE, "to_name": "text", "type": "choices", "value": {"choices": ["negative"]}}
+    preds.write_text("".join(json.dumps({"article_id": x, "model_version": "suggest-test", "score": 0.8,
+                                         "codebook": cb.fingerprint(), "result": [choice]}) + "\n" for x in ids))
+    name = f"arms-{tag}"
+    pseudo = Pseudonymiser.of_home(home.home)
+    report = push(studio_client, corpus200, name, cb, n=12, seed=3, annotators=[a.email, b.email], overlap=2,
+                  pseudonym=pseudo.of, predictions=preds, suggest_share=0.5)
+    assert sum(report.arms.values()) == 24 and 0 < report.arms["suggested"] < 24
+    titles = project_titles(studio_client.projects(name), name)
+    split = set()
+    for login in (a, b):
+        tasks = json.loads(studio_client.export_snapshot(titles[queue_title(name, login.pseudonym)]))
+        assert len(tasks) == 12
+        for t in tasks:
+            art, arm = t["data"]["article_id"], t["data"]["framestance_arm"]
+            assert (arm == "suggested") == suggested(3, login.pseudonym, art, 0.5)  # the seeded draw
+            assert bool(t["predictions"]) == (arm == "suggested")  # exactly the suggested arm has it
+            split.add((art, arm))
+            if arm == "suggested":
+                studio_client.annotate(t["id"], choices_result(cb, "economic", "negative", "favor"),
+                                       studio_client.users()[login.email])
+            else:
+                studio_client.annotate(t["id"], choices_result(cb, "economic", "neutral", "favor"),
+                                       studio_client.users()[login.email])
+        after = tables_from_snapshot(scrub(studio_client.export_snapshot(titles[queue_title(name, login.pseudonym)]),
+                                           pseudo.of), cb)["annotations"].to_pylist()
+        assert len(after) == 12
+        for r in after:
+            assert r["suggested"] == suggested(3, login.pseudonym, r["article_id"], 0.5)
+            assert (r["suggestion"] == json.dumps({cb.TONE: ["negative"]})) == r["suggested"]
+            assert r["tone"] == ("negative" if r["suggested"] else "neutral")
+    arts_both_ways = {x for x, arm in split if (x, "suggested") in split and (x, "control") in split}
+    assert arts_both_ways  # an article suggested to one annotator and not to the other

@@ -105,6 +105,7 @@ class AggregateConfig:
 class SuggestConfig:
     min_gold: int = 30  # relevant articles with a decided gold label a model needs (fewer: refused)
     seed: int = 0
+    share: float = 0.5  # push --predictions: the share of (annotator, article) assignments shown the suggestion
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,10 @@ ANNOTATION = pa.schema(
         pa.field("primary_frame", pa.string()),
         pa.field("frames", pa.list_(pa.string()), nullable=False),
         pa.field("tone", pa.string()),
+        # the randomised control arm of suggestions: shown one (true), not (false), no arm drawn (null),
+        # and what it said (JSON: control -> its labels)
+        pa.field("suggested", pa.bool_()),
+        pa.field("suggestion", pa.string()),
     ]
 )
 

@@ -102,6 +102,9 @@ class Annotations(_Table):
     primary_frame: Series[str] = pa.Field(nullable=True)
     frames: Series[object]
     tone: Series[str] = pa.Field(nullable=True)
+    # tables pulled before the control arm of suggestions have no such columns
+    suggested: Optional[Series[object]] = pa.Field(nullable=True)  # bool or null (an all-null column reads as object)
+    suggestion: Optional[Series[str]] = pa.Field(nullable=True)
 
     class Config:
         unique = ["status", "annotation_id"]  # drafts have ids of their own

@@ -77,13 +77,14 @@ def push(
                          overlap_share=overlap_share, predictions=predictions,
                          annotators=annotators.split(",") if annotators else None, pseudonym=pseudo.of, lock_dir=home,
                          gold_rate=gold_rate, selected=chosen, team=Team(home),
+                         suggest_share=settings().suggest.share,
                          waiting=lambda m: err_console.print(m, highlight=False),
                          progress=lambda d, t: progress.update(task, completed=d, total=t))
         pseudo.save()
         ledger.append(records, project, "push", ledger_entry(
             report, cb, selection_round=(round_no or records_of[-1].round) if chosen is not None else None, n=sample_n,
             seed=seed, stratify=stratify, overlap=overlap, overlap_share=overlap_share, gold_rate=gold_rate,
-            predictions=predictions))
+            predictions=predictions, suggest_share=settings().suggest.share if predictions else None))
     except FramestanceError as exc:
         fail(str(exc))
     where = f"{len(report.queues)} annotator queues of {project!r}" if report.queues else f"project {project!r} (id {report.project_id})"
@@ -92,7 +93,8 @@ def push(
     table.add_column("n", justify="right")
     for name, n in [("articles (not duplicates)", report.candidates), ("duplicates skipped", report.skipped_duplicates),
                     ("sampled", report.sampled), ("tasks created", report.created),
-                    ("already pushed", report.already_present), ("changed since pushed", len(report.changed))]:
+                    ("already pushed", report.already_present), ("changed since pushed", len(report.changed)),
+                    *[(f"assignments, {arm} arm", k) for arm, k in sorted(report.arms.items())]]:
         table.add_row(name, str(n))
     out_console.print(table)
     for p, n in report.queues.items():

@@ -64,6 +64,31 @@ class PushReport:
     queues: dict[str, int] = field(default_factory=dict)  # blind mode: pseudonym -> tasks created now
     load: dict[str, int] = field(default_factory=dict)  # blind mode: pseudonym -> tasks assigned in all
     race_duplicates_removed: int = 0
+    arms: dict[str, int] = field(default_factory=dict)  # with predictions: assignments drawn suggested / control
+
+
+def suggested(seed: int, who: str, article_id: str, share: float) -> bool:
+    """The randomised arm of one assignment: whether annotator WHO (a pseudonym; "" in a shared
+    project, where every annotator sees the same task) is shown the suggestion for the article.
+    Seeded, independent of the order of the push, a share `share` of the assignments."""
+    digest = hashlib.sha256(f"framestance-arm:{seed}:{who}:{article_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def _arms(article_ids: list[str], preds: dict[str, list[dict]], who: str, seed: int, share: float,
+          report: PushReport) -> tuple[dict[str, list[dict]], dict[str, dict]]:
+    """The predictions of the suggested arm only, and every predicted article's arm as task data
+    (`framestance_arm`: pull records it on each annotation)."""
+    shown, data = {}, {}
+    for a in article_ids:
+        if a not in preds:
+            continue
+        arm = "suggested" if suggested(seed, who, a, share) else "control"
+        data[a] = {"framestance_arm": arm}
+        report.arms[arm] = report.arms.get(arm, 0) + 1
+        if arm == "suggested":
+            shown[a] = preds[a]
+    return shown, data
 
 
 LIGHT = ["article_id", "outlet", "language", "relation", "duplicate_of", "text_sha256"]
@@ -266,12 +291,20 @@ def push(
     gold_rate: float = 0.0,
     selected: dict[str, str] | None = None,
     team: Team | None = None,
+    suggest_share: float = 0.5,
 ) -> PushReport:
     """Push a sample of the corpus to PROJECT, or with `annotators` (e-mails of server users) to
     one blind queue per annotator, each article to exactly `overlap` of them. `selected` (article
     id -> text_sha256: a round of `framestance select`) pushes exactly those articles, and is
     refused when any of them changed or left the corpus since it was selected. With a `team` whose
-    annotators have servers of their own, each queue is made on its annotator's server."""
+    annotators have servers of their own, each queue is made on its annotator's server.
+
+    With `predictions`, each (annotator, article) assignment is drawn, seeded, into the suggested
+    arm (a share `suggest_share`) or the control arm: only the suggested arm's task carries the
+    prediction, and every predicted task says its arm (`framestance_arm`); in one shared project
+    the draw is per article."""
+    if not 0 <= suggest_share <= 1:
+        raise PushError(f"suggest.share {suggest_share}: a share between 0 and 1")
     problem = title_problem(project)
     if problem:
         raise PushError(problem)
@@ -307,8 +340,9 @@ def push(
             report.project_id = pid
             if overlap:
                 client.set_overlap(pid, overlap, overlap_share)
-            _fill(client, pid, picked, table, preds, report, progress, max_attempts, total=len(picked), done=0,
-                  keys=_keys(client, pid, lock_dir), cache_dir=lock_dir)
+            shown, arm_of = _arms([r["article_id"] for r in picked], preds, "", seed, suggest_share, report)
+            _fill(client, pid, picked, table, shown, report, progress, max_attempts, total=len(picked), done=0,
+                  keys=_keys(client, pid, lock_dir), cache_dir=lock_dir, extra=arm_of)
             return report
         queues = _queues(client, project, annotators, pseudonym, overlap or 1, team)
         config = labeling_config(cb)
@@ -329,8 +363,10 @@ def push(
             # a seeded order, so that gold questions sit among the other tasks, not at the end
             mine = [by_id[a] for a in sorted(held[p] | set(new[p]) | gold_of[p], key=partial(_rank, seed, p))]
             before = report.created
-            _fill(on[p], pid, mine, table, preds, report, progress, max_attempts, total=total, done=done, keys=keys[p],
-                  cache_dir=lock_dir)
+            ordinary = [r["article_id"] for r in mine if r["article_id"] not in gold_of[p]]  # gold questions: never
+            shown, arm_of = _arms(ordinary, preds, p, seed, suggest_share, report)
+            _fill(on[p], pid, mine, table, shown, report, progress, max_attempts, total=total, done=done, keys=keys[p],
+                  cache_dir=lock_dir, extra=arm_of)
             report.queues[p] = report.created - before
             report.load[p] = len(mine)
             done += len(mine)
@@ -339,7 +375,7 @@ def push(
 
 def ledger_entry(report: PushReport, cb: Codebook, *, selection_round: int | None = None, n: int | None = None,
                  seed: int = 0, stratify: str | None = None, overlap: int | None = None, overlap_share: int = 100,
-                 gold_rate: float = 0.0, predictions: Path | None = None) -> dict:
+                 gold_rate: float = 0.0, predictions: Path | None = None, suggest_share: float | None = None) -> dict:
     """What a push was asked and what it did, for the study's ledger (`ledger.py`): no e-mail, no text."""
     how = "selection" if selection_round is not None else ("sample" if n is not None else "all")
     return {"how": how, "round": selection_round, "sample": n, "seed": seed if how == "sample" else None,
@@ -348,7 +384,9 @@ def ledger_entry(report: PushReport, cb: Codebook, *, selection_round: int | Non
             "predictions": predictions.name if predictions else None, "codebook": cb.fingerprint(),
             "candidates": report.candidates, "skipped_duplicates": report.skipped_duplicates,
             "sampled": report.sampled, "created": report.created, "already_present": report.already_present,
-            "changed": len(report.changed)}
+            "changed": len(report.changed),
+            # the randomised control arm of the suggestions: its share, and how the assignments fell
+            "suggest_share": suggest_share, "arms": dict(sorted(report.arms.items())) or None}
 
 
 def _rank(seed: int, *parts: str) -> bytes:
