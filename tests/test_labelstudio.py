@@ -114,13 +114,23 @@ def test_overlap_and_predictions(studio_client, corpus200, tmp_path):
                           "value": {"choices": ["Political"]}}]}]
     (tmp_path / "p.jsonl").write_text("\n".join(json.dumps(p) for p in preds))
     name = _project()
-    rep = push(studio_client, corpus200, name, CB, overlap=3, overlap_share=100, predictions=tmp_path / "p.jsonl")
+    # every predicted article in the suggested arm (share 1): a pre-annotation for every annotator
+    rep = push(studio_client, corpus200, name, CB, overlap=3, overlap_share=100, predictions=tmp_path / "p.jsonl",
+               suggest_share=1.0)
     settings = studio_client.project_settings(rep.project_id)
     assert settings["maximum_annotations"] == 3 and settings["overlap_cohort_percentage"] == 100
     snap = json.loads(studio_client.export_snapshot(rep.project_id))
     with_pred = [t for t in snap if t["predictions"]]
     assert len(with_pred) == 1 and with_pred[0]["data"]["article_id"] == target
     assert with_pred[0]["predictions"][0]["model_version"] == "frames-baseline-v1"
+    assert with_pred[0]["data"]["framestance_arm"] == "suggested" and rep.arms == {"suggested": 1}
+    assert not any("framestance_arm" in t["data"] for t in snap if t["data"]["article_id"] != target)
+    # share 0: the article is drawn into the control arm: no prediction on its task, its arm said
+    other = _project()
+    push(studio_client, corpus200, other, CB, predictions=tmp_path / "p.jsonl", suggest_share=0.0)
+    (task,) = [t for t in json.loads(studio_client.export_snapshot(studio_client.find_project(other)))
+               if t["data"]["article_id"] == target]
+    assert task["predictions"] == [] and task["data"]["framestance_arm"] == "control"
 
 
 def test_codebook_change_that_would_orphan_annotations_is_refused(studio_client, corpus200, tmp_path):
