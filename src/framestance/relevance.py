@@ -51,31 +51,36 @@ class RelevanceModel:
         return self.pipeline.predict_proba(docs)[:, 1]  # type: ignore[attr-defined]
 
     def save(self, path: Path) -> Path:
-        import zipfile
+        return save_skops(self.pipeline, path)
 
-        import skops.io as sio
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        raw = path.with_name(f".{path.name}.raw")
-        tmp = path.with_name(f".{path.name}.tmp")
-        sio.dump(self.pipeline, raw)
-        # skops writes a zip with the time of writing and names its arrays by the objects' memory
-        # addresses: rewritten with a fixed time and arrays numbered in the order schema.json names
-        # them, the same model is the same bytes
-        with zipfile.ZipFile(raw) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
-            schema = src.read("schema.json").decode()
-            arrays = [n for n in src.namelist() if n != "schema.json"]
-            order = sorted(arrays, key=lambda n: (schema.find(f'"{n}"'), n))
-            renamed = {n: f"{i}{Path(n).suffix}" for i, n in enumerate(order)}
-            for old_name, new_name in renamed.items():
-                schema = schema.replace(f'"{old_name}"', f'"{new_name}"')
-            ids: dict[str, str] = {}  # "__id__": memory addresses too, numbered in order of appearance
-            schema = re.sub(r'"__id__": (\d+)', lambda m: f'"__id__": {ids.setdefault(m.group(1), str(len(ids)))}', schema)
-            for name, data in [("schema.json", schema.encode()), *sorted((renamed[n], src.read(n)) for n in arrays)]:
-                dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
-        raw.unlink()
-        tmp.replace(path)
-        return path
+def save_skops(obj: object, path: Path) -> Path:
+    """OBJ written with skops (never pickle), the same object the same bytes."""
+    import zipfile
+
+    import skops.io as sio
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = path.with_name(f".{path.name}.raw")
+    tmp = path.with_name(f".{path.name}.tmp")
+    sio.dump(obj, raw)
+    # skops writes a zip with the time of writing and names its arrays by the objects' memory
+    # addresses: rewritten with a fixed time and arrays numbered in the order schema.json names
+    # them, the same model is the same bytes
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        schema = src.read("schema.json").decode()
+        arrays = [n for n in src.namelist() if n != "schema.json"]
+        order = sorted(arrays, key=lambda n: (schema.find(f'"{n}"'), n))
+        renamed = {n: f"{i}{Path(n).suffix}" for i, n in enumerate(order)}
+        for old_name, new_name in renamed.items():
+            schema = schema.replace(f'"{old_name}"', f'"{new_name}"')
+        ids: dict[str, str] = {}  # "__id__": memory addresses too, numbered in order of appearance
+        schema = re.sub(r'"__id__": (\d+)', lambda m: f'"__id__": {ids.setdefault(m.group(1), str(len(ids)))}', schema)
+        for name, data in [("schema.json", schema.encode()), *sorted((renamed[n], src.read(n)) for n in arrays)]:
+            dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    raw.unlink()
+    tmp.replace(path)
+    return path
 
 
 def version_of(ids: list[str], labels: list[int], seed: int) -> str:

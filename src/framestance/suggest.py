@@ -92,13 +92,13 @@ class Suggester:
     def save(self, folder: Path) -> list[Path]:
         """Each suggested dimension's model and the shared vectorizer, with skops (never pickle),
         as the same bytes for the same model."""
-        from .relevance import RelevanceModel
+        from .relevance import save_skops
 
         folder.mkdir(parents=True, exist_ok=True)
         out = []
         for name, obj in [("vectorizer", self.vectorizer), *sorted(self.models.items())]:
             path = folder / f"{name.replace(':', '-')}.skops"
-            RelevanceModel(obj, self.version, 0, 0, False).save(path)  # its deterministic skops writer
+            save_skops(obj, path)
             out.append(path)
         return out
 
