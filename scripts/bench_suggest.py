@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from framestance.aggregate import gold_labels  # noqa: E402
 from framestance.codebook import load as load_codebook  # noqa: E402
+from framestance.relevance import document  # noqa: E402
 from framestance.suggest import _quality, train  # noqa: E402
 from framing_dev import NO_STANCES, articles_table, generic_tables, load  # noqa: E402
 
@@ -53,34 +54,22 @@ def replay(seed: int = 0) -> list[dict]:
         t = time.perf_counter()
         gold = gold_labels(ann[ann["article_id"].isin(seen)], NO_STANCES, CB).to_pandas()
         try:
-            s = train(arts, gold, answers[answers["article_id"].isin(seen)], CB, min_gold=30, seed=seed)
+            s = train(arts, gold, answers[answers["article_id"].isin(seen)], CB, min_gold=30, seed=seed,
+                      every_model=True)
         except Exception as exc:  # too little gold: nothing suggested this round
             out.append({"round": k + 1, "gold": len(seen), "error": str(exc)})
             continue
         trained = time.perf_counter() - t
         nxt = arts[arts["article_id"].isin(rounds[k])].sort_values("article_id").reset_index(drop=True)
-        X = s.vectorizer.transform([f"{ti or ''}\n{(tx or '')[:6000]}" for ti, tx in zip(nxt["title"], nxt["text"])])
         # every question's model (suggested or not) says what it would suggest; the page shows the suggested ones
-        from sklearn.linear_model import LogisticRegression
-
-        from framestance.relevance import document
-        from framestance.suggest import PARAMS, dimensions
-
-        dims = {d.name: d for d in dimensions(gold, answers[answers["article_id"].isin(seen)], CB)}
-        X_train_ids = sorted({a for d in dims.values() for a in d.labels})
-        docs = dict(zip(arts["article_id"], [document(a, b) for a, b in zip(arts["title"], arts["text"])]))
-        Xt = s.vectorizer.transform([docs[a] for a in X_train_ids])
-        row = {a: i for i, a in enumerate(X_train_ids)}
-        predicted: dict[str, dict[str, str]] = {}
-        for name, d in dims.items():
-            ids = [a for a in sorted(d.labels) if a in row]
-            y = np.array([d.classes.index(d.labels[a]) for a in ids])
-            if len(np.unique(y)) < 2:
-                cls = np.full(len(nxt), y[0] if len(y) else 0)
-            else:
-                clf = LogisticRegression(C=PARAMS["C"], class_weight="balanced", max_iter=2000, random_state=seed)
-                cls = clf.fit(Xt[[row[a] for a in ids]], y).predict(X)
-            predicted[name] = {a: d.classes[int(c)] for a, c in zip(nxt["article_id"], cls)}
+        X = s.vectorizer.transform([document(ti, tx) for ti, tx in zip(nxt["title"], nxt["text"])])
+        predicted = {name: {a: s.dimensions[name].classes[int(c)] for a, c in zip(nxt["article_id"], m.predict(X))}
+                     for name, m in s.fitted.items()}
+        for q in CB.question_ids():  # a question everyone answered the same way so far: that answer
+            if f"question:{q}" not in predicted:
+                votes = s.dimensions[f"question:{q}"].votes
+                only = max(CB.NO, CB.YES, key=lambda c: sum(v.get(c, 0) for v in votes.values()))
+                predicted[f"question:{q}"] = dict.fromkeys(nxt["article_id"], only)
         suggested_q = [q for q in CB.question_ids() if f"question:{q}" in s.models]
         per_frame = {}
         pairs = [(a, who) for a in nxt["article_id"] for (aa, who) in own if aa == a]
@@ -96,7 +85,8 @@ def replay(seed: int = 0) -> list[dict]:
                                 "bar": q and q.baseline_macro_f1, "constant": constant,
                                 "above_bar": bool(q and q.suggested),
                                 "above_constant": bool(q and q.ci95[0] > constant),
-                                "suggested_by_cv": bool(cv and cv.suggested)}
+                                "suggested_by_cv": bool(cv and cv.suggested),
+                                "suggested_and_above_constant": bool(cv and cv.suggested and q and q.ci95[0] > constant)}
         kept = [sum(predicted[f"question:{q}"][a] == (CB.YES if q in own[(a, who)] else CB.NO) for q in suggested_q)
                 for a, who in pairs]
         wrong = [len(suggested_q) - k_ for k_ in kept]
@@ -122,13 +112,14 @@ def plot(results: list[dict], path: Path) -> None:
         ys = [r["frames"][frame]["macro_f1"] for r in done if r["frames"][frame]["macro_f1"] is not None]
         lo = [r["frames"][frame]["ci95"][0] for r in done if r["frames"][frame]["macro_f1"] is not None]
         hi = [r["frames"][frame]["ci95"][1] for r in done if r["frames"][frame]["macro_f1"] is not None]
-        base = [r["frames"][frame]["bar"] for r in done if r["frames"][frame]["macro_f1"] is not None]
+        const = [r["frames"][frame]["constant"] for r in done if r["frames"][frame]["macro_f1"] is not None]
         line = ax.errorbar(xs, ys, yerr=[np.subtract(ys, lo), np.subtract(hi, ys)], marker="o", capsize=2, label=frame)
-        ax.plot(xs, base, ls=":", color=line[0].get_color())
+        ax.plot(xs, const, ls=":", color=line[0].get_color())
     ax.set_xlabel(f"round ({ROUND} articles each; trained on the gold of the rounds before)")
     ax.set_ylabel("macro-F1 against each annotator's frame")
-    ax.set_title("framing-dev, generic frames: the frames suggested answers imply\n(dotted: the bar, the better of "
-                 "the best constant predictor and chance)", fontsize=9)
+    ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+    ax.set_title("framing-dev, generic frames: the frames suggested answers imply\n(dotted: each frame's best constant "
+                 "predictor; dashed: chance, 0.5)", fontsize=9)
     ax.set_ylim(0.2, 1.0)
     ax.legend(fontsize=7, ncol=5, loc="lower right")
     fig.tight_layout()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 import uuid
 
 import numpy as np
@@ -59,6 +60,11 @@ def test_a_learnable_question_is_suggested_and_a_coin_is_not(tmp_path):
     assert not coin.suggested and coin.difference_ci95[0] <= 0
     assert co1.n == coin.n == 120 and 0 <= co1.baseline_macro_f1 <= 0.5  # always yes or always no: at most 0.5
     assert set(s.models) == {k for k, q in s.quality.items() if q.suggested and k.startswith("question:")}
+    # conflict (2 of co1, co2, co3) beats the bar through co1 and co2, and brings co3 (a coin) along: the
+    # page asks the frame's questions together; a coin no suggested frame's rule names stays out
+    assert s.quality["frames:conflict"].suggested and s.quality["question:co3"].via == ["conflict"]
+    assert not s.quality["frames:economic"].suggested and "question:ec1" not in s.models
+    assert co1.annotations == 360  # judged against each of the three annotators' answers
     # predictions for the articles without gold, for the suggested dimensions only, as the page's controls take them
     todo = unlabelled(arts, gold, GENERIC)
     assert list(todo["article_id"]) == list(arts["article_id"].iloc[120:])
@@ -118,6 +124,12 @@ def test_the_media_frames_codebook_suggests_its_own_dimensions():
                            "target": t.id, "value": "neutral"})
     gold = gold_labels(pd.DataFrame(ann), pd.DataFrame(st), cb).to_pandas()
     s = train(pd.DataFrame(arts), gold, None, cb, min_gold=30)
+    decided = int((gold["tone"] != "unresolved").sum())
+    assert 0 < decided < 90 and s.quality["tone"].annotations == decided  # without annotations: the decided gold
+    s = train(pd.DataFrame(arts), gold, None, cb, min_gold=30, annotations=pd.DataFrame(ann), stances=pd.DataFrame(st))
+    assert s.quality["tone"].annotations == 180  # every annotator's vote
+    assert s.dimensions["tone"].votes["m000"] == dict(Counter([ann[0]["tone"], ann[1]["tone"]]))
+    assert "stance:" + cb.targets[0].id not in s.quality  # everyone said neutral: nothing to learn
     assert s.quality["primary_frame"].suggested and s.quality["frames:economic"].suggested
     assert "tone" not in s.models  # the tone is a coin here: not suggested
     pred = predictions(s, pd.DataFrame(arts).head(2), cb)[0]

@@ -1,18 +1,21 @@
 """Stage 4e: suggestions for the next round, from the study's own gold labels (`framestance suggest`).
 
-Contract. `train(articles, gold, answers, cb, config)` fits one model per dimension of the codebook
-that can be suggested (each frame present or not, the primary frame, tone, the stance toward each
-target; a codebook of yes/no questions: each question's answer, frames following by its rules):
-TF-IDF of title and text (words and word pairs) with a class-balanced logistic regression
-(scikit-learn), on the relevant articles whose gold label on that dimension is decided. Its quality
-is measured before anything is suggested: out-of-fold predictions of a stratified k-fold, macro-F1
-over the dimension's classes with a 95 % interval (a bootstrap over articles, 1,000 resamples), beside
-the better of the best constant predictor (always the same label: for a yes/no dimension, always
-yes or always no, whichever scores higher) and chance (a guess by the classes' shares, macro-F1
-1/k: 0.5 for yes/no; a constant scores below it, so a model that learnt nothing but the shares
-would beat a constant), and the interval of the difference on the same resamples. A dimension
-is suggested only when that difference's interval lies above 0. Too little gold (fewer than
-`min_gold` relevant articles with a decided label) is refused, naming the minimum.
+Contract. `train(articles, gold, answers, cb, ..., annotations, stances)` fits one model per
+dimension of the codebook that can be suggested (each frame present or not, the primary frame,
+tone, the stance toward each target; a codebook of yes/no questions: each question's answer, frames
+following by its rules): TF-IDF of title and text (words) with a logistic regression
+(scikit-learn) on the articles the gold finds relevant, learning from every annotator's vote there
+(classes balanced by votes; without the annotations table, the gold label as one vote). Its quality
+is measured before anything is suggested: out-of-fold predictions (folds of articles, stratified by
+their majority), macro-F1 over the dimension's classes against each annotator's own label, with a
+95 % interval (a bootstrap over articles, 1,000 resamples), beside the better of the best constant
+predictor (always the same label: for a yes/no dimension, always yes or always no, whichever scores
+higher) and chance (a guess by the classes' shares, macro-F1 1/k: 0.5 for yes/no; a constant scores
+below it, so a model that learnt nothing but the shares would beat a constant), and the interval of
+the difference on the same resamples. A dimension is suggested only when that difference's interval
+lies above 0; in a questions codebook, a frame whose implied quality does brings the questions of
+its rule along (the frame is what the study measures; its questions are how it is asked). Too
+little gold (fewer than `min_gold` relevant articles) is refused, naming the minimum.
 
 `predictions(models, articles, cb)` writes Label Studio predictions: one per article, the suggested
 dimensions' labels as the labeling page's controls take them, a score (the mean probability of the
@@ -37,7 +40,7 @@ from .errors import FramestanceError
 from .relevance import document
 from .schema import NOT_RELEVANT, UNRESOLVED
 
-PARAMS = {"ngram_range": (1, 2), "min_df": 2, "max_features": 200_000, "sublinear_tf": True, "C": 4.0, "folds": 5,
+PARAMS = {"ngram_range": (1, 1), "min_df": 2, "max_features": 200_000, "sublinear_tf": True, "C": 4.0, "folds": 5,
           "resamples": 1000}
 
 
@@ -48,16 +51,17 @@ class SuggestError(FramestanceError, ValueError):
 @dataclass
 class Dimension:
     """One thing a model suggests: `name` as in the metrics (frames:<id>, primary_frame, tone,
-    stance:<target>, question:<id>), the classes (codebook ids; yes/no dimensions: no, yes)."""
+    stance:<target>, question:<id>), the classes (codebook ids; yes/no dimensions: no, yes), and
+    per article the annotators' votes (class -> how many gave it)."""
 
     name: str
     classes: list[str]
-    labels: dict[str, str] = field(default_factory=dict)  # article -> its gold class
-
+    votes: dict[str, dict[str, int]] = field(default_factory=dict)
 
 @dataclass
 class Quality:
-    n: int
+    n: int  # articles
+    annotations: int  # their annotations, each a judgement the prediction is set against
     macro_f1: float
     ci95: list[float]
     baseline_label: str
@@ -65,11 +69,13 @@ class Quality:
     baseline_ci95: list[float]
     difference_ci95: list[float]
     suggested: bool
+    via: list[str] = field(default_factory=list)  # a question: the frames whose rule brought it along
 
     def as_dict(self) -> dict:
-        return {"n": self.n, "macro_f1": self.macro_f1, "ci95": self.ci95,
+        return {"n": self.n, "annotations": self.annotations, "macro_f1": self.macro_f1, "ci95": self.ci95,
                 "baseline": {"label": self.baseline_label, "macro_f1": self.baseline_macro_f1, "ci95": self.baseline_ci95},
-                "difference_ci95": self.difference_ci95, "suggested": self.suggested}
+                "difference_ci95": self.difference_ci95, "suggested": self.suggested,
+                **({"suggested_for_frames": self.via} if self.via else {})}
 
 
 @dataclass
@@ -80,13 +86,15 @@ class Suggester:
     quality: dict[str, Quality]
     dimensions: dict[str, Dimension]
     codebook: str  # fingerprint
+    fitted: dict[str, object] = field(default_factory=dict)  # every dimension's model, with every_model
 
     def metrics(self) -> dict:
         return {"model_version": self.version, "codebook": self.codebook, "params": _params(),
-                "method": "TF-IDF (words and word pairs of title and text) + class-balanced logistic regression; "
-                          f"quality: out-of-fold macro-F1 of a stratified {PARAMS['folds']}-fold, 95 % bootstrap "
-                          "interval over articles; suggested when the interval of its difference to the best constant "
-                          "predictor lies above 0",
+                "method": "TF-IDF (the words of title and text) + logistic regression on every "
+                          "annotator's vote, classes balanced; quality: out-of-fold macro-F1 against each "
+                          f"annotator's label, {PARAMS['folds']} folds of articles stratified by their majority, 95 % "
+                          "bootstrap interval over articles; suggested when the interval of its difference to the bar "
+                          "(the better of the best constant predictor and chance) lies above 0",
                 "dimensions": {k: q.as_dict() for k, q in sorted(self.quality.items())}}
 
     def save(self, folder: Path) -> list[Path]:
@@ -107,42 +115,72 @@ def _params() -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in PARAMS.items()}
 
 
-def dimensions(gold: pd.DataFrame, answers: pd.DataFrame | None, cb: Codebook) -> list[Dimension]:
-    """The dimensions with their gold classes per relevant article (undecided ones left out)."""
+def dimensions(gold: pd.DataFrame, answers: pd.DataFrame | None, cb: Codebook,
+               annotations: pd.DataFrame | None = None, stances: pd.DataFrame | None = None) -> list[Dimension]:
+    """The dimensions with, per article the gold finds relevant, every annotator's vote: a
+    questions codebook from `answers`; otherwise from `annotations` and `stances` (the annotators
+    who found it relevant), or, without them, the gold label as one vote (its undecided labels
+    left out)."""
     g = gold[gold["relevance"] != NOT_RELEVANT] if "relevance" in gold else gold
     g = g[g["relevance"] != UNRESOLVED] if "relevance" in g else g
+    relevant = set(g["article_id"].astype(str))
     out = []
-    if cb.questions:  # the answers decide the frames: suggest each answer, by the annotators' majority
-        ans = answers[(answers["status"] == "submitted") & answers["article_id"].isin(set(g["article_id"]))] \
+    if cb.questions:  # the answers decide the frames: suggest each answer
+        ans = answers[(answers["status"] == "submitted") & answers["article_id"].astype(str).isin(relevant)] \
             if answers is not None else pd.DataFrame(columns=["article_id", "question", "answer"])
-        share = ans.assign(yes=ans["answer"] == cb.YES).groupby(["question", "article_id"])["yes"].mean()
+        counts = ans.groupby(["question", "article_id", "answer"]).size()
         for q in cb.question_ids():
-            s = share.get(q, pd.Series(dtype=float))
-            decided = s[s != 0.5]
-            out.append(Dimension(f"question:{q}", [cb.NO, cb.YES],
-                                 {str(a): cb.YES if v > 0.5 else cb.NO for a, v in decided.items()}))
+            votes: dict[str, dict[str, int]] = {}
+            if q in counts.index.get_level_values(0):
+                for (a, v), c in counts.loc[q].items():
+                    votes.setdefault(str(a), {})[str(v)] = int(c)
+            out.append(Dimension(f"question:{q}", [cb.NO, cb.YES], votes))
         return out
-    for f in cb.frame_ids():
-        labels = {str(a): (cb.YES if f in set(fs) else cb.NO) for a, fs, un in zip(g["article_id"], g["frames"],
-                                                                                   g["frames_unresolved"])
-                  if f not in set(un)}
-        out.append(Dimension(f"frames:{f}", [cb.NO, cb.YES], labels))
-    singles = []
-    if cb.primary:
-        singles.append(("primary_frame", "primary_frame", cb.frame_ids()))
+    singles = [("primary_frame", "primary_frame", cb.frame_ids())] if cb.primary else []
     if cb.tone:
         singles.append(("tone", "tone", [t.id for t in cb.tone]))
+    if annotations is not None:
+        ann = annotations[(annotations["status"] == "submitted") & (annotations["relevance"] == "relevant")
+                          & annotations["article_id"].astype(str).isin(relevant)]
+        for f in cb.frame_ids():
+            votes = {}
+            for a, fs in zip(ann["article_id"], ann["frames"]):
+                cls = cb.YES if fs is not None and f in set(fs) else cb.NO
+                votes.setdefault(str(a), {}).setdefault(cls, 0)
+                votes[str(a)][cls] += 1
+            out.append(Dimension(f"frames:{f}", [cb.NO, cb.YES], votes))
+        for name, col, classes in singles:
+            out.append(Dimension(name, classes, _count(zip(ann["article_id"], ann[col]))))
+        st = stances[stances["status"] == "submitted"] if stances is not None else None
+        for t in cb.targets:
+            rows = st[(st["target"] == t.id) & st["annotation_id"].isin(set(ann["annotation_id"]))] if st is not None \
+                else pd.DataFrame(columns=["article_id", "value"])
+            out.append(Dimension(f"stance:{t.id}", [v.id for v in cb.stance_values],
+                                 _count(zip(rows["article_id"], rows["value"]))))
+        return out
+    for f in cb.frame_ids():
+        out.append(Dimension(f"frames:{f}", [cb.NO, cb.YES],
+                             {str(a): {cb.YES if f in set(fs) else cb.NO: 1}
+                              for a, fs, un in zip(g["article_id"], g["frames"], g["frames_unresolved"]) if f not in set(un)}))
     singles += [(f"stance:{t.id}", f"stance_{t.id}", [v.id for v in cb.stance_values]) for t in cb.targets]
     for name, col, classes in singles:
-        labels = {str(a): v for a, v in zip(g["article_id"], g[col]) if isinstance(v, str) and v != UNRESOLVED}
-        out.append(Dimension(name, classes, labels))
+        out.append(Dimension(name, classes, _count((a, v) for a, v in zip(g["article_id"], g[col]) if v != UNRESOLVED)))
     return out
+
+
+def _count(pairs) -> dict[str, dict[str, int]]:
+    votes: dict[str, dict[str, int]] = {}
+    for a, v in pairs:
+        if isinstance(v, str) and v:
+            votes.setdefault(str(a), {}).setdefault(v, 0)
+            votes[str(a)][v] += 1
+    return votes
 
 
 def _macro_f1(y: np.ndarray, pred: np.ndarray, k: int, weights: np.ndarray | None = None) -> np.ndarray:
     """Macro-F1 over the k classes (each class present in y or pred), for one or many weightings
-    of the rows (`weights`: resamples x rows, how often each row was drawn)."""
-    w = np.ones((1, len(y))) if weights is None else weights
+    of the rows (`weights`: resamples x rows)."""
+    w = np.ones((1, len(y))) if weights is None else np.atleast_2d(weights)
     scores = []
     for c in range(k):
         tp = w @ ((y == c) & (pred == c)).astype(float)
@@ -154,16 +192,24 @@ def _macro_f1(y: np.ndarray, pred: np.ndarray, k: int, weights: np.ndarray | Non
     return np.nanmean(np.vstack(scores), axis=0)
 
 
-def _quality(y: np.ndarray, oof: np.ndarray, classes: list[str], seed: int) -> Quality:
-    """Macro-F1 of the out-of-fold predictions against the bar (`baseline_label`: "always <label>"
-    or "chance"), with bootstrap intervals over articles and of their difference."""
-    k, n = len(classes), len(y)
-    model = float(_macro_f1(y, oof, k)[0])
-    constants = [(c, float(_macro_f1(y, np.full(n, c), k)[0])) for c in range(k) if (y == c).any()]
+def _quality(y: np.ndarray, pred: np.ndarray, classes: list[str], seed: int, groups: np.ndarray | None = None,
+             counts: np.ndarray | None = None) -> Quality:
+    """Macro-F1 of the predictions against the judgements `y` (row i: `counts[i]` annotators of
+    article `groups[i]` gave class y[i]; default: one row per article) beside the bar
+    (`baseline_label`: "always <label>" or "chance"), with bootstrap intervals over articles (an
+    article drawn brings all its judgements) and of their difference."""
+    k = len(classes)
+    groups = np.arange(len(y)) if groups is None else groups
+    counts = np.ones(len(y)) if counts is None else counts.astype(float)
+    arts = int(groups.max()) + 1 if len(groups) else 0
+    model = float(_macro_f1(y, pred, k, counts)[0])
+    constants = [(c, float(_macro_f1(y, np.full(len(y), c), k, counts)[0])) for c in range(k) if (y == c).any()]
     best, base = max(constants, key=lambda x: (x[1], -x[0]))
     rng = np.random.default_rng(seed)
-    W = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(int(PARAMS["resamples"]))]).astype(float)  # type: ignore[call-overload]
-    m, b = _macro_f1(y, oof, k, W), _macro_f1(y, np.full(n, best), k, W)
+    drawn = np.stack([np.bincount(rng.integers(0, arts, arts), minlength=arts)
+                      for _ in range(int(PARAMS["resamples"]))]).astype(float)  # type: ignore[call-overload]
+    W = drawn[:, groups] * counts
+    m, b = _macro_f1(y, pred, k, W), _macro_f1(y, np.full(len(y), best), k, W)
     # a constant scores below chance on macro-F1 (always "no" at 30 % yes: 0.41), and a model that learnt
     # nothing but the classes' shares scores chance (a guess by the shares: macro-F1 1/k, 0.5 for yes/no):
     # the bar is whichever is higher, so that a model with no information is never suggested
@@ -172,29 +218,48 @@ def _quality(y: np.ndarray, oof: np.ndarray, classes: list[str], seed: int) -> Q
     base, b = max(base, chance), np.maximum(b, chance)
     pct = lambda x: [round(float(np.nanpercentile(x, 2.5)), 4), round(float(np.nanpercentile(x, 97.5)), 4)]  # noqa: E731
     diff = pct(m - b)
-    return Quality(n, round(model, 4), pct(m), bar, round(base, 4), pct(b), diff, diff[0] > 0)
+    return Quality(arts, int(counts.sum()), round(model, 4), pct(m), bar, round(base, 4), pct(b), diff, diff[0] > 0)
 
 
 def version_of(dims: list[Dimension], cb: Codebook, seed: int) -> str:
-    data = json.dumps({"labels": {d.name: sorted(d.labels.items()) for d in dims}, "params": _params(), "seed": seed,
-                       "codebook": cb.fingerprint()}, sort_keys=True)
+    data = json.dumps({"votes": {d.name: sorted((a, sorted(v.items())) for a, v in d.votes.items()) for d in dims},
+                       "params": _params(), "seed": seed, "codebook": cb.fingerprint()}, sort_keys=True)
     return "suggest-" + hashlib.sha256(data.encode()).hexdigest()[:12]
 
 
-def train(articles: pd.DataFrame, gold: pd.DataFrame, answers: pd.DataFrame | None, cb: Codebook,
-          min_gold: int = 30, seed: int = 0) -> Suggester:
-    """A model per dimension, its cross-validated quality, and which dimensions are suggested."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+def _classifier(seed: int):
     from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=PARAMS["C"], max_iter=2000, random_state=seed)
+
+
+def _balanced(y: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Sample weights: each row's votes, classes balanced by their votes (sklearn's "balanced"
+    counts rows, not votes)."""
+    per_class = np.bincount(y, weights=counts)
+    present = per_class > 0
+    return counts * (counts.sum() / (present.sum() * np.where(present, per_class, 1)))[y]
+
+
+def train(articles: pd.DataFrame, gold: pd.DataFrame, answers: pd.DataFrame | None, cb: Codebook,
+          min_gold: int = 30, seed: int = 0, annotations: pd.DataFrame | None = None,
+          stances: pd.DataFrame | None = None, every_model: bool = False) -> Suggester:
+    """A model per dimension, its cross-validated quality, and which dimensions are suggested
+    (`every_model`: also keep the models not suggested, in `fitted`, for a replay).
+
+    Each model learns from every annotator's vote on the gold articles (an article two annotators
+    split on is one yes and one no, not a coin toss of a majority), and is judged the same way:
+    against each annotator's own label, which is what a suggestion is set against on the page."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.model_selection import StratifiedKFold
 
-    dims = dimensions(gold, answers, cb)
-    n_gold = max((len(d.labels) for d in dims), default=0)
+    dims = dimensions(gold, answers, cb, annotations, stances)
+    n_gold = max((len(d.votes) for d in dims), default=0)
     if n_gold < min_gold:
         raise SuggestError(f"suggest needs gold labels on at least {min_gold} relevant articles (params.yaml "
                            f"suggest.min_gold); the gold has {n_gold}: annotate and aggregate more first")
     docs_of = {str(a): document(t, x) for a, t, x in zip(articles["article_id"], articles["title"], articles["text"])}
-    ids = sorted({a for d in dims for a in d.labels if a in docs_of})
+    ids = sorted({a for d in dims for a in d.votes if a in docs_of})
     vec = TfidfVectorizer(ngram_range=PARAMS["ngram_range"], min_df=PARAMS["min_df"],
                           max_features=PARAMS["max_features"], sublinear_tf=PARAMS["sublinear_tf"], dtype=np.float32)
     # one vocabulary from every gold article's text (no label goes into it), shared by the folds and models
@@ -204,72 +269,108 @@ def train(articles: pd.DataFrame, gold: pd.DataFrame, answers: pd.DataFrame | No
         vec.stop_words_ = set()
     row = {a: i for i, a in enumerate(ids)}
     models: dict[str, object] = {}
+    fitted: dict[str, object] = {}
     quality: dict[str, Quality] = {}
     held_out: dict[str, dict[str, str]] = {}  # dimension -> article -> its out-of-fold class
+    rows_of: dict[str, tuple[list[int], np.ndarray, np.ndarray]] = {}  # dimension -> its rows of X_all, classes, votes
     for d in dims:
-        arts = [a for a in sorted(d.labels) if a in row]
-        y = np.array([d.classes.index(d.labels[a]) if d.labels[a] in d.classes else -1 for a in arts])
-        arts = [a for a, v in zip(arts, y) if v >= 0]
-        y = y[y >= 0]
-        counts = np.bincount(y, minlength=len(d.classes))
-        present = counts[counts > 0]
-        if len(present) < 2 or len(y) < min_gold:
-            continue  # one class only, or too few: nothing to learn, nothing suggested
-        X = X_all[[row[a] for a in arts]]
-        folds = int(min(PARAMS["folds"], present.min()))
-        oof = np.full(len(y), -1)
-        if folds >= 2:
-            for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
+        arts = [a for a in sorted(d.votes) if a in row and any(c in d.classes for c in d.votes[a])]
+        if len(arts) < min_gold:
+            continue
+        # one row per (article, class some annotator gave it), weighted by its votes
+        group, y, counts = (np.array(x) for x in zip(*[(i, d.classes.index(c), n) for i, a in enumerate(arts)
+                                                       for c, n in sorted(d.votes[a].items()) if c in d.classes]))
+        majority = _majority(arts, d)
+        present = np.bincount(majority, minlength=len(d.classes))
+        present = present[present > 0]
+        if len(np.unique(y)) < 2:
+            continue  # one class only: nothing to learn, nothing suggested
+        folds = int(min(PARAMS["folds"], present.min())) if len(present) > 1 else 0
+        oof_article = np.full(len(arts), -1)
+        rows = [row[arts[i]] for i in group]
+        if folds >= 2:  # folds of articles, stratified by their majority class; an article's votes stay together
+            X = X_all[rows]
+            for tr_a, te_a in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(arts)), majority):
+                tr = np.isin(group, tr_a)
                 if len(np.unique(y[tr])) < 2:
-                    oof[te] = np.bincount(y[tr]).argmax()
+                    oof_article[te_a] = np.bincount(y[tr], weights=counts[tr]).argmax()
                     continue
-                clf = LogisticRegression(C=PARAMS["C"], class_weight="balanced", max_iter=2000, random_state=seed)
-                oof[te] = clf.fit(X[tr], y[tr]).predict(X[te])
-        else:  # a class with a single example: no fold can hold it out, so no estimate of quality
-            oof[:] = np.bincount(y).argmax()
-        quality[d.name] = q = _quality(y, oof, d.classes, seed)
-        held_out[d.name] = {a: d.classes[int(c)] for a, c in zip(arts, oof)}
-        if q.suggested:
-            clf = LogisticRegression(C=PARAMS["C"], class_weight="balanced", max_iter=2000, random_state=seed)
-            models[d.name] = clf.fit(X, y)
-    if cb.questions:  # what the answers imply for each frame, by its rule, against the gold frames
-        quality.update(frame_quality(held_out, gold, cb, seed, set(models)))
-    return Suggester(version_of(dims, cb, seed), vec, models, quality, {d.name: d for d in dims}, cb.fingerprint())
+                clf = _classifier(seed).fit(X[tr], y[tr], sample_weight=_balanced(y[tr], counts[tr]))
+                oof_article[te_a] = clf.predict(X_all[[row[arts[i]] for i in te_a]])
+        else:  # no fold can hold a class out: no estimate of quality
+            oof_article[:] = np.bincount(y, weights=counts).argmax()
+        quality[d.name] = q = _quality(y, oof_article[group], d.classes, seed, group, counts)
+        held_out[d.name] = {a: d.classes[int(c)] for a, c in zip(arts, oof_article)}
+        rows_of[d.name] = (rows, y, counts)
+    if cb.questions:  # what the answers imply for each frame, by its rule, against each annotator's frame
+        frames = frame_quality(held_out, answers, cb, seed)
+        quality.update(frames)
+        for f, _k, of in cb.rules:  # a frame that beats the bar brings the questions of its rule along
+            fq = frames.get(f"frames:{f}")
+            if fq is not None and fq.suggested and all(f"question:{x}" in rows_of for x in of):
+                for x in of:
+                    quality[f"question:{x}"].suggested = True
+                    quality[f"question:{x}"].via.append(f)
+            elif fq is not None:
+                fq.suggested = False
+    for name, (rows, y, counts) in rows_of.items():
+        if quality[name].suggested or every_model:
+            fitted[name] = _classifier(seed).fit(X_all[rows], y, sample_weight=_balanced(y, counts))
+            if quality[name].suggested:
+                models[name] = fitted[name]
+    return Suggester(version_of(dims, cb, seed), vec, models, quality, {d.name: d for d in dims}, cb.fingerprint(),
+                     fitted)
 
 
-def implied_frames(answers_of: Mapping[str, Mapping[str, str]], gold: pd.DataFrame, cb: Codebook
-                   ) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
-    """Per frame of a questions codebook: (articles, gold present 0/1, implied present 0/1), the
-    implied frame being its rule applied to the suggested answers (`answers_of`: question dimension
-    -> article -> yes/no), over the relevant articles whose gold frame is decided and whose rule's
-    questions all have a suggested answer."""
-    g = gold[gold["relevance"] == "relevant"] if "relevance" in gold else gold
-    out = {}
-    for frame, _k, of in cb.rules:
-        arts, truth, implied = [], [], []
-        for a, fs, un in zip(g["article_id"], g["frames"], g["frames_unresolved"]):
-            if frame in set(un) or any(str(a) not in answers_of.get(f"question:{q}", {}) for q in of):
-                continue
-            yes = {q for q in of if answers_of[f"question:{q}"][str(a)] == cb.YES}
-            arts.append(str(a))
-            truth.append(int(frame in set(fs)))
-            implied.append(int(frame in cb.frames_of(yes)))
-        out[frame] = (arts, np.array(truth, int), np.array(implied, int))
+def _majority(arts: list[str], d: Dimension) -> np.ndarray:
+    """Each article's most frequent class (a tie: the first in the dimension's class order), for
+    stratifying the folds."""
+    order = {c: i for i, c in enumerate(d.classes)}
+    return np.array([min((-n, order[c]) for c, n in d.votes[a].items() if c in order)[1] for a in arts], dtype=int)
+
+
+def own_frames(answers: pd.DataFrame, articles: set[str], cb: Codebook) -> dict[tuple[str, str], set[str]]:
+    """(article, annotation) -> the frames that annotator's own answers give, by the rules."""
+    ans = answers[(answers["status"] == "submitted") & answers["article_id"].astype(str).isin(articles)]
+    yes = ans[ans["answer"] == cb.YES].groupby(["article_id", "annotation_id"])["question"].agg(set)
+    out: dict[tuple[str, str], set[str]] = {(str(a), str(i)): set() for a, i in zip(ans["article_id"], ans["annotation_id"])}
+    for (a, i), qs in yes.items():
+        out[(str(a), str(i))] = set(cb.frames_of(qs))
     return out
 
 
-def frame_quality(held_out: Mapping[str, Mapping[str, str]], gold: pd.DataFrame, cb: Codebook, seed: int,
-                  suggested: set[str]) -> dict[str, Quality]:
-    """Each frame's quality as the out-of-fold answers imply it; suggested when it beats the best
-    constant predictor and every question of its rule is suggested."""
+def implied_frames(answers_of: Mapping[str, Mapping[str, str]], cb: Codebook, articles: list[str]) -> dict[str, dict[str, bool]]:
+    """Per frame of a questions codebook: article -> whether the suggested answers (`answers_of`:
+    question dimension -> article -> yes/no) imply it by its rule, for the articles where every
+    question of the rule has a suggested answer."""
+    out: dict[str, dict[str, bool]] = {}
+    for frame, _k, of in cb.rules:
+        out[frame] = {}
+        for a in articles:
+            if any(a not in answers_of.get(f"question:{q}", {}) for q in of):
+                continue
+            yes = {q for q in of if answers_of[f"question:{q}"][a] == cb.YES}
+            out[frame][a] = frame in cb.frames_of(yes)
+    return out
+
+
+def frame_quality(held_out: Mapping[str, Mapping[str, str]], answers: pd.DataFrame | None, cb: Codebook,
+                  seed: int) -> dict[str, Quality]:
+    """Each frame's quality as the out-of-fold answers imply it, against the frame each
+    annotator's own answers give; `suggested`: it beats the bar."""
+    if answers is None:
+        return {}
+    arts = sorted({a for v in held_out.values() for a in v})
+    own = own_frames(answers, set(arts), cb)
     out = {}
-    for frame, (arts, y, pred) in implied_frames(held_out, gold, cb).items():
-        if len(arts) < 2 or len(np.unique(y)) < 2:
+    for frame, implied in implied_frames(held_out, cb, arts).items():
+        pairs = sorted(p for p in own if p[0] in implied)
+        index = {a: i for i, a in enumerate(sorted({a for a, _ in pairs}))}
+        y = np.array([int(frame in own[p]) for p in pairs], dtype=int)
+        if len(index) < 2 or len(np.unique(y)) < 2:
             continue
-        q = _quality(y, pred, [cb.NO, cb.YES], seed)
-        rule = next(of for f, _k, of in cb.rules if f == frame)
-        q.suggested = q.suggested and all(f"question:{x}" in suggested for x in rule)
-        out[f"frames:{frame}"] = q
+        pred = np.array([int(implied[a]) for a, _ in pairs], dtype=int)
+        out[f"frames:{frame}"] = _quality(y, pred, [cb.NO, cb.YES], seed, np.array([index[a] for a, _ in pairs]))
     return out
 
 

@@ -40,8 +40,12 @@ def suggest(
                                  columns=["article_id", "title", "text", "duplicate_of"]).to_pandas()
         answers_path = annotations / "answers.parquet"
         answers = read_table(answers_path) if answers_path.exists() else None
+        ann_path, st_path = annotations / "annotations.parquet", annotations / "stances.parquet"
+        ann = read_table(ann_path) if ann_path.exists() else None
+        st = read_table(st_path) if st_path.exists() else None
         with err_console.status("training and cross-validating a model per dimension"):
-            s = train(articles, gold_table, answers, cb, min_gold=cfg.min_gold, seed=cfg.seed)
+            s = train(articles, gold_table, answers, cb, min_gold=cfg.min_gold, seed=cfg.seed, annotations=ann,
+                      stances=st)
         todo = unlabelled(articles, gold_table, cb)
         with err_console.status(f"suggesting labels for {len(todo)} articles"):
             preds = predictions(s, todo, cb)
