@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 import random
-from collections import Counter
 import uuid
+from collections import Counter
 
 import numpy as np
 import pandas as pd

@@ -299,7 +299,7 @@ def train(articles: pd.DataFrame, gold: pd.DataFrame, answers: pd.DataFrame | No
                 oof_article[te_a] = clf.predict(X_all[[row[arts[i]] for i in te_a]])
         else:  # no fold can hold a class out: no estimate of quality
             oof_article[:] = np.bincount(y, weights=counts).argmax()
-        quality[d.name] = q = _quality(y, oof_article[group], d.classes, seed, group, counts)
+        quality[d.name] = _quality(y, oof_article[group], d.classes, seed, group, counts)
         held_out[d.name] = {a: d.classes[int(c)] for a, c in zip(arts, oof_article)}
         rows_of[d.name] = (rows, y, counts)
     if cb.questions:  # what the answers imply for each frame, by its rule, against each annotator's frame

@@ -100,6 +100,7 @@ def agreement(
     resamples of articles), span F1 between annotators, per-annotator figures, the same per pull
     batch (drift), plots."""
     from .. import agreement as ag
+    from ..influence import arms, headline
     from ..labelstudio.pull import snapshot_times
 
     cb = _codebook(codebook)
@@ -115,6 +116,9 @@ def agreement(
                                             whole=result, answers=tables.get("answers"))
         except FramestanceError as exc:
             fail(f"{annotations / 'annotations.parquet'}: {exc}".replace("annotations.parquet: ", "", 1))
+        influence = arms(tables["annotations"], tables.get("answers"), tables["stances"], tables["spans"], cb)
+        if influence is not None:  # the randomised control arm of suggestions: what they did to the labels
+            result["suggestion_arms"] = influence
         ag.write_outputs(result, tables["annotations"], tables["stances"], cb, metrics, plots)
     table = Table(title=f"Krippendorff's alpha ({result['counts']['articles']} articles, "
                         f"{result['counts']['annotators']} annotators)", show_header=True)
@@ -141,6 +145,10 @@ def agreement(
                               if not d.startswith(("stance_addressed:", "stance_ordinal_addressed:")))
             out_console.print(f"  {b['pulled_at'][:10]} ({b['annotations']} annotations): {shown}", highlight=False,
                               soft_wrap=True)
+    if "suggestion_arms" in result:
+        out_console.print("suggestions, by the randomised control arm:", highlight=False)
+        for line in headline(result["suggestion_arms"]):
+            out_console.print(f"  {line}", highlight=False, soft_wrap=True)
     out_console.print(f"metrics: {metrics}; plots: {plots}/", highlight=False)
 
 
