@@ -10,6 +10,7 @@ import random
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from framestance.codebook import load
 from framestance.influence import arms, headline
@@ -94,3 +95,34 @@ def test_a_suggestion_with_no_pull_shows_no_shift_and_no_arms_means_no_figures()
                  resamples=500)
     assert again == r
     assert arms(ann.assign(suggested=None), answers, stances, no_spans(), CB) is None
+
+
+def test_gold_leaves_the_assisted_annotations_out_by_default_and_the_card_reports_the_arms():
+    from framestance.aggregate import AggregateError, gold_labels, unassisted
+    from framestance.card import suggestions_section
+    from framestance.config import AggregateConfig
+
+    ann, answers, stances = team(300, take_over=0.8)
+    tables = {"annotations": ann, "answers": answers, "stances": stances, "spans": no_spans()}
+    assert AggregateConfig().assisted == "exclude"
+    kept, said = unassisted(tables, "exclude")
+    shown = int(ann["suggested"].sum())
+    no_other = int(ann.groupby("article_id")["suggested"].all().sum())  # every annotator of the article was shown one
+    assert said == {"gold_uses": "annotations not shown a suggestion", "annotations_shown_a_suggestion": shown,
+                    "annotations_left_out": shown, "articles_left_out": no_other} and no_other > 0
+    assert not kept["annotations"]["suggested"].any()
+    assert set(kept["answers"]["annotation_id"]) == set(kept["annotations"]["annotation_id"])
+    # the suggestion pushed co1 to yes; gold without the assisted annotations does not carry it
+    def co1_yes(t):
+        g = gold_labels(t["annotations"], t["stances"], CB).to_pandas()
+        return float(g["frames"].map(lambda fs: "conflict" in set(fs)).mean())
+
+    everything, _ = unassisted(tables, "include")
+    assert everything["annotations"] is ann and co1_yes(everything) > co1_yes(kept) + 0.02
+    with pytest.raises(AggregateError, match=r"aggregate.assisted 'some': use exclude or include"):
+        unassisted(tables, "some")
+    # the card: gold's choice, the arms, agreement per arm, kept, shift and time, each with its interval
+    card = "\n".join(suggestions_section(arms(ann, answers, stances, no_spans(), CB, resamples=200), said))
+    assert f"{shown} annotations shown a suggestion were left out" in card
+    assert "| question:co1 | yes |" in card and "Time per annotation" in card and "| question:co1 | " in card
+    assert suggestions_section(None, None) == []

@@ -589,6 +589,7 @@ class AggregateReport:
     in_progress: list[str] = field(default_factory=list)  # articles still waiting for annotators: interim gold
     held_by_adjudication: list[str] = field(default_factory=list)  # alpha gates missed, every dispute adjudicated
     alpha_gate_columns: list[str] = field(default_factory=list)  # gold columns whose alpha gate fails: adjudicate them
+    assisted: dict = field(default_factory=dict)  # what the gold made of annotations shown a suggestion
 
     @property
     def interim(self) -> bool:
@@ -605,7 +606,7 @@ def gates_report(report: AggregateReport, method: str, gold_sha256: str) -> byte
            "interim": report.interim, "articles_in_progress": len(report.in_progress),
            "in_progress": report.in_progress[:100], "method": method,
            "held_by_adjudication": report.held_by_adjudication, "alpha_gate_columns": report.alpha_gate_columns,
-           "gold_sha256": gold_sha256}
+           "assisted": report.assisted, "gold_sha256": gold_sha256}
     return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
@@ -621,6 +622,27 @@ def read_gates(folder: Path) -> dict | None:
     if not isinstance(doc, dict) or not isinstance(doc.get("gate_failures"), list) or "interim" not in doc:
         raise AggregateError(f"{path}: not a gates report (run `framestance aggregate`)")
     return doc
+
+
+def unassisted(tables: Mapping[str, pd.DataFrame], rule: str) -> tuple[dict[str, pd.DataFrame], dict]:
+    """The tables the gold is made from under `aggregate.assisted` (exclude: without the
+    annotations shown a suggestion, and their answers, stances and spans), and what that left out:
+    {gold_uses, annotations_left_out, articles_left_out (every annotation of theirs was shown one)}."""
+    if rule not in ("exclude", "include"):
+        raise AggregateError(f"aggregate.assisted {rule!r}: use exclude or include")
+    ann = tables["annotations"]
+    shown = ann["suggested"].fillna(False).astype(bool) if "suggested" in ann else pd.Series(False, index=ann.index)
+    report = {"gold_uses": "every annotation" if rule == "include" else "annotations not shown a suggestion",
+              "annotations_shown_a_suggestion": int(shown.sum())}
+    if rule == "include" or not shown.any():
+        return dict(tables), report | {"annotations_left_out": 0, "articles_left_out": 0}
+    gone = set(ann.loc[shown, "annotation_id"])
+    out = dict(tables)
+    for name in ("annotations", "answers", "stances", "spans"):
+        if name in out and out[name] is not None:
+            out[name] = out[name][~out[name]["annotation_id"].isin(gone)].reset_index(drop=True)
+    left = set(ann["article_id"]) - set(out["annotations"]["article_id"])
+    return out, report | {"annotations_left_out": len(gone), "articles_left_out": len(left)}
 
 
 def run(tables: Mapping[str, pd.DataFrame], cb: Codebook, config: AggregateConfig, quality: QualityConfig,
@@ -643,6 +665,7 @@ def run(tables: Mapping[str, pd.DataFrame], cb: Codebook, config: AggregateConfi
         raise AggregateError(f"refusing to aggregate: the tables fail validation: {shown} (run `framestance validate`)")
     texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
     texts = {a: t for a, t in texts.items() if a not in cb.gold}  # no consolidated spans on gold questions
+    tables, assisted = unassisted(tables, config.assisted)
     gold = gold_labels(tables["annotations"], tables["stances"], cb, method=config.method, tie=config.tie,
                        min_annotators=quality.min_annotators, min_support=config.min_support,
                        ds_min_items=config.ds_min_items)
@@ -676,7 +699,7 @@ def run(tables: Mapping[str, pd.DataFrame], cb: Codebook, config: AggregateConfi
     if wrong:  # a bug, not a user mistake: say which check failed
         raise AggregateError(f"the gold labels fail their own schema: {wrong[:5]}")
     paths = {name: write_table(t, out / f"{name}.parquet") for name, t in (("gold", gold), ("gold_spans", spans))}
-    report = AggregateReport(problems, gold, spans, paths, checked.in_progress, by_adjudication, failing)
+    report = AggregateReport(problems, gold, spans, paths, checked.in_progress, by_adjudication, failing, assisted)
     from .io import sha256_file
 
     paths["gates"] = atomic_write(out / GATES, gates_report(report, config.method, sha256_file(paths["gold"])))

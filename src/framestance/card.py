@@ -305,6 +305,66 @@ def ledger_section(inp, cb: Codebook) -> list[str]:
     return lines
 
 
+def _ci_text(ci, pct: bool = False) -> str:
+    if not ci:
+        return "–"
+    return f"[{ci[0]:+.1%}, {ci[1]:+.1%}]" if pct else f"[{ci[0]}, {ci[1]}]"
+
+
+def suggestions_section(arms: dict | None, assisted: dict | None) -> list[str]:
+    """The suggestions and their influence, from the randomised control arm (`influence.arms` in
+    the agreement metrics) and what the gold made of them (gates.json `assisted`); nothing when no
+    annotation was shown a suggestion."""
+    if not arms and not (assisted or {}).get("annotations_shown_a_suggestion"):
+        return []
+    parts = ["## Suggestions and their influence", "",
+             "Some annotations were made with a model's suggestion on the page (`framestance suggest`: a model per "
+             "dimension trained on the gold of earlier rounds, shown only where its cross-validated macro-F1 beat the "
+             "best constant predictor and chance). Each (annotator, article) assignment was drawn, seeded, into the "
+             "suggested arm or the control arm, which saw none; the `annotations` config says which (`suggested`). "
+             "Randomisation makes the arms comparable: a difference between them is the suggestion's doing.", ""]
+    if assisted:
+        parts += [f"Gold labels use {assisted['gold_uses']} (params.yaml `aggregate.assisted`)"
+                  + (f": {assisted['annotations_left_out']} annotations shown a suggestion were left out, and "
+                     f"{assisted['articles_left_out']} articles that had no other have no gold label"
+                     if assisted.get("annotations_left_out") else "") + ".", ""]
+    if not arms:
+        return parts + ["No influence figures were given to `publish` (run `framestance agreement`).", ""]
+    c = arms["counts"]
+    parts += [f"Arms: suggested {c['suggested']['annotations']} annotations by {c['suggested']['annotators']} "
+              f"annotators, control {c['control']['annotations']} by {c['control']['annotators']}; "
+              f"{c['articles_in_both_arms']} articles were annotated in both. Intervals: percentile bootstrap over "
+              f"articles, {arms['bootstrap']['resamples']} resamples.", ""]
+    alpha = arms.get("alpha") or {}
+    dims = sorted(set(alpha.get("suggested", {})) | set(alpha.get("control", {})))
+    if dims:
+        cell = lambda arm, d: ("undefined" if (v := alpha.get(arm, {}).get(d)) is None or v["alpha"] is None  # noqa: E731
+                               else f"{v['alpha']:.3f} {_ci_text(v['ci95'])} (n {v['n']})")
+        parts += ["Agreement within each arm (Krippendorff's alpha, 95 % interval, n articles):", "",
+                  _table(["dimension", "suggested arm", "control arm"], [[d, cell("suggested", d), cell("control", d)]
+                                                                        for d in dims]), ""]
+    if arms.get("kept"):
+        parts += ["Suggested labels the annotator submitted unchanged:", "",
+                  _table(["dimension", "kept", "95% interval", "n"],
+                         [[d, f"{v['share']:.1%}", _ci_text([f"{x:.1%}" for x in v["ci95"]] if v["ci95"] else None), v["n"]]
+                          for d, v in sorted(arms["kept"].items())]), ""]
+    rows = [[d, cls, f"{v['suggested']:.1%}", f"{v['control']:.1%}", f"{v['difference']:+.1%}", _ci_text(v["ci95"], True),
+             f"{s['n']['suggested']} / {s['n']['control']}"]
+            for d, s in sorted(arms.get("shift", {}).items()) for cls, v in s["classes"].items()]
+    if rows:
+        parts += ["The label distribution in each arm (share of labels; difference: suggested minus control):", "",
+                  _table(["dimension", "label", "suggested arm", "control arm", "difference", "95% interval", "n"], rows),
+                  ""]
+    t = arms.get("time") or {}
+    if t.get("ratio"):
+        parts += [f"Time per annotation (geometric mean of Label Studio's lead time): suggested arm "
+                  f"{t['suggested']['geometric_mean_s']} s {_ci_text(t['suggested']['ci95'])} (n {t['suggested']['n']}), "
+                  f"control arm {t['control']['geometric_mean_s']} s {_ci_text(t['control']['ci95'])} "
+                  f"(n {t['control']['n']}); ratio {t['ratio']['suggested_over_control']} {_ci_text(t['ratio']['ci95'])}.",
+                  ""]
+    return parts
+
+
 def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict, inp, log: dict,
                 sizes: dict | None = None) -> str:
     """The card of a release: every figure computed from the released tables; what only the study
@@ -536,6 +596,7 @@ def render_card(opts, cb: Codebook, feats: dict, data_files: dict, splits: dict,
         parts += ["Quality gates (params.yaml `quality`): all held when this version was made"
                   + (", some only because an adjudicator decided every dispute of the dimension: " + "; ".join(held)
                      if held else "") + ".", ""]
+    parts += suggestions_section(ag.get("suggestion_arms") if ag else None, (inp.gates or {}).get("assisted"))
     parts += ["## Splits", "",
               f"By near-duplicate cluster (a salted sha256 of `cluster_id`, ratios "
               f"{', '.join(f'{s} {r}' for s, r in opts.ratios.items())}): no story is in two splits, and an "

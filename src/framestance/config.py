@@ -99,6 +99,7 @@ class AggregateConfig:
     min_support: float = 0.0  # a label with less support (the chance one more annotator gives it) is `unresolved`
     ds_min_items: int = 20  # dawid-skene refuses annotators with fewer items
     adjudicate_below: float = 0.5  # `adjudicate` also sends labels with less support than this
+    assisted: str = "exclude"  # exclude | include: gold from annotations shown a suggestion too
 
 
 @dataclass(frozen=True)

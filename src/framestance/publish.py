@@ -206,7 +206,9 @@ def features(cb: Codebook, texts: bool = True, extra: tuple[str, ...] | list[str
         for name in ("tone", "tone_support", "tone_source", "tone_votes"):
             default.pop(name)
         annotations.pop("tone")
-    annotations.update({"lead_time": Value("float64"), "created_at": ts, "updated_at": ts})
+    annotations.update({"lead_time": Value("float64"), "created_at": ts, "updated_at": ts,
+                        # the randomised control arm: shown a suggestion (true), not (false), no arm drawn (null)
+                        "suggested": Value("bool"), "suggestion": Value("string")})
     default["spans"] = List({"kind": Value("string"), "label": Value("string"), "start": Value("int64"),
                              "end": Value("int64"), **text, "text_sha256": Value("string"), "support": Value("float64")})
     spans = {"article_id": Value("string"), "annotator": Value("string"), "kind": ClassLabel(names=list(SPAN_KINDS)),
@@ -411,6 +413,8 @@ def build_tables(inp: Inputs, cb: Codebook, opts: Options | None = None) -> dict
             cols[f"answer_{q.id}"] = _encode(pa.array([answered.get(i, {}).get(q.id) for i in ids], pa.string()),
                                              [cb.YES, cb.NO], f"answer to {q.id}")
     cols.update({"lead_time": ann["lead_time"], "created_at": ann["created_at"], "updated_at": ann["updated_at"]})
+    for name, kind in (("suggested", pa.bool_()), ("suggestion", pa.string())):  # older tables: no arm drawn
+        cols[name] = ann[name] if name in ann.column_names else pa.nulls(ann.num_rows, kind)
     cols = {k: v for k, v in cols.items() if k in feats["annotations"]}  # the dimensions the codebook has
     annotations = _sorted(pa.table(cols).cast(feats["annotations"].arrow_schema), ["article_id", "annotator"])
 

@@ -190,6 +190,10 @@ def aggregate(
                       f"{report.spans.num_rows} consolidated spans -> {report.paths['gold_spans']}; "
                       f"label distributions -> {plots / 'gold.png' if fig is not None else 'none (no resolved label)'}, "
                       f"{plots / 'gold.csv'}", highlight=False)
+    if report.assisted.get("annotations_left_out"):
+        out_console.print(f"left out of the gold (params.yaml aggregate.assisted: exclude): "
+                          f"{report.assisted['annotations_left_out']} annotations shown a suggestion; "
+                          f"{report.assisted['articles_left_out']} articles had no other", highlight=False)
     for msg in report.gate_failures:  # the gold is written for adjudication; publish refuses it
         err_console.print(f"[bold yellow]warning:[/] {msg}", highlight=False, soft_wrap=True)
     if report.interim:
