@@ -80,6 +80,14 @@ def test_a_suggestion_taken_over_shows_as_a_shift_a_kept_share_and_time():
     assert a_s["n"] > 50 and a_c["n"] > 50 and a_s["alpha"] < a_c["alpha"] and a_c["ci95"][0] < a_c["alpha"] < a_c["ci95"][1]
     lines = headline(r)
     assert any(x.startswith("question:co1: yes +") for x in lines) and not any("hi3" in x for x in lines)
+    # the figure: a point per dimension at its shift, co1's to the right of every question never suggested
+    from framestance.figures import arms_figure
+
+    fig = arms_figure(r)
+    assert fig is not None
+    x = {a.get_gid(): a.get_xdata()[0] for ax in fig.axes for a in ax.lines if str(a.get_gid()).startswith("point:")}
+    assert len(x) == len(r["shift"]) and x["point:question:co1:yes"] == co1["difference"]
+    assert all(v < co1["difference"] for k, v in x.items() if k.startswith("point:question:") and "co1" not in k)
 
 
 def test_a_suggestion_with_no_pull_shows_no_shift_and_no_arms_means_no_figures():

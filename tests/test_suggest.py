@@ -208,6 +208,7 @@ def test_each_assignment_is_drawn_into_an_arm_and_pull_records_it(studio, studio
     assert sum(report.arms.values()) == 24 and 0 < report.arms["suggested"] < 24
     titles = project_titles(studio_client.projects(name), name)
     split = set()
+    pulled_tables = []
     for login in (a, b):
         tasks = json.loads(studio_client.export_snapshot(titles[queue_title(name, login.pseudonym)]))
         assert len(tasks) == 12
@@ -222,8 +223,10 @@ def test_each_assignment_is_drawn_into_an_arm_and_pull_records_it(studio, studio
             else:
                 studio_client.annotate(t["id"], choices_result(cb, "economic", "neutral", "favor"),
                                        studio_client.users()[login.email])
-        after = tables_from_snapshot(scrub(studio_client.export_snapshot(titles[queue_title(name, login.pseudonym)]),
-                                           pseudo.of), cb)["annotations"].to_pylist()
+        pulled = tables_from_snapshot(scrub(studio_client.export_snapshot(titles[queue_title(name, login.pseudonym)]),
+                                            pseudo.of), cb)
+        pulled_tables.append(pulled)
+        after = pulled["annotations"].to_pylist()
         assert len(after) == 12
         for r in after:
             assert r["suggested"] == suggested(3, login.pseudonym, r["article_id"], 0.5)
@@ -231,3 +234,12 @@ def test_each_assignment_is_drawn_into_an_arm_and_pull_records_it(studio, studio
             assert r["tone"] == ("negative" if r["suggested"] else "neutral")
     arts_both_ways = {x for x, arm in split if (x, "suggested") in split and (x, "control") in split}
     assert arts_both_ways  # an article suggested to one annotator and not to the other
+    # the influence, from what pull recorded: the suggested arm said "negative" every time and kept every suggestion
+    from framestance.influence import arms
+
+    tables = {k: pd.concat([t[k].to_pandas() for t in pulled_tables], ignore_index=True)
+              for k in ("annotations", "stances", "spans")}
+    r = arms(tables["annotations"], None, tables["stances"], tables["spans"], cb, resamples=200)
+    assert r is not None and r["counts"]["suggested"]["annotations"] == report.arms["suggested"]
+    assert r["kept"]["tone"] == {"share": 1.0, "ci95": [1.0, 1.0], "n": report.arms["suggested"]}
+    assert r["shift"]["tone"]["classes"]["negative"]["difference"] == 1.0

@@ -814,6 +814,11 @@ def write_outputs(metrics: dict, annotations: pd.DataFrame, stances: pd.DataFram
     out.append(png(figures.alpha_figure(rows, name), "alpha.png"))
     out.append(png(figures.annotators_figure(grid, people, grid_labels, {f.id: f.name for f in cb.frames},
                                              "Primary frame" if cb.primary else "Frame marked present"), "annotators.png"))
+    influence = figures.arms_figure(metrics["suggestion_arms"], name) if metrics.get("suggestion_arms") else None
+    if influence is None:  # no arms drawn: no figure, and none left from an earlier run
+        (plots_dir / "suggestion-arms.png").unlink(missing_ok=True)
+    else:
+        out.append(png(influence, "suggestion-arms.png"))
     batches = metrics.get("batches") or []
     drift = figures.batches_figure(batches, name)
     if drift is None:  # no batch with annotations: no figure, and none left from an earlier run

@@ -391,6 +391,47 @@ def alpha_figure(rows: Sequence[Mapping], name: Callable[[str], str] | None = No
                                  "nobody marked).")
 
 
+# ---- the suggestions' influence (the randomised control arm) -------------------------------
+def arms_figure(arms: Mapping, name: Callable[[str], str] | None = None) -> Figure | None:
+    """What the suggestions did to the labels (`influence.arms`): per dimension, each label's share
+    in the suggested arm minus the control arm's, a point with its 95 % interval (a yes/no
+    dimension: the yes share), and beside it the share of suggested labels kept unchanged and the
+    labels in each arm. None when there is no shift to show."""
+    name = name or dimension_namer()
+    shift, kept = arms.get("shift") or {}, arms.get("kept") or {}
+    if not shift:
+        return None
+    with _style():
+        rows: list[Row] = []
+        for d, s in sorted(shift.items()):
+            k = kept.get(d)
+            keep = f"{k['share']:.0%}" if k else "–"
+            n = f"{s['n']['suggested']} / {s['n']['control']}"
+            classes = list(s["classes"].items())
+            if len(classes) == 1:
+                cls, v = classes[0]
+                ci = v["ci95"] or (None, None)
+                rows.append(Row(name(d), f"{d}:{cls}", v["difference"], ci[0], ci[1], right=(keep, n)))
+                continue
+            rows.append(Row(name(d), header=True, right=(keep, n)))
+            for cls, v in classes:
+                ci = v["ci95"] or (None, None)
+                rows.append(Row(cls, f"{d}:{cls}", v["difference"], ci[0], ci[1], right=("", "")))
+        values = [x for r in rows if not r.header for x in (r.value, r.low, r.high) if x is not None]
+        edge = max(0.1, math.ceil(max(abs(x) for x in values) * 10 + 0.5) / 10) if values else 0.5
+        ticks = [round(float(x), 2) for x in np.linspace(-edge, edge, 5)]
+        t = (arms.get("time") or {}).get("ratio")
+        note = ("Share of labels in the suggested arm minus the control arm's, 95 % interval (percentile bootstrap "
+                "over articles); a yes/no dimension shows the yes share. Kept: suggested labels submitted unchanged. "
+                "n: labels in the suggested / control arm.")
+        if t:
+            note += (f" Time per annotation, suggested / control: {t['suggested_over_control']}"
+                     + (f" [{t['ci95'][0]}, {t['ci95'][1]}]." if t["ci95"] else "."))
+        panel = _Panel("The suggestion's pull on the labels", rows, right_heads=("kept", "n"))
+        return _rows_figure([panel], "point", (-edge - 0.02, edge + 0.02), ticks, "suggested arm minus control arm",
+                            note=note)
+
+
 # ---- agreement per pull batch --------------------------------------------------------------
 def batch_labels(pulled_at: Sequence[str], numbers: Sequence[int]) -> list[str]:
     """Distinct tick labels for pull batches: the date; date and time where two share a date;
