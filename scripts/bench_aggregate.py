@@ -29,19 +29,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 from framestance.aggregate import _dawid_skene, _predictive  # noqa: E402
-from framing_dev import QUESTIONS, annotation_table, load  # noqa: E402
-
-
-def ece(support: np.ndarray, hit: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error: the count-weighted mean gap between mean support and the held-out
-    agreement rate, over 10 equal-width bins of support."""
-    which = np.minimum((support * bins).astype(int), bins - 1)
-    gap = 0.0
-    for b in range(bins):
-        m = which == b
-        if m.any():
-            gap += m.sum() * abs(support[m].mean() - hit[m].mean())
-    return float(gap / len(support))
+from framing_dev import QUESTIONS, annotation_table, ece, load  # noqa: E402
 
 
 def crowdkit_labels(long: pd.DataFrame, model: str) -> pd.DataFrame:

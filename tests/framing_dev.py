@@ -91,3 +91,15 @@ def articles_table() -> pd.DataFrame:
         r = json.loads(line)
         out.append({"article_id": r["id"], "title": r["headline_hint"], "text": r["text"], "duplicate_of": None})
     return pd.DataFrame(out)
+
+
+def ece(support: np.ndarray, hit: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: the count-weighted mean gap between mean support and the held-out
+    agreement rate, over 10 equal-width bins of support."""
+    which = np.minimum((support * bins).astype(int), bins - 1)
+    gap = 0.0
+    for b in range(bins):
+        m = which == b
+        if m.any():
+            gap += m.sum() * abs(support[m].mean() - hit[m].mean())
+    return float(gap / len(support))

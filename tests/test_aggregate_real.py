@@ -15,16 +15,10 @@ import pytest
 
 from framestance.aggregate import _dawid_skene, _predictive, gold_labels
 
-from .framing_dev import CODEBOOK, NO_STANCES, QUESTIONS, annotation_table, load
+from .framing_dev import CODEBOOK, NO_STANCES, QUESTIONS, annotation_table, ece, load
 
 ROWS = load()
 pytestmark = pytest.mark.skipif(ROWS is None, reason="../shared/framing-dev is absent")
-
-
-def ece(support: np.ndarray, hit: np.ndarray, bins: int = 10) -> float:
-    which = np.minimum((support * bins).astype(int), bins - 1)
-    return float(sum((which == b).sum() * abs(support[which == b].mean() - hit[which == b].mean())
-                     for b in range(bins) if (which == b).any()) / len(support))
 
 
 def test_majority_reproduces_the_published_aggregate():
