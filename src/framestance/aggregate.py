@@ -74,17 +74,15 @@ def _votes(rows: np.ndarray, given: pd.Series, order: list[str], n_articles: int
     return counts.reshape(n_articles, len(labels)).astype(np.float64), labels
 
 
-def _majority(counts: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per article: the label most annotators gave, `unresolved` on a tie, None without votes;
-    and its support (its share of the votes; NaN without votes)."""
+def _majority(counts: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per article: the label most annotators gave, `unresolved` on a tie, None without votes
+    (support is `_predictive`'s)."""
     total, top = counts.sum(axis=1), counts.max(axis=1, initial=0)
     unique_top = (counts == top[:, None]).sum(axis=1) == 1
     best = labels[counts.argmax(axis=1)] if labels.size else np.full(len(counts), None, dtype=object)
     label = np.where(unique_top, best, UNRESOLVED).astype(object)
     label[total == 0] = None
-    with np.errstate(divide="ignore", invalid="ignore"):
-        support = np.round(top / total, 4)
-    return label, np.where(total > 0, support, np.nan)
+    return label
 
 
 def _predictive(counts: np.ndarray) -> tuple[np.ndarray, float]:
@@ -262,7 +260,7 @@ def gold_labels(annotations: pd.DataFrame, stances: pd.DataFrame, cb: Codebook, 
         for col, (rows, labels_given, workers, order) in dims.items():
             counts, labels = _votes(rows, labels_given, order, len(articles))
             pred, _rho = _predictive(counts)
-            label[col], _share = _majority(counts, labels)
+            label[col] = _majority(counts, labels)
             tied = label[col] == UNRESOLVED  # a vote tie: never decided, whatever the method
             if method == "dawid-skene":
                 label[col], support[col] = _from_dict(_dawid_skene(long_table(rows, labels_given, workers), ds_min_items, col),
