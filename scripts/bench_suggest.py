@@ -148,10 +148,10 @@ def scale(n: int, seed: int = 0) -> dict:
     # each copy answered as framing-dev published its source (an extraction-dev text: all no), one answer in
     # ten flipped: labels a model can learn, at the data set's rates
     published = [r["published"] for r in rows]
-    ans = pd.DataFrame([{"article_id": a, "annotation_id": i * 100 + k, "annotator": "a1", "status": "submitted",
+    ans = pd.DataFrame([{"article_id": a, "annotation_id": i, "annotator": "a1", "status": "submitted",
                          "question": q, "answer": "yes" if ((j < len(published) and published[j][q] == "yes")
                                                             != (rng.random() < 0.1)) else "no"}
-                        for i, (a, j) in enumerate(zip(ids, pick)) for k, q in enumerate(CB.question_ids())])
+                        for i, (a, j) in enumerate(zip(ids, pick)) for q in CB.question_ids()])
     gold = pd.DataFrame({"article_id": ids, "relevance": "relevant", "frames": [[] for _ in ids],
                          "frames_unresolved": [[] for _ in ids]})
     t = time.perf_counter()
@@ -162,8 +162,11 @@ def scale(n: int, seed: int = 0) -> dict:
     t = time.perf_counter()
     preds = predictions(s, arts.head(10_000), CB)
     suggested = time.perf_counter() - t
+    import resource
+
     return {"gold_articles": n, "train_s": round(trained, 1), "suggest_10k_s": round(suggested, 1),
-            "predictions": len(preds), "dimensions_suggested": len(s.models)}
+            "predictions": len(preds), "dimensions_suggested": len(s.models),
+            "peak_rss_gb_so_far": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}
 
 
 def main() -> None:
