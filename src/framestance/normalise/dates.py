@@ -12,20 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from dateutil import parser as dateutil_parser
-from dateutil.tz import tzoffset
-
 from .profiles import Profile
-
-_TZINFOS = {
-    name: tzoffset(name, hours * 3600)
-    for name, hours in {
-        "UTC": 0, "GMT": 0, "Z": 0, "BST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3, "MSK": 3,
-        "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
-        "AKDT": -8, "AKST": -9, "IST": 5.5, "JST": 9, "KST": 9, "AEST": 10, "AEDT": 11,
-        "NZST": 12, "NZDT": 13,
-    }.items()
-}
+from .timezones import parse as parse_datetime
 
 _MONTHS_EN = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _ABSOLUTE = re.compile(
@@ -109,15 +97,16 @@ def _absolute(line: str, profile: Profile) -> ShownDate | None:
         return None
     shown = (m.group(0) + tail.group(0)).strip(" ,|·•-")
     try:
-        at = dateutil_parser.parse(
+        at, zone_known = parse_datetime(
             shown.replace(" at ", " ").replace(".", ":") if re.search(r"\d\.\d{2}\s*[ap]", shown) else shown.replace(" at ", " "),
-            tzinfos=_TZINFOS,
             dayfirst=not re.match(r"^\d{4}-", shown) and not re.match(rf"^{_MONTHS_EN}", shown, re.IGNORECASE),
         )
     except (ValueError, OverflowError):
         return None
     t = _TIME.search(shown) or re.search(r"T\d{1,2}:\d{2}(?P<sec>:\d{2})?", shown)
     precision = "day" if not t else ("second" if t.groupdict().get("sec") else "minute")
+    if not zone_known:  # a zone we cannot read: the day as shown, no instant
+        at, precision = datetime(at.year, at.month, at.day, tzinfo=UTC), "day"
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     return ShownDate(shown, at.astimezone(UTC), precision, prefix)

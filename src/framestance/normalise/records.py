@@ -92,9 +92,11 @@ def parse_when(value) -> tuple[datetime, str, str] | None:
         return None
     text = value.strip()
     try:
-        from dateutil import parser
+        from .timezones import parse
 
-        at = parser.parse(text)
+        at, zone_known = parse(text)
+        if not zone_known:  # a zone we cannot read: the day as shown, no instant
+            return datetime(at.year, at.month, at.day, tzinfo=UTC), text, "day"
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
         at = at.astimezone(UTC)
