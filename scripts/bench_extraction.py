@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RETRIEVED = datetime(2026, 1, 15, tzinfo=UTC)
 
+from framestance.normalise.timezones import parse as parse_datetime  # noqa: E402
+
 
 def run_framestance(pages: list[tuple[str, str, bytes]]) -> tuple[dict, dict, float]:
     from framestance.evaluation import normalise_pages
@@ -38,7 +40,13 @@ def local_day(article: dict | None) -> str | None:
         return None
     shown = article.get("published_text") or ""
     m = re.match(r"\d{4}-\d{2}-\d{2}", shown.strip())
-    return m.group(0) if m else article["published_at"].date().isoformat()
+    if m:
+        return m.group(0)
+    try:  # a zone the page names ("10:32 PM ET"): the day there, not in UTC
+        zone = parse_datetime(shown)[0].tzinfo
+    except (ValueError, OverflowError, TypeError):
+        zone = None
+    return article["published_at"].astimezone(zone or UTC).date().isoformat()
 
 
 def main() -> int:
