@@ -5,6 +5,7 @@ region), an unknown one gives the day and no instant, and a normal run prints no
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -69,3 +70,13 @@ def test_a_normal_run_prints_no_warning_per_page(tmp_path):
         by_zone.setdefault(a["published_at"].astimezone(UTC).hour if a["date_precision"] != "day" else "day", []).append(a)
     assert len(arts) == 10
     assert {h: len(v) for h, v in by_zone.items()} == {14: 2, 17: 2, 15: 2, 16: 2, "day": 2}  # ET, PT, CT, MT; QQT
+
+
+def test_the_machine_zone_changes_nothing():
+    """dateutil reads a zone name it does not know as local time when the machine's zone has that
+    name: "IDT" on a machine in Israel. The table decides, whatever the machine."""
+    code = ("from framestance.normalise.records import parse_when; "
+            "print(parse_when('2025-08-14 10:32 IDT'), parse_when('2025-08-14 10:32 EDT'))")
+    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60,
+                           env={**os.environ, "TZ": zone}).stdout for zone in ("UTC", "Asia/Jerusalem", "America/New_York")}
+    assert len(seen) == 1 and "'day'" in seen.pop()

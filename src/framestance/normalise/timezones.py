@@ -5,14 +5,14 @@ abbreviation names one ("EST", "CEST", "MESZ"), the region's rules where it name
 offset changes with daylight saving time ("ET", "PT": New York's, Los Angeles' rules on that day).
 Ambiguous abbreviations keep the reading news in English most often means ("IST": India). `parse`
 reads a date-time with them through dateutil and never warns: an abbreviation it does not know
-makes the result's zone unknown (`zone_known` False: the wall-clock time is kept as UTC, and the
-caller lowers the precision to the day), where dateutil would print UnknownTimezoneWarning once
-per page and silently read the time as UTC.
+makes the result's zone unknown (`zone_known` False: the caller keeps the day shown and no
+instant), where dateutil would print UnknownTimezoneWarning once per page and read the time as
+UTC, or as the machine's own zone when the name matches it. North American readings win where an
+abbreviation is shared ("CST": Central, not China; "AST": Atlantic, not Arabia).
 """
 
 from __future__ import annotations
 
-import warnings
 from datetime import datetime, tzinfo
 
 from dateutil import parser as dateutil_parser
@@ -45,11 +45,22 @@ TZINFOS = _zones()
 
 def parse(text: str, dayfirst: bool | None = None) -> tuple[datetime, bool]:
     """The date-time TEXT shows, and whether its zone is known (no zone given counts as known: UTC
-    by the project's rule). Raises ValueError or OverflowError where dateutil does."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", dateutil_parser.UnknownTimezoneWarning)
-        at = dateutil_parser.parse(text, tzinfos=TZINFOS, dayfirst=dayfirst)
-    unknown = any(issubclass(w.category, dateutil_parser.UnknownTimezoneWarning) for w in caught)
+    by the project's rule). Every zone name goes through the table, never through the machine's own
+    zone (dateutil would read "IDT" as local time on a machine in Israel), so the same text gives
+    the same instant anywhere. Raises ValueError or OverflowError where dateutil does."""
+    unknown: list[str] = []
+
+    def zone(name: str | None, offset: int | None) -> tzinfo | None:
+        if offset is not None:  # "+02:00", "UTC+2"
+            return tzoffset(name, offset)
+        if name is None:
+            return None
+        if name.upper() in TZINFOS:
+            return TZINFOS[name.upper()]
+        unknown.append(name)
+        return None
+
+    at = dateutil_parser.parse(text, tzinfos=zone, dayfirst=dayfirst)
     return at, not unknown
 
 
