@@ -134,3 +134,19 @@ def test_gold_leaves_the_assisted_annotations_out_by_default_and_the_card_report
     assert f"{shown} annotations shown a suggestion were left out" in card
     assert "| question:co1 | yes |" in card and "Time per annotation" in card and "| question:co1 | " in card
     assert suggestions_section(None, None) == []
+
+
+def test_a_suggestion_counts_only_the_dimensions_it_covered():
+    """The frames control lists the frames suggested present; an unmarked frame is a suggested "no"
+    only when the suggestion covered it (`dimensions`, which push and pull carry)."""
+    from framestance.codebook import load as load_codebook
+    from framestance.influence import _suggested_values
+
+    mf = load_codebook(ROOT / "schemas" / "codebook.yaml")
+    economic, legality = (next(f.name for f in mf.frames if f.id == x) for x in ("economic", "legality"))
+    covered = json.dumps({mf.FRAMES: [economic], mf.PRIMARY: [economic],
+                          "dimensions": ["frames:economic", "frames:legality", "primary_frame"]})
+    assert _suggested_values(covered, mf) == {"frames:economic": "yes", "frames:legality": "no", "primary_frame": "economic"}
+    older = json.dumps({mf.FRAMES: [economic, legality]})  # no dimensions said: only what was marked
+    assert _suggested_values(older, mf) == {"frames:economic": "yes", "frames:legality": "yes"}
+    assert _suggested_values(None, mf) == {} and _suggested_values(float("nan"), mf) == {}  # type: ignore[arg-type]

@@ -132,9 +132,16 @@ def test_the_media_frames_codebook_suggests_its_own_dimensions():
     assert "stance:" + cb.targets[0].id not in s.quality  # everyone said neutral: nothing to learn
     assert s.quality["primary_frame"].suggested and s.quality["frames:economic"].suggested
     assert "tone" not in s.models  # the tone is a coin here: not suggested
-    pred = predictions(s, pd.DataFrame(arts).head(2), cb)[0]
+    preds = predictions(s, pd.DataFrame(arts), cb)
+    pred = preds[0]
     names = {r["from_name"] for r in pred["result"]}
     assert cb.PRIMARY in names and cb.FRAMES in names and cb.TONE not in names
+    assert pred["dimensions"] == sorted(s.models) and "frames:economic" in pred["dimensions"]
+    # the label shown is the one the model predicts, named as the page names it (the model saw 2 of 15 frames)
+    name_of = {f.id: f.name for f in cb.frames}
+    shown = [next(r["value"]["choices"][0] for r in p["result"] if r["from_name"] == cb.PRIMARY) for p in preds]
+    truth = [name_of["economic" if i % 2 == 0 else "legality"] for i in range(90)]
+    assert sum(a == b for a, b in zip(shown, truth)) >= 85
 
 
 def test_push_refuses_predictions_made_for_another_codebook(studio_client, corpus200, tmp_path):
@@ -200,7 +207,8 @@ def test_each_assignment_is_drawn_into_an_arm_and_pull_records_it(studio, studio
     preds = tmp_path / "predictions.jsonl"
     choice = {"from_name": cb.TONE, "to_name": "text", "type": "choices", "value": {"choices": ["negative"]}}
     preds.write_text("".join(json.dumps({"article_id": x, "model_version": "suggest-test", "score": 0.8,
-                                         "codebook": cb.fingerprint(), "result": [choice]}) + "\n" for x in ids))
+                                         "codebook": cb.fingerprint(), "dimensions": ["tone"], "result": [choice]}) + "\n"
+                             for x in ids))
     name = f"arms-{tag}"
     pseudo = Pseudonymiser.of_home(home.home)
     report = push(studio_client, corpus200, name, cb, n=12, seed=3, annotators=[a.email, b.email], overlap=2,
@@ -230,7 +238,7 @@ def test_each_assignment_is_drawn_into_an_arm_and_pull_records_it(studio, studio
         assert len(after) == 12
         for r in after:
             assert r["suggested"] == suggested(3, login.pseudonym, r["article_id"], 0.5)
-            assert (r["suggestion"] == json.dumps({cb.TONE: ["negative"]})) == r["suggested"]
+            assert (r["suggestion"] == json.dumps({"dimensions": ["tone"], cb.TONE: ["negative"]})) == r["suggested"]
             assert r["tone"] == ("negative" if r["suggested"] else "neutral")
     arts_both_ways = {x for x, arm in split if (x, "suggested") in split and (x, "control") in split}
     assert arts_both_ways  # an article suggested to one annotator and not to the other

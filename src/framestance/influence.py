@@ -67,18 +67,20 @@ def _long(annotations: pd.DataFrame, answers: pd.DataFrame | None, stances: pd.D
 def _suggested_values(suggestion: str | None, cb: Codebook) -> dict[str, str]:
     """The suggestion recorded on an annotation (JSON: control -> its choices, as the page shows
     them) as dimension -> codebook id."""
-    if not suggestion:
+    if not isinstance(suggestion, str) or not suggestion:
         return {}
     shown = json.loads(suggestion)
+    covered = shown.pop("dimensions", None)  # the dimensions the suggestion covered (older records: not said)
     frames = {f.name: f.id for f in cb.frames}
     tones = {t.name: t.id for t in cb.tone}
     values = {v.name: v.id for v in cb.stance_values}
     out: dict[str, str] = {}
     for control, choices in shown.items():
         choices = choices or []
-        if control == cb.FRAMES:
+        if control == cb.FRAMES:  # unmarked frames are suggested "no" only where the suggestion covered them
             for name, f in frames.items():
-                out[f"frames:{f}"] = cb.YES if name in choices else cb.NO
+                if name in choices or (covered is not None and f"frames:{f}" in covered):
+                    out[f"frames:{f}"] = cb.YES if name in choices else cb.NO
         elif control == cb.PRIMARY and choices:
             out["primary_frame"] = frames.get(choices[0], choices[0])
         elif control == cb.TONE and choices:
@@ -90,7 +92,7 @@ def _suggested_values(suggestion: str | None, cb: Codebook) -> dict[str, str]:
             for q in cb.question_ids():
                 if control == cb.question_control(q):
                     out[f"question:{q}"] = choices[0].lower()
-    return out
+    return out if covered is None else {k: v for k, v in out.items() if k in set(covered)}
 
 
 def _draws(n_articles: int, resamples: int, seed: int) -> np.ndarray:

@@ -163,7 +163,7 @@ ANNOTATION = pa.schema(
         pa.field("frames", pa.list_(pa.string()), nullable=False),
         pa.field("tone", pa.string()),
         # the randomised control arm of suggestions: shown one (true), not (false), no arm drawn (null),
-        # and what it said (JSON: control -> its labels)
+        # and what it said (JSON: control -> its labels; "dimensions": the dimensions it covered)
         pa.field("suggested", pa.bool_()),
         pa.field("suggestion", pa.string()),
     ]

@@ -375,8 +375,9 @@ def frame_quality(held_out: Mapping[str, Mapping[str, str]], answers: pd.DataFra
 
 
 def predictions(s: Suggester, articles: pd.DataFrame, cb: Codebook) -> list[dict]:
-    """Label Studio predictions (article_id, model_version, score, codebook, result), one per
-    article, for the suggested dimensions; none when nothing is suggested."""
+    """Label Studio predictions (article_id, model_version, score, codebook, result, and the
+    suggested `dimensions`: a frame left out of the frames control is a suggested "no" only when
+    it is one of them), one per article; none when nothing is suggested."""
     if not s.models or articles.empty:
         return []
     docs = [document(t, x) for t, x in zip(articles["title"], articles["text"])]
@@ -391,7 +392,8 @@ def predictions(s: Suggester, articles: pd.DataFrame, cb: Codebook) -> list[dict
         frames = []
         for name, p in probs.items():
             d = s.dimensions[name]
-            cls = d.classes[int(p[i].argmax())]
+            # a column of predict_proba is a class the model saw, not a position in the codebook's list
+            cls = d.classes[int(s.models[name].classes_[p[i].argmax()])]  # type: ignore[attr-defined]
             scores.append(float(p[i].max()))
             kind, _, key = name.partition(":")
             if kind == "question":
@@ -408,7 +410,7 @@ def predictions(s: Suggester, articles: pd.DataFrame, cb: Codebook) -> list[dict
         if any(n.startswith("frames:") for n in probs):
             result.append({"from_name": cb.FRAMES, "to_name": "text", "type": "choices", "value": {"choices": frames}})
         out.append({"article_id": str(aid), "model_version": s.version, "score": round(float(np.mean(scores)), 4),
-                    "codebook": s.codebook, "result": result})
+                    "codebook": s.codebook, "dimensions": list(probs), "result": result})
     return out
 
 

@@ -199,8 +199,12 @@ def _task_rows(task: Any, cb: Codebook, ann_rows: list, stance_rows: list, span_
         raise _Bad(f"data.framestance_arm {arm!r} is not suggested or control")
     shown = [p for p in task.get("predictions") or [] if isinstance(p, dict)
              and str(p.get("model_version") or "").startswith("suggest-")] if arm == "suggested" else []
-    suggestion = json.dumps({r.get("from_name"): (r.get("value") or {}).get("choices") for r in shown[0].get("result") or []
-                             if isinstance(r, dict)}, sort_keys=True, ensure_ascii=False) if shown else None
+    said = {r.get("from_name"): (r.get("value") or {}).get("choices") for r in (shown[0].get("result") or [] if shown else [])
+            if isinstance(r, dict)}
+    dims = data.get("framestance_dimensions")
+    if shown and isinstance(dims, list):  # what the suggestion covered: a frame it left unmarked is a suggested no
+        said["dimensions"] = sorted(str(d) for d in dims)
+    suggestion = json.dumps(said, sort_keys=True, ensure_ascii=False) if shown else None
     # every control of the codebook's interface, with the names it may hold (None: any)
     known: dict[str, Any] = {cb.FRAMES: frames, cb.PRIMARY: frames, cb.TONE: tones, cb.RELEVANCE: None,
                              cb.FRAME_SPANS: frames, cb.EVIDENCE: targets, **{c: values for c in stance_controls},

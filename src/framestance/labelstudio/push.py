@@ -79,15 +79,19 @@ def _arms(article_ids: list[str], preds: dict[str, list[dict]], who: str, seed: 
           report: PushReport) -> tuple[dict[str, list[dict]], dict[str, dict]]:
     """The predictions of the suggested arm only, and every predicted article's arm as task data
     (`framestance_arm`: pull records it on each annotation)."""
-    shown, data = {}, {}
+    shown: dict[str, list[dict]] = {}
+    data: dict[str, dict] = {}
     for a in article_ids:
         if a not in preds:
             continue
         arm = "suggested" if suggested(seed, who, a, share) else "control"
         data[a] = {"framestance_arm": arm}
         report.arms[arm] = report.arms.get(arm, 0) + 1
-        if arm == "suggested":
-            shown[a] = preds[a]
+        if arm == "suggested":  # Label Studio keeps a prediction's result; the dimensions it covers go in the data
+            shown[a] = [{k: v for k, v in p.items() if k != "dimensions"} for p in preds[a]]
+            dims = sorted({d for p in preds[a] for d in p.get("dimensions") or []})
+            if dims:
+                data[a]["framestance_dimensions"] = dims
     return shown, data
 
 
@@ -169,8 +173,12 @@ def _load_predictions(path: Path | None, cb: Codebook | None = None) -> dict[str
         if cb is not None and item.get("codebook") not in (None, cb.fingerprint()):
             raise PushError(f"{path}: prediction {i} was made for another codebook ({item['codebook']}; this one is "
                             f"{cb.name} v{cb.version}, {cb.fingerprint()}): run `framestance suggest` again")
+        dims = item.get("dimensions")
+        if dims is not None and (not isinstance(dims, list) or not all(isinstance(d, str) for d in dims)):
+            raise PushError(f"{path}: prediction {i}: dimensions must be a list of names")
         out[str(item["article_id"])].append(
-            {"model_version": item["model_version"], "score": item.get("score"), "result": item["result"]}
+            {"model_version": item["model_version"], "score": item.get("score"), "result": item["result"],
+             **({"dimensions": dims} if dims is not None else {})}
         )
     return out
 
