@@ -149,4 +149,4 @@ def test_a_suggestion_counts_only_the_dimensions_it_covered():
     assert _suggested_values(covered, mf) == {"frames:economic": "yes", "frames:legality": "no", "primary_frame": "economic"}
     older = json.dumps({mf.FRAMES: [economic, legality]})  # no dimensions said: only what was marked
     assert _suggested_values(older, mf) == {"frames:economic": "yes", "frames:legality": "yes"}
-    assert _suggested_values(None, mf) == {} and _suggested_values(float("nan"), mf) == {}  # type: ignore[arg-type]
+    assert _suggested_values(None, mf) == {} and _suggested_values(float("nan"), mf) == {}

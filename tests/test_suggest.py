@@ -142,6 +142,12 @@ def test_the_media_frames_codebook_suggests_its_own_dimensions():
     shown = [next(r["value"]["choices"][0] for r in p["result"] if r["from_name"] == cb.PRIMARY) for p in preds]
     truth = [name_of["economic" if i % 2 == 0 else "legality"] for i in range(90)]
     assert sum(a == b for a, b in zip(shown, truth)) >= 85
+    # one article whose annotators chose a third frame: still cross-validated (the rare class pooled), still suggested
+    rare = pd.DataFrame(ann)
+    rare.loc[rare["article_id"] == "m089", "primary_frame"] = "morality"
+    s = train(pd.DataFrame(arts), gold_labels(rare, pd.DataFrame(st), cb).to_pandas(), None, cb, min_gold=30,
+              annotations=rare, stances=pd.DataFrame(st))
+    assert s.quality["primary_frame"].suggested and s.quality["primary_frame"].macro_f1 > 0.6  # 2 of 3 classes right
 
 
 def test_push_refuses_predictions_made_for_another_codebook(studio_client, corpus200, tmp_path):

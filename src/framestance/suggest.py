@@ -280,17 +280,15 @@ def train(articles: pd.DataFrame, gold: pd.DataFrame, answers: pd.DataFrame | No
         # one row per (article, class some annotator gave it), weighted by its votes
         group, y, counts = (np.array(x) for x in zip(*[(i, d.classes.index(c), n) for i, a in enumerate(arts)
                                                        for c, n in sorted(d.votes[a].items()) if c in d.classes]))
-        majority = _majority(arts, d)
-        present = np.bincount(majority, minlength=len(d.classes))
-        present = present[present > 0]
+        strata = _strata(_majority(arts, d), int(PARAMS["folds"]))  # type: ignore[call-overload]
         if len(np.unique(y)) < 2:
             continue  # one class only: nothing to learn, nothing suggested
-        folds = int(min(PARAMS["folds"], present.min())) if len(present) > 1 else 0
+        folds = int(min(PARAMS["folds"], np.bincount(strata).min())) if len(np.unique(strata)) > 1 else 0
         oof_article = np.full(len(arts), -1)
         rows = [row[arts[i]] for i in group]
         if folds >= 2:  # folds of articles, stratified by their majority class; an article's votes stay together
             X = X_all[rows]
-            for tr_a, te_a in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(arts)), majority):
+            for tr_a, te_a in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(arts)), strata):
                 tr = np.isin(group, tr_a)
                 if len(np.unique(y[tr])) < 2:
                     oof_article[te_a] = np.bincount(y[tr], weights=counts[tr]).argmax()
@@ -327,6 +325,18 @@ def _majority(arts: list[str], d: Dimension) -> np.ndarray:
     stratifying the folds."""
     order = {c: i for i, c in enumerate(d.classes)}
     return np.array([min((-n, order[c]) for c, n in d.votes[a].items() if c in order)[1] for a in arts], dtype=int)
+
+
+def _strata(majority: np.ndarray, folds: int) -> np.ndarray:
+    """Strata for the folds: each majority class with at least `folds` articles is one, the rarer
+    ones are pooled into one (and, if still too few, into the largest), so that one article of a
+    rare class does not leave a dimension without a cross-validation."""
+    counts = np.bincount(majority)
+    rare = counts[majority] < folds
+    strata = np.where(rare, -1, majority)
+    if rare.any() and rare.sum() < folds:
+        strata[rare] = np.bincount(majority[~rare]).argmax() if (~rare).any() else -1
+    return np.unique(strata, return_inverse=True)[1]
 
 
 def own_frames(answers: pd.DataFrame, articles: set[str], cb: Codebook) -> dict[tuple[str, str], set[str]]:

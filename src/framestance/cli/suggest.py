@@ -29,6 +29,7 @@ def suggest(
     model beats that baseline: `push --predictions OUT/predictions.jsonl`."""
     import pyarrow.parquet as pq
 
+    from ..aggregate import unassisted
     from ..suggest import predictions, train, unlabelled, write
     from ..validate import read_table
 
@@ -43,6 +44,9 @@ def suggest(
         ann_path, st_path = annotations / "annotations.parquet", annotations / "stances.parquet"
         ann = read_table(ann_path) if ann_path.exists() else None
         st = read_table(st_path) if st_path.exists() else None
+        if ann is not None:  # the model learns from, and is judged on, what the gold is made of (aggregate.assisted)
+            kept, _ = unassisted({"annotations": ann, "answers": answers, "stances": st}, settings().aggregate.assisted)
+            ann, answers, st = kept["annotations"], kept["answers"], kept["stances"]
         with err_console.status("training and cross-validating a model per dimension"):
             s = train(articles, gold_table, answers, cb, min_gold=cfg.min_gold, seed=cfg.seed, annotations=ann,
                       stances=st)
