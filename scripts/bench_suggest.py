@@ -82,7 +82,7 @@ def replay(seed: int = 0) -> list[dict]:
             constant = max(float(np.mean(truth)), 1 - float(np.mean(truth)))  # the best constant's macro-F1:
             constant = round(constant / (1 + constant), 4)  # F1 of the class it always says, halved
             per_frame[frame] = {"n": len(pairs), "macro_f1": q and q.macro_f1, "ci95": q and q.ci95,
-                                "bar": q and q.baseline_macro_f1, "constant": constant,
+                                "bar": q and q.bar_macro_f1, "constant": constant,
                                 "above_bar": bool(q and q.suggested),
                                 "above_constant": bool(q and q.ci95[0] > constant),
                                 "suggested_by_cv": bool(cv and cv.suggested),

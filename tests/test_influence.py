@@ -117,7 +117,10 @@ def test_gold_leaves_the_assisted_annotations_out_by_default_and_the_card_report
     shown = int(ann["suggested"].sum())
     no_other = int(ann.groupby("article_id")["suggested"].all().sum())  # every annotator of the article was shown one
     assert said == {"gold_uses": "annotations not shown a suggestion", "annotations_shown_a_suggestion": shown,
-                    "annotations_left_out": shown, "articles_left_out": no_other} and no_other > 0
+                    "annotations_left_out": shown, "articles_left_out": no_other, "articles_short_of_annotators": 0}
+    assert no_other > 0
+    left = ann[~ann["suggested"]].groupby("article_id").size()  # with a minimum of 3, an article with 1 or 2 left is short
+    assert unassisted(tables, "exclude", min_annotators=3)[1]["articles_short_of_annotators"] == int((left < 3).sum()) > 0
     assert not kept["annotations"]["suggested"].any()
     assert set(kept["answers"]["annotation_id"]) == set(kept["annotations"]["annotation_id"])
     # the suggestion pushed co1 to yes; gold without the assisted annotations does not carry it

@@ -56,9 +56,10 @@ def test_a_learnable_question_is_suggested_and_a_coin_is_not(tmp_path):
     gold = gold_labels(ann[ann["article_id"].isin(labelled)], NO_STANCES, GENERIC).to_pandas()
     s = train(arts, gold, answers[answers["article_id"].isin(labelled)], GENERIC, min_gold=30)
     co1, coin = s.quality["question:co1"], s.quality["question:hi3"]
-    assert co1.suggested and co1.difference_ci95[0] > 0 and co1.ci95[0] > co1.baseline_macro_f1
+    assert co1.suggested and co1.difference_ci95[0] > 0 and co1.ci95[0] > co1.bar_macro_f1 == 0.5
     assert not coin.suggested and coin.difference_ci95[0] <= 0
-    assert co1.n == coin.n == 120 and 0 <= co1.baseline_macro_f1 <= 0.5  # always yes or always no: at most 0.5
+    assert co1.n == coin.n == 120 and 0 <= co1.baseline_macro_f1 < 0.5  # always yes or always no: below chance
+    assert co1.baseline_label in ("always yes", "always no")
     assert set(s.models) == {k for k, q in s.quality.items() if q.suggested and k.startswith("question:")}
     # conflict (2 of co1, co2, co3) beats the bar through co1 and co2, and brings co3 (a coin) along: the
     # page asks the frame's questions together; a coin no suggested frame's rule names stays out
@@ -84,6 +85,7 @@ def test_a_learnable_question_is_suggested_and_a_coin_is_not(tmp_path):
                   tmp_path / "suggest" / "models")
     metrics = json.loads(paths["metrics"].read_text())
     assert metrics["dimensions"]["question:co1"]["baseline"]["macro_f1"] == co1.baseline_macro_f1
+    assert metrics["dimensions"]["question:co1"]["bar"] == {"label": "chance", "macro_f1": 0.5}
     assert metrics["model_version"] == s.version
     lines = paths["predictions"].read_text().splitlines()
     assert [json.loads(x)["article_id"] for x in lines] == sorted(todo["article_id"])

@@ -52,7 +52,7 @@ import pyarrow.compute as pc
 from .codebook import Codebook
 from .config import AggregateConfig, QualityConfig
 from .errors import FramestanceError
-from .schema import ADJUDICATED, GOLD_SPAN, RELEVANT, UNRESOLVED, gold_schema, is_relevant, is_submitted
+from .schema import ADJUDICATED, GOLD_SPAN, RELEVANT, SUBMITTED, UNRESOLVED, gold_schema, is_relevant, is_submitted
 from .tokens import ids_in, token_offsets, token_ranges, word_batches
 
 METHODS = ("majority", "dawid-skene")
@@ -622,25 +622,32 @@ def read_gates(folder: Path) -> dict | None:
     return doc
 
 
-def unassisted(tables: Mapping[str, pd.DataFrame], rule: str) -> tuple[dict[str, pd.DataFrame], dict]:
+def unassisted(tables: Mapping[str, pd.DataFrame], rule: str, min_annotators: int = 1
+               ) -> tuple[dict[str, pd.DataFrame], dict]:
     """The tables the gold is made from under `aggregate.assisted` (exclude: without the
-    annotations shown a suggestion, and their answers, stances and spans), and what that left out:
-    {gold_uses, annotations_left_out, articles_left_out (every annotation of theirs was shown one)}."""
+    annotations shown a suggestion, and their answers, stances and spans), and what that left out,
+    in submitted annotations: {gold_uses, annotations_shown_a_suggestion, annotations_left_out,
+    articles_left_out (every annotation of theirs was shown one: no gold label),
+    articles_short_of_annotators (fewer than `min_annotators` left: labels unresolved)}."""
     if rule not in ("exclude", "include"):
         raise AggregateError(f"aggregate.assisted {rule!r}: use exclude or include")
     ann = tables["annotations"]
     shown = ann["suggested"].fillna(False).astype(bool) if "suggested" in ann else pd.Series(False, index=ann.index)
+    done = ann["status"] == SUBMITTED
     report = {"gold_uses": "every annotation" if rule == "include" else "annotations not shown a suggestion",
-              "annotations_shown_a_suggestion": int(shown.sum())}
+              "annotations_shown_a_suggestion": int((shown & done).sum())}
     if rule == "include" or not shown.any():
-        return dict(tables), report | {"annotations_left_out": 0, "articles_left_out": 0}
+        return dict(tables), report | {"annotations_left_out": 0, "articles_left_out": 0, "articles_short_of_annotators": 0}
     gone = set(ann.loc[shown, "annotation_id"])
     out = dict(tables)
     for name in ("annotations", "answers", "stances", "spans"):
         if name in out and out[name] is not None:
             out[name] = out[name][~out[name]["annotation_id"].isin(gone)].reset_index(drop=True)
-    left = set(ann["article_id"]) - set(out["annotations"]["article_id"])
-    return out, report | {"annotations_left_out": len(gone), "articles_left_out": len(left)}
+    before = ann[done].groupby("article_id").size()
+    after = ann[done & ~shown].groupby("article_id").size().reindex(before.index, fill_value=0)
+    return out, report | {"annotations_left_out": int((shown & done).sum()), "articles_left_out": int((after == 0).sum()),
+                          "articles_short_of_annotators": int(((after > 0) & (after < min_annotators)
+                                                               & (before >= min_annotators)).sum())}
 
 
 def run(tables: Mapping[str, pd.DataFrame], cb: Codebook, config: AggregateConfig, quality: QualityConfig,
@@ -663,7 +670,7 @@ def run(tables: Mapping[str, pd.DataFrame], cb: Codebook, config: AggregateConfi
         raise AggregateError(f"refusing to aggregate: the tables fail validation: {shown} (run `framestance validate`)")
     texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"]))
     texts = {a: t for a, t in texts.items() if a not in cb.gold}  # no consolidated spans on gold questions
-    tables, assisted = unassisted(tables, config.assisted)
+    tables, assisted = unassisted(tables, config.assisted, quality.min_annotators)
     gold = gold_labels(tables["annotations"], tables["stances"], cb, method=config.method, tie=config.tie,
                        min_annotators=quality.min_annotators, min_support=config.min_support,
                        ds_min_items=config.ds_min_items)

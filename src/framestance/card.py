@@ -319,14 +319,17 @@ def suggestions_section(arms: dict | None, assisted: dict | None) -> list[str]:
         return []
     parts = ["## Suggestions and their influence", "",
              "Some annotations were made with a model's suggestion on the page (`framestance suggest`: a model per "
-             "dimension trained on the gold of earlier rounds, shown only where its cross-validated macro-F1 beat the "
-             "best constant predictor and chance). Each (annotator, article) assignment was drawn, seeded, into the "
+             "dimension trained on the gold of earlier rounds, shown only where its cross-validated macro-F1 beat "
+             "chance, which every constant predictor falls below; with a codebook of questions, a frame that did "
+             "brought every question of its rule, each shown whatever its own figure). Each (annotator, article) assignment was drawn, seeded, into the "
              "suggested arm or the control arm, which saw none; the `annotations` config says which (`suggested`). "
              "Randomisation makes the arms comparable: a difference between them is the suggestion's doing.", ""]
     if assisted:
         parts += [f"Gold labels use {assisted['gold_uses']} (params.yaml `aggregate.assisted`)"
-                  + (f": {assisted['annotations_left_out']} annotations shown a suggestion were left out, and "
-                     f"{assisted['articles_left_out']} articles that had no other have no gold label"
+                  + (f": {assisted['annotations_left_out']} annotations shown a suggestion were left out; "
+                     f"{assisted['articles_left_out']} articles that had no other have no gold label, and "
+                     f"{assisted.get('articles_short_of_annotators', 0)} were left with fewer annotators than the "
+                     "minimum (their labels are unresolved)"
                      if assisted.get("annotations_left_out") else "") + ".", ""]
     if not arms:
         return parts + ["No influence figures were given to `publish` (run `framestance agreement`).", ""]

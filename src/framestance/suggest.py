@@ -8,12 +8,12 @@ following by its rules): TF-IDF of title and text (words) with a logistic regres
 (classes balanced by votes; without the annotations table, the gold label as one vote). Its quality
 is measured before anything is suggested: out-of-fold predictions (folds of articles, stratified by
 their majority), macro-F1 over the dimension's classes against each annotator's own label, with a
-95 % interval (a bootstrap over articles, 1,000 resamples), beside the better of the best constant
-predictor (always the same label: for a yes/no dimension, always yes or always no, whichever scores
-higher) and chance (a guess by the classes' shares, macro-F1 1/k: 0.5 for yes/no; a constant scores
-below it, so a model that learnt nothing but the shares would beat a constant), and the interval of
-the difference on the same resamples. A dimension is suggested only when that difference's interval
-lies above 0; in a questions codebook, a frame whose implied quality does brings the questions of
+95 % interval (a bootstrap over articles, 1,000 resamples), beside the best constant predictor's
+(always the same label: for a yes/no dimension, always yes or always no, whichever scores higher).
+The bar is chance (a guess by the classes' shares, macro-F1 1/k: 0.5 for yes/no), which every
+constant predictor falls below (2p/(1+p)/k), so that a model that learnt nothing but the shares,
+which would beat a constant, is not suggested. A dimension is suggested only when the interval of
+its difference to the bar (same resamples) lies above 0; in a questions codebook, a frame whose implied quality does brings the questions of
 its rule along (the frame is what the study measures; its questions are how it is asked). Too
 little gold (fewer than `min_gold` relevant articles) is refused, naming the minimum.
 
@@ -64,16 +64,19 @@ class Quality:
     annotations: int  # their annotations, each a judgement the prediction is set against
     macro_f1: float
     ci95: list[float]
-    baseline_label: str
+    baseline_label: str  # the best constant predictor: "always <label>"
     baseline_macro_f1: float
     baseline_ci95: list[float]
-    difference_ci95: list[float]
+    bar_macro_f1: float  # what the model must beat: chance (1/k), above every constant predictor
+    difference_ci95: list[float]  # model minus the bar
     suggested: bool
     via: list[str] = field(default_factory=list)  # a question: the frames whose rule brought it along
 
     def as_dict(self) -> dict:
         return {"n": self.n, "annotations": self.annotations, "macro_f1": self.macro_f1, "ci95": self.ci95,
                 "baseline": {"label": self.baseline_label, "macro_f1": self.baseline_macro_f1, "ci95": self.baseline_ci95},
+                "bar": {"label": "chance" if self.bar_macro_f1 > self.baseline_macro_f1 else self.baseline_label,
+                        "macro_f1": self.bar_macro_f1},
                 "difference_ci95": self.difference_ci95, "suggested": self.suggested,
                 **({"suggested_for_frames": self.via} if self.via else {})}
 
@@ -94,7 +97,7 @@ class Suggester:
                           "annotator's vote, classes balanced; quality: out-of-fold macro-F1 against each "
                           f"annotator's label, {PARAMS['folds']} folds of articles stratified by their majority, 95 % "
                           "bootstrap interval over articles; suggested when the interval of its difference to the bar "
-                          "(the better of the best constant predictor and chance) lies above 0",
+                          "(chance, 1/k, above every constant predictor) lies above 0",
                 "dimensions": {k: q.as_dict() for k, q in sorted(self.quality.items())}}
 
     def save(self, folder: Path) -> list[Path]:
@@ -195,9 +198,9 @@ def _macro_f1(y: np.ndarray, pred: np.ndarray, k: int, weights: np.ndarray | Non
 def _quality(y: np.ndarray, pred: np.ndarray, classes: list[str], seed: int, groups: np.ndarray | None = None,
              counts: np.ndarray | None = None) -> Quality:
     """Macro-F1 of the predictions against the judgements `y` (row i: `counts[i]` annotators of
-    article `groups[i]` gave class y[i]; default: one row per article) beside the bar
-    (`baseline_label`: "always <label>" or "chance"), with bootstrap intervals over articles (an
-    article drawn brings all its judgements) and of their difference."""
+    article `groups[i]` gave class y[i]; default: one row per article) beside the best constant
+    predictor's, with bootstrap intervals over articles (an article drawn brings all its
+    judgements), and the interval of the model's difference to the bar (chance)."""
     k = len(classes)
     groups = np.arange(len(y)) if groups is None else groups
     counts = np.ones(len(y)) if counts is None else counts.astype(float)
@@ -210,15 +213,15 @@ def _quality(y: np.ndarray, pred: np.ndarray, classes: list[str], seed: int, gro
                       for _ in range(int(PARAMS["resamples"]))]).astype(float)  # type: ignore[call-overload]
     W = drawn[:, groups] * counts
     m, b = _macro_f1(y, pred, k, W), _macro_f1(y, np.full(len(y), best), k, W)
-    # a constant scores below chance on macro-F1 (always "no" at 30 % yes: 0.41), and a model that learnt
-    # nothing but the classes' shares scores chance (a guess by the shares: macro-F1 1/k, 0.5 for yes/no):
-    # the bar is whichever is higher, so that a model with no information is never suggested
+    # a constant scores below chance on macro-F1 (2p/(1+p)/k < 1/k: always "no" at 30 % yes, 0.41), and a
+    # model that learnt nothing but the classes' shares scores chance (a guess by the shares): the bar is
+    # chance, so that a model with no information is never suggested; the best constant is reported beside it
     chance = 1 / len(np.unique(y))
-    bar = f"always {classes[best]}" if base >= chance else "chance"
-    base, b = max(base, chance), np.maximum(b, chance)
+    bar = max(base, chance)
     pct = lambda x: [round(float(np.nanpercentile(x, 2.5)), 4), round(float(np.nanpercentile(x, 97.5)), 4)]  # noqa: E731
-    diff = pct(m - b)
-    return Quality(arts, int(counts.sum()), round(model, 4), pct(m), bar, round(base, 4), pct(b), diff, diff[0] > 0)
+    diff = pct(m - np.maximum(b, chance))
+    return Quality(arts, int(counts.sum()), round(model, 4), pct(m), f"always {classes[best]}", round(base, 4), pct(b),
+                   round(bar, 4), diff, diff[0] > 0)
 
 
 def version_of(dims: list[Dimension], cb: Codebook, seed: int) -> str:

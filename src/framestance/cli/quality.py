@@ -193,7 +193,9 @@ def aggregate(
     if report.assisted.get("annotations_left_out"):
         out_console.print(f"left out of the gold (params.yaml aggregate.assisted: exclude): "
                           f"{report.assisted['annotations_left_out']} annotations shown a suggestion; "
-                          f"{report.assisted['articles_left_out']} articles had no other", highlight=False)
+                          f"{report.assisted['articles_left_out']} articles had no other (no gold label), "
+                          f"{report.assisted['articles_short_of_annotators']} were left with fewer than "
+                          f"{cfg.quality.min_annotators} (unresolved)", highlight=False)
     for msg in report.gate_failures:  # the gold is written for adjudication; publish refuses it
         err_console.print(f"[bold yellow]warning:[/] {msg}", highlight=False, soft_wrap=True)
     if report.interim:

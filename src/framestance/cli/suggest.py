@@ -24,9 +24,9 @@ def suggest(
     codebook: CodebookOpt = None,
 ) -> None:
     """Train a model per dimension on the gold labels so far (scikit-learn, saved with skops),
-    measure each by cross-validation against the best constant predictor (metrics/suggest.json),
+    measure each by cross-validation beside the best constant predictor (metrics/suggest.json),
     and write Label Studio predictions for the articles without gold yet, for the dimensions whose
-    model beats that baseline: `push --predictions OUT/predictions.jsonl`."""
+    model beats chance, which every constant falls below: `push --predictions OUT/predictions.jsonl`."""
     import pyarrow.parquet as pq
 
     from ..aggregate import unassisted
@@ -57,7 +57,7 @@ def suggest(
     except (FramestanceError, FileNotFoundError) as exc:
         fail(str(exc))
     table = Table(title=f"suggestions ({s.version}): cross-validated macro-F1, 95% interval", show_header=True)
-    for col in ("dimension", "n", "model", "bar (best constant or chance)", "model - bar", "suggested"):
+    for col in ("dimension", "n", "model", "best constant", "model - chance", "suggested"):
         table.add_column(col, justify="left" if col == "dimension" else "right")
     for name, q in sorted(s.quality.items()):
         table.add_row(name, str(q.n), f"{q.macro_f1:.2f} [{q.ci95[0]:.2f}, {q.ci95[1]:.2f}]",
