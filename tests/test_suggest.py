@@ -99,6 +99,8 @@ def test_a_learnable_question_is_suggested_and_a_coin_is_not(tmp_path):
     assert [p.read_bytes() for p in sorted((tmp_path / "models2").glob("*.skops"))] == [p.read_bytes() for p in models]
     fewer = gold[gold["article_id"] != gold["article_id"].iloc[0]]
     assert train(arts, fewer, answers, GENERIC, min_gold=30).version != s.version
+    edited = arts.assign(text=arts["text"].where(arts.index != 0, arts["text"].iloc[0] + " A late correction."))
+    assert train(edited, gold, answers[answers["article_id"].isin(labelled)], GENERIC, min_gold=30).version != s.version
 
 
 def test_too_little_gold_is_refused_naming_the_minimum():

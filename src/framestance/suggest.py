@@ -224,9 +224,11 @@ def _quality(y: np.ndarray, pred: np.ndarray, classes: list[str], seed: int, gro
                    round(bar, 4), diff, diff[0] > 0)
 
 
-def version_of(dims: list[Dimension], cb: Codebook, seed: int) -> str:
+def version_of(dims: list[Dimension], cb: Codebook, seed: int, texts: str = "") -> str:
+    """The model version: the votes, the texts they were given on (`texts`: their digest), the
+    parameters, the seed and the codebook."""
     data = json.dumps({"votes": {d.name: sorted((a, sorted(v.items())) for a, v in d.votes.items()) for d in dims},
-                       "params": _params(), "seed": seed, "codebook": cb.fingerprint()}, sort_keys=True)
+                       "texts": texts, "params": _params(), "seed": seed, "codebook": cb.fingerprint()}, sort_keys=True)
     return "suggest-" + hashlib.sha256(data.encode()).hexdigest()[:12]
 
 
@@ -319,8 +321,11 @@ def train(articles: pd.DataFrame, gold: pd.DataFrame, answers: pd.DataFrame | No
             fitted[name] = _classifier(seed).fit(X_all[rows], y, sample_weight=_balanced(y, counts))
             if quality[name].suggested:
                 models[name] = fitted[name]
-    return Suggester(version_of(dims, cb, seed), vec, models, quality, {d.name: d for d in dims}, cb.fingerprint(),
-                     fitted)
+    digest = hashlib.sha256()
+    for a in ids:
+        digest.update(f"{a}\0{docs_of[a]}\0".encode())
+    return Suggester(version_of(dims, cb, seed, digest.hexdigest()), vec, models, quality, {d.name: d for d in dims},
+                     cb.fingerprint(), fitted)
 
 
 def _majority(arts: list[str], d: Dimension) -> np.ndarray:
