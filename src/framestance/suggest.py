@@ -288,7 +288,7 @@ def train(articles: pd.DataFrame, gold: pd.DataFrame, answers: pd.DataFrame | No
         strata = _strata(_majority(arts, d), int(PARAMS["folds"]))  # type: ignore[call-overload]
         if len(np.unique(y)) < 2:
             continue  # one class only: nothing to learn, nothing suggested
-        folds = int(min(PARAMS["folds"], np.bincount(strata).min())) if len(np.unique(strata)) > 1 else 0
+        folds = int(min(int(PARAMS["folds"]), np.bincount(strata).min() if strata.max() > 0 else len(arts)))  # type: ignore[call-overload]
         oof_article = np.full(len(arts), -1)
         rows = [row[arts[i]] for i in group]
         if folds >= 2:  # folds of articles, stratified by their majority class; an article's votes stay together
@@ -337,13 +337,13 @@ def _majority(arts: list[str], d: Dimension) -> np.ndarray:
 
 def _strata(majority: np.ndarray, folds: int) -> np.ndarray:
     """Strata for the folds: each majority class with at least `folds` articles is one, the rarer
-    ones are pooled into one (and, if still too few, into the largest), so that one article of a
-    rare class does not leave a dimension without a cross-validation."""
+    ones are pooled into one (a single article: into the largest), so that one article of a rare
+    class does not leave a dimension without a cross-validation."""
     counts = np.bincount(majority)
     rare = counts[majority] < folds
     strata = np.where(rare, -1, majority)
-    if rare.any() and rare.sum() < folds:
-        strata[rare] = np.bincount(majority[~rare]).argmax() if (~rare).any() else -1
+    if rare.sum() == 1 and (~rare).any():  # a lone article cannot be a stratum of its own
+        strata[rare] = np.bincount(majority[~rare]).argmax()
     return np.unique(strata, return_inverse=True)[1]
 
 
