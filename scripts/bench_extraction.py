@@ -49,6 +49,19 @@ def local_day(article: dict | None) -> str | None:
     return article["published_at"].astimezone(zone or UTC).date().isoformat()
 
 
+def _by_language(hits: dict[str, bool], language_of: dict[str, str]) -> dict[str, dict]:
+    """Exact-day accuracy per language group: English, not English (every other detected
+    language), and each language with 10 or more dated pages."""
+    groups: dict[str, list[bool]] = {}
+    for p, hit in hits.items():
+        lang = language_of.get(p, "unknown")
+        keys = ["en"] if lang == "en" else ["not en", lang]
+        for k in keys:
+            groups.setdefault(k, []).append(hit)
+    return {k: {"n": len(v), "accuracy": round(sum(v) / len(v), 4)} for k, v in sorted(groups.items())
+            if k in ("en", "not en") or len(v) >= 10}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "extraction-dev")
@@ -69,6 +82,7 @@ def main() -> int:
     non_ids = sorted(non_types)[: args.limit]
     html = {pid: gzip.decompress((data / "html" / f"{pid}.html.gz").read_bytes()) for pid in ids}
     results: dict = {"pages": len(ids), "non_articles": len(non_ids), "systems": {}}
+    language_of: dict[str, str] = {}
     rows = []
 
     def body_of(arts: dict, pid: str) -> str:
@@ -95,6 +109,9 @@ def main() -> int:
             "date": sum(local_day(mains[p]) == meta[p]["date"] for p in with_date) / max(1, len(with_date)),
             "pages_per_s": len(pages) / cpu,
         }
+        if folder == "html":  # each page's language as framestance detects it on the HTML: the groups below
+            language_of.update({p: ((mains[p] or {}).get("language") or "unknown") for p in ids})
+        entry["date_by_language"] = _by_language({p: local_day(mains[p]) == meta[p]["date"] for p in with_date}, language_of)
         results["systems"][f"framestance {folder}"] = entry
         rows.append((f"framestance, {folder}", entry))
         print(f"framestance {folder}: F1 {sc.f1:.3f} [{sc.f1_ci95[0]:.3f}, {sc.f1_ci95[1]:.3f}] ({len(pages) / cpu:.0f} pages/s)", file=sys.stderr)
@@ -121,6 +138,8 @@ def main() -> int:
                               for p in with_date) / max(1, len(with_date)),
         "pages_per_s": len(ids) / traf_cpu,
     }
+    entry["date_by_language"] = _by_language({p: (getattr(traf_meta[p], "date", None) or "")[:10] == meta[p]["date"]
+                                              for p in with_date}, language_of)
     results["systems"]["trafilatura html"] = entry
     rows.append(("trafilatura 2.3.1 alone, html", entry))
 
@@ -148,6 +167,12 @@ def main() -> int:
               f"{e['rejected']} | {e['related_rows']} | {e['title']:.3f} | {e['author']:.3f} | {e['date']:.3f} | {e['pages_per_s']:.0f} |")
     t = results["systems"]["trafilatura html"]
     print(f"\ntrafilatura's htmldate find_date(extensive_search=False): date {t['date_find_date']:.3f}")
+    groups = sorted({g for _n, e in rows for g in e["date_by_language"]}, key=lambda g: (g != "en", g))
+    print("\nexact publication day by language (framestance's detection on the HTML; n pages with a true date)\n")
+    print("| system, input | " + " | ".join(f"{g} (n {rows[0][1]['date_by_language'][g]['n']})" for g in groups) + " |")
+    print("| --- |" + " ---: |" * len(groups))
+    for name, e in rows:
+        print(f"| {name} | " + " | ".join(f"{e['date_by_language'][g]['accuracy']:.3f}" for g in groups) + " |")
     for folder, n in non.items():
         print(f"non-articles, {folder}: {n['rejected']} of {n['pages']} rejected ({n['rejected'] / max(1, n['pages']):.1%}), "
               f"{n['not_an_article']} as 'not an article'")
