@@ -41,6 +41,30 @@ def body_report(oof):
             lo, hi = bootstrap_f1(rows, 1000)
             empty = sum(1 for r in rows if r[0] + r[1] == 0)
             print(f"  {stage} thr {dm.BODY_THRESHOLD} gap {dm.GAP_FILL} {s:10s} F1 {F:.4f} [{lo:.3f}, {hi:.3f}]  P {P:.4f}  R {R:.4f}  empty predictions {empty}")
+            # by the page's age (its publication year: older articles often keep an older template)
+            by_age: dict[str, list] = {}
+            for p, r in zip(data[s], rows):
+                by_age.setdefault(age_group(p["id"]), []).append(r)
+            cis = {g: bootstrap_f1(rs, 1000) for g, rs in by_age.items()}
+            print("      by age: " + "; ".join(f"{g} F1 {macro(rs)[0]:.3f} [{cis[g][0]:.3f}, {cis[g][1]:.3f}] (n {len(rs)})"
+                                              for g, rs in sorted(by_age.items())))
+
+
+def age_group(page_id: str) -> str:
+    """The page's publication year from extraction-dev's meta.json, in four groups."""
+    global _META
+    if _META is None:
+        import json
+        from pathlib import Path
+
+        _META = json.loads(Path(common.DATA, "meta.json").read_text(encoding="utf-8"))
+    year = ((_META.get(page_id) or {}).get("date") or "")[:4]
+    if not year:
+        return "no date"
+    return "2000-2021" if year <= "2021" else ("2022-2023" if year <= "2023" else "2024-2026")
+
+
+_META: dict | None = None
 
 
 def speed(path=None, n_rep=1):
