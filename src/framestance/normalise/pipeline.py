@@ -53,6 +53,9 @@ class Summary:
     unique: int = 0
     rejects_by_reason: dict = field(default_factory=dict)
     skipped: dict = field(default_factory=dict)  # records of archives that are not inputs (WARC requests, ...), by why
+    # where the ray engine's work ran ({"files": node -> input files read, "parts": part -> node that wrote
+    # it}); not in summary.json, which both engines write alike
+    placement: dict = field(default_factory=dict)
 
     def check(self) -> None:
         """The counts must add up; a failure here is a bug, never a user error."""
@@ -173,7 +176,8 @@ def normalise(
         raise
     art_w.commit()
     rej_w.commit()
-    (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2) + "\n", encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps({k: v for k, v in asdict(summary).items() if k != "placement"}, indent=2)
+                                      + "\n", encoding="utf-8")
     return summary
 
 
@@ -216,6 +220,7 @@ def _on_ray(files: list[Found], params: Params, cfg: NormaliseConfig, workers: i
         art_w.written_elsewhere(outcome.parts)
         summary.main, summary.related = outcome.main, outcome.related
     summary.exact_duplicates, summary.near_duplicates = outcome.exact, outcome.near
+    summary.placement = {"files": outcome.file_nodes, "parts": dict(sorted(outcome.part_nodes.items()))}
     summary.inputs = summary.main + summary.rejected  # every input is an article or a reject
     skipped.update(outcome.skipped)
     if progress:

@@ -54,7 +54,8 @@ ARTICLE_ROW, REJECT_ROW, STATS_ROW = 0, 1, 2
 ROW = pa.schema([*(f.with_nullable(True) for f in ARTICLE),
                  pa.field("reason", pa.string()), pa.field("detail", pa.string()),
                  pa.field("_row", pa.int8()), pa.field("_order", pa.int64()),
-                 pa.field("_text_key", pa.string()), pa.field("_bands", pa.list_(pa.int64()))])
+                 pa.field("_text_key", pa.string()), pa.field("_bands", pa.list_(pa.int64())),
+                 pa.field("_node", pa.string())])  # the node whose worker read the file
 #: Key kinds of the shuffle.
 ID, TEXT, BAND = 0, 1, 2
 
@@ -319,6 +320,13 @@ def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: dateti
             outcome.parts += t.num_rows
             outcome.main += sum(t["main"].to_pylist())
             outcome.related += sum(t["related"].to_pylist())
+            outcome.part_nodes.update(zip(t["part"].to_pylist(), t["node"].to_pylist()))
+    files_at: dict[str, set[int]] = {}
+    for t in rows.map_batches(_files_per_node, batch_format="pyarrow", batch_size=None).iter_batches(
+            batch_format="pyarrow", batch_size=None):
+        for node, file in zip(t["node"].to_pylist(), t["file"].to_pylist()):
+            files_at.setdefault(node, set()).add(file)
+    outcome.file_nodes = {node: len(files) for node, files in sorted(files_at.items())}
     return outcome
 
 
@@ -333,6 +341,8 @@ class Outcome:
     parts: int = 0
     main: int = 0
     related: int = 0
+    file_nodes: dict[str, int] = field(default_factory=dict)  # node id -> input files its workers read
+    part_nodes: dict[int, str] = field(default_factory=dict)  # part number -> the node whose worker wrote it
 
 
 def _representative_ids(batch: pa.Table, representatives: np.ndarray) -> pa.Table:
@@ -367,13 +377,26 @@ def _write_part(group: pa.Table, folder: str, rows_per_file: int) -> pa.Table:
     group = group.sort_by("_order")
     write_part(group.select(ARTICLE.names), Path(folder) / part_name(part), ARTICLE, rows_per_file)
     relations = Counter(group["relation"].to_pylist())
-    return pa.table({"part": [part], "main": [relations["main"]], "related": [relations["related"]]})
+    return pa.table({"part": [part], "main": [relations["main"]], "related": [relations["related"]], "node": [_node()]})
 
 
 def _map_task(batch: pa.Table, max_bytes: int, retrieved_at: datetime | None, params: Params,
               ranges: list[tuple[int, int]]) -> pa.Table:
     (task,) = batch.to_pylist()
-    return normalise_files(task, max_bytes, retrieved_at, params, ranges)
+    rows = normalise_files(task, max_bytes, retrieved_at, params, ranges)
+    return rows.set_column(rows.schema.get_field_index("_node"), "_node", pa.array([_node()] * rows.num_rows, pa.string()))
+
+
+def _node() -> str:
+    import ray
+
+    return ray.get_runtime_context().get_node_id()
+
+
+def _files_per_node(batch: pa.Table) -> pa.Table:
+    """(node, file) pairs of a block: where each input file was read."""
+    pairs = pa.table({"node": batch["_node"], "file": pc.shift_right(batch["_order"], SEQ_BITS)})
+    return pairs.group_by(["node", "file"]).aggregate([])
 
 
 def _marked(arts: pa.Table, res: Resolution, rep_ids: dict[int, str]) -> pa.RecordBatch:

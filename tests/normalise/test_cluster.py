@@ -1,0 +1,65 @@
+"""The ray engine on a cluster of several nodes on this machine: a head that runs no task and two
+worker nodes, each a real raylet with its own object store and its own temporary folder
+(`ray.cluster_utils.Cluster`). The map and the part writes land on the worker nodes, the rows
+cross between nodes' object stores in the shuffle, and the outputs are the local engine's bytes."""
+
+from __future__ import annotations
+
+import pytest
+
+from framestance.normalise import normalise
+
+from ..conftest import RETRIEVED
+from .test_engines import _inputs
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    from ray.cluster_utils import Cluster
+
+    base = tmp_path_factory.mktemp("ray")
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "object_store_memory": 100 << 20,
+                                                      "include_dashboard": False, "temp_dir": str(base / "h")})
+    workers = [c.add_node(num_cpus=1, object_store_memory=100 << 20, temp_dir=str(base / f"w{k}")) for k in range(2)]
+    c.wait_for_nodes()
+    ray.init(address=c.address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield c, workers
+    ray.shutdown()
+    c.shutdown()
+
+
+def test_three_nodes_give_the_local_engines_bytes_and_the_workers_did_the_work(cluster, tmp_path, monkeypatch):
+    from framestance.normalise import ray_engine
+
+    c, workers = cluster
+    nodes = {n["NodeID"]: n for n in ray.nodes() if n["Alive"]}
+    head, worker_ids = c.head_node.node_id, {w.node_id for w in workers}
+    assert len(nodes) == 3 and head in nodes and worker_ids < set(nodes)
+    assert len({w.get_temp_dir_path() for w in workers} | {c.head_node.get_temp_dir_path()}) == 3  # a folder each
+    assert nodes[head]["Resources"].get("CPU", 0) == 0  # the head runs no task: work must cross to a worker
+
+    monkeypatch.setattr(ray_engine, "FILES_PER_TASK", 2)  # many map tasks: duplicates meet only in the shuffle
+    inputs = _inputs(tmp_path / "in")
+    local = normalise([str(inputs)], tmp_path / "local", workers=1, retrieved_at=RETRIEVED, rows_per_file=3)
+    on_ray = normalise([str(inputs)], tmp_path / "ray", engine="ray", address=c.address, retrieved_at=RETRIEVED,
+                       rows_per_file=3)
+    assert local.exact_duplicates and local.near_duplicates  # the planted duplicates were found across tasks
+    for name in ("articles.parquet", "rejects.parquet"):
+        files = sorted(p.name for p in (tmp_path / "local" / name).iterdir())
+        assert files == sorted(p.name for p in (tmp_path / "ray" / name).iterdir()) and files, name
+        for f in files:
+            assert (tmp_path / "local" / name / f).read_bytes() == (tmp_path / "ray" / name / f).read_bytes(), (name, f)
+    assert (tmp_path / "local" / "summary.json").read_bytes() == (tmp_path / "ray" / "summary.json").read_bytes()
+
+    # which node did what: every input file was read, and every article part written, on a worker node
+    placed = on_ray.placement
+    print("input files read per node:", {n[:8]: k for n, k in placed["files"].items()})
+    print("part written by node:", {p: n[:8] for p, n in placed["parts"].items()})
+    files_in = sum(1 for p in inputs.rglob("*") if p.is_file())
+    assert set(placed["files"]) <= worker_ids and sum(placed["files"].values()) == files_in
+    assert len(placed["files"]) == 2  # the map ran on both workers
+    assert sorted(placed["parts"]) == list(range(len(list((tmp_path / "ray" / "articles.parquet").iterdir()))))
+    assert set(placed["parts"].values()) <= worker_ids and head not in placed["parts"].values()
+    assert local.placement == {}  # the local engine has no nodes
