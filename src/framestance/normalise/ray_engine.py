@@ -49,13 +49,13 @@ from .readers import Found, batches, read_inputs
 FILES_PER_TASK, BYTES_PER_TASK, TASKS_PER_CPU = 256, 64 << 20, 4
 SEQ_BITS = 32  # _order = file number << SEQ_BITS | place in the file
 
-ARTICLE_ROW, REJECT_ROW, STATS_ROW = 0, 1, 2
-#: One row of the map's output: an article's columns, a reject's, or a file's skipped-record counts.
+ARTICLE_ROW, REJECT_ROW, STATS_ROW, NODE_ROW = 0, 1, 2, 3
+#: One row of the map's output: an article's columns, a reject's, a file's skipped-record counts, or
+#: a map task's place (`detail`: the node its worker ran on; `reason`: how many input files it read).
 ROW = pa.schema([*(f.with_nullable(True) for f in ARTICLE),
                  pa.field("reason", pa.string()), pa.field("detail", pa.string()),
                  pa.field("_row", pa.int8()), pa.field("_order", pa.int64()),
-                 pa.field("_text_key", pa.string()), pa.field("_bands", pa.list_(pa.int64())),
-                 pa.field("_node", pa.string())])  # the node whose worker read the file
+                 pa.field("_text_key", pa.string()), pa.field("_bands", pa.list_(pa.int64()))])
 #: Key kinds of the shuffle.
 ID, TEXT, BAND = 0, 1, 2
 
@@ -298,6 +298,9 @@ def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: dateti
     for batch in others.iter_batches(batch_format="pyarrow", batch_size=None):
         for detail in batch.filter(pc.equal(batch["_row"], STATS_ROW))["detail"].to_pylist():
             outcome.skipped.update(json.loads(detail))
+        here = batch.filter(pc.equal(batch["_row"], NODE_ROW))
+        for node, read in zip(here["detail"].to_pylist(), here["reason"].to_pylist()):
+            outcome.file_nodes[node] = outcome.file_nodes.get(node, 0) + int(read)
         rej = batch.filter(pc.equal(batch["_row"], REJECT_ROW))
         if rej.num_rows:
             write_reject(pa.RecordBatch.from_arrays([rej[n].combine_chunks() for n in REJECT.names], schema=REJECT))
@@ -321,12 +324,7 @@ def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: dateti
             outcome.main += sum(t["main"].to_pylist())
             outcome.related += sum(t["related"].to_pylist())
             outcome.part_nodes.update(zip(t["part"].to_pylist(), t["node"].to_pylist()))
-    files_at: dict[str, set[int]] = {}
-    for t in rows.map_batches(_files_per_node, batch_format="pyarrow", batch_size=None).iter_batches(
-            batch_format="pyarrow", batch_size=None):
-        for node, file in zip(t["node"].to_pylist(), t["file"].to_pylist()):
-            files_at.setdefault(node, set()).add(file)
-    outcome.file_nodes = {node: len(files) for node, files in sorted(files_at.items())}
+    outcome.file_nodes = dict(sorted(outcome.file_nodes.items()))
     return outcome
 
 
@@ -384,19 +382,15 @@ def _map_task(batch: pa.Table, max_bytes: int, retrieved_at: datetime | None, pa
               ranges: list[tuple[int, int]]) -> pa.Table:
     (task,) = batch.to_pylist()
     rows = normalise_files(task, max_bytes, retrieved_at, params, ranges)
-    return rows.set_column(rows.schema.get_field_index("_node"), "_node", pa.array([_node()] * rows.num_rows, pa.string()))
+    here = _rows(NODE_ROW, int(task["first"]) << SEQ_BITS, 1, detail=pa.array([_node()]),
+                 reason=pa.array([str(len(task["paths"]))]))
+    return pa.concat_tables([rows, here])
 
 
 def _node() -> str:
     import ray
 
     return ray.get_runtime_context().get_node_id()
-
-
-def _files_per_node(batch: pa.Table) -> pa.Table:
-    """(node, file) pairs of a block: where each input file was read."""
-    pairs = pa.table({"node": batch["_node"], "file": pc.shift_right(batch["_order"], SEQ_BITS)})
-    return pairs.group_by(["node", "file"]).aggregate([])
 
 
 def _marked(arts: pa.Table, res: Resolution, rep_ids: dict[int, str]) -> pa.RecordBatch:
