@@ -63,3 +63,43 @@ def test_three_nodes_give_the_local_engines_bytes_and_the_workers_did_the_work(c
     assert sorted(placed["parts"]) == list(range(len(list((tmp_path / "ray" / "articles.parquet").iterdir()))))
     assert set(placed["parts"].values()) <= worker_ids and head not in placed["parts"].values()
     assert local.placement == {}  # the local engine has no nodes
+
+
+def test_a_worker_node_dying_mid_run_leaves_the_former_output_or_the_same_one(cluster, tmp_path, monkeypatch):
+    """A worker node killed while the ray engine runs (--force over a former output): Ray retries
+    the lost work on the node left, or the run fails; either way the folder holds whole outputs,
+    the former ones or the same bytes again, never a mix, and nothing is left aside."""
+    import threading
+    import time
+
+    from framestance.normalise import ray_engine
+
+    c, workers = cluster
+    monkeypatch.setattr(ray_engine, "FILES_PER_TASK", 1)  # many small tasks: some still to run when the node dies
+    inputs = _inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    normalise([str(inputs)], out, engine="ray", address=c.address, retrieved_at=RETRIEVED, rows_per_file=3)
+    before = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+    failure: list[BaseException] = []
+
+    def again() -> None:
+        try:
+            normalise([str(inputs)], out, engine="ray", address=c.address, retrieved_at=RETRIEVED, rows_per_file=3,
+                      force=True)
+        except BaseException as exc:  # whatever Ray raises: the run failed
+            failure.append(exc)
+
+    run = threading.Thread(target=again)
+    run.start()
+    time.sleep(1.5)  # the map is under way
+    assert run.is_alive()  # the node dies during the run, not after it
+    c.remove_node(workers[1], allow_graceful=False)
+    run.join(timeout=240)
+    assert not run.is_alive()
+    after = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    print("the run", f"failed: {type(failure[0]).__name__}" if failure else "retried and finished")
+    assert after == before  # the same inputs: the same bytes whether the run finished or failed
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # nothing left aside
+    workers[1] = c.add_node(num_cpus=1, object_store_memory=100 << 20)  # the cluster as it was, for any test after
+    c.wait_for_nodes()
