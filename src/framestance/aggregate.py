@@ -634,8 +634,9 @@ def unassisted(tables: Mapping[str, pd.DataFrame], rule: str, min_annotators: in
     ann = tables["annotations"]
     shown = ann["suggested"].fillna(False).astype(bool) if "suggested" in ann else pd.Series(False, index=ann.index)
     done = ann["status"] == SUBMITTED
+    shown_done = int((shown & done).sum())
     report = {"gold_uses": "every annotation" if rule == "include" else "annotations not shown a suggestion",
-              "annotations_shown_a_suggestion": int((shown & done).sum())}
+              "annotations_shown_a_suggestion": shown_done}
     if rule == "include" or not shown.any():
         return dict(tables), report | {"annotations_left_out": 0, "articles_left_out": 0, "articles_short_of_annotators": 0}
     gone = set(ann.loc[shown, "annotation_id"])
@@ -645,7 +646,7 @@ def unassisted(tables: Mapping[str, pd.DataFrame], rule: str, min_annotators: in
             out[name] = out[name][~out[name]["annotation_id"].isin(gone)].reset_index(drop=True)
     before = ann[done].groupby("article_id").size()
     after = ann[done & ~shown].groupby("article_id").size().reindex(before.index, fill_value=0)
-    return out, report | {"annotations_left_out": int((shown & done).sum()), "articles_left_out": int((after == 0).sum()),
+    return out, report | {"annotations_left_out": shown_done, "articles_left_out": int((after == 0).sum()),
                           "articles_short_of_annotators": int(((after > 0) & (after < min_annotators)
                                                                & (before >= min_annotators)).sum())}
 
@@ -687,11 +688,10 @@ def run(tables: Mapping[str, pd.DataFrame], cb: Codebook, config: AggregateConfi
     problems = [f"{c}: {n} articles will get no more annotators (`framestance validate` names them)"
                 for _t, c, n in too_few]
     problems += gate_failures(alphas, shares, asdict(quality), settled)
-    held = held_by_adjudication(alphas, asdict(quality), settled)
+    by_adjudication = held_by_adjudication(alphas, asdict(quality), settled)
     below = {gold_column(d) for d, minimum in _alpha_minimums(alphas, asdict(quality))
              if (a := alphas.get(d)) is not None and a < minimum}
     failing = sorted(c for c in below if settled.get(c, (None, 0))[0] != settled.get(c, (None, 0))[1])
-    by_adjudication = held
     if quality.min_gold_accuracy is not None:
         for who, p in sorted(metrics["annotators"].items()):
             if p.get("gold_tasks") and p["gold_accuracy"] is not None and p["gold_accuracy"] < quality.min_gold_accuracy:

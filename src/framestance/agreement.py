@@ -291,6 +291,14 @@ class _Masi:
 RESAMPLES = 2000
 
 
+def draw_articles(rng: np.random.Generator, n_units: int, out: np.ndarray) -> np.ndarray:
+    """Fill each row of `out` with how often each of `n_units` articles is drawn in one bootstrap
+    resample (n_units draws with replacement): the resamples of every interval over articles."""
+    for i in range(len(out)):
+        out[i] = np.bincount(rng.integers(0, n_units, n_units), minlength=n_units)
+    return out
+
+
 def intervals(dims: Mapping[str, _Nominal | _Ordinal | _Masi], n_units: int, resamples: int = RESAMPLES,
               seed: int = 0, chunk: int = 32) -> dict[str, dict | None]:
     """Percentile 95% intervals of every alpha from one seeded bootstrap over articles (the same
@@ -313,9 +321,7 @@ def intervals(dims: Mapping[str, _Nominal | _Ordinal | _Masi], n_units: int, res
     weights64 = np.empty((chunk if masi_dims else 0, n_units))  # MASI's statistics stay float64
     for start in range(0, resamples, chunk):
         b = min(chunk, resamples - start)
-        W = weights[:b]
-        for i in range(b):  # how often each article was drawn
-            W[i] = np.bincount(rng.integers(0, n_units, n_units), minlength=n_units)
+        W = draw_articles(rng, n_units, weights[:b])
         R = (W @ S).astype(np.float64)
         for i, (k, d) in enumerate(stacked.items()):
             draws[k].append(d.from_products(R[:, bounds[i] : bounds[i + 1]]))

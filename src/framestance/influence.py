@@ -45,22 +45,18 @@ def _long(annotations: pd.DataFrame, answers: pd.DataFrame | None, stances: pd.D
     if cb.tone:
         out["tone"] = base.assign(value=ann["tone"].to_numpy())
     keep = ann.set_index("annotation_id")["suggested"]
-    if cb.targets:
-        st = stances[stances["annotation_id"].isin(keep.index)]
-        for t in cb.targets:
-            rows = st[st["target"] == t.id]
-            out[f"stance:{t.id}"] = pd.DataFrame({"annotation_id": rows["annotation_id"].to_numpy(),
-                                                  "article_id": rows["article_id"].to_numpy(),
-                                                  "suggested": keep.loc[rows["annotation_id"]].to_numpy(),
-                                                  "value": rows["value"].to_numpy()})
+
+    def labels(rows: pd.DataFrame, value: str) -> pd.DataFrame:  # a table of one row per label, with its arm
+        return pd.DataFrame({"annotation_id": rows["annotation_id"].to_numpy(), "article_id": rows["article_id"].to_numpy(),
+                             "suggested": keep.loc[rows["annotation_id"]].to_numpy(), "value": rows[value].to_numpy()})
+
+    st = stances[stances["annotation_id"].isin(keep.index)]
+    for t in cb.targets:
+        out[f"stance:{t.id}"] = labels(st[st["target"] == t.id], "value")
     if cb.questions and answers is not None:
         an = answers[answers["annotation_id"].isin(keep.index)]
         for q in cb.question_ids():
-            rows = an[an["question"] == q]
-            out[f"question:{q}"] = pd.DataFrame({"annotation_id": rows["annotation_id"].to_numpy(),
-                                                 "article_id": rows["article_id"].to_numpy(),
-                                                 "suggested": keep.loc[rows["annotation_id"]].to_numpy(),
-                                                 "value": rows["answer"].to_numpy()})
+            out[f"question:{q}"] = labels(an[an["question"] == q], "answer")
     return {k: v[v["value"].notna()].reset_index(drop=True) for k, v in out.items()}
 
 
@@ -95,12 +91,6 @@ def _suggested_values(suggestion: str | None, cb: Codebook) -> dict[str, str]:
     return out if covered is None else {k: v for k, v in out.items() if k in set(covered)}
 
 
-def _draws(n_articles: int, resamples: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return np.stack([np.bincount(rng.integers(0, n_articles, n_articles), minlength=n_articles)
-                     for _ in range(resamples)]).astype(float)
-
-
 def _ci(x: np.ndarray, digits: int = 4) -> list[float] | None:
     x = x[np.isfinite(x)]
     if not len(x):
@@ -130,7 +120,7 @@ def arms(annotations: pd.DataFrame, answers: pd.DataFrame | None, stances: pd.Da
     sub["suggested"] = sub["suggested"].astype(bool)
     articles = sorted(sub["article_id"].unique())
     index = {a: i for i, a in enumerate(articles)}
-    W = _draws(len(articles), resamples, seed)
+    W = ag.draw_articles(np.random.default_rng(seed), len(articles), np.empty((resamples, len(articles))))
     out: dict = {"counts": {}, "alpha": {}, "kept": {}, "shift": {}, "time": {},
                  "bootstrap": {"resamples": resamples, "seed": seed, "unit": "article (in sorted id order)",
                                "interval": "percentile 95%"}}

@@ -31,16 +31,18 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .agreement import draw_articles
 from .codebook import Codebook
 from .errors import FramestanceError
 from .relevance import document
 from .schema import NOT_RELEVANT, UNRESOLVED
 
-PARAMS = {"ngram_range": (1, 1), "min_df": 2, "max_features": 200_000, "sublinear_tf": True, "C": 4.0, "folds": 5,
+PARAMS: dict[str, Any] = {"ngram_range": (1, 1), "min_df": 2, "max_features": 200_000, "sublinear_tf": True, "C": 4.0, "folds": 5,
           "resamples": 1000}
 
 
@@ -208,9 +210,7 @@ def _quality(y: np.ndarray, pred: np.ndarray, classes: list[str], seed: int, gro
     model = float(_macro_f1(y, pred, k, counts)[0])
     constants = [(c, float(_macro_f1(y, np.full(len(y), c), k, counts)[0])) for c in range(k) if (y == c).any()]
     best, base = max(constants, key=lambda x: (x[1], -x[0]))
-    rng = np.random.default_rng(seed)
-    drawn = np.stack([np.bincount(rng.integers(0, arts, arts), minlength=arts)
-                      for _ in range(int(PARAMS["resamples"]))]).astype(float)  # type: ignore[call-overload]
+    drawn = draw_articles(np.random.default_rng(seed), arts, np.empty((PARAMS["resamples"], arts)))
     W = drawn[:, groups] * counts
     m, b = _macro_f1(y, pred, k, W), _macro_f1(y, np.full(len(y), best), k, W)
     # a constant scores below chance on macro-F1 (2p/(1+p)/k < 1/k: always "no" at 30 % yes, 0.41), and a
@@ -285,10 +285,10 @@ def train(articles: pd.DataFrame, gold: pd.DataFrame, answers: pd.DataFrame | No
         # one row per (article, class some annotator gave it), weighted by its votes
         group, y, counts = (np.array(x) for x in zip(*[(i, d.classes.index(c), n) for i, a in enumerate(arts)
                                                        for c, n in sorted(d.votes[a].items()) if c in d.classes]))
-        strata = _strata(_majority(arts, d), int(PARAMS["folds"]))  # type: ignore[call-overload]
+        strata = _strata(_majority(arts, d), PARAMS["folds"])
         if len(np.unique(y)) < 2:
             continue  # one class only: nothing to learn, nothing suggested
-        folds = int(min(int(PARAMS["folds"]), np.bincount(strata).min() if strata.max() > 0 else len(arts)))  # type: ignore[call-overload]
+        folds = int(min(PARAMS["folds"], np.bincount(strata).min() if strata.max() > 0 else len(arts)))
         oof_article = np.full(len(arts), -1)
         rows = [row[arts[i]] for i in group]
         if folds >= 2:  # folds of articles, stratified by their majority class; an article's votes stay together
