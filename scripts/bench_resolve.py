@@ -23,7 +23,7 @@ def child(n: int) -> dict:
     import numpy as np
     import pyarrow as pa
 
-    from framestance.normalise.ray_engine import BAND, TEXT, resolve
+    from framestance.normalise.collisions import BAND, TEXT, resolve
 
     order = np.arange(n, dtype=np.int64)
     pair = order // 2

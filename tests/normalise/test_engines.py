@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 
 import pyarrow.parquet as pq
 import pytest
@@ -180,39 +181,56 @@ def _random_stream(rng, ranges, num_perm: int = 128):
     return pa.RecordBatch.from_pylist(rows, schema=ARTICLE), keys, np.stack(sigs)
 
 
-def test_the_shuffle_resolution_replays_the_local_index_on_random_collisions():
-    """Without a cluster: the ray engine's keys, groups and resolution against the local engine's
-    streaming index, on 300 random streams full of recurring URLs, texts and band buckets."""
+def test_components_resolved_in_the_cluster_replay_the_local_index_on_random_collisions(local_ray):
+    """The duplicates resolved per connected component, by Ray tasks, against the local engine's
+    streaming index, on 100 random streams full of recurring URLs, texts and band buckets and 20
+    chains of near copies, over
+    several files cut into blocks anywhere, in 1 to 4 pieces per shuffle and 1 to 3 ranges."""
     import random
-    from collections import defaultdict
 
     import numpy as np
     import pyarrow as pa
 
+    from framestance.normalise.collisions import decisions_for, marked, resolve_in_cluster
     from framestance.normalise.core import Result
     from framestance.normalise.dedup import Deduplicator
-    from framestance.normalise.ray_engine import _marked, _representative_ids, article_rows, resolve, shared_keys, shuffle_keys
+    from framestance.normalise.ray_engine import SEQ_BITS, article_rows, shuffle_keys
     from framestance.schema import REJECT
 
-    for seed in range(300):
+    rounds = []
+    for seed in range(120):
         rng = random.Random(seed)
         local = Deduplicator(0.8, 128)
         batch, keys, sigs = _random_stream(rng, local.ranges)
-        result = Result(batch, pa.RecordBatch.from_pylist([], schema=REJECT), keys, sigs)
-        want, exact, near = local.mark(result)
-        rows = article_rows(result, local.ranges, 0)  # as a map task writes them
-        n = rows.num_rows
-        keyed = shuffle_keys(rows)
-        groups = defaultdict(list)  # what Ray's groupby does across workers
-        for i, (kind, key) in enumerate(zip(keyed["kind"].to_pylist(), keyed["key"].to_pylist())):
-            groups[(kind, key)].append(i)
-        shared = pa.concat_tables([shared_keys(keyed.take(pa.array(ix))) for ix in groups.values()])
-        res = resolve(shared, chunk_rows=rng.randint(1, 8))  # an article's keys across chunks too
-        reps = _representative_ids(rows, np.array(sorted(res.representatives), np.int64))
-        rep_ids = dict(zip(reps["_order"].to_pylist(), reps["article_id"].to_pylist()))
-        cut = rng.randint(0, n)  # Ray may cut a file's rows into two blocks anywhere
-        got = _marked(rows.slice(0, cut), res, rep_ids)
-        got2 = _marked(rows.slice(cut), res, rep_ids)
+        if seed >= 100:  # a chain: article i shares one band with i - 1 and another with i + 1, and nothing else
+            n = len(sigs)
+            ids = [f"{1000 + i:020x}" for i in range(n)]
+            mains = [i if r == "main" else None for i, r in enumerate(batch.column("relation").to_pylist())]
+            main_of = [max(k for k in range(i + 1) if mains[k] is not None) for i in range(n)]
+            batch = batch.set_column(batch.schema.get_field_index("article_id"), "article_id", pa.array(ids))
+            batch = batch.set_column(batch.schema.get_field_index("parent_id"), "parent_id",
+                                     pa.array([None if mains[i] is not None else ids[main_of[i]] for i in range(n)], pa.string()))
+            keys = [f"{i:032x}" for i in range(n)]
+            sigs = np.stack([np.repeat(np.array([i // 2, (i + 1) // 2] + [1000 * (i + 1) + k for k in range(len(local.ranges) - 2)],
+                                                np.uint32), [z - a for a, z in local.ranges]) for i in range(n)])
+        want, exact, near = local.mark(Result(batch, pa.RecordBatch.from_pylist([], schema=REJECT), keys, sigs))
+        # the stream in files, each cut at a main article (a record's articles share its file)
+        mains = [i for i, r in enumerate(batch.column("relation").to_pylist()) if r == "main"]
+        cuts = sorted({0, *rng.sample(mains, rng.randint(0, len(mains) - 1))})
+        files = []
+        for f, (a, z) in enumerate(zip(cuts, cuts[1:] + [batch.num_rows])):
+            part = Result(batch.slice(a, z - a), None, keys[a:z], sigs[a:z])
+            files.append(article_rows(part, local.ranges, f << SEQ_BITS))  # as a map task writes them
+        rows = pa.concat_tables(files)
+        at = sorted({0, *rng.sample(range(1, rows.num_rows + 1), rng.randint(0, min(3, rows.num_rows)))})
+        blocks = [rows.slice(a, z - a) for a, z in zip(at, at[1:] + [rows.num_rows])]  # Ray cuts blocks anywhere
+        bounds = np.array(sorted({0, *rng.sample(range(len(files)), rng.randint(0, min(2, len(files) - 1)))}),
+                          np.int64) << SEQ_BITS
+        res = resolve_in_cluster([ray.put(b) for b in blocks], shuffle_keys, bounds, rng.randint(1, 4))
+        got = [marked(b, decisions_for(b["_order"].to_numpy(), bounds, res.pieces)) for b in blocks if b.num_rows]
         for name in ("article_id", "parent_id", "duplicate_of", "cluster_id"):
-            assert got.column(name).to_pylist() + got2.column(name).to_pylist() == want.column(name).to_pylist(), (seed, name)
+            assert [v for g in got for v in g.column(name).to_pylist()] == want.column(name).to_pylist(), (seed, name)
         assert (res.exact, res.near) == (exact, near), seed
+        rounds.append(res.rounds)
+    print("rounds until the labels settled:", dict(sorted(Counter(rounds).items())))
+    assert max(rounds) > 10  # the chains: labels travel one article a round

@@ -4,10 +4,12 @@ duplicates found through Ray's own shuffle instead of a single-process index.
 1. map: groups of input files (in path order) -> each file read by `read_inputs` and normalised
    by `normalise_batch`, as the local engine does; every article and reject is one row keyed by
    its place in the input stream (`_order`: file number, then place in the file).
-2. shuffle: each article's id, exact-duplicate key and LSH band keys are grouped across workers
-   (`groupby`); only keys that two or more articles share come back to the driver.
-3. resolve: the driver replays the local engine's rule (the first article of a story is its
-   representative) over those collisions alone: a few integers per colliding article.
+2. collisions (collisions.py): each article's id, exact-duplicate key and LSH band keys go
+   through shuffles of Ray tasks; the keys two or more articles share form a graph, whose
+   connected components are found and resolved one by one with the local engine's rule (the
+   first article of a story is its representative). The driver holds object references and a
+   few counts, never a key.
+3. mark: each block of the map's output fetches the decisions of its range of input order.
 4. write: rows stream back in input order into the same parquet writers as the local engine's,
    so both engines give the same bytes. With part files (`rows_per_file`), the workers mark and
    write the articles themselves: each article's place in the output is the number of articles
@@ -23,7 +25,6 @@ files, the output folder must be on a file system every node writes to.
 
 from __future__ import annotations
 
-import bisect
 import json
 import logging
 import os
@@ -39,8 +40,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import ARTICLE, REJECT
+from .collisions import BAND, ID, TEXT, decisions_for, marked, resolve_in_cluster
 from .core import Params, Result, normalise_batch
-from .dedup import band_key, band_ranges, renamed_id
+from .dedup import band_key, band_ranges
 from .output import part_name, write_part
 from .readers import Found, batches, read_inputs
 
@@ -56,8 +58,6 @@ ROW = pa.schema([*(f.with_nullable(True) for f in ARTICLE),
                  pa.field("reason", pa.string()), pa.field("detail", pa.string()),
                  pa.field("_row", pa.int8()), pa.field("_order", pa.int64()),
                  pa.field("_text_key", pa.string()), pa.field("_bands", pa.list_(pa.int64()))])
-#: Key kinds of the shuffle.
-ID, TEXT, BAND = 0, 1, 2
 
 
 def _tasks(files: list[Found], cpus: int) -> list[dict]:
@@ -140,8 +140,8 @@ def normalise_files(task: dict, max_bytes: int, retrieved_at: datetime | None, p
 
 def shuffle_keys(rows: pa.Table) -> pa.Table:
     """Per article: its id, its exact-duplicate key and its band keys, as (kind, key, order) rows;
-    ids and text keys with their full value (`full`: the key is their first 64 bits) and the
-    input they came from, which renaming a URL seen before needs."""
+    ids and text keys with their full value (`full`: the key is their first 64 bits), and on every
+    row the article's id and the input it came from, which resolving its component needs."""
     arts = rows.filter(pc.equal(rows["_row"], ARTICLE_ROW))
     n = arts.num_rows
     ids, texts = arts["article_id"].to_pylist(), arts["_text_key"].to_pylist()
@@ -153,102 +153,17 @@ def shuffle_keys(rows: pa.Table) -> pa.Table:
     band_keys = (pc.list_flatten(arts["_bands"]).to_numpy(zero_copy_only=False).view(np.uint64)
                  ^ np.tile(mix, n)).view(np.int64)
     m = n * n_bands
+    whose = pa.array(np.concatenate([np.arange(n), np.arange(n), np.repeat(np.arange(n), n_bands)]).astype(np.int64))
     return pa.table({
         "kind": np.concatenate([np.full(n, ID, np.int8), np.full(n, TEXT, np.int8), np.full(m, BAND, np.int8)]),
         "key": np.concatenate([np.array([int(a[:16], 16) for a in ids], np.uint64).view(np.int64),
                                np.array([int(t[:16], 16) for t in texts], np.uint64).view(np.int64), band_keys]),
         "full": pa.concat_arrays([pa.array(ids, pa.string()), pa.array(texts, pa.string()), pa.nulls(m, pa.string())]),
         "order": np.concatenate([order, order, np.repeat(order, n_bands)]),
-        "source_sha256": pa.concat_arrays([arts["source_sha256"].combine_chunks(), pa.nulls(n + m, pa.string())]),
-        "position": pa.concat_arrays([arts["position"].combine_chunks(), pa.nulls(n + m, pa.int32())]),
+        "source_sha256": arts["source_sha256"].combine_chunks().take(whose),
+        "position": arts["position"].combine_chunks().take(whose),
+        "article_id": arts["article_id"].combine_chunks().take(whose),
     })
-
-
-def shared_keys(group: pa.Table) -> pa.Table:
-    """The rows of one (kind, key) group whose key two or more articles share, by order."""
-    if group.num_rows < 2:
-        return group.slice(0, 0)
-    full = group["full"].to_pylist()
-    counts = Counter(full)
-    keep = [i for i, f in enumerate(full) if counts[f] > 1]
-    return group.take(pa.array(keep, pa.int64())).sort_by([("order", "ascending")])
-
-
-@dataclass
-class Resolution:
-    """What the shuffle's collisions decide, per colliding article (by order): a new id (a URL
-    seen before) and its representative (the representative's order, or the first article of the
-    URL by id); and the representatives that others point at."""
-
-    new_id: dict[int, str] = field(default_factory=dict)
-    # (input, place in it, former id) -> the orders and new ids of its renamed main articles, in
-    # order: a related article follows the latest of them before it (the first copy is never renamed)
-    renamed_mains: dict[tuple[str, int, str], list[tuple[int, str]]] = field(default_factory=dict)
-    duplicate_of: dict[int, int | str] = field(default_factory=dict)
-    representatives: set[int] = field(default_factory=set)
-    exact: int = 0
-    near: int = 0
-
-
-def resolve(shared: pa.Table, chunk_rows: int = 1 << 18) -> Resolution:
-    """The local engine's rule (dedup.Deduplicator) over the shared keys alone, in input order:
-    an article is an exact duplicate of the earliest representative with its text key, else a
-    near duplicate of the earliest representative in one of its band buckets, else (a URL seen
-    before) a duplicate of that URL's first article, else a representative. The table is read in
-    order, `chunk_rows` rows at a time; what stays is one entry per representative's key (a band
-    key as an int, a text key as (kind, full key)), one per shared URL, and the decisions."""
-    res = Resolution()
-    first_rep: dict[object, int] = {}  # text or band group -> its earliest representative
-    seen_id: dict[tuple, int] = {}  # id group -> its articles met so far
-
-    def decide(order: int, ident: tuple | None, text: tuple | None, bands: list[int]) -> None:
-        url_dup = None
-        if ident is not None:
-            aid, src, pos = ident
-            n = seen_id[(ID, aid)] = seen_id.get((ID, aid), 0) + 1
-            if n > 1:
-                url_dup = aid
-                res.new_id[order] = renamed_id(aid, src, pos, n - 1)
-                res.renamed_mains.setdefault((src, pos, aid), []).append((order, res.new_id[order]))
-        cands = [first_rep[b] for b in bands if b in first_rep]
-        if text is not None and text in first_rep:
-            res.duplicate_of[order] = first_rep[text]
-            res.exact += 1
-        elif cands:
-            res.duplicate_of[order] = min(cands)
-            res.near += 1
-        elif url_dup is not None:
-            res.duplicate_of[order] = url_dup
-            res.near += 1
-        else:
-            if text is not None:
-                first_rep.setdefault(text, order)
-            for b in bands:
-                first_rep.setdefault(b, order)
-
-    columns = shared.select(["kind", "key", "full", "order", "source_sha256", "position"])
-    by_order = pc.sort_indices(columns, [("order", "ascending")])  # 8 bytes a row, not a sorted copy
-    current: int | None = None
-    ident: tuple | None = None
-    text: tuple | None = None
-    bands: list[int] = []
-    for start in range(0, columns.num_rows, chunk_rows):
-        chunk = columns.take(by_order[start:start + chunk_rows])
-        for kind, key, full, order, src, pos in zip(*(c.to_pylist() for c in chunk.columns)):
-            if order != current:
-                if current is not None:
-                    decide(current, ident, text, bands)
-                current, ident, text, bands = order, None, None, []
-            if kind == ID:
-                ident = (full, src, pos)
-            elif kind == TEXT:
-                text = (TEXT, full)
-            else:
-                bands.append(key)  # band keys: ints, never equal to a (kind, key) tuple
-    if current is not None:
-        decide(current, ident, text, bands)
-    res.representatives = {v for v in res.duplicate_of.values() if isinstance(v, int)}
-    return res
 
 
 def _ray(workers: int, address: str | None):
@@ -283,18 +198,17 @@ def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: dateti
     rows = ray.data.from_items(tasks, override_num_blocks=len(tasks)).map_batches(
         _map_task, fn_kwargs={"max_bytes": max_bytes, "retrieved_at": retrieved_at, "params": params, "ranges": ranges},
         batch_size=1, batch_format="pyarrow").materialize()
-    shared = (rows.map_batches(shuffle_keys, batch_format="pyarrow", batch_size=None)
-              .groupby(["kind", "key"], num_partitions=max(2, 2 * cpus)).map_groups(shared_keys, batch_format="pyarrow"))
-    found = [t for t in shared.iter_batches(batch_format="pyarrow", batch_size=None) if t.num_rows]
-    res = resolve(pa.concat_tables(found) if found else shuffle_keys(ROW.empty_table()))
-    outcome.exact, outcome.near = res.exact, res.near
-    # the representatives' ids, which their duplicates point at
-    reps = np.array(sorted(res.representatives), np.int64)
-    rep_ids = {o: a for t in rows.map_batches(_representative_ids, fn_kwargs={"representatives": reps},
-                                              batch_format="pyarrow", batch_size=None).iter_batches(batch_format="pyarrow", batch_size=None)
-               for o, a in zip(t["_order"].to_pylist(), t["article_id"].to_pylist())}
+    # decisions in ranges of whole map tasks (an article's main and related articles share a file)
+    pieces = max(2, 2 * cpus)
+    starts = [int(g[0]) for g in np.array_split(np.arange(len(tasks)), min(len(tasks), pieces))]
+    bounds = np.array([int(tasks[k]["first"]) << SEQ_BITS for k in starts], np.int64)
+    resolved = resolve_in_cluster(rows.to_arrow_refs(), shuffle_keys, bounds, pieces)
+    outcome.exact, outcome.near, outcome.rounds = resolved.exact, resolved.near, resolved.rounds
+    lookup = {"bounds": bounds, "pieces": resolved.pieces}
 
     others = rows if parts is None else rows.map_batches(_without_articles, batch_format="pyarrow", batch_size=None)
+    if parts is None:
+        others = others.map_batches(_marked_rows, fn_kwargs=lookup, batch_format="pyarrow", batch_size=None)
     for batch in others.iter_batches(batch_format="pyarrow", batch_size=None):
         for detail in batch.filter(pc.equal(batch["_row"], STATS_ROW))["detail"].to_pylist():
             outcome.skipped.update(json.loads(detail))
@@ -306,7 +220,7 @@ def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: dateti
             write_reject(pa.RecordBatch.from_arrays([rej[n].combine_chunks() for n in REJECT.names], schema=REJECT))
         arts = batch.filter(pc.equal(batch["_row"], ARTICLE_ROW))
         if arts.num_rows:
-            write_article(_marked(arts, res, rep_ids))
+            write_article(pa.RecordBatch.from_arrays([arts[n].combine_chunks() for n in ARTICLE.names], schema=ARTICLE))
     if parts is not None:
         folder, rows_per_file = parts
         # an article's place in the whole output: the articles of the files before its own, plus its place in its file
@@ -315,7 +229,7 @@ def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: dateti
                 batch_format="pyarrow", batch_size=None):
             np.add.at(per_file, t["file"].to_numpy() + 1, t["n"].to_numpy())
         first_of_file = np.cumsum(per_file)
-        written = (rows.map_batches(_final_articles, fn_kwargs={"res": res, "rep_ids": rep_ids, "first_of_file": first_of_file,
+        written = (rows.map_batches(_final_articles, fn_kwargs={**lookup, "first_of_file": first_of_file,
                                                                  "rows_per_file": rows_per_file}, batch_format="pyarrow", batch_size=None)
                    .groupby("_part").map_groups(_write_part, fn_kwargs={"folder": str(folder), "rows_per_file": rows_per_file},
                                                 batch_format="pyarrow"))
@@ -341,11 +255,7 @@ class Outcome:
     related: int = 0
     file_nodes: dict[str, int] = field(default_factory=dict)  # node id -> input files its workers read
     part_nodes: dict[int, str] = field(default_factory=dict)  # part number -> the node whose worker wrote it
-
-
-def _representative_ids(batch: pa.Table, representatives: np.ndarray) -> pa.Table:
-    arts = batch.filter(pc.and_(pc.equal(batch["_row"], ARTICLE_ROW), pc.is_in(batch["_order"], pa.array(representatives))))
-    return arts.select(["_order", "article_id"])
+    rounds: int = 0  # rounds the component labels took to settle
 
 
 def _without_articles(batch: pa.Table) -> pa.Table:
@@ -358,14 +268,28 @@ def _articles_per_file(batch: pa.Table) -> pa.Table:
     return pa.table({"file": file.astype(np.int64), "n": n.astype(np.int64)})
 
 
-def _final_articles(batch: pa.Table, res: Resolution, rep_ids: dict[int, str], first_of_file: np.ndarray,
+def _marked_rows(batch: pa.Table, bounds: np.ndarray, pieces: list[list]) -> pa.Table:
+    """A block of the map's output with its articles marked (ids, parents, duplicates), other rows as they are."""
+    is_art = pc.equal(batch["_row"], ARTICLE_ROW)
+    arts = batch.filter(is_art)
+    if not arts.num_rows:
+        return batch
+    done = pa.Table.from_batches([marked(arts, decisions_for(arts["_order"].to_numpy(), bounds, pieces))])
+    for name in ARTICLE.names:
+        arts = arts.set_column(arts.schema.get_field_index(name), name, done[name].cast(ROW.field(name).type))
+    # the driver takes articles and rejects apart, each kind in order: their mix within a block does not matter
+    return pa.concat_tables([arts, batch.filter(pc.invert(is_art))])
+
+
+def _final_articles(batch: pa.Table, bounds: np.ndarray, pieces: list[list], first_of_file: np.ndarray,
                     rows_per_file: int) -> pa.Table:
     """The articles of a block, marked, with their order and the part file they belong to."""
     arts = batch.filter(pc.equal(batch["_row"], ARTICLE_ROW))
     orders = arts["_order"].to_numpy()
     place = first_of_file[orders >> SEQ_BITS] + (orders & ((1 << SEQ_BITS) - 1))
-    marked = pa.Table.from_batches([_marked(arts, res, rep_ids)]) if arts.num_rows else ARTICLE.empty_table()
-    return marked.append_column("_order", pa.array(orders, pa.int64())).append_column(
+    marked_ = (pa.Table.from_batches([marked(arts, decisions_for(orders, bounds, pieces))]) if arts.num_rows
+               else ARTICLE.empty_table())
+    return marked_.append_column("_order", pa.array(orders, pa.int64())).append_column(
         "_part", pa.array(place // rows_per_file, pa.int64()))
 
 
@@ -391,27 +315,3 @@ def _node() -> str:
     import ray
 
     return ray.get_runtime_context().get_node_id()
-
-
-def _marked(arts: pa.Table, res: Resolution, rep_ids: dict[int, str]) -> pa.RecordBatch:
-    """Articles with their final id, parent, representative and cluster: `res` decides, and
-    `rep_ids` holds the representatives' ids (a representative keeps its own). Any rows, in any
-    blocks: nothing depends on the rows before them."""
-    orders = arts["_order"].to_pylist()
-    ids = arts["article_id"].to_pylist()
-    sources, positions, parents = (arts[c].to_pylist() for c in ("source_sha256", "position", "parent_id"))
-    new_ids, new_parents, dup = [], [], []
-    for o, a, src, pos, parent in zip(orders, ids, sources, positions, parents):
-        d = res.duplicate_of.get(o)
-        dup.append(rep_ids[d] if isinstance(d, int) else d)
-        new_ids.append(res.new_id.get(o, a))
-        renamed = res.renamed_mains.get((src, pos, parent)) if parent is not None else None
-        if renamed:  # its main article's URL was seen before: it follows the main's new id
-            k = bisect.bisect_left(renamed, (o, "")) - 1
-            parent = renamed[k][1] if k >= 0 else parent
-        new_parents.append(parent)
-    cols = {n: arts[n].combine_chunks() for n in ARTICLE.names}
-    cols.update(article_id=pa.array(new_ids, pa.string()), parent_id=pa.array(new_parents, pa.string()),
-                duplicate_of=pa.array(dup, pa.string()),
-                cluster_id=pa.array([d or a for d, a in zip(dup, new_ids)], pa.string()))
-    return pa.RecordBatch.from_arrays([cols[n].cast(ARTICLE.field(n).type) for n in ARTICLE.names], schema=ARTICLE)
