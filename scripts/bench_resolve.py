@@ -1,6 +1,13 @@
-"""The ray engine's one step on the driver: `ray_engine.resolve` over the shuffle's shared keys.
+"""Resolving duplicates: the driver's memory as the number of colliding articles grows.
 
-    .venv/bin/python scripts/bench_resolve.py --articles 200000 1000000
+    .venv/bin/python scripts/bench_resolve.py --articles 200000 1000000            # in the cluster
+    .venv/bin/python scripts/bench_resolve.py --articles 200000 1000000 --driver   # as it was: on the driver
+
+In the cluster (`collisions.resolve_in_cluster`, Ray on this machine's 2 CPUs): Ray tasks write
+the key rows of N colliding articles (each article's id, text key and 9 band keys, as the map's
+`shuffle_keys` gives them) into the object store, 20 blocks; the driver then runs the resolution
+and the growth of its peak resident memory is measured. `--driver`: the former way, all shared
+keys handed to `collisions.resolve` in the driver's own process.
 
 For N colliding articles (pairs that share their exact-duplicate key and all 9 LSH band keys, the
 shape of a corpus of near and exact copies), builds the table the shuffle hands the driver and
@@ -17,6 +24,8 @@ import resource
 import subprocess
 import sys
 import time
+
+import pyarrow as pa
 
 
 def child(n: int) -> dict:
@@ -38,19 +47,64 @@ def child(n: int) -> dict:
     res = resolve(shared)
     seconds = time.perf_counter() - started
     grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
-    return {"colliding_articles": n, "seconds": round(seconds, 1), "peak_growth_MB": round(grew / 1e6),
+    return {"colliding_articles": n, "where": "driver", "seconds": round(seconds, 1), "peak_growth_MB": round(grew / 1e6),
             "bytes_per_article": round(grew / n), "table_MB": round(shared.nbytes / 1e6),
             "exact": res.exact, "near": res.near}
 
 
+def key_rows(first: int, n: int) -> pa.Table:
+    """The key rows of articles first .. first + n - 1 (pairs of copies: 2k and 2k + 1 share their
+    text key and all 9 band keys; ids all differ), as `ray_engine.shuffle_keys` gives them."""
+    import numpy as np
+
+    from framestance.normalise.collisions import BAND, ID, TEXT
+
+    order = np.arange(first, first + n, dtype=np.int64)
+    pair = order // 2
+    ids = pa.array([f"{o:020x}" for o in order], pa.string())
+    kinds = np.concatenate([np.full(n, ID, np.int8), np.full(n, TEXT, np.int8)] + [np.full(n, BAND, np.int8)] * 9)
+    keys = np.concatenate([order] + [pair * 11 + k for k in range(10)]).astype(np.int64)
+    full = pa.concat_arrays([ids, pa.array([f"{p:032x}" for p in pair], pa.string()), pa.nulls(9 * n, pa.string())])
+    return pa.table({"kind": kinds, "key": keys, "full": full, "order": np.tile(order, 11),
+                     "source_sha256": pa.array(["0" * 64] * (11 * n), pa.string()),
+                     "position": pa.array(np.zeros(11 * n, np.int32)), "article_id": pa.concat_arrays([ids] * 11)})
+
+
+def in_cluster(n: int) -> dict:
+    import numpy as np
+    import ray
+
+    from framestance.normalise.collisions import resolve_in_cluster
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    blocks_n = 20
+    make = ray.remote(key_rows)
+    step = -(-n // blocks_n) // 2 * 2
+    blocks = [make.remote(a, min(step, n - a)) for a in range(0, n, step)]
+    ray.wait(blocks, num_returns=len(blocks), fetch_local=False)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    res = resolve_in_cluster(blocks, lambda t: t, np.array([0], np.int64), 4)
+    seconds = time.perf_counter() - started
+    grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+    ray.shutdown()
+    return {"colliding_articles": n, "where": "cluster", "seconds": round(seconds, 1), "rounds": res.rounds,
+            "peak_growth_MB": round(grew / 1e6, 1), "bytes_per_article": round(grew / n, 2),
+            "exact": res.exact, "near": res.near}
+
+
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--child":
-        print(json.dumps(child(int(sys.argv[2]))))
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        n = int(sys.argv[3])
+        print(json.dumps(child(n) if sys.argv[2] == "driver" else in_cluster(n)))
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--articles", type=int, nargs="+", default=[200_000, 1_000_000])
-    for n in ap.parse_args().articles:
-        out = subprocess.run([sys.executable, __file__, "--child", str(n)], capture_output=True, text=True, check=True)
+    ap.add_argument("--driver", action="store_true", help="the former way: every shared key on the driver")
+    args = ap.parse_args()
+    for n in args.articles:
+        out = subprocess.run([sys.executable, __file__, "--child", "driver" if args.driver else "cluster", str(n)],
+                             capture_output=True, text=True, check=True)
         print(out.stdout.strip(), flush=True)
 
 

@@ -1,7 +1,10 @@
 """The ray engine on a cluster of several nodes on this machine: a head that runs no task and two
 worker nodes, each a real raylet with its own object store and its own temporary folder
 (`ray.cluster_utils.Cluster`). The map and the part writes land on the worker nodes, the rows
-cross between nodes' object stores in the shuffle, and the outputs are the local engine's bytes."""
+cross between nodes' object stores in the shuffle, and the outputs are the local engine's bytes.
+An S3 API (moto's server, a process of its own) holds inputs and outputs in one test: the workers
+read the inputs from it and write the article parts to it, reaching it through the environment
+they inherit from the node (AWS_*), as on a real cluster."""
 
 from __future__ import annotations
 
@@ -10,13 +13,22 @@ import pytest
 from framestance.normalise import normalise
 
 from ..conftest import RETRIEVED
+from .s3server import bucket, objects, s3_server, upload
 from .test_engines import _inputs
 
 ray = pytest.importorskip("ray")
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def s3(tmp_path_factory):
+    """The S3 server, started before the nodes so that their workers inherit its environment."""
+    pytest.importorskip("moto")
+    with s3_server(tmp_path_factory.mktemp("moto") / "moto.log") as env:
+        yield env
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, s3):
     from ray.cluster_utils import Cluster
 
     base = tmp_path_factory.mktemp("ray")
@@ -103,3 +115,25 @@ def test_a_worker_node_dying_mid_run_leaves_the_former_output_or_the_same_one(cl
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # nothing left aside
     workers[1] = c.add_node(num_cpus=1, object_store_memory=100 << 20)  # the cluster as it was, for any test after
     c.wait_for_nodes()
+
+
+def test_inputs_on_s3_and_the_parts_the_workers_write_there_are_the_local_engines_bytes(cluster, tmp_path, monkeypatch):
+    from framestance.normalise import ray_engine
+
+    c, workers = cluster
+    worker_ids = {w.node_id for w in workers}
+    crawl = bucket("crawl")
+    n_files = upload(crawl, _inputs(tmp_path / "in"), "crawl/raw")
+    fs = bucket("corpus")
+    monkeypatch.setattr(ray_engine, "FILES_PER_TASK", 2)
+    normalise(["s3://crawl/raw"], tmp_path / "local", workers=1, retrieved_at=RETRIEVED, rows_per_file=3)
+    on_ray = normalise(["s3://crawl/raw"], "s3://corpus/run", engine="ray", address=c.address, retrieved_at=RETRIEVED,
+                       rows_per_file=3)
+    local = {p.relative_to(tmp_path / "local").as_posix(): p.read_bytes() for p in (tmp_path / "local").rglob("*") if p.is_file()}
+    assert objects(fs, "corpus/run") == local
+    placed = on_ray.placement
+    print("S3: input files read per node:", {n[:8]: k for n, k in placed["files"].items()})
+    print("S3: part written by node:", {p: n[:8] for p, n in placed["parts"].items()})
+    assert set(placed["files"]) <= worker_ids and sum(placed["files"].values()) == n_files
+    parts = sorted(k for k in local if k.startswith("articles.parquet/"))
+    assert sorted(placed["parts"]) == list(range(len(parts))) and set(placed["parts"].values()) <= worker_ids

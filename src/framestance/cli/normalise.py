@@ -25,7 +25,7 @@ from ._app import (
 @app.command()
 def normalise(
     inputs: Annotated[list[str], typer.Argument(help="Files, directories or globs (text dumps, HTML, JSONL/JSON/Parquet/CSV; .gz too).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for articles.parquet, rejects.parquet (files, or folders of part files), summary.json.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Output folder for articles.parquet, rejects.parquet (files, or folders of part files), summary.json; or a URI (s3://bucket/corpus: endpoint and credentials from the AWS_* environment).")],
     retrieved_at: Annotated[Optional[str], typer.Option(help="When the pages were retrieved (ISO-8601); resolves '3 days ago'. Default: params.yaml, else each file's modification time.")] = None,
     workers: Annotated[int, typer.Option(min=0, help="Worker processes (default: the local cores).")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs in --out.")] = False,
@@ -67,12 +67,12 @@ def normalise(
             progress.console.print(f"[yellow]rejected[/] {where}: {rej['detail']}", highlight=False, soft_wrap=True)
 
     try:
-        summary = run(inputs, out, cfg, workers=workers, address=address, force=force, progress=on_progress,
+        summary = run(inputs, out if "://" in out else Path(out), cfg, workers=workers, address=address, force=force, progress=on_progress,
                       on_reject=on_reject)
     except FramestanceError as exc:
         fail(str(exc))
     except OSError as exc:  # --out is a file, or cannot be created
-        fail(f"{exc.filename or out}: {exc.strerror or exc}")
+        fail(" ".join(f"{exc.filename or out}: {exc.strerror or exc}".split()))
     finally:
         if started:
             progress.stop()

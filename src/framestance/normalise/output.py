@@ -7,6 +7,11 @@ each, so a file's bytes depend on its rows only, whichever engine or process wri
 local engine streams rows through `TableWriter`, the ray engine's workers write whole parts with
 `write_part`, and the two give the same bytes. Everything is written aside (a hidden name beside
 the target) and moved into place by `commit`; `abort` leaves the target as it was.
+
+A target may also be a URI of a pyarrow file system (`s3://bucket/corpus/articles.parquet`):
+the same bytes are written aside under a hidden name there. An object store has no rename, so
+`commit` checks what was written, removes what was there and copies the new objects into place
+(normalise removes summary.json first and writes it last: a folder with summary.json is whole).
 """
 
 from __future__ import annotations
@@ -14,12 +19,15 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from ..errors import FramestanceError
+from .remote import filesystem, is_uri, join
 
 ROW_GROUP = 10_000
 
@@ -40,11 +48,14 @@ def group_size(rows_per_file: int) -> int:
     return min(ROW_GROUP, rows_per_file) if rows_per_file else ROW_GROUP
 
 
-def _open(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+def _open(path: Path | str, schema: pa.Schema) -> pq.ParquetWriter:
+    if is_uri(path):
+        fs, inside = filesystem(str(path))
+        return pq.ParquetWriter(inside, schema, filesystem=fs, compression="zstd", compression_level=3)
     return pq.ParquetWriter(path, schema, compression="zstd", compression_level=3)
 
 
-def write_part(table: pa.Table, path: Path, schema: pa.Schema, rows_per_file: int) -> None:
+def write_part(table: pa.Table, path: Path | str, schema: pa.Schema, rows_per_file: int) -> None:
     """One whole part file (or the one file), with the row groups `TableWriter` gives it."""
     group = group_size(rows_per_file)
     writer = _open(path, schema)
@@ -82,14 +93,20 @@ class TableWriter:
     part files of `rows_per_file` rows, the last one shorter. An empty table is one file (or one
     part) with the schema and no rows."""
 
-    def __init__(self, path: Path, schema: pa.Schema, rows_per_file: int = 0):
+    def __init__(self, path: Path | str, schema: pa.Schema, rows_per_file: int = 0):
         self.path, self.schema, self.rows_per_file = path, schema, rows_per_file
         # a new name of its own beside the target (a killed run's leftovers are never reused)
-        if rows_per_file:
-            self.tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+        self.remote = RemoteTarget(str(path)) if is_uri(path) else None
+        self.tmp: Path | str
+        if self.remote:
+            self.tmp = self.remote.aside()
+        elif rows_per_file:
+            local = Path(path)
+            self.tmp = Path(tempfile.mkdtemp(dir=local.parent, prefix=f".{local.name}.", suffix=".tmp"))
             self.tmp.chmod(0o755)  # the modes a plain mkdir / open would give, not mkdtemp's owner-only ones
         else:
-            fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            local = Path(path)
+            fd, name = tempfile.mkstemp(dir=local.parent, prefix=f".{local.name}.", suffix=".tmp")
             os.close(fd)
             self.tmp = Path(name)
             self.tmp.chmod(0o644)
@@ -109,7 +126,7 @@ class TableWriter:
             raise TooManyParts(f"rows_per_file {self.rows_per_file}: more than {MAX_PARTS} part files (their names "
                              "would no longer sort in order); use a larger rows_per_file")
         if self.writer is None:
-            self.writer = _open(self.tmp / part_name(self.parts) if self.rows_per_file else self.tmp, self.schema)
+            self.writer = _open(self._in_tmp(part_name(self.parts)) if self.rows_per_file else self.tmp, self.schema)
             self.parts += 1
         table = pa.Table.from_batches(self.buf, self.schema)
         if n:  # one chunk per row group: the file's pages depend on the rows, not on how they arrived
@@ -128,10 +145,13 @@ class TableWriter:
         while self.rows and self.rows >= self._room():
             self._flush(self._room())
 
+    def _in_tmp(self, name: str) -> Path | str:
+        return join(str(self.tmp), name) if self.remote else Path(self.tmp) / name
+
     def written_elsewhere(self, parts: int) -> None:
         """`parts` part files were written into `tmp` by other processes (the ray engine's workers):
         they must all be there, and nothing else, before the folder may replace the output."""
-        found = sorted(p.name for p in self.tmp.iterdir())
+        found = self.remote.names(str(self.tmp)) if self.remote else sorted(p.name for p in Path(self.tmp).iterdir())
         if found != [part_name(k) for k in range(parts)]:
             raise OSError(f"{self.tmp}: {len(found)} part files where the workers wrote {parts} (is the output "
                           "folder on a file system every node of the cluster writes to?)")
@@ -144,8 +164,17 @@ class TableWriter:
             self.writer.close()
             self.writer = None
 
+    def ready(self) -> None:
+        """Everything written is there, before anything at the target is touched (at a URI, where
+        the target is replaced object by object: the check a rename makes unnecessary here)."""
+        if self.remote:
+            self.remote.check_written(str(self.tmp), self.parts if self.rows_per_file else 0)
+
     def commit(self) -> None:
-        replace_path(self.tmp, self.path)
+        if self.remote:
+            self.remote.replace(str(self.tmp), self.parts if self.rows_per_file else 0)
+        else:
+            replace_path(Path(self.tmp), Path(self.path))
 
     def abort(self) -> None:
         try:
@@ -153,10 +182,126 @@ class TableWriter:
                 self.writer.close()
         except Exception:
             pass
+        if self.remote:
+            self.remote.remove(str(self.tmp))
+            return
+        self.tmp = Path(self.tmp)
         if self.tmp.is_dir():
             shutil.rmtree(self.tmp, ignore_errors=True)
         else:
             self.tmp.unlink(missing_ok=True)
 
 
-__all__ = ["ROW_GROUP", "TooManyParts", "TableWriter", "part_name", "write_part", "group_size", "replace_path"]
+class OutputUnwritable(FramestanceError, OSError):
+    """The output's place cannot be reached or written to."""
+
+
+class OutputFolder:
+    """normalise's output folder: a path on this machine, or a URI of a pyarrow file system."""
+
+    def __init__(self, out: Path | str):
+        self.out = out
+        self.remote = RemoteTarget(str(out)) if is_uri(out) else None
+
+    def __str__(self) -> str:
+        return str(self.out)
+
+    def prepare(self) -> None:
+        """Made (here) or checked to be reachable and writable (at a URI), before anything is written:
+        a small hidden object written and removed."""
+        if self.remote is None:
+            Path(self.out).mkdir(parents=True, exist_ok=True)
+            return
+        probe = self.remote.path + f"/.framestance-write-check-{uuid.uuid4().hex}"
+        try:
+            self.remote.fs.get_file_info(self.remote.path)
+        except OSError as exc:
+            raise OutputUnwritable(f"{self.out}: cannot reach it ({_one_line(exc)})") from None
+        try:
+            with self.remote.fs.open_output_stream(probe) as f:
+                f.write(b"")
+            self.remote.fs.delete_file(probe)
+        except OSError as exc:
+            raise OutputUnwritable(f"{self.out}: cannot write there ({_one_line(exc)})") from None
+
+    def target(self, name: str) -> Path | str:
+        return join(str(self.out), name) if self.remote else Path(self.out) / name
+
+    def existing(self, names: tuple[str, ...]) -> list[str]:
+        if self.remote is None:
+            return [n for n in names if (Path(self.out) / n).exists()]
+        fs, path = self.remote.fs, self.remote.path
+        return [n for n in names if fs.get_file_info(f"{path}/{n}").type != pafs.FileType.NotFound]
+
+    def remove(self, name: str) -> None:
+        """A remote file taken away before the tables are replaced (summary.json: written last)."""
+        if self.remote is not None:
+            self.remote.remove(join(str(self.out), name))
+
+    def write_text(self, name: str, text: str) -> None:
+        if self.remote is None:
+            (Path(self.out) / name).write_text(text, encoding="utf-8")
+            return
+        with self.remote.fs.open_output_stream(f"{self.remote.path}/{name}") as f:
+            f.write(text.encode("utf-8"))
+
+
+def _one_line(exc: BaseException) -> str:
+    return (" ".join(str(exc).split()) or type(exc).__name__)[:300]
+
+
+class RemoteTarget:
+    """A file or a folder of part files at a URI of a pyarrow file system."""
+
+    def __init__(self, uri: str):
+        self.uri = uri.rstrip("/")
+        self.fs, self.path = filesystem(self.uri)
+        self.scheme = self.uri.split("://", 1)[0]
+
+    def aside(self) -> str:
+        parent, name = self.uri.rsplit("/", 1)
+        return f"{parent}/.{name}.{uuid.uuid4().hex}.tmp"
+
+    def _inside(self, uri: str) -> str:
+        return filesystem(uri)[1]
+
+    def names(self, uri: str) -> list[str]:
+        infos = self.fs.get_file_info(pafs.FileSelector(self._inside(uri), recursive=False, allow_not_found=True))
+        return sorted(i.base_name for i in infos if i.type == pafs.FileType.File)
+
+    def remove(self, uri: str) -> None:
+        """A file or a folder of files, if there (nothing else is touched)."""
+        inside = self._inside(uri)
+        info = self.fs.get_file_info(inside)
+        if info.type == pafs.FileType.File:
+            self.fs.delete_file(inside)
+        elif info.type == pafs.FileType.Directory:
+            for name in self.names(uri):
+                self.fs.delete_file(f"{inside}/{name}")
+            try:
+                self.fs.delete_dir(inside)
+            except OSError:
+                pass  # an object store has no folder left once its objects are gone
+
+    def check_written(self, tmp: str, parts: int) -> None:
+        """The file (parts == 0) or exactly the `parts` part files are at `tmp`."""
+        if parts:
+            found = self.names(tmp)
+            if found != [part_name(k) for k in range(parts)]:
+                raise OSError(f"{tmp}: {len(found)} part files where {parts} were written")
+        elif self.fs.get_file_info(self._inside(tmp)).type != pafs.FileType.File:
+            raise OSError(f"{tmp}: not written")
+
+    def replace(self, tmp: str, parts: int) -> None:
+        """The file (parts == 0) or the folder of `parts` part files at `tmp` (checked by
+        `check_written`) copied over the target; then `tmp` removed."""
+        inside = self._inside(tmp)
+        names = [part_name(k) for k in range(parts)]
+        moves = [(f"{inside}/{n}", f"{self.path}/{n}") for n in names] if parts else [(inside, self.path)]
+        self.remove(self.uri)
+        for source, target in moves:
+            self.fs.copy_file(source, target)
+        self.remove(tmp)
+
+
+__all__ = ["OutputFolder", "OutputUnwritable", "RemoteTarget", "ROW_GROUP", "TooManyParts", "TableWriter", "part_name", "write_part", "group_size", "replace_path"]

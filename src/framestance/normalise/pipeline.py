@@ -25,7 +25,7 @@ from ..errors import FramestanceError
 from ..schema import ARTICLE, REJECT
 from .core import Params, normalise_batch
 from .dedup import Deduplicator
-from .output import TableWriter
+from .output import OutputFolder, TableWriter
 from .readers import Found, batches, expand_inputs, read_inputs
 
 ENGINES = ("local", "ray")
@@ -86,7 +86,7 @@ def _ordered(fn: Callable, items: Iterable, workers: int, args: tuple) -> Iterat
 
 def normalise(
     inputs: list[str],
-    out: Path,
+    out: Path | str,
     config: NormaliseConfig | None = None,
     *,
     workers: int = 1,
@@ -97,6 +97,7 @@ def normalise(
     **overrides: Any,
 ) -> Summary:
     """Normalise INPUTs into OUT/articles.parquet, OUT/rejects.parquet and OUT/summary.json.
+    OUT: a folder here, or a URI of a pyarrow file system (s3://bucket/corpus; see remote.py).
 
     `config` (default: NormaliseConfig()) with `overrides`, fields of NormaliseConfig by name.
     `engine` (a config field): `local` (worker processes on this machine, a streaming duplicate
@@ -130,8 +131,9 @@ def normalise(
     except ValueError as exc:
         raise BadParams(f"near_dup_threshold {near_dup_threshold} with num_perm {num_perm}: {exc}") from None
     files = expand_inputs(inputs)
-    out.mkdir(parents=True, exist_ok=True)
-    existing = [n for n in OUTPUTS if (out / n).exists()]
+    folder = OutputFolder(out)
+    folder.prepare()
+    existing = folder.existing(OUTPUTS)
     if existing and not force:
         raise OutputExists(f"{out}: {', '.join(existing)} already exist (use --force to overwrite)")
     summary = Summary()
@@ -154,9 +156,9 @@ def normalise(
                 on_reject(rej)
 
     try:  # both engines write and count through the same two functions
-        art_w = TableWriter(out / "articles.parquet", ARTICLE, cfg.rows_per_file)
+        art_w = TableWriter(folder.target("articles.parquet"), ARTICLE, cfg.rows_per_file)
         writers.append(art_w)
-        rej_w = TableWriter(out / "rejects.parquet", REJECT, cfg.rows_per_file)
+        rej_w = TableWriter(folder.target("rejects.parquet"), REJECT, cfg.rows_per_file)
         writers.append(rej_w)
         if engine == "ray":
             _on_ray(files, params, cfg, workers, address, summary, skipped, write_articles, write_rejects, art_w, progress)
@@ -170,14 +172,17 @@ def normalise(
         summary.rejects_by_reason = dict(sorted(reasons.items()))
         summary.skipped = dict(sorted(skipped.items()))
         summary.check()
+        for w in writers:
+            w.ready()
     except BaseException:
         for w in writers:
             w.abort()
         raise
+    folder.remove("summary.json")  # at a URI, where nothing moves in one step: a folder with summary.json is whole
     art_w.commit()
     rej_w.commit()
-    (out / "summary.json").write_text(json.dumps({k: v for k, v in asdict(summary).items() if k != "placement"}, indent=2)
-                                      + "\n", encoding="utf-8")
+    folder.write_text("summary.json", json.dumps({k: v for k, v in asdict(summary).items() if k != "placement"},
+                                                 indent=2) + "\n")
     return summary
 
 
@@ -212,8 +217,9 @@ def _on_ray(files: list[Found], params: Params, cfg: NormaliseConfig, workers: i
     """The ray engine's run, counted into `summary` as the local loop counts."""
     from . import ray_engine
 
-    # the workers write the articles, into an absolute path (theirs is not the driver's working directory)
-    parts = (art_w.tmp.resolve(), cfg.rows_per_file) if cfg.rows_per_file else None
+    # the workers write the articles, into an absolute path (theirs is not the driver's working directory) or a URI
+    tmp = art_w.tmp if isinstance(art_w.tmp, str) else str(art_w.tmp.resolve())
+    parts = (tmp, cfg.rows_per_file) if cfg.rows_per_file else None
     outcome = ray_engine.run(files, params, cfg.max_bytes, cfg.retrieved_at, cfg.near_dup_threshold,
                              workers, address, write_articles, write_rejects, parts)
     if parts:

@@ -45,6 +45,7 @@ from .core import Params, Result, normalise_batch
 from .dedup import band_key, band_ranges
 from .output import part_name, write_part
 from .readers import Found, batches, read_inputs
+from .remote import join
 
 #: At most this many files, and about this many bytes on disk, per map task; and at least
 #: TASKS_PER_CPU tasks per CPU where the inputs allow it, so that every CPU has work to the end.
@@ -182,7 +183,7 @@ def _ray(workers: int, address: str | None):
 
 def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: datetime | None, threshold: float,
         workers: int, address: str | None, write_article: Callable[[pa.RecordBatch], None],
-        write_reject: Callable[[pa.RecordBatch], None], parts: tuple[Path, int] | None = None) -> Outcome:
+        write_reject: Callable[[pa.RecordBatch], None], parts: tuple[str, int] | None = None) -> Outcome:
     """Normalise `files` on Ray; rejects go to `write_reject` in input order. Articles go to
     `write_article` in input order, or with `parts` (folder, rows per file) the workers write
     them there as part files, the rows of part k being articles k·n to (k+1)·n - 1 in input order."""
@@ -297,7 +298,7 @@ def _write_part(group: pa.Table, folder: str, rows_per_file: int) -> pa.Table:
     """One part file from all of its rows (a group of the shuffle), in input order."""
     part = group["_part"][0].as_py()
     group = group.sort_by("_order")
-    write_part(group.select(ARTICLE.names), Path(folder) / part_name(part), ARTICLE, rows_per_file)
+    write_part(group.select(ARTICLE.names), join(folder, part_name(part)), ARTICLE, rows_per_file)
     relations = Counter(group["relation"].to_pylist())
     return pa.table({"part": [part], "main": [relations["main"]], "related": [relations["related"]], "node": [_node()]})
 

@@ -39,6 +39,7 @@ import pyarrow as pa
 from ..errors import FramestanceError
 from ..io import sha256_file
 from ..schema import RAW_INPUT, RejectReason
+from .remote import filesystem
 from .text import sha256
 
 TEXT_EXT = {".txt", ".text", ".dump"}
@@ -191,7 +192,7 @@ def _remote(uri: str, found: dict[str, Found]) -> None:
     import pyarrow.fs as pafs
 
     try:
-        fs, root = pafs.FileSystem.from_uri(uri)
+        fs, root = filesystem(uri)
         info = fs.get_file_info(root)
         if info.type == pafs.FileType.NotFound:
             raise InputError(f"{uri}: no such file or directory")
@@ -207,9 +208,8 @@ def _remote(uri: str, found: dict[str, Found]) -> None:
 @contextlib.contextmanager
 def _local_copy(uri: str) -> Iterator[Path]:
     """A temporary local copy of a file of a pyarrow file system, with its modification time."""
-    import pyarrow.fs as pafs
 
-    fs, path = pafs.FileSystem.from_uri(uri)
+    fs, path = filesystem(uri)
     info = fs.get_file_info(path)
     with tempfile.TemporaryDirectory(prefix="framestance-") as tmp:
         local = Path(tmp) / Path(path).name
@@ -301,7 +301,7 @@ def _loads(text: str | bytes, what: str) -> Any:
 def _plain(exc: BaseException) -> str:
     """An exception as one plain line."""
     text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:200]
+    return text[:300]
 
 
 class _Records:

@@ -1,0 +1,38 @@
+"""Files on a pyarrow file system (s3://, gs://, hdfs://, file://): one place that opens them.
+
+An S3 URI gets its endpoint, region and credentials from the environment only, as the AWS tools
+read them (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_REGION or AWS_DEFAULT_REGION,
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or a profile), never from a command line; it fails
+within seconds when the endpoint does not answer, instead of retrying for minutes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pyarrow.fs as pafs
+
+#: Seconds to connect, seconds without progress, tries per request (an endpoint that refuses
+#: connections fails in about a second; a silent one in about 2 × CONNECT).
+CONNECT, STALLED, ATTEMPTS = 2, 30, 3
+
+
+def is_uri(location: object) -> bool:
+    return isinstance(location, str) and "://" in location
+
+
+def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
+    """The file system of `uri` and the path inside it (an S3 path starts with the bucket)."""
+    if uri.startswith("s3://"):
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        fs = pafs.S3FileSystem(endpoint_override=endpoint or None, connect_timeout=CONNECT, request_timeout=STALLED,
+                               retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=ATTEMPTS))
+        return fs, uri[len("s3://"):].split("?", 1)[0].rstrip("/")
+    return pafs.FileSystem.from_uri(uri)
+
+
+def join(folder: str, name: str) -> str:
+    return f"{folder.rstrip('/')}/{name}"
+
+
+__all__ = ["filesystem", "is_uri", "join"]
