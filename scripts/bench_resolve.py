@@ -66,8 +66,9 @@ def key_rows(first: int, n: int) -> pa.Table:
     keys = np.concatenate([order] + [pair * 11 + k for k in range(10)]).astype(np.int64)
     full = pa.concat_arrays([ids, pa.array([f"{p:032x}" for p in pair], pa.string()), pa.nulls(9 * n, pa.string())])
     return pa.table({"kind": kinds, "key": keys, "full": full, "order": np.tile(order, 11),
-                     "source_sha256": pa.array(["0" * 64] * (11 * n), pa.string()),
-                     "position": pa.array(np.zeros(11 * n, np.int32)), "article_id": pa.concat_arrays([ids] * 11)})
+                     "source_sha256": pa.concat_arrays([pa.array(["0" * 64] * n, pa.string()), pa.nulls(10 * n, pa.string())]),
+                     "position": pa.concat_arrays([pa.array(np.zeros(n, np.int32)), pa.nulls(10 * n, pa.int32())]),
+                     "article_id": pa.concat_arrays([ids] * 11)})
 
 
 def in_cluster(n: int) -> dict:
@@ -84,11 +85,11 @@ def in_cluster(n: int) -> dict:
     ray.wait(blocks, num_returns=len(blocks), fetch_local=False)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    res = resolve_in_cluster(blocks, lambda t: t, np.array([0], np.int64), 4)
+    res = resolve_in_cluster(blocks, lambda t: t, np.arange(0, n, step, dtype=np.int64), 4)
     seconds = time.perf_counter() - started
     grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
     ray.shutdown()
-    return {"colliding_articles": n, "where": "cluster", "seconds": round(seconds, 1), "rounds": res.rounds,
+    return {"colliding_articles": n, "where": "cluster", "seconds": round(seconds, 1), "rounds": res.rounds, **res.counts,
             "peak_growth_MB": round(grew / 1e6, 1), "bytes_per_article": round(grew / n, 2),
             "exact": res.exact, "near": res.near}
 

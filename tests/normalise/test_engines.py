@@ -226,8 +226,9 @@ def test_components_resolved_in_the_cluster_replay_the_local_index_on_random_col
         blocks = [rows.slice(a, z - a) for a, z in zip(at, at[1:] + [rows.num_rows])]  # Ray cuts blocks anywhere
         bounds = np.array(sorted({0, *rng.sample(range(len(files)), rng.randint(0, min(2, len(files) - 1)))}),
                           np.int64) << SEQ_BITS
-        res = resolve_in_cluster([ray.put(b) for b in blocks], shuffle_keys, bounds, rng.randint(1, 4))
-        got = [marked(b, decisions_for(b["_order"].to_numpy(), bounds, res.pieces)) for b in blocks if b.num_rows]
+        res = resolve_in_cluster([ray.put(b) for b in blocks], shuffle_keys, bounds, rng.randint(1, 4), rng.randint(1, 4),
+                                 len(bounds))
+        got = [marked(b, decisions_for(b["_order"].to_numpy(), res.bounds, res.pieces)) for b in blocks if b.num_rows]
         for name in ("article_id", "parent_id", "duplicate_of", "cluster_id"):
             assert [v for g in got for v in g.column(name).to_pylist()] == want.column(name).to_pylist(), (seed, name)
         assert (res.exact, res.near) == (exact, near), seed

@@ -29,6 +29,7 @@ would be one index's in the local engine.
 from __future__ import annotations
 
 import bisect
+import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -303,61 +304,88 @@ class Resolved:
     counts: Counter = field(default_factory=Counter)  # rows of the collision graph, components
 
 
-def resolve_in_cluster(blocks: list, shuffle_keys: Callable[[pa.Table], pa.Table], bounds: np.ndarray,
-                       parts: int) -> Resolved:
+#: Bytes a piece of a shuffle should hold at least, and what a row of the graph and a decision take
+#: (about): Ray keeps a task's return value under 100 KB in its owner's memory, which is the
+#: driver's, so pieces are sized to go to the object store instead, whatever the corpus.
+PIECE_BYTES, GRAPH_ROW_BYTES, DECISION_BYTES = 4 << 20, 80, 60
+
+
+def pieces_for(size_bytes: int, most: int) -> int:
+    """Pieces per shuffle for `size_bytes` of rows: a piece from each of n tasks to each of n is
+    size / n² bytes, at least PIECE_BYTES; at least 1, at most `most`."""
+    return max(1, min(most, math.isqrt(max(0, size_bytes) // PIECE_BYTES)))
+
+
+def resolve_in_cluster(blocks: list, shuffle_keys: Callable[[pa.Table], pa.Table], starts: np.ndarray, parts: int,
+                       graph_parts: int | None = None, ranges: int | None = None) -> Resolved:
     """Resolve the duplicates among the articles of `blocks` (references of the map's output
-    tables, whose key rows `shuffle_keys` gives) inside the cluster, in `parts` pieces per shuffle;
-    `bounds`: the first order of each range the decisions are split by."""
+    tables, whose key rows `shuffle_keys` gives) inside the cluster. `parts`: pieces of the shuffle
+    of all keys; `graph_parts`: of the shuffles of the collision graph, and `ranges`: ranges of
+    decisions, chosen from the graph's size where not given (at most `parts`, and at most one
+    range per entry of `starts`, the orders where a range may begin: the map tasks' first)."""
     import ray
 
-    @ray.remote(num_returns=parts)
-    def keys_of(*group: pa.Table) -> tuple:
-        return _many(split(_concat([shuffle_keys(b) for b in group]), "key", parts))
+    @ray.remote
+    def keys_of(n: int, *group: pa.Table) -> tuple:
+        return _many(split(_concat([shuffle_keys(b) for b in group]), "key", n))
+
+    @ray.remote(num_returns=2)
+    def shared_of(*pieces: pa.Table) -> tuple[pa.Table, int]:
+        table = shared(list(pieces))
+        return table, table.num_rows
 
     @ray.remote
-    def shared_of(*pieces: pa.Table) -> pa.Table:
-        return shared(list(pieces))
-
-    @ray.remote(num_returns=parts)
-    def spread_by_key(*pieces: pa.Table) -> tuple:
-        return _many(split(by_key(_concat(pieces)), "order", parts))
+    def spread_by_key(n: int, *pieces: pa.Table) -> tuple:
+        return _many(split(by_key(_concat(pieces)), "order", n))
 
     @ray.remote(num_returns=2)
     def spread_by_article(*pieces: pa.Table) -> tuple[pa.Table, int]:
         return by_article(_concat(pieces))
 
-    @ray.remote(num_returns=parts)
-    def split_by(table: pa.Table, column: str) -> tuple:
-        return _many(split(table, column, parts))
+    @ray.remote
+    def split_by(n: int, table: pa.Table, column: str) -> tuple:
+        return _many(split(table, column, n))
 
-    @ray.remote(num_returns=len(bounds) + 1)
-    def decide_of(*pieces: pa.Table) -> tuple:
+    @ray.remote
+    def decide_of(bounds: np.ndarray, *pieces: pa.Table) -> tuple:
         table = _concat(pieces)
         decisions, exact, near = decide(table)
-        return (*by_range(decisions, bounds), (exact, near, table.num_rows))
+        return (*by_range(decisions, bounds), (exact, near))
 
-    out = Resolved(bounds=bounds)
+    def each(fn, n: int, *args):  # a task returning n pieces, as a list of n references
+        return _listed(fn.options(num_returns=n).remote(n, *args), n)
+
     # a few blocks a task, so that the pieces are few and large whatever the number of blocks
-    # (Ray keeps a return value under 100 KB in its owner's memory, the driver's, not in the object store)
     groups = np.array_split(np.arange(len(blocks)), min(len(blocks), 2 * parts)) if blocks else []
-    keyed = [_listed(keys_of.remote(*[blocks[i] for i in g]), parts) for g in groups]
-    current = [[shared_of.remote(*[k[p] for k in keyed])] for p in range(parts)]  # by key
+    keyed = [each(keys_of, parts, *[blocks[i] for i in g]) for g in groups]
+    first = [shared_of.remote(*[k[p] for k in keyed]) for p in range(parts)]  # the graph's rows, by key
+    graph_rows = sum(ray.get([f[1] for f in first]))
+    n = graph_parts or pieces_for(graph_rows * GRAPH_ROW_BYTES, parts)
+    out = Resolved(bounds=np.empty(0, np.int64))
+    current = [[f[0]] for f in first]
+    del keyed, first  # a step's pieces leave the object store once the next step has them
     while True:
         out.rounds += 1
-        spread = [_listed(spread_by_key.remote(*pieces), parts) for pieces in current]
-        results = [spread_by_article.remote(*[s[q] for s in spread]) for q in range(parts)]
+        spread = [each(spread_by_key, n, *pieces) for pieces in current]
+        results = [spread_by_article.remote(*[s[q] for s in spread]) for q in range(n)]
         tables = [r[0] for r in results]
         if sum(ray.get([r[1] for r in results])) == 0:
             break
-        pieces_by_key = [_listed(split_by.remote(t, "key"), parts) for t in tables]
-        current = [[s[p] for s in pieces_by_key] for p in range(parts)]
-    by_label = [_listed(split_by.remote(t, "label"), parts) for t in tables]
-    decided = [decide_of.remote(*[s[p] for s in by_label]) for p in range(parts)]
-    out.pieces = [[d[r] for d in decided] for r in range(len(bounds))]
-    for exact, near, rows in ray.get([d[len(bounds)] for d in decided]):
+        pieces_by_key = [each(split_by, n, t, "key") for t in tables]
+        current = [[s[p] for s in pieces_by_key] for p in range(n)]
+    # ranges of whole map tasks; as many as keep the decisions' pieces large (a colliding article
+    # has two rows of the graph or more: at most graph_rows / 2 decisions)
+    r = ranges or max(1, min(len(starts), graph_rows // 2 * DECISION_BYTES // (n * PIECE_BYTES)))
+    out.bounds = starts[[int(g[0]) for g in np.array_split(np.arange(len(starts)), r)]] if len(starts) else starts
+    by_label = [each(split_by, n, t, "label") for t in tables]
+    del current, spread, results, tables
+    decided = [decide_of.options(num_returns=len(out.bounds) + 1).remote(out.bounds, *[s[p] for s in by_label])
+               for p in range(n)]
+    out.pieces = [[d[k] for d in decided] for k in range(len(out.bounds))]
+    for exact, near in ray.get([d[len(out.bounds)] for d in decided]):
         out.exact += exact
         out.near += near
-        out.counts["graph_rows"] += rows
+    out.counts.update(graph_rows=graph_rows, graph_parts=n, ranges=len(out.bounds))
     return out
 
 
@@ -384,5 +412,5 @@ def _concat(pieces) -> pa.Table:
     return pa.concat_tables(list(pieces)) if len(pieces) != 1 else pieces[0]
 
 
-__all__ = ["BAND", "DECISION", "ID", "TEXT", "Decisions", "Resolution", "Resolved", "resolve", "by_article", "by_key", "by_range", "decide", "decisions_for", "marked",
+__all__ = ["BAND", "DECISION", "pieces_for", "ID", "TEXT", "Decisions", "Resolution", "Resolved", "resolve", "by_article", "by_key", "by_range", "decide", "decisions_for", "marked",
            "piece_of", "resolve_in_cluster", "shared", "split"]

@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import ARTICLE, REJECT
-from .collisions import BAND, ID, TEXT, decisions_for, marked, resolve_in_cluster
+from .collisions import BAND, GRAPH_ROW_BYTES, ID, TEXT, decisions_for, marked, pieces_for, resolve_in_cluster
 from .core import Params, Result, normalise_batch
 from .dedup import band_key, band_ranges
 from .output import part_name, write_part
@@ -141,8 +141,9 @@ def normalise_files(task: dict, max_bytes: int, retrieved_at: datetime | None, p
 
 def shuffle_keys(rows: pa.Table) -> pa.Table:
     """Per article: its id, its exact-duplicate key and its band keys, as (kind, key, order) rows;
-    ids and text keys with their full value (`full`: the key is their first 64 bits), and on every
-    row the article's id and the input it came from, which resolving its component needs."""
+    ids and text keys with their full value (`full`: the key is their first 64 bits); the input an
+    id came from, which renaming a URL seen before needs; on every row the article's id, which its
+    duplicates point at wherever its component is resolved."""
     arts = rows.filter(pc.equal(rows["_row"], ARTICLE_ROW))
     n = arts.num_rows
     ids, texts = arts["article_id"].to_pylist(), arts["_text_key"].to_pylist()
@@ -161,8 +162,8 @@ def shuffle_keys(rows: pa.Table) -> pa.Table:
                                np.array([int(t[:16], 16) for t in texts], np.uint64).view(np.int64), band_keys]),
         "full": pa.concat_arrays([pa.array(ids, pa.string()), pa.array(texts, pa.string()), pa.nulls(m, pa.string())]),
         "order": np.concatenate([order, order, np.repeat(order, n_bands)]),
-        "source_sha256": arts["source_sha256"].combine_chunks().take(whose),
-        "position": arts["position"].combine_chunks().take(whose),
+        "source_sha256": pa.concat_arrays([arts["source_sha256"].combine_chunks(), pa.nulls(n + m, pa.string())]),
+        "position": pa.concat_arrays([arts["position"].combine_chunks(), pa.nulls(n + m, pa.int32())]),
         "article_id": arts["article_id"].combine_chunks().take(whose),
     })
 
@@ -199,12 +200,12 @@ def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: dateti
     rows = ray.data.from_items(tasks, override_num_blocks=len(tasks)).map_batches(
         _map_task, fn_kwargs={"max_bytes": max_bytes, "retrieved_at": retrieved_at, "params": params, "ranges": ranges},
         batch_size=1, batch_format="pyarrow").materialize()
-    # decisions in ranges of whole map tasks (an article's main and related articles share a file)
-    pieces = max(2, 2 * cpus)
-    starts = [int(g[0]) for g in np.array_split(np.arange(len(tasks)), min(len(tasks), pieces))]
-    bounds = np.array([int(tasks[k]["first"]) << SEQ_BITS for k in starts], np.int64)
-    resolved = resolve_in_cluster(rows.to_arrow_refs(), shuffle_keys, bounds, pieces)
+    # pieces of the keys' shuffle from the articles' count (11 keys an article), so that each is large
+    keys = rows.count() * 11 * GRAPH_ROW_BYTES
+    starts = np.array([int(t["first"]) << SEQ_BITS for t in tasks], np.int64)  # decisions in ranges of whole map tasks
+    resolved = resolve_in_cluster(rows.to_arrow_refs(), shuffle_keys, starts, pieces_for(keys, max(2, 2 * cpus)))
     outcome.exact, outcome.near, outcome.rounds = resolved.exact, resolved.near, resolved.rounds
+    bounds = resolved.bounds
     lookup = {"bounds": bounds, "pieces": resolved.pieces}
 
     others = rows if parts is None else rows.map_batches(_without_articles, batch_format="pyarrow", batch_size=None)
