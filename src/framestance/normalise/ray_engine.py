@@ -20,7 +20,7 @@ duplicates found through Ray's own shuffle instead of a single-process index.
 Ray starts locally with `workers` CPUs, or joins a running cluster (`address`, or RAY_ADDRESS);
 on a cluster the inputs must be readable by every node: a shared file system, or URIs of a file
 system pyarrow reads (s3://, gs://, hdfs://), which each task copies file by file; with part
-files, the output folder must be on a file system every node writes to.
+files, the output folder must be on a file system every node writes to, or a URI (remote.py).
 """
 
 from __future__ import annotations
