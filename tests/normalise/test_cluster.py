@@ -43,7 +43,7 @@ def cluster(tmp_path_factory, s3):
 
 
 def test_three_nodes_give_the_local_engines_bytes_and_the_workers_did_the_work(cluster, tmp_path, monkeypatch):
-    from framestance.normalise import ray_engine
+    from framestance.normalise import collisions, ray_engine
 
     c, workers = cluster
     nodes = {n["NodeID"]: n for n in ray.nodes() if n["Alive"]}
@@ -53,6 +53,8 @@ def test_three_nodes_give_the_local_engines_bytes_and_the_workers_did_the_work(c
     assert nodes[head]["Resources"].get("CPU", 0) == 0  # the head runs no task: work must cross to a worker
 
     monkeypatch.setattr(ray_engine, "FILES_PER_TASK", 2)  # many map tasks: duplicates meet only in the shuffle
+    monkeypatch.setattr(collisions, "PIECE_BYTES", 1)  # shuffles in as many pieces as there are CPUs, between the nodes
+    monkeypatch.setattr(collisions, "DECISION_PIECE_BYTES", 1)  # and the decisions in ranges of single map tasks
     inputs = _inputs(tmp_path / "in")
     local = normalise([str(inputs)], tmp_path / "local", workers=1, retrieved_at=RETRIEVED, rows_per_file=3)
     on_ray = normalise([str(inputs)], tmp_path / "ray", engine="ray", address=c.address, retrieved_at=RETRIEVED,
@@ -74,6 +76,8 @@ def test_three_nodes_give_the_local_engines_bytes_and_the_workers_did_the_work(c
     assert len(placed["files"]) == 2  # the map ran on both workers
     assert sorted(placed["parts"]) == list(range(len(list((tmp_path / "ray" / "articles.parquet").iterdir()))))
     assert set(placed["parts"].values()) <= worker_ids and head not in placed["parts"].values()
+    print("collision graph:", placed["collisions"])
+    assert placed["collisions"]["graph_parts"] == 4 and placed["collisions"]["ranges"] > 2  # 2 × the CPUs; of single map tasks
     assert local.placement == {}  # the local engine has no nodes
 
 

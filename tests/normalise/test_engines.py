@@ -152,7 +152,8 @@ def test_inputs_on_a_pyarrow_file_system_read_as_the_same_files(local_ray, tmp_p
 
 def _random_stream(rng, ranges, num_perm: int = 128):
     """Articles with few distinct ids, text keys and band values, so that URLs recur, texts repeat
-    and band buckets collide; inputs stored twice carry a related article behind a renamed main."""
+    and band buckets collide; inputs stored twice carry a related article behind a renamed main,
+    at times one with its main's own URL."""
     import numpy as np
     import pyarrow as pa
 
@@ -165,7 +166,9 @@ def _random_stream(rng, ranges, num_perm: int = 128):
             src, pos, ids = rng.choice(inputs)  # the same input again: the same ids
         else:
             src, pos = f"{rng.randrange(4):064x}", rng.randrange(3)
-            ids = [f"{rng.randrange(6):020x}", *([f"{rng.randrange(6) + 100:020x}"] if rng.random() < 0.4 else [])]
+            main = f"{rng.randrange(6):020x}"
+            related = main if rng.random() < 0.3 else f"{rng.randrange(6) + 100:020x}"  # sometimes the main's own URL
+            ids = [main, *([related] if rng.random() < 0.4 else [])]
             inputs.append((src, pos, ids))
         for k, aid in enumerate(ids):
             rows.append({"article_id": aid, "source_path": "x", "source_sha256": src, "position": pos, "input_kind": "text",

@@ -53,6 +53,51 @@ def test_inputs_and_outputs_on_s3_are_the_bytes_written_here(s3, tmp_path):
     normalise(["s3://crawl/raw"], tmp_path / "one", retrieved_at=RETRIEVED)
     assert objects(fs, "corpus/run") == {n: (tmp_path / "one" / n).read_bytes() for n in ("articles.parquet", "rejects.parquet",
                                                                                           "summary.json")}
+    # and folders of parts again over the one file: nothing of it is left either
+    normalise(["s3://crawl/raw"], "s3://corpus/run", retrieved_at=RETRIEVED, rows_per_file=3, force=True)
+    assert objects(fs, "corpus/run") == local
+
+
+def test_a_failure_while_moving_into_place_leaves_nothing_aside_and_no_summary(s3, tmp_path, monkeypatch):
+    """An object store has no rename: the new objects are copied over the former ones. A copy that
+    fails half-way leaves no hidden objects and no summary.json (the mark of a whole output)."""
+
+    fs = bucket("halfway")
+    normalise(["s3://crawl/raw"], "s3://halfway/run", retrieved_at=RETRIEVED, rows_per_file=3)
+    copies = []
+
+    class FailingCopies:  # the real file system, whose second copy fails
+        def __init__(self, fs):
+            self.fs = fs
+
+        def __getattr__(self, name):
+            return getattr(self.fs, name)
+
+        def copy_file(self, source, target):
+            copies.append(target)
+            if len(copies) == 2:
+                raise OSError("connection reset while copying")
+            return self.fs.copy_file(source, target)
+
+    init = RemoteTarget.__init__
+
+    def failing(self, uri):
+        init(self, uri)
+        self.fs = FailingCopies(self.fs)
+
+    monkeypatch.setattr(RemoteTarget, "__init__", failing)
+    with pytest.raises(OSError, match="connection reset while copying"):
+        normalise(["s3://crawl/raw"], "s3://halfway/run", retrieved_at=RETRIEVED, rows_per_file=2, force=True)
+    assert len(copies) == 2
+    left = objects(fs, "halfway")
+    assert "run/summary.json" not in left and not [k for k in left if "/." in "/" + k]
+
+
+def test_a_uri_normalise_cannot_write_to_is_one_line(tmp_path):
+    from framestance.normalise.output import OutputUnwritable
+
+    with pytest.raises(OutputUnwritable, match=r"^nosuch://bucket/x: not a place normalise can write to \("):
+        normalise([str(tmp_path)], "nosuch://bucket/x")
 
 
 def test_the_commit_check_on_s3_keeps_the_former_output_when_a_part_is_missing(s3, tmp_path, monkeypatch):
@@ -65,7 +110,7 @@ def test_the_commit_check_on_s3_keeps_the_former_output_when_a_part_is_missing(s
 
     def losing_a_part(self, tmp: str, parts: int) -> None:
         if parts > 1:
-            self.fs.delete_file(f"{self._inside(tmp)}/part-00001.parquet")
+            self.fs.delete_file(f"{self.inside(tmp)}/part-00001.parquet")
         check(self, tmp, parts)
 
     monkeypatch.setattr(RemoteTarget, "check_written", losing_a_part)

@@ -304,10 +304,13 @@ class Resolved:
     counts: Counter = field(default_factory=Counter)  # rows of the collision graph, components
 
 
-#: Bytes a piece of a shuffle should hold at least, and what a row of the graph and a decision take
-#: (about): Ray keeps a task's return value under 100 KB in its owner's memory, which is the
-#: driver's, so pieces are sized to go to the object store instead, whatever the corpus.
-PIECE_BYTES, GRAPH_ROW_BYTES, DECISION_BYTES = 4 << 20, 80, 60
+#: Bytes a piece of a shuffle of the graph, and of the decisions, should hold at least, and what a
+#: row of the graph and a decision take (about): Ray keeps a task's return value under 100 KB in
+#: its owner's memory, which is the driver's, so pieces are sized to go to the object store
+#: instead, whatever the corpus (and not much larger: a block fetches its range's decisions).
+PIECE_BYTES, DECISION_PIECE_BYTES, GRAPH_ROW_BYTES, DECISION_BYTES = 1 << 20, 256 << 10, 80, 60
+#: The map's place of a row (`_order`): its file number above these bits.
+SEQ_BITS = 32
 
 
 def pieces_for(size_bytes: int, most: int) -> int:
@@ -324,6 +327,9 @@ def resolve_in_cluster(blocks: list, shuffle_keys: Callable[[pa.Table], pa.Table
     decisions, chosen from the graph's size where not given (at most `parts`, and at most one
     range per entry of `starts`, the orders where a range may begin: the map tasks' first)."""
     import ray
+
+    if not blocks:
+        return Resolved(bounds=starts[:1])
 
     @ray.remote
     def keys_of(n: int, *group: pa.Table) -> tuple:
@@ -375,7 +381,7 @@ def resolve_in_cluster(blocks: list, shuffle_keys: Callable[[pa.Table], pa.Table
         current = [[s[p] for s in pieces_by_key] for p in range(n)]
     # ranges of whole map tasks; as many as keep the decisions' pieces large (a colliding article
     # has two rows of the graph or more: at most graph_rows / 2 decisions)
-    r = ranges or max(1, min(len(starts), graph_rows // 2 * DECISION_BYTES // (n * PIECE_BYTES)))
+    r = min(len(starts), ranges or max(1, graph_rows // 2 * DECISION_BYTES // (n * DECISION_PIECE_BYTES)))
     out.bounds = starts[[int(g[0]) for g in np.array_split(np.arange(len(starts)), r)]] if len(starts) else starts
     by_label = [each(split_by, n, t, "label") for t in tables]
     del current, spread, results, tables
@@ -395,9 +401,13 @@ def decisions_for(orders: np.ndarray, resolved_bounds: np.ndarray, pieces: list[
 
     if not len(orders):
         return Decisions()
-    first, last = (int(np.searchsorted(resolved_bounds, v, side="right")) - 1 for v in (orders.min(), orders.max()))
+    low, high = int(orders.min()) >> SEQ_BITS << SEQ_BITS, int(orders.max())  # from its first file's start: renamed mains
+    first, last = (int(np.searchsorted(resolved_bounds, v, side="right")) - 1 for v in (low, high))
     refs = [ref for r in range(max(first, 0), last + 1) for ref in pieces[r]]
-    return Decisions(pa.concat_tables(ray.get(refs)) if refs else DECISION.empty_table())
+    if not refs:
+        return Decisions()
+    table = pa.concat_tables(ray.get(refs))
+    return Decisions(table.filter(pc.and_(pc.greater_equal(table["order"], low), pc.less_equal(table["order"], high))))
 
 
 def _many(tables: list[pa.Table]) -> tuple:

@@ -65,14 +65,15 @@ class Deduplicator:
         for i, aid in enumerate(ids):
             url_dup = None
             number = int(aid, 16)
+            # the parent first: a related article with its main article's URL follows the main, not itself
+            if parents[i] is not None and (sources[i], positions[i], parents[i]) in self.renamed:
+                parents[i] = self.renamed[(sources[i], positions[i], parents[i])]
             if number in self.ids:  # the same URL crawled again: a new id, marked as its duplicate
                 seen = self.repeats[number] = self.repeats.get(number, 1) + 1
                 url_dup = aid
                 aid = renamed_id(aid, sources[i], positions[i], seen - 1)
                 self.renamed[(sources[i], positions[i], ids[i])] = aid
                 ids[i] = aid
-            if parents[i] is not None and (sources[i], positions[i], parents[i]) in self.renamed:
-                parents[i] = self.renamed[(sources[i], positions[i], parents[i])]
             self.ids.add(number)
             key = int(result.dedup_keys[i][:32], 16)
             rep = self.exact.get(key)

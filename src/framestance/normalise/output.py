@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
+from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -183,7 +184,10 @@ class TableWriter:
         except Exception:
             pass
         if self.remote:
-            self.remote.remove(str(self.tmp))
+            try:
+                self.remote.remove(self.remote.inside(str(self.tmp)))
+            except OSError:
+                pass  # what cannot be removed stays under its hidden name; the run's own error is the one to show
             return
         self.tmp = Path(self.tmp)
         if self.tmp.is_dir():
@@ -196,12 +200,21 @@ class OutputUnwritable(FramestanceError, OSError):
     """The output's place cannot be reached or written to."""
 
 
+#: The largest object an S3 copy (CopyObject) moves in one request.
+MAX_COPY_BYTES = 5 * 1000**3
+
+
 class OutputFolder:
     """normalise's output folder: a path on this machine, or a URI of a pyarrow file system."""
 
     def __init__(self, out: Path | str):
+        if isinstance(out, str) and out.startswith("file://"):  # this machine's: renamed into place, not copied
+            out = Path(unquote(out[len("file://"):]))
         self.out = out
-        self.remote = RemoteTarget(str(out)) if is_uri(out) else None
+        try:
+            self.remote = RemoteTarget(str(out)) if is_uri(out) else None
+        except (OSError, ValueError) as exc:
+            raise OutputUnwritable(f"{out}: not a place normalise can write to ({_one_line(exc)})") from None
 
     def __str__(self) -> str:
         return str(self.out)
@@ -212,17 +225,22 @@ class OutputFolder:
         if self.remote is None:
             Path(self.out).mkdir(parents=True, exist_ok=True)
             return
+        fs = self.remote.fs
         probe = self.remote.path + f"/.framestance-write-check-{uuid.uuid4().hex}"
         try:
-            self.remote.fs.get_file_info(self.remote.path)
+            fs.get_file_info(self.remote.path)
         except OSError as exc:
             raise OutputUnwritable(f"{self.out}: cannot reach it ({_one_line(exc)})") from None
         try:
-            with self.remote.fs.open_output_stream(probe) as f:
+            with fs.open_output_stream(probe) as f:
                 f.write(b"")
-            self.remote.fs.delete_file(probe)
         except OSError as exc:
             raise OutputUnwritable(f"{self.out}: cannot write there ({_one_line(exc)})") from None
+        try:
+            fs.delete_file(probe)
+        except OSError as exc:  # replacing a former output removes objects too
+            raise OutputUnwritable(f"{self.out}: can write but not remove objects there; {probe.rsplit('/', 1)[1]} "
+                                   f"is left ({_one_line(exc)})") from None
 
     def target(self, name: str) -> Path | str:
         return join(str(self.out), name) if self.remote else Path(self.out) / name
@@ -236,7 +254,7 @@ class OutputFolder:
     def remove(self, name: str) -> None:
         """A remote file taken away before the tables are replaced (summary.json: written last)."""
         if self.remote is not None:
-            self.remote.remove(join(str(self.out), name))
+            self.remote.remove(self.remote.path + "/" + name)
 
     def write_text(self, name: str, text: str) -> None:
         if self.remote is None:
@@ -251,57 +269,77 @@ def _one_line(exc: BaseException) -> str:
 
 
 class RemoteTarget:
-    """A file or a folder of part files at a URI of a pyarrow file system."""
+    """A file or a folder of part files at a URI of a pyarrow file system; paths below are paths
+    inside that file system (for S3: bucket/key)."""
 
     def __init__(self, uri: str):
         self.uri = uri.rstrip("/")
         self.fs, self.path = filesystem(self.uri)
-        self.scheme = self.uri.split("://", 1)[0]
 
     def aside(self) -> str:
         parent, name = self.uri.rsplit("/", 1)
         return f"{parent}/.{name}.{uuid.uuid4().hex}.tmp"
 
-    def _inside(self, uri: str) -> str:
-        return filesystem(uri)[1]
+    def inside(self, uri: str) -> str:
+        """The path inside the file system of a URI beside the target (an aside name)."""
+        return self.path.rsplit("/", 1)[0] + "/" + uri.rsplit("/", 1)[1]
+
+    def _files(self, path: str) -> dict[str, int]:
+        infos = self.fs.get_file_info(pafs.FileSelector(path, recursive=False, allow_not_found=True))
+        return {i.base_name: i.size or 0 for i in infos if i.type == pafs.FileType.File}
 
     def names(self, uri: str) -> list[str]:
-        infos = self.fs.get_file_info(pafs.FileSelector(self._inside(uri), recursive=False, allow_not_found=True))
-        return sorted(i.base_name for i in infos if i.type == pafs.FileType.File)
+        return sorted(self._files(self.inside(uri)))
 
-    def remove(self, uri: str) -> None:
-        """A file or a folder of files, if there (nothing else is touched)."""
-        inside = self._inside(uri)
-        info = self.fs.get_file_info(inside)
+    def remove(self, path: str, keep: frozenset[str] = frozenset()) -> None:
+        """A file, or the files of a folder but those named in `keep`, if there (nothing else is touched)."""
+        info = self.fs.get_file_info(path)
         if info.type == pafs.FileType.File:
-            self.fs.delete_file(inside)
+            self.fs.delete_file(path)
         elif info.type == pafs.FileType.Directory:
-            for name in self.names(uri):
-                self.fs.delete_file(f"{inside}/{name}")
-            try:
-                self.fs.delete_dir(inside)
-            except OSError:
-                pass  # an object store has no folder left once its objects are gone
+            for name in sorted(set(self._files(path)) - keep):
+                self.fs.delete_file(f"{path}/{name}")
+            if not keep:
+                try:
+                    self.fs.delete_dir(path)
+                except OSError:
+                    pass  # an object store has no folder left once its objects are gone
 
     def check_written(self, tmp: str, parts: int) -> None:
-        """The file (parts == 0) or exactly the `parts` part files are at `tmp`."""
+        """The file (parts == 0) or exactly the `parts` part files are at `tmp`, each small enough
+        to be copied into place."""
+        inside = self.inside(tmp)
         if parts:
-            found = self.names(tmp)
-            if found != [part_name(k) for k in range(parts)]:
+            found = self._files(inside)
+            if sorted(found) != [part_name(k) for k in range(parts)]:
                 raise OSError(f"{tmp}: {len(found)} part files where {parts} were written")
-        elif self.fs.get_file_info(self._inside(tmp)).type != pafs.FileType.File:
-            raise OSError(f"{tmp}: not written")
+            sizes = found
+        else:
+            info = self.fs.get_file_info(inside)
+            if info.type != pafs.FileType.File:
+                raise OSError(f"{tmp}: not written")
+            sizes = {self.uri.rsplit("/", 1)[1]: info.size or 0}
+        if too_big := {n: b for n, b in sizes.items() if b > MAX_COPY_BYTES}:
+            name, size = max(too_big.items(), key=lambda kv: kv[1])
+            raise OutputUnwritable(f"{self.uri}: {name} is {size / 1e9:.1f} GB, more than an object store copies in "
+                                   "one request (5 GB): use --rows-per-file")
 
     def replace(self, tmp: str, parts: int) -> None:
         """The file (parts == 0) or the folder of `parts` part files at `tmp` (checked by
-        `check_written`) copied over the target; then `tmp` removed."""
-        inside = self._inside(tmp)
+        `check_written`) copied over the target, each object replaced in one step; then what is
+        left of the former output (parts beyond the new ones, a file where a folder goes, or the
+        reverse) and `tmp` removed."""
+        inside = self.inside(tmp)
         names = [part_name(k) for k in range(parts)]
-        moves = [(f"{inside}/{n}", f"{self.path}/{n}") for n in names] if parts else [(inside, self.path)]
-        self.remove(self.uri)
-        for source, target in moves:
+        for source, target in ([(f"{inside}/{n}", f"{self.path}/{n}") for n in names] if parts else [(inside, self.path)]):
             self.fs.copy_file(source, target)
-        self.remove(tmp)
+        # an object store keeps an object and objects under its name as a folder side by side
+        if parts and self.fs.get_file_info(self.path).type == pafs.FileType.File:
+            self.fs.delete_file(self.path)  # the former one file
+        for name in sorted(set(self._files(self.path)) - set(names)):
+            self.fs.delete_file(f"{self.path}/{name}")  # former parts beyond the new ones, or the former folder
+        self.remove(inside)
 
 
-__all__ = ["OutputFolder", "OutputUnwritable", "RemoteTarget", "ROW_GROUP", "TooManyParts", "TableWriter", "part_name", "write_part", "group_size", "replace_path"]
+__all__ = ["MAX_COPY_BYTES", "OutputFolder", "OutputUnwritable", "RemoteTarget", "ROW_GROUP", "TooManyParts",
+           "TableWriter", "part_name", "write_part", "group_size", "replace_path"]

@@ -12,6 +12,7 @@ are byte-identical whatever the engine and `--workers` are.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -54,7 +55,8 @@ class Summary:
     rejects_by_reason: dict = field(default_factory=dict)
     skipped: dict = field(default_factory=dict)  # records of archives that are not inputs (WARC requests, ...), by why
     # where the ray engine's work ran ({"files": node -> input files read, "parts": part -> node that wrote
-    # it}); not in summary.json, which both engines write alike
+    # it, "collisions": the collision graph's rows, pieces, ranges, rounds}); not in summary.json, which
+    # both engines write alike
     placement: dict = field(default_factory=dict)
 
     def check(self) -> None:
@@ -130,6 +132,8 @@ def normalise(
         Deduplicator(near_dup_threshold, num_perm)
     except ValueError as exc:
         raise BadParams(f"near_dup_threshold {near_dup_threshold} with num_perm {num_perm}: {exc}") from None
+    if isinstance(out, Path) and re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", str(out)):
+        raise BadParams(f"{out}: a URI is given as a string, not a Path (a Path would be a local folder of that name)")
     files = expand_inputs(inputs)
     folder = OutputFolder(out)
     folder.prepare()
@@ -178,11 +182,16 @@ def normalise(
         for w in writers:
             w.abort()
         raise
-    folder.remove("summary.json")  # at a URI, where nothing moves in one step: a folder with summary.json is whole
-    art_w.commit()
-    rej_w.commit()
-    folder.write_text("summary.json", json.dumps({k: v for k, v in asdict(summary).items() if k != "placement"},
-                                                 indent=2) + "\n")
+    try:
+        folder.remove("summary.json")  # at a URI, where nothing moves in one step: a folder with summary.json is whole
+        art_w.commit()
+        rej_w.commit()
+        folder.write_text("summary.json", json.dumps({k: v for k, v in asdict(summary).items() if k != "placement"},
+                                                     indent=2) + "\n")
+    except BaseException:
+        for w in writers:  # what was not moved into place is not left aside (a committed writer has nothing left)
+            w.abort()
+        raise
     return summary
 
 
@@ -226,7 +235,8 @@ def _on_ray(files: list[Found], params: Params, cfg: NormaliseConfig, workers: i
         art_w.written_elsewhere(outcome.parts)
         summary.main, summary.related = outcome.main, outcome.related
     summary.exact_duplicates, summary.near_duplicates = outcome.exact, outcome.near
-    summary.placement = {"files": outcome.file_nodes, "parts": dict(sorted(outcome.part_nodes.items()))}
+    summary.placement = {"files": outcome.file_nodes, "parts": dict(sorted(outcome.part_nodes.items())),
+                         "collisions": outcome.collisions}
     summary.inputs = summary.main + summary.rejected  # every input is an article or a reject
     skipped.update(outcome.skipped)
     if progress:

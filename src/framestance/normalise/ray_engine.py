@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import ARTICLE, REJECT
-from .collisions import BAND, GRAPH_ROW_BYTES, ID, TEXT, decisions_for, marked, pieces_for, resolve_in_cluster
+from .collisions import BAND, GRAPH_ROW_BYTES, ID, SEQ_BITS, TEXT, decisions_for, marked, pieces_for, resolve_in_cluster
 from .core import Params, Result, normalise_batch
 from .dedup import band_key, band_ranges
 from .output import part_name, write_part
@@ -50,7 +50,6 @@ from .remote import join
 #: At most this many files, and about this many bytes on disk, per map task; and at least
 #: TASKS_PER_CPU tasks per CPU where the inputs allow it, so that every CPU has work to the end.
 FILES_PER_TASK, BYTES_PER_TASK, TASKS_PER_CPU = 256, 64 << 20, 4
-SEQ_BITS = 32  # _order = file number << SEQ_BITS | place in the file
 
 ARTICLE_ROW, REJECT_ROW, STATS_ROW, NODE_ROW = 0, 1, 2, 3
 #: One row of the map's output: an article's columns, a reject's, a file's skipped-record counts, or
@@ -204,7 +203,8 @@ def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: dateti
     keys = rows.count() * 11 * GRAPH_ROW_BYTES
     starts = np.array([int(t["first"]) << SEQ_BITS for t in tasks], np.int64)  # decisions in ranges of whole map tasks
     resolved = resolve_in_cluster(rows.to_arrow_refs(), shuffle_keys, starts, pieces_for(keys, max(2, 2 * cpus)))
-    outcome.exact, outcome.near, outcome.rounds = resolved.exact, resolved.near, resolved.rounds
+    outcome.exact, outcome.near = resolved.exact, resolved.near
+    outcome.collisions = {**resolved.counts, "rounds": resolved.rounds}
     bounds = resolved.bounds
     lookup = {"bounds": bounds, "pieces": resolved.pieces}
 
@@ -257,7 +257,7 @@ class Outcome:
     related: int = 0
     file_nodes: dict[str, int] = field(default_factory=dict)  # node id -> input files its workers read
     part_nodes: dict[int, str] = field(default_factory=dict)  # part number -> the node whose worker wrote it
-    rounds: int = 0  # rounds the component labels took to settle
+    collisions: dict[str, int] = field(default_factory=dict)  # the collision graph: rows, pieces, ranges, rounds
 
 
 def _without_articles(batch: pa.Table) -> pa.Table:

@@ -9,6 +9,7 @@ within seconds when the endpoint does not answer, instead of retrying for minute
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
 import pyarrow.fs as pafs
 
@@ -24,11 +25,23 @@ def is_uri(location: object) -> bool:
 def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     """The file system of `uri` and the path inside it (an S3 path starts with the bucket)."""
     if uri.startswith("s3://"):
+        path = uri[len("s3://"):].rstrip("/")
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        fs = pafs.S3FileSystem(endpoint_override=endpoint or None, connect_timeout=CONNECT, request_timeout=STALLED,
-                               retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=ATTEMPTS))
-        return fs, uri[len("s3://"):].split("?", 1)[0].rstrip("/")
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if not endpoint and not region:  # AWS itself: the bucket's own region, as pyarrow's from_uri finds it
+            region = _bucket_region(path.split("/", 1)[0])
+        fs = pafs.S3FileSystem(endpoint_override=endpoint or None, region=region, connect_timeout=CONNECT,
+                               request_timeout=STALLED, retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=ATTEMPTS))
+        return fs, path
     return pafs.FileSystem.from_uri(uri)
+
+
+@lru_cache(maxsize=64)
+def _bucket_region(bucket: str) -> str | None:
+    try:
+        return pafs.resolve_s3_region(bucket)
+    except (OSError, ValueError):
+        return None  # the SDK's default; the request that follows says what is wrong
 
 
 def join(folder: str, name: str) -> str:
