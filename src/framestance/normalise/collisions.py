@@ -379,9 +379,9 @@ def resolve_in_cluster(blocks: list, shuffle_keys: Callable[[pa.Table], pa.Table
             break
         pieces_by_key = [each(split_by, n, t, "key") for t in tables]
         current = [[s[p] for s in pieces_by_key] for p in range(n)]
-    # ranges of whole map tasks; as many as keep the decisions' pieces large (a colliding article
-    # has two rows of the graph or more: at most graph_rows / 2 decisions)
-    r = min(len(starts), ranges or max(1, graph_rows // 2 * DECISION_BYTES // (n * DECISION_PIECE_BYTES)))
+    # ranges of whole map tasks; as many as keep the decisions' pieces large (counted low: an
+    # article has at most 11 rows in the graph, so at least graph_rows / 11 articles collide)
+    r = min(len(starts), ranges or max(1, graph_rows // 11 * DECISION_BYTES // (n * DECISION_PIECE_BYTES)))
     out.bounds = starts[[int(g[0]) for g in np.array_split(np.arange(len(starts)), r)]] if len(starts) else starts
     by_label = [each(split_by, n, t, "label") for t in tables]
     del current, spread, results, tables
