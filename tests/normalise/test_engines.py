@@ -237,4 +237,7 @@ def test_components_resolved_in_the_cluster_replay_the_local_index_on_random_col
         assert (res.exact, res.near) == (exact, near), seed
         rounds.append(res.rounds)
     print("rounds until the labels settled:", dict(sorted(Counter(rounds).items())))
-    assert max(rounds) > 10  # the chains: labels travel one article a round
+    chains = rounds[100:]
+    # the chains (up to ~55 articles): labels jump (an article takes its label's label), so they settle in
+    # about log2 of the chain's length rounds, not one round per link (53 rounds before the jumps)
+    assert 2 < max(chains) <= 8, chains

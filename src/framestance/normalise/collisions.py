@@ -14,8 +14,8 @@ never a key, so its memory does not grow with the number of colliding articles:
 2. shared: each piece of keys keeps the rows of keys two or more articles share (the rows of the
    collision graph), each labelled with its article's place in the input (`order`).
 3. components: labels spread to the smallest of their group's, first over the rows of a key, then
-   over the rows of an article, each step a shuffle, until a round changes nothing; a label is then
-   the first article of its component.
+   over the rows of an article, each step a shuffle, then jump (an article takes its label's own
+   label), until a round changes nothing; a label is then the first article of its component.
 4. decide: rows split by label, so a component is never cut; each piece is resolved by
    `resolve`, and its decisions (a new id, the representative's id, a renamed main article) are
    split by ranges of input order (whole map tasks, so an article's main and related articles,
@@ -207,6 +207,41 @@ def by_article(table: pa.Table) -> tuple[pa.Table, int]:
     return table.set_column(table.schema.get_field_index("label"), "label", pa.array(label, pa.int64())), changed
 
 
+def jump_requests(table: pa.Table) -> pa.Table:
+    """Pointer jumping, step 1: each article whose label is another article's order asks for that
+    article's label (`at`: the article asked; labels only fall, so its label is no higher)."""
+    order, label = table["order"].to_numpy(), table["label"].to_numpy()
+    ask = label != order
+    asking, first = np.unique(order[ask], return_index=True)
+    return pa.table({"order": pa.array(asking, pa.int64()), "at": pa.array(label[ask][first], pa.int64())})
+
+
+def jump_answers(table: pa.Table, requests: pa.Table) -> pa.Table:
+    """Step 2, where the articles asked are: each request answered with the asked article's label."""
+    order, label = table["order"].to_numpy(), table["label"].to_numpy()
+    known, first = np.unique(order, return_index=True)
+    at = requests["at"].to_numpy()
+    k = np.searchsorted(known, at)
+    found = (k < len(known)) & (known[np.minimum(k, len(known) - 1)] == at) if len(known) else np.zeros(len(at), bool)
+    return pa.table({"order": requests["order"].filter(pa.array(found)),
+                     "label": pa.array(label[first][k[found]], pa.int64())})
+
+
+def jumped(table: pa.Table, answers: pa.Table) -> pa.Table:
+    """Step 3: each article's rows take the label of the label, where it is lower."""
+    if not answers.num_rows:
+        return table
+    asked, best = answers["order"].to_numpy(), answers["label"].to_numpy()
+    by = np.argsort(asked, kind="stable")
+    asked, best = asked[by], best[by]
+    order, label = table["order"].to_numpy(), table["label"].to_numpy()
+    k = np.searchsorted(asked, order)
+    hit = (k < len(asked)) & (asked[np.minimum(k, len(asked) - 1)] == order)
+    out = label.copy()
+    out[hit] = np.minimum(label[hit], best[k[hit]])
+    return table.set_column(table.schema.get_field_index("label"), "label", pa.array(out, pa.int64()))
+
+
 def decide(table: pa.Table) -> tuple[pa.Table, int, int]:
     """Whole components resolved by the local engine's rule: a DECISION per article it changes,
     and how many exact and near duplicates there were."""
@@ -349,6 +384,18 @@ def resolve_in_cluster(blocks: list, shuffle_keys: Callable[[pa.Table], pa.Table
         return by_article(_concat(pieces))
 
     @ray.remote
+    def ask_of(n: int, table: pa.Table) -> tuple:
+        return _many(split(jump_requests(table), "at", n))
+
+    @ray.remote
+    def answer_of(n: int, table: pa.Table, *requests: pa.Table) -> tuple:
+        return _many(split(jump_answers(table, _concat(requests)), "order", n))
+
+    @ray.remote
+    def jump_of(table: pa.Table, *answers: pa.Table) -> pa.Table:
+        return jumped(table, _concat(answers))
+
+    @ray.remote
     def split_by(n: int, table: pa.Table, column: str) -> tuple:
         return _many(split(table, column, n))
 
@@ -377,6 +424,11 @@ def resolve_in_cluster(blocks: list, shuffle_keys: Callable[[pa.Table], pa.Table
         tables = [r[0] for r in results]
         if sum(ray.get([r[1] for r in results])) == 0:
             break
+        # pointer jumping: an article takes its label's label, so that a chain of near copies
+        # settles in about log2 of its length rounds, not one round per link
+        asks = [each(ask_of, n, t) for t in tables]
+        answers = [each(answer_of, n, tables[q], *[a[q] for a in asks]) for q in range(n)]
+        tables = [jump_of.remote(tables[q], *[a[q] for a in answers]) for q in range(n)]
         pieces_by_key = [each(split_by, n, t, "key") for t in tables]
         current = [[s[p] for s in pieces_by_key] for p in range(n)]
     # ranges of whole map tasks; as many as keep the decisions' pieces large (counted low: an
@@ -422,5 +474,5 @@ def _concat(pieces) -> pa.Table:
     return pa.concat_tables(list(pieces)) if len(pieces) != 1 else pieces[0]
 
 
-__all__ = ["BAND", "DECISION", "pieces_for", "ID", "TEXT", "Decisions", "Resolution", "Resolved", "resolve", "by_article", "by_key", "by_range", "decide", "decisions_for", "marked",
+__all__ = ["BAND", "DECISION", "jump_answers", "jump_requests", "jumped", "pieces_for", "ID", "TEXT", "Decisions", "Resolution", "Resolved", "resolve", "by_article", "by_key", "by_range", "decide", "decisions_for", "marked",
            "piece_of", "resolve_in_cluster", "shared", "split"]
