@@ -13,7 +13,7 @@ import pytest
 
 from framestance.normalise import normalise
 from framestance.normalise.output import RemoteTarget
-from framestance.normalise.pipeline import OutputExists
+from framestance.normalise.pipeline import BadParams, OutputExists
 
 from ..conftest import RETRIEVED
 from .s3server import bucket, objects, s3_server, upload
@@ -36,6 +36,8 @@ def _run(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 
 def test_inputs_and_outputs_on_s3_are_the_bytes_written_here(s3, tmp_path):
+    import pyarrow.fs as pafs
+
     env, crawl, files = s3
     fs = bucket("corpus")
     here = normalise(["s3://crawl/raw"], tmp_path / "here", retrieved_at=RETRIEVED, rows_per_file=3)
@@ -48,11 +50,15 @@ def test_inputs_and_outputs_on_s3_are_the_bytes_written_here(s3, tmp_path):
 
     with pytest.raises(OutputExists, match="s3://corpus/run: articles.parquet, rejects.parquet, summary.json already exist"):
         normalise(["s3://crawl/raw"], "s3://corpus/run", retrieved_at=RETRIEVED)
-    # one file per table replaces the folders of parts: nothing of them is left
+    for inside in ("s3://corpus/run/articles.parquet", "s3://corpus/run/summary.json", str(tmp_path / "here" / "rejects.parquet")):
+        with pytest.raises(BadParams, match="inside an output of normalise"):  # never a new output within a former one
+            normalise(["s3://crawl/raw"], inside, retrieved_at=RETRIEVED, force=True)
+    # one file per table replaces the folders of parts: nothing of them is left, not even a folder's marker
     normalise(["s3://crawl/raw"], "s3://corpus/run", retrieved_at=RETRIEVED, force=True)
     normalise(["s3://crawl/raw"], tmp_path / "one", retrieved_at=RETRIEVED)
     assert objects(fs, "corpus/run") == {n: (tmp_path / "one" / n).read_bytes() for n in ("articles.parquet", "rejects.parquet",
                                                                                           "summary.json")}
+    assert [i.path for i in fs.get_file_info(pafs.FileSelector("corpus/run", recursive=True)) if i.type != pafs.FileType.File] == []
     # and folders of parts again over the one file: nothing of it is left either
     normalise(["s3://crawl/raw"], "s3://corpus/run", retrieved_at=RETRIEVED, rows_per_file=3, force=True)
     assert objects(fs, "corpus/run") == local
@@ -86,9 +92,10 @@ def test_a_failure_while_moving_into_place_leaves_nothing_aside_and_no_summary(s
         self.fs = FailingCopies(self.fs)
 
     monkeypatch.setattr(RemoteTarget, "__init__", failing)
-    with pytest.raises(OSError, match="connection reset while copying"):
+    with pytest.raises(OSError, match=r"^s3://halfway/run: moving the new output into place failed \(connection reset while "
+                                      r"copying\); the folder holds part of it and no summary.json: run again with --force$"):
         normalise(["s3://crawl/raw"], "s3://halfway/run", retrieved_at=RETRIEVED, rows_per_file=2, force=True)
-    assert len(copies) == 2
+    assert len(copies) >= 2  # copies run some at a time: the others may have gone ahead
     left = objects(fs, "halfway")
     assert "run/summary.json" not in left and not [k for k in left if "/." in "/" + k]
 

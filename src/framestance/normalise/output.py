@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -200,8 +201,8 @@ class OutputUnwritable(FramestanceError, OSError):
     """The output's place cannot be reached or written to."""
 
 
-#: The largest object an S3 copy (CopyObject) moves in one request.
-MAX_COPY_BYTES = 5 * 1000**3
+#: The largest object an S3 copy (CopyObject) moves in one request; copies made at a time.
+MAX_COPY_BYTES, COPIES = 5 * 1000**3, 16
 
 
 class OutputFolder:
@@ -214,7 +215,7 @@ class OutputFolder:
         try:
             self.remote = RemoteTarget(str(out)) if is_uri(out) else None
         except (OSError, ValueError) as exc:
-            raise OutputUnwritable(f"{out}: not a place normalise can write to ({_one_line(exc)})") from None
+            raise OutputUnwritable(f"{out}: not a place normalise can write to ({one_line(exc)})") from None
 
     def __str__(self) -> str:
         return str(self.out)
@@ -230,17 +231,16 @@ class OutputFolder:
         try:
             fs.get_file_info(self.remote.path)
         except OSError as exc:
-            raise OutputUnwritable(f"{self.out}: cannot reach it ({_one_line(exc)})") from None
+            raise OutputUnwritable(f"{self.out}: cannot reach it ({one_line(exc)})") from None
         try:
             with fs.open_output_stream(probe) as f:
                 f.write(b"")
         except OSError as exc:
-            raise OutputUnwritable(f"{self.out}: cannot write there ({_one_line(exc)})") from None
+            raise OutputUnwritable(f"{self.out}: cannot write there ({one_line(exc)})") from None
         try:
             fs.delete_file(probe)
         except OSError as exc:  # replacing a former output removes objects too
-            raise OutputUnwritable(f"{self.out}: can write but not remove objects there; {probe.rsplit('/', 1)[1]} "
-                                   f"is left ({_one_line(exc)})") from None
+            raise OutputUnwritable(f"{self.out}: can write but not remove objects there ({one_line(exc)})") from None
 
     def target(self, name: str) -> Path | str:
         return join(str(self.out), name) if self.remote else Path(self.out) / name
@@ -264,7 +264,7 @@ class OutputFolder:
             f.write(text.encode("utf-8"))
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     return (" ".join(str(exc).split()) or type(exc).__name__)[:300]
 
 
@@ -331,15 +331,18 @@ class RemoteTarget:
         reverse) and `tmp` removed."""
         inside = self.inside(tmp)
         names = [part_name(k) for k in range(parts)]
-        for source, target in ([(f"{inside}/{n}", f"{self.path}/{n}") for n in names] if parts else [(inside, self.path)]):
-            self.fs.copy_file(source, target)
         # an object store keeps an object and objects under its name as a folder side by side
+        if not parts and self._files(self.path):  # a folder of parts becomes one file: the folder goes first,
+            self.fs.delete_dir(self.path)  # with its marker (removing its objects one by one would leave one)
+        moves = [(f"{inside}/{n}", f"{self.path}/{n}") for n in names] if parts else [(inside, self.path)]
+        with ThreadPoolExecutor(max_workers=COPIES) as pool:  # copies made by the store itself, some at a time
+            list(pool.map(lambda move: self.fs.copy_file(*move), moves))
         if parts and self.fs.get_file_info(self.path).type == pafs.FileType.File:
             self.fs.delete_file(self.path)  # the former one file
         for name in sorted(set(self._files(self.path)) - set(names)):
-            self.fs.delete_file(f"{self.path}/{name}")  # former parts beyond the new ones, or the former folder
+            self.fs.delete_file(f"{self.path}/{name}")  # former parts beyond the new ones
         self.remove(inside)
 
 
-__all__ = ["MAX_COPY_BYTES", "OutputFolder", "OutputUnwritable", "RemoteTarget", "ROW_GROUP", "TooManyParts",
+__all__ = ["MAX_COPY_BYTES", "one_line", "OutputFolder", "OutputUnwritable", "RemoteTarget", "ROW_GROUP", "TooManyParts",
            "TableWriter", "part_name", "write_part", "group_size", "replace_path"]

@@ -26,7 +26,7 @@ from ..errors import FramestanceError
 from ..schema import ARTICLE, REJECT
 from .core import Params, normalise_batch
 from .dedup import Deduplicator
-from .output import OutputFolder, TableWriter
+from .output import OutputFolder, OutputUnwritable, TableWriter, one_line
 from .readers import Found, batches, expand_inputs, read_inputs
 
 ENGINES = ("local", "ray")
@@ -134,6 +134,8 @@ def normalise(
         raise BadParams(f"near_dup_threshold {near_dup_threshold} with num_perm {num_perm}: {exc}") from None
     if isinstance(out, Path) and re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", str(out)):
         raise BadParams(f"{out}: a URI is given as a string, not a Path (a Path would be a local folder of that name)")
+    if set(re.split(r"[/\\]", str(out).split("://", 1)[-1])) & set(OUTPUTS):
+        raise BadParams(f"{out}: inside an output of normalise ({', '.join(OUTPUTS)}); give the folder that holds them")
     files = expand_inputs(inputs)
     folder = OutputFolder(out)
     folder.prepare()
@@ -188,9 +190,12 @@ def normalise(
         rej_w.commit()
         folder.write_text("summary.json", json.dumps({k: v for k, v in asdict(summary).items() if k != "placement"},
                                                      indent=2) + "\n")
-    except BaseException:
+    except BaseException as exc:
         for w in writers:  # what was not moved into place is not left aside (a committed writer has nothing left)
             w.abort()
+        if folder.remote is not None and isinstance(exc, OSError):  # objects are replaced one by one there
+            raise OutputUnwritable(f"{out}: moving the new output into place failed ({one_line(exc)}); the folder "
+                                   "holds part of it and no summary.json: run again with --force") from exc
         raise
     return summary
 
