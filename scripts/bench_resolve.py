@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/bench_resolve.py --articles 200000 1000000            # in the cluster
     .venv/bin/python scripts/bench_resolve.py --articles 200000 1000000 --driver   # as it was: on the driver
+    .venv/bin/python scripts/bench_resolve.py --articles 200000 --chain            # one chain of near copies
 
 In the cluster (`collisions.resolve_in_cluster`, Ray on this machine's 2 CPUs): Ray tasks write
 the key rows of N colliding articles (each article's id, text key and 9 band keys, as the map's
@@ -71,7 +72,25 @@ def key_rows(first: int, n: int) -> pa.Table:
                      "article_id": pa.concat_arrays([ids] * 11)})
 
 
-def in_cluster(n: int) -> dict:
+def chain_rows(first: int, n: int) -> pa.Table:
+    """As key_rows, but one chain of near copies: article i shares one band key with i - 1 and
+    another with i + 1, and nothing else (ids and text keys all differ)."""
+    import numpy as np
+
+    from framestance.normalise.collisions import BAND, ID, TEXT
+
+    order = np.arange(first, first + n, dtype=np.int64)
+    ids = pa.array([f"{o:020x}" for o in order], pa.string())
+    kinds = np.concatenate([np.full(n, ID, np.int8), np.full(n, TEXT, np.int8), np.full(2 * n, BAND, np.int8)])
+    keys = np.concatenate([order, order, order // 2, (order + 1) // 2 + (1 << 40)]).astype(np.int64)
+    full = pa.concat_arrays([ids, pa.array([f"{o:032x}" for o in order], pa.string()), pa.nulls(2 * n, pa.string())])
+    return pa.table({"kind": kinds, "key": keys, "full": full, "order": np.tile(order, 4),
+                     "source_sha256": pa.concat_arrays([pa.array(["0" * 64] * n, pa.string()), pa.nulls(3 * n, pa.string())]),
+                     "position": pa.concat_arrays([pa.array(np.zeros(n, np.int32)), pa.nulls(3 * n, pa.int32())]),
+                     "article_id": pa.concat_arrays([ids] * 4)})
+
+
+def in_cluster(n: int, shape: str = "pairs") -> dict:
     import numpy as np
     import ray
 
@@ -79,7 +98,7 @@ def in_cluster(n: int) -> dict:
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     blocks_n = 20
-    make = ray.remote(key_rows)
+    make = ray.remote(key_rows if shape == "pairs" else chain_rows)
     step = -(-n // blocks_n) // 2 * 2
     blocks = [make.remote(a, min(step, n - a)) for a in range(0, n, step)]
     ray.wait(blocks, num_returns=len(blocks), fetch_local=False)
@@ -89,7 +108,7 @@ def in_cluster(n: int) -> dict:
     seconds = time.perf_counter() - started
     grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
     ray.shutdown()
-    return {"colliding_articles": n, "where": "cluster", "seconds": round(seconds, 1), "rounds": res.rounds, **res.counts,
+    return {"colliding_articles": n, "where": "cluster" if shape == "pairs" else "cluster, one chain", "seconds": round(seconds, 1), "rounds": res.rounds, **res.counts,
             "peak_growth_MB": round(grew / 1e6, 1), "bytes_per_article": round(grew / n, 2),
             "exact": res.exact, "near": res.near}
 
@@ -97,14 +116,15 @@ def in_cluster(n: int) -> dict:
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         n = int(sys.argv[3])
-        print(json.dumps(child(n) if sys.argv[2] == "driver" else in_cluster(n)))
+        print(json.dumps(child(n) if sys.argv[2] == "driver" else in_cluster(n, sys.argv[2])))
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--articles", type=int, nargs="+", default=[200_000, 1_000_000])
     ap.add_argument("--driver", action="store_true", help="the former way: every shared key on the driver")
+    ap.add_argument("--chain", action="store_true", help="in the cluster, the articles as one chain of near copies")
     args = ap.parse_args()
     for n in args.articles:
-        out = subprocess.run([sys.executable, __file__, "--child", "driver" if args.driver else "cluster", str(n)],
+        out = subprocess.run([sys.executable, __file__, "--child", "driver" if args.driver else "chain" if args.chain else "pairs", str(n)],
                              capture_output=True, text=True, check=True)
         print(out.stdout.strip(), flush=True)
 
