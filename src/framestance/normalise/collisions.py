@@ -4,7 +4,7 @@ The graph: an article is a node; two articles are joined when they share a key (
 exact-duplicate key or one of their LSH band keys). The local engine's rule (the first article of
 a story is its representative, dedup.Deduplicator) decides an article from earlier articles that
 share one of its keys, so it never looks outside the article's component: each component can be
-resolved on its own, by `ray_engine.resolve`, and the union of the answers is the local engine's.
+resolved on its own, by `resolve` (below), and the union of the answers is the local engine's.
 
 Every step is a Ray task over Arrow tables; the driver holds object references and a few counts,
 never a key, so its memory does not grow with the number of colliding articles:
@@ -54,16 +54,14 @@ ID, TEXT, BAND = 0, 1, 2
 
 @dataclass
 class Resolution:
-    """What the shuffle's collisions decide, per colliding article (by order): a new id (a URL
-    seen before) and its representative (the representative's order, or the first article of the
-    URL by id); and the representatives that others point at."""
+    """What the collisions decide, per colliding article (by order): a new id (a URL seen before)
+    and its representative (the representative's order, or the first article of the URL by id)."""
 
     new_id: dict[int, str] = field(default_factory=dict)
     # (input, place in it, former id) -> the orders and new ids of its renamed main articles, in
     # order: a related article follows the latest of them before it (the first copy is never renamed)
     renamed_mains: dict[tuple[str, int, str], list[tuple[int, str]]] = field(default_factory=dict)
     duplicate_of: dict[int, int | str] = field(default_factory=dict)
-    representatives: set[int] = field(default_factory=set)
     exact: int = 0
     near: int = 0
 
@@ -125,7 +123,6 @@ def resolve(shared: pa.Table, chunk_rows: int = 1 << 18) -> Resolution:
                 bands.append(key)  # band keys: ints, never equal to a (kind, key) tuple
     if current is not None:
         decide(current, ident, text, bands)
-    res.representatives = {v for v in res.duplicate_of.values() if isinstance(v, int)}
     return res
 
 
