@@ -13,4 +13,9 @@ class FramestanceError(Exception):
     """A problem the user can fix: the message is one line, naming what and why."""
 
 
-__all__ = ["FramestanceError"]
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """Another library's exception as one plain line, for the reason in such a message."""
+    return (" ".join(str(exc).split()) or type(exc).__name__)[:limit]
+
+
+__all__ = ["FramestanceError", "one_line"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -67,7 +66,7 @@ def normalise(
             progress.console.print(f"[yellow]rejected[/] {where}: {rej['detail']}", highlight=False, soft_wrap=True)
 
     try:
-        summary = run(inputs, out if "://" in out else Path(out), cfg, workers=workers, address=address, force=force, progress=on_progress,
+        summary = run(inputs, out, cfg, workers=workers, address=address, force=force, progress=on_progress,
                       on_reject=on_reject)
     except FramestanceError as exc:
         fail(str(exc))

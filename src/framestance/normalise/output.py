@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from ..errors import FramestanceError
+from ..errors import FramestanceError, one_line
 from .remote import filesystem, is_uri, join
 
 ROW_GROUP = 10_000
@@ -264,10 +264,6 @@ class OutputFolder:
             f.write(text.encode("utf-8"))
 
 
-def one_line(exc: BaseException) -> str:
-    return (" ".join(str(exc).split()) or type(exc).__name__)[:300]
-
-
 class RemoteTarget:
     """A file or a folder of part files at a URI of a pyarrow file system; paths below are paths
     inside that file system (for S3: bucket/key)."""
@@ -291,19 +287,18 @@ class RemoteTarget:
     def names(self, uri: str) -> list[str]:
         return sorted(self._files(self.inside(uri)))
 
-    def remove(self, path: str, keep: frozenset[str] = frozenset()) -> None:
-        """A file, or the files of a folder but those named in `keep`, if there (nothing else is touched)."""
+    def remove(self, path: str) -> None:
+        """A file, or a folder of files, if there (nothing else is touched)."""
         info = self.fs.get_file_info(path)
         if info.type == pafs.FileType.File:
             self.fs.delete_file(path)
         elif info.type == pafs.FileType.Directory:
-            for name in sorted(set(self._files(path)) - keep):
+            for name in sorted(self._files(path)):
                 self.fs.delete_file(f"{path}/{name}")
-            if not keep:
-                try:
-                    self.fs.delete_dir(path)
-                except OSError:
-                    pass  # an object store has no folder left once its objects are gone
+            try:
+                self.fs.delete_dir(path)
+            except OSError:
+                pass  # an object store has no folder left once its objects are gone
 
     def check_written(self, tmp: str, parts: int) -> None:
         """The file (parts == 0) or exactly the `parts` part files are at `tmp`, each small enough
@@ -344,5 +339,5 @@ class RemoteTarget:
         self.remove(inside)
 
 
-__all__ = ["MAX_COPY_BYTES", "one_line", "OutputFolder", "OutputUnwritable", "RemoteTarget", "ROW_GROUP", "TooManyParts",
+__all__ = ["MAX_COPY_BYTES", "OutputFolder", "OutputUnwritable", "RemoteTarget", "ROW_GROUP", "TooManyParts",
            "TableWriter", "part_name", "write_part", "group_size", "replace_path"]

@@ -22,11 +22,11 @@ from typing import Any
 import pyarrow as pa
 
 from ..config import NormaliseConfig, override
-from ..errors import FramestanceError
+from ..errors import FramestanceError, one_line
 from ..schema import ARTICLE, REJECT
 from .core import Params, normalise_batch
 from .dedup import Deduplicator
-from .output import OutputFolder, OutputUnwritable, TableWriter, one_line
+from .output import OutputFolder, OutputUnwritable, TableWriter
 from .readers import Found, batches, expand_inputs, read_inputs
 
 ENGINES = ("local", "ray")

@@ -36,7 +36,7 @@ from typing import IO, Any
 
 import pyarrow as pa
 
-from ..errors import FramestanceError
+from ..errors import FramestanceError, one_line
 from ..io import sha256_file
 from ..schema import RAW_INPUT, RejectReason
 from .remote import filesystem
@@ -198,7 +198,7 @@ def _remote(uri: str, found: dict[str, Found]) -> None:
             raise InputError(f"{uri}: no such file or directory")
         infos = fs.get_file_info(pafs.FileSelector(root, recursive=True)) if info.type == pafs.FileType.Directory else [info]
     except (OSError, pa.ArrowException) as exc:
-        raise InputError(f"{uri}: cannot list it ({_plain(exc)})") from None
+        raise InputError(f"{uri}: cannot list it ({one_line(exc)})") from None
     scheme = uri.split("://", 1)[0]
     for i in infos:
         if i.type == pafs.FileType.File and not any(part.startswith(".") for part in i.path.split("/")):
@@ -208,7 +208,6 @@ def _remote(uri: str, found: dict[str, Found]) -> None:
 @contextlib.contextmanager
 def _local_copy(uri: str) -> Iterator[Path]:
     """A temporary local copy of a file of a pyarrow file system, with its modification time."""
-
     fs, path = filesystem(uri)
     info = fs.get_file_info(path)
     with tempfile.TemporaryDirectory(prefix="framestance-") as tmp:
@@ -284,7 +283,7 @@ def _dumps(record: Any) -> bytes:
     except RecursionError:
         raise _Reject(R.PARSE_ERROR, "parse error: the record is nested too deeply") from None
     except (TypeError, ValueError, UnicodeError) as exc:
-        raise _Reject(R.PARSE_ERROR, f"parse error: the record cannot be stored as JSON ({_plain(exc)})") from None
+        raise _Reject(R.PARSE_ERROR, f"parse error: the record cannot be stored as JSON ({one_line(exc)})") from None
 
 
 def _loads(text: str | bytes, what: str) -> Any:
@@ -295,13 +294,8 @@ def _loads(text: str | bytes, what: str) -> Any:
     except UnicodeDecodeError as exc:
         raise _Reject(R.UNDECODABLE, f"undecodable: {what} is not UTF-8 ({exc.reason})") from None
     except ValueError as exc:
-        raise _Reject(R.PARSE_ERROR, f"parse error: {what} is not JSON ({getattr(exc, 'msg', None) or _plain(exc)})") from None
+        raise _Reject(R.PARSE_ERROR, f"parse error: {what} is not JSON ({getattr(exc, 'msg', None) or one_line(exc)})") from None
 
-
-def _plain(exc: BaseException) -> str:
-    """An exception as one plain line."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]
 
 
 class _Records:
@@ -423,9 +417,9 @@ def _csv(text: IO[str], delimiter: str, rows: _Records) -> Iterator[Raw]:
             return
         except csv.Error as exc:
             if header is None:
-                yield rows.reject(pos, R.PARSE_ERROR, f"parse error: CSV header ({_plain(exc)})")
+                yield rows.reject(pos, R.PARSE_ERROR, f"parse error: CSV header ({one_line(exc)})")
                 return
-            yield rows.reject(pos, R.PARSE_ERROR, f"parse error: CSV row {pos + 1} near line {reader.line_num} ({_plain(exc)})")
+            yield rows.reject(pos, R.PARSE_ERROR, f"parse error: CSV row {pos + 1} near line {reader.line_num} ({one_line(exc)})")
             pos += 1
             continue
         if not fields or fields == [""] and header is not None:
@@ -465,7 +459,7 @@ def _parquet(source: Any, rows: _Records) -> Iterator[Raw]:
                     pos += 1
     except (pa.ArrowException, OSError, ValueError, OverflowError, *GZIP_ERRORS) as exc:
         # (OverflowError: a timestamp Python cannot hold, such as milliseconds stored as seconds)
-        yield rows.reject(pos, R.PARSE_ERROR, f"parse error: not a readable Parquet file ({_plain(exc)})")
+        yield rows.reject(pos, R.PARSE_ERROR, f"parse error: not a readable Parquet file ({one_line(exc)})")
 
 
 def _json_document(data: bytes, encoding: str, rows: _Records) -> Iterator[Raw]:
@@ -587,7 +581,7 @@ def _warc(path: Path, shown: str, digest: str, when: datetime, max_bytes: int, s
                                                      f"({size - end} bytes at the end of the file cannot be read)")
                 return
             except (ArchiveLoadFailed, *GZIP_ERRORS, ValueError) as exc:
-                yield reject(pos, R.UNDECODABLE, f"undecodable: WARC record {pos + 1} cannot be read ({_plain(exc)}); the rest of the file is skipped")
+                yield reject(pos, R.UNDECODABLE, f"undecodable: WARC record {pos + 1} cannot be read ({one_line(exc)}); the rest of the file is skipped")
                 return
             try:
                 kind = record.rec_type
@@ -612,7 +606,7 @@ def _warc(path: Path, shown: str, digest: str, when: datetime, max_bytes: int, s
                                   "date_download": record.rec_headers.get_header("WARC-Date")})
                 yield Raw(shown, digest, pos, "warc", payload, when)
             except (ArchiveLoadFailed, *GZIP_ERRORS, ValueError, _Reject) as exc:
-                yield reject(pos, R.UNDECODABLE, f"undecodable: WARC record {pos + 1} is truncated or corrupt ({_plain(exc)})")
+                yield reject(pos, R.UNDECODABLE, f"undecodable: WARC record {pos + 1} is truncated or corrupt ({one_line(exc)})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -648,7 +642,7 @@ def read_inputs(found: list[Found], max_bytes: int, retrieved_at: datetime | Non
                 yield from _read_file(item.path, shown, max_bytes, retrieved_at, skipped)
         except OSError as exc:  # vanished or became unreadable while being read
             yield Raw(shown, sha256(shown), 0, kind_of(item.path.name, b""), None, retrieved_at or _now(),
-                      f"unreadable: cannot read the file ({exc.strerror or _plain(exc)})", R.UNREADABLE.value)
+                      f"unreadable: cannot read the file ({exc.strerror or one_line(exc)})", R.UNREADABLE.value)
 
 
 def _read_file(path: Path, shown: str, max_bytes: int, retrieved_at: datetime | None, skipped: Counter) -> Iterator[Raw]:
@@ -669,7 +663,7 @@ def _read_file(path: Path, shown: str, max_bytes: int, retrieved_at: datetime | 
             with gzip.open(path, "rb") as zf:
                 head = zf.read(8192)
         except GZIP_ERRORS as exc:
-            yield reject(sha256_file(path), kind_of(path.name, b""), R.UNDECODABLE, f"undecodable: broken gzip ({_plain(exc)})")
+            yield reject(sha256_file(path), kind_of(path.name, b""), R.UNDECODABLE, f"undecodable: broken gzip ({one_line(exc)})")
             return
     kind = kind_of(path.name, head[:1024])
     suffix = _suffix(path.name)
@@ -682,7 +676,7 @@ def _read_file(path: Path, shown: str, max_bytes: int, retrieved_at: datetime | 
         try:
             yield from _records(path, gz, head, rows)
         except GZIP_ERRORS as exc:
-            yield rows.reject(rows.next_pos, R.UNDECODABLE, f"undecodable: broken gzip or unreadable file after {rows.count} records ({_plain(exc)})")
+            yield rows.reject(rows.next_pos, R.UNDECODABLE, f"undecodable: broken gzip or unreadable file after {rows.count} records ({one_line(exc)})")
         except UnicodeDecodeError as exc:
             yield rows.reject(rows.next_pos, R.UNDECODABLE, f"undecodable: not {exc.encoding.upper()} after {rows.count} records ({exc.reason})")
         yield from rows.empty()
@@ -697,7 +691,7 @@ def _read_file(path: Path, shown: str, max_bytes: int, retrieved_at: datetime | 
         try:
             expanded = _read_bounded(gzip.GzipFile(fileobj=io.BytesIO(data)), max_bytes)
         except GZIP_ERRORS as exc:
-            yield reject(digest, kind, R.UNDECODABLE, f"undecodable: broken gzip ({_plain(exc)})")
+            yield reject(digest, kind, R.UNDECODABLE, f"undecodable: broken gzip ({one_line(exc)})")
             return
         if expanded is None:
             yield reject(digest, kind, R.TOO_LARGE, f"too large: more than {max_bytes} bytes uncompressed (limit {max_bytes})")
