@@ -23,7 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RETRIEVED = datetime(2026, 1, 15, tzinfo=UTC)
+# When the pages were retrieved: the crawl's date is not published; the day after the latest page's
+# own date (2026-03-13) is the earliest it can be (relative dates resolve against it; no page is
+# dated after it).
+RETRIEVED = datetime(2026, 3, 14, tzinfo=UTC)
 
 from framestance.normalise.timezones import parse as parse_datetime  # noqa: E402
 

@@ -44,6 +44,34 @@ def test_html_without_json_ld_uses_htmldate(normalise_dir, tmp_path):
     assert a["title"] == "Harbour dredging plan approved"
 
 
+
+def _dated_page(head: str = "", shown: str = "") -> str:
+    paras = "".join(f"<p>{body(2, f'harbour topic {i}')}</p>" for i in range(3))
+    return (f"<html><head><title>Harbour dredging plan approved</title>{head}</head><body><article>"
+            f"<h1>Harbour dredging plan approved</h1>{shown}{paras}</article></body></html>")
+
+
+def test_an_html_date_is_bounded_by_the_retrieval_not_by_the_clock(normalise_dir, tmp_path):
+    """Nothing is published after it was retrieved, and whether a date is taken never depends on
+    the day the page is normalised (htmldate's own bound is today's date: 2033 would be refused)."""
+    write(tmp_path / "in" / "shown.html", _dated_page(shown='<time datetime="2033-05-02">2 May 2033</time>'))
+    write(tmp_path / "in" / "meta.html", _dated_page('<meta property="article:published_time" content="2033-05-02T10:00:00Z">'))
+    _, arts, _ = normalise_dir(tmp_path / "in", out="after", retrieved_at=datetime(2033, 5, 10, tzinfo=UTC))
+    assert sorted(a["published_at"] for a in arts) == [datetime(2033, 5, 2, tzinfo=UTC), datetime(2033, 5, 2, 10, tzinfo=UTC)]
+    before = datetime(2033, 4, 1, tzinfo=UTC)
+    _, arts, _ = normalise_dir(tmp_path / "in", out="before", retrieved_at=before)
+    assert len(arts) == 2 and all(a["published_at"] is None or a["published_at"] <= before for a in arts)
+
+
+def test_an_html_date_in_the_pages_url_comes_first(normalise_dir, tmp_path):
+    """htmldate is given the URL trafilatura would give it (here og:url, no canonical link): the
+    day in its path is the publication day, before a page-wide "date" meta (often the last change)."""
+    head = ('<meta property="og:url" content="https://harbour.example/news/2024/03/05/dredging-plan">'
+            '<meta name="date" content="2024-03-09">')
+    write(tmp_path / "in" / "page.html", _dated_page(head))
+    _, arts, _ = normalise_dir(tmp_path / "in")
+    assert [a["published_at"] for a in arts] == [datetime(2024, 3, 5, tzinfo=UTC)]
+
 def test_jsonl_records_newsplease_and_fundus_fields(normalise_dir):
     summary, arts, rejs = normalise_dir(SAMPLE / "records" / "crawl_newsplease.jsonl")
     assert summary.inputs == 6

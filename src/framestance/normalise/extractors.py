@@ -72,7 +72,8 @@ class HtmlExtractor:
     def extract(self, content: str, retrieved_at: datetime, options: ExtractOptions) -> list[Extracted]:
         from .html import parse_html
 
-        return [parse_html(content, min_words=options.min_words, article_loss=options.article_loss)]
+        return [parse_html(content, min_words=options.min_words, article_loss=options.article_loss,
+                           retrieved_at=retrieved_at)]
 
 
 @register
@@ -84,7 +85,7 @@ class RecordExtractor:
     def extract(self, content: dict, retrieved_at: datetime, options: ExtractOptions) -> list[Extracted]:
         from .records import parse_record
 
-        return [parse_record(content, options.min_words, options.article_loss)]
+        return [parse_record(content, options.min_words, options.article_loss, retrieved_at)]
 
 
 @register
@@ -97,7 +98,7 @@ class WarcResponseExtractor:
         from .html import parse_html
 
         return [parse_html(content["html"], url=content.get("url"), min_words=options.min_words,
-                           article_loss=options.article_loss)]
+                           article_loss=options.article_loss, retrieved_at=retrieved_at)]
 
 
 __all__ = ["EXTRACTORS", "ExtractOptions", "Extractor", "extractor_for", "register"]

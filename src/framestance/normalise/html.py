@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..config import NormaliseConfig
@@ -98,9 +99,11 @@ def _page_metadata(tree, url: str | None):
 
 
 def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConfig.min_words,
-               article_loss: float = NormaliseConfig.page_type_article_loss) -> Extracted:
+               article_loss: float = NormaliseConfig.page_type_article_loss,
+               retrieved_at: datetime | None = None) -> Extracted:
     """The article of an HTML page; NotAnArticle when its body is shorter than `min_words` or the
-    page reads as another kind of page (the check turns away `article_loss` of real articles)."""
+    page reads as another kind of page (the check turns away `article_loss` of real articles).
+    `retrieved_at`: when the page was fetched; no publication day after it is taken."""
     import trafilatura
     from trafilatura.utils import load_html
 
@@ -188,10 +191,18 @@ def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConf
     raw = next((obj["datePublished"] for obj in ld if isinstance(obj.get("datePublished"), str)), None)
     raw = raw or meta.get("article:published_time") or meta.get("pubdate") or meta.get("date")
     parsed = parse_iso(raw) if raw else None
+    # Nothing is published after it was retrieved: the latest instant a date may name is a day
+    # after retrieval (a day's margin for zones east of UTC). htmldate gets that bound instead of
+    # today's, so that a page's date never depends on when it was normalised, and the page's URL,
+    # as trafilatura gives it (a date in the path).
+    latest = retrieved_at + timedelta(days=1) if retrieved_at else None
+    if parsed is not None and latest is not None and parsed[0] > latest:
+        parsed = None
     from htmldate import find_date
 
     short_list_date_parser()
-    day = find_date(tree, extensive_search=True, original_date=True, outputformat="%Y-%m-%d")
+    day = find_date(tree, extensive_search=True, original_date=True, outputformat="%Y-%m-%d", url=art.url,
+                    max_date=latest.strftime("%Y-%m-%d") if latest else None)
     if day and not (parsed is not None and str(raw).strip()[:10] == day):
         raw, parsed = day, parse_iso(day)
     if parsed is not None:

@@ -130,7 +130,8 @@ def _scalar(record: dict, target: str, notes: list[str]) -> str | None:
 
 
 def parse_record(record: dict, min_words: int = NormaliseConfig.min_words,
-                 article_loss: float = NormaliseConfig.page_type_article_loss) -> Extracted:
+                 article_loss: float = NormaliseConfig.page_type_article_loss,
+                 retrieved_at: datetime | None = None) -> Extracted:
     """One crawler record -> one article. Raises NotAnArticle or ValueError (parse error). A record
     with HTML and no text goes the HTML path, page-type check included (`article_loss`)."""
     if not isinstance(record, dict):
@@ -142,7 +143,8 @@ def parse_record(record: dict, min_words: int = NormaliseConfig.min_words,
     if text_value is None and isinstance(html_value, str):
         from .html import parse_html
 
-        art = parse_html(html_value, url=url or None, min_words=min_words, article_loss=article_loss)
+        art = parse_html(html_value, url=url or None, min_words=min_words, article_loss=article_loss,
+                         retrieved_at=retrieved_at)
     else:
         art = Extracted(relation="main")
         paragraphs = [repair(p) for p in _text_of(text_value)]
