@@ -8,7 +8,7 @@ import pytest
 
 from framestance.normalise.article import NotAnArticle
 from framestance.normalise.cleaning import parse_byline
-from framestance.normalise.textdump import parse_text_dump
+from framestance.normalise.textdump import LINE_MODEL_MIN_LINES, parse_text_dump
 
 from ..conftest import RETRIEVED, SAMPLE, SEEDS, body
 
@@ -264,3 +264,30 @@ def test_a_block_without_a_title_keeps_its_first_lines_as_body():
     assert art.title is None
     text = "\n\n".join(art.paragraphs)
     assert text.startswith("It was late.") and "What the council decided" in text
+
+
+def _unprofiled_page(above: list[str], below: list[str] = ()) -> str:
+    """A rendered page of a site without a profile (the line model reads it): chrome, `above` the
+    title, the title, `below` it, a body, more chrome."""
+    chrome = ["Harbour Ledger", "Home", "News", "Business", "Sport", "Opinion", "Subscribe", "Sign in", "Search"]
+    title = "Council approves the harbour dredging plan after a long night"
+    paras = [body(3, f"harbour dredging {k}") for k in range(6)]
+    tail = ["Share this article", "Facebook", "Email", "Related stories", "Ferry timetable changes for winter",
+            "New fish market opens on the quay", "Lighthouse keepers return to the cape", "Most read", "Weather",
+            "Tide tables", "Newsletters", "Contact us", "Privacy policy", "© 2025 Harbour Ledger"]
+    lines = chrome + above + [title, *below] + [x for p in paras for x in (p, "")] + tail
+    assert sum(1 for ln in lines if ln) >= LINE_MODEL_MIN_LINES  # the line model's path, not the layout rules'
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("above, below, day", [
+    (["Local news", "August 12, 2025"], [], datetime(2025, 8, 12, tzinfo=UTC)),  # over the headline
+    (["Local news", "Today"], [], None),  # a menu item as often as a date: not looked for above the title
+    (["Local news", "September 30, 2025"], [], None),  # after the page was retrieved (RETRIEVED: 18 August)
+    (["Local news"], ["September 30, 2025", "By Ana Lima"], None),
+    (["Local news"], ["August 12, 2025", "By Ana Lima"], datetime(2025, 8, 12, tzinfo=UTC)),
+])
+def test_the_date_of_a_page_read_by_the_line_model(above, below, day):
+    (art,) = parse_text_dump(_unprofiled_page(above, below), RETRIEVED)
+    assert art.title == "Council approves the harbour dredging plan after a long night"
+    assert (art.date.at if art.date else None) == day

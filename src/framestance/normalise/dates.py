@@ -169,16 +169,23 @@ def _foreign_body(body: str, languages: tuple[str, ...]) -> ShownDate | None:
     return ShownDate(body, at.astimezone(UTC), precision, "")
 
 
-def parse_shown_date(line: str, retrieved_at: datetime, profile: Profile) -> ShownDate | None:
-    """The date a short line shows, or None when the line is not a date line."""
+def before_retrieval(shown: ShownDate, retrieved_at: datetime) -> bool:
+    """Whether a date can be the page's publication: nothing is published after it was retrieved
+    (a day's margin for zones east of UTC)."""
+    return shown.at is None or shown.at <= retrieved_at + timedelta(days=1)
+
+
+def parse_shown_date(line: str, retrieved_at: datetime, profile: Profile, relative: bool = True) -> ShownDate | None:
+    """The date a short line shows, or None when the line is not a date line; `relative=False`:
+    calendar dates only ("Today" alone is as often a menu item)."""
     stripped = line.strip()
     if not stripped or len(stripped) > 80 or len(stripped.split()) > 10:
         return None
-    found = _relative(stripped, retrieved_at, profile) or _absolute(stripped, profile)
+    found = (relative and _relative(stripped, retrieved_at, profile)) or _absolute(stripped, profile)
     if (found is None and _FOREIGN_DATE.search(stripped) and len(stripped.split()) <= 6 and not stripped.endswith(".")
             and _DAY_NUMBER.search(stripped)):
         found = _foreign(stripped, profile)
     return found
 
 
-__all__ = ["ShownDate", "parse_shown_date"]
+__all__ = ["ShownDate", "before_retrieval", "parse_shown_date"]
