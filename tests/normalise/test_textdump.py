@@ -130,6 +130,11 @@ def test_paywall_stub_is_not_an_article():
         ("Updated: August 14, 2025 at 4:05 PM EDT", "August 14, 2025 at 4:05 PM EDT", datetime(2025, 8, 14, 20, 5, tzinfo=UTC), "minute"),
         ("2025-08-14T10:32:00Z", "2025-08-14T10:32:00Z", datetime(2025, 8, 14, 10, 32, tzinfo=UTC), "second"),
         ("14. August 2025", "14. August 2025", datetime(2025, 8, 14, tzinfo=UTC), "day"),
+        ("14.08.2025", "14.08.2025", datetime(2025, 8, 14, tzinfo=UTC), "day"),  # "14.08" is the day, not a time
+        ("14.08.2025 09:15", "14.08.2025 09:15", datetime(2025, 8, 14, 9, 15, tzinfo=UTC), "minute"),
+        # a header's reading time or comment count after the date is not part of it
+        ("Aug 08, 2025 · 7 min read", "Aug 08, 2025", datetime(2025, 8, 8, tzinfo=UTC), "day"),
+        ("Ana Lima August 9, 2025 | 2 Comments", "August 9, 2025", datetime(2025, 8, 9, tzinfo=UTC), "day"),
     ],
 )
 def test_shown_dates(line, text, at, precision):

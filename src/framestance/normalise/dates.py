@@ -23,6 +23,9 @@ _ABSOLUTE = re.compile(
     r"|\d{1,2}[/.]\d{1,2}[/.]\d{4})",
     re.IGNORECASE,
 )
+_TAIL = re.compile(r"^[\s,|·•-]*(?:at\s+)?(?:\d{1,2}[:.]\d{2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?|\d{1,2}\s*[ap]\.?m\.?)?"
+                   r"\s*(?:\(?[A-Z]{1,5}\)?)?(?P<furniture>\s*(?:[|·•–—-]+\s*)?(?:\d+\s*min(?:ute)?s?(?:\s+read)?|\d+\s+comments?))?"
+                   r"\s*$", re.IGNORECASE)
 _TIME = re.compile(r"\b\d{1,2}[:.]\d{2}(?P<sec>[:.]\d{2})?\s*(?:[ap]\.?m\.?)?\b|\b\d{1,2}\s*[ap]\.?m\.?\b", re.IGNORECASE)
 _FOREIGN_DATE = re.compile(r"\b(1[89]|20)\d{2}\b")
 # a day of the month beside the year: dateparser requires one, so lines without are not tried
@@ -91,11 +94,12 @@ def _absolute(line: str, profile: Profile) -> ShownDate | None:
         return None
     prefix = body[: m.start()].strip(" ·•|-–—,")
     rest = body[m.end():]
-    # Allow a time and a zone after the date ("14 Aug 2025, 10:32am NZST"), nothing else.
-    tail = re.match(r"^[\s,|·•-]*(?:at\s+)?(?:\d{1,2}[:.]\d{2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?|\d{1,2}\s*[ap]\.?m\.?)?\s*(?:\(?[A-Z]{1,5}\)?)?\s*$", rest, re.IGNORECASE)
+    # Allow a time and a zone after the date ("14 Aug 2025, 10:32am NZST"), then a header's
+    # reading time or comment count ("· 6 min read", "| 2 comments"), which is not shown as date.
+    tail = _TAIL.match(rest)
     if not tail or len(prefix.split()) > 6:
         return None
-    shown = (m.group(0) + tail.group(0)).strip(" ,|·•-")
+    shown = (m.group(0) + (rest[: tail.start("furniture")] if tail.group("furniture") else rest)).strip(" ,|·•-–—")
     try:
         at, zone_known = parse_datetime(
             shown.replace(" at ", " ").replace(".", ":") if re.search(r"\d\.\d{2}\s*[ap]", shown) else shown.replace(" at ", " "),
@@ -103,7 +107,8 @@ def _absolute(line: str, profile: Profile) -> ShownDate | None:
         )
     except (ValueError, OverflowError):
         return None
-    t = _TIME.search(shown) or re.search(r"T\d{1,2}:\d{2}(?P<sec>:\d{2})?", shown)
+    # a time after the date, or inside an ISO date ("23.07.2025" holds no time: "23.07" is the day)
+    t = _TIME.search(shown, len(m.group(0))) or re.search(r"[T ]\d{1,2}:\d{2}(?P<sec>:\d{2})?", m.group(0))
     precision = "day" if not t else ("second" if t.groupdict().get("sec") else "minute")
     if not zone_known:  # a zone we cannot read: the day as shown, no instant
         at, precision = datetime(at.year, at.month, at.day, tzinfo=UTC), "day"
