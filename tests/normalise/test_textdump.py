@@ -271,16 +271,16 @@ def test_a_block_without_a_title_keeps_its_first_lines_as_body():
     assert text.startswith("It was late.") and "What the council decided" in text
 
 
-def _unprofiled_page(above: list[str], below: list[str] = ()) -> str:
+def _unprofiled_page(above: list[str], below: list[str] = (), after_lead: list[str] = ()) -> str:
     """A rendered page of a site without a profile (the line model reads it): chrome, `above` the
-    title, the title, `below` it, a body, more chrome."""
+    title, the title, `below` it, a body (`after_lead` after its first paragraph), more chrome."""
     chrome = ["Harbour Ledger", "Home", "News", "Business", "Sport", "Opinion", "Subscribe", "Sign in", "Search"]
     title = "Council approves the harbour dredging plan after a long night"
     paras = [body(3, f"harbour dredging {k}") for k in range(6)]
     tail = ["Share this article", "Facebook", "Email", "Related stories", "Ferry timetable changes for winter",
             "New fish market opens on the quay", "Lighthouse keepers return to the cape", "Most read", "Weather",
             "Tide tables", "Newsletters", "Contact us", "Privacy policy", "© 2025 Harbour Ledger"]
-    lines = chrome + above + [title, *below] + [x for p in paras for x in (p, "")] + tail
+    lines = chrome + above + [title, *below, paras[0], "", *after_lead] + [x for p in paras[1:] for x in (p, "")] + tail
     assert sum(1 for ln in lines if ln) >= LINE_MODEL_MIN_LINES  # the line model's path, not the layout rules'
     return "\n".join(lines)
 
@@ -291,8 +291,11 @@ def _unprofiled_page(above: list[str], below: list[str] = ()) -> str:
     (["Local news", "September 30, 2025"], [], None),  # after the page was retrieved (RETRIEVED: 18 August)
     (["Local news"], ["September 30, 2025", "By Ana Lima"], None),
     (["Local news"], ["August 12, 2025", "By Ana Lima"], datetime(2025, 8, 12, tzinfo=UTC)),
+    (["Local news"], [], None),
 ])
-def test_the_date_of_a_page_read_by_the_line_model(above, below, day):
-    (art,) = parse_text_dump(_unprofiled_page(above, below), RETRIEVED)
+@pytest.mark.parametrize("after_lead", [[], ["Ana Lima, harbour reporter", "August 11, 2025"]])  # a standfirst, then byline and date
+def test_the_date_of_a_page_read_by_the_line_model(above, below, day, after_lead):
+    (art,) = parse_text_dump(_unprofiled_page(above, below, after_lead), RETRIEVED)
+    day = day or (datetime(2025, 8, 11, tzinfo=UTC) if after_lead else None)
     assert art.title == "Council approves the harbour dredging plan after a long night"
     assert (art.date.at if art.date else None) == day

@@ -374,15 +374,19 @@ def _split_related(block: list[str], retrieved_at: datetime, profile: Profile) -
 LINE_MODEL_MIN_LINES = 30
 
 
-# how far above the title a date line is looked for (extraction-dev dumps, exact day: 8 lines 0.389,
-# 16 lines 0.424, 24 lines 0.435; wrong days 49 / 55 / 56 of 653; BENCHMARKS.md)
+# Where a date line is looked for when the header between title and body shows none: chosen on
+# extraction-dev's dumps (scripts/bench_dump_dates.py; the grid and its wrong days in BENCHMARKS.md).
 DATE_ABOVE_LINES = 16
+DATE_BODY_TOP_LINES = 20
 
 
-def _date_above(lines: list[str], top: int, retrieved_at: datetime, profile: Profile) -> ShownDate | None:
-    """The nearest date line in the `DATE_ABOVE_LINES` lines above the title (or the body, when
-    there is no title): many layouts show the date over the headline, beside the section name."""
-    for i in range(top - 1, max(-1, top - 1 - DATE_ABOVE_LINES), -1):
+def _date_near_body(lines: list[str], top: int, first: int, retrieved_at: datetime, profile: Profile) -> ShownDate | None:
+    """A calendar date on a line of its own near the article: the nearest in the `DATE_ABOVE_LINES`
+    lines above `top` (the title, or the body when no title was found: many layouts show the date
+    over the headline), else the first in the body's top `DATE_BODY_TOP_LINES` lines from `first`
+    (a standfirst before the byline and date). "Today" alone is not looked for: as often a menu item."""
+    above = range(top - 1, max(-1, top - 1 - DATE_ABOVE_LINES), -1)
+    for i in [*above, *range(first, min(len(lines), first + DATE_BODY_TOP_LINES))]:
         shown = parse_shown_date(lines[i], retrieved_at, profile, relative=False) if lines[i] else None
         if shown is not None and before_retrieval(shown, retrieved_at):
             return shown
@@ -425,7 +429,7 @@ def _read_with_line_model(lines: list[str], retrieved_at: datetime, min_words: i
     block = fix_mojibake("\n".join(block)).split("\n")  # mojibake repaired on what is kept only
     art = _read_block(block, "main", retrieved_at, profile, titled=title_at is not None)
     if art.date is None:
-        art.date = _date_above(lines, first if title_at is None else title_at, retrieved_at, profile)
+        art.date = _date_near_body(lines, first if title_at is None else title_at, first, retrieved_at, profile)
     words = sum(n_words(p) for p in art.paragraphs)
     if words < min_words:
         why = "paywall stub" if any(profile.paywall.search(ln) for ln in lines if ln) else "no article body"
