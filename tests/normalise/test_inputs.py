@@ -209,3 +209,35 @@ def test_truncated_gzip_records_keep_what_was_read(normalise_dir, tmp_path):
     summary, arts, rejs = normalise_dir(tmp_path / "in")
     assert len(rejs) == 1 and rejs[0]["reason"] == "undecodable" and "gzip" in rejs[0]["detail"]
     assert 0 < len(arts) < 30 and summary.inputs == len(arts) + 1
+
+
+# Our own short reports (the same news in each language) with the date as the page shows it.
+_REPORTS = {
+    "hu": ("2025. március 14.", "A városi tanács csütörtökön jóváhagyta a kikötő kotrási tervét. A munkálatok tavasszal "
+           "kezdődnek, és a költségeket a regionális költségvetés fedezi. A halászok szerint a mélyebb meder biztonságosabbá "
+           "teszi a hajózást. Az ellenzék a környezeti hatások alaposabb vizsgálatát kérte."),
+    "ro": ("14 martie 2025", "Consiliul local a aprobat joi planul de dragare a portului. Lucrările vor începe în primăvară, "
+           "iar costurile vor fi acoperite din bugetul regional. Pescarii spun că un canal mai adânc va face navigația mai "
+           "sigură. Opoziția a cerut un studiu mai detaliat al impactului asupra mediului."),
+    "el": ("14 Μαρτίου 2025", "Το δημοτικό συμβούλιο ενέκρινε την Πέμπτη το σχέδιο βυθοκόρησης του λιμανιού. Οι εργασίες "
+           "θα ξεκινήσουν την άνοιξη και το κόστος θα καλυφθεί από τον περιφερειακό προϋπολογισμό. Οι ψαράδες λένε ότι το "
+           "βαθύτερο κανάλι θα κάνει τη ναυσιπλοΐα ασφαλέστερη. Η αντιπολίτευση ζήτησε λεπτομερέστερη μελέτη."),
+    "de": ("14. März 2025", "Der Stadtrat hat am Donnerstag den Plan zur Ausbaggerung des Hafens gebilligt. Die Arbeiten "
+           "beginnen im Frühjahr, die Kosten trägt der regionale Haushalt. Die Fischer sagen, dass eine tiefere Fahrrinne "
+           "die Schifffahrt sicherer macht. Die Opposition verlangte eine genauere Prüfung der Folgen für die Umwelt."),
+}
+
+
+@pytest.mark.parametrize("language", sorted(_REPORTS))
+def test_an_html_date_in_the_pages_language(language):
+    """htmldate's last resort (dateparser) reads the page's own language too, not only a fixed list:
+    off the list, a Hungarian, Romanian or Greek date became the year's 1 January."""
+    from framestance.normalise.html import parse_html
+    from framestance.normalise.text import detect_language
+
+    shown, text = _REPORTS[language]
+    assert detect_language(text) == language
+    html = (f"<html><head><title>{text[:40]}</title></head><body><article><h1>{text[:40]}</h1>"
+            f"<p class='meta'>{shown}</p>" + f"<p>{text}</p>" * 3 + "</article></body></html>")
+    art = parse_html(html, min_words=20, article_loss=0, retrieved_at=datetime(2025, 8, 18, tzinfo=UTC))
+    assert art.date is not None and art.date.at == datetime(2025, 3, 14, tzinfo=UTC), art.date

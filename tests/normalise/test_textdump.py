@@ -167,6 +167,10 @@ def test_not_a_date():
         ("de", "19-Dec-2025", "2025-12-19"),  # English after the page's language
         ("xx", "19-Dec-2025", "2025-12-19"),  # a language dateparser does not know: English still
         ("fr", "© 2024 Le Journal", None),  # a year with no day: dateparser is not asked
+        ("ro", "14 martie 2025", "2025-03-14"),  # languages off htmldate's list: the page's own
+        ("hu", "2025. március 14.", "2025-03-14"),  # a full stop ends these dates
+        ("hr", "14. ožujka 2025.", "2025-03-14"),
+        ("en", "The council met on 14 March 2025.", None),  # a sentence, not a date line
     ],
 )
 def test_dates_in_the_page_language(language, line, day):
@@ -271,7 +275,7 @@ def test_a_block_without_a_title_keeps_its_first_lines_as_body():
     assert text.startswith("It was late.") and "What the council decided" in text
 
 
-def _unprofiled_page(above: list[str], below: list[str] = (), after_lead: list[str] = ()) -> str:
+def _unprofiled_page(above: list[str], below: list[str] | None = None, after_lead: list[str] | None = None) -> str:
     """A rendered page of a site without a profile (the line model reads it): chrome, `above` the
     title, the title, `below` it, a body (`after_lead` after its first paragraph), more chrome."""
     chrome = ["Harbour Ledger", "Home", "News", "Business", "Sport", "Opinion", "Subscribe", "Sign in", "Search"]
@@ -280,7 +284,7 @@ def _unprofiled_page(above: list[str], below: list[str] = (), after_lead: list[s
     tail = ["Share this article", "Facebook", "Email", "Related stories", "Ferry timetable changes for winter",
             "New fish market opens on the quay", "Lighthouse keepers return to the cape", "Most read", "Weather",
             "Tide tables", "Newsletters", "Contact us", "Privacy policy", "© 2025 Harbour Ledger"]
-    lines = chrome + above + [title, *below, paras[0], "", *after_lead] + [x for p in paras[1:] for x in (p, "")] + tail
+    lines = chrome + above + [title, *(below or []), paras[0], "", *(after_lead or [])] + [x for p in paras[1:] for x in (p, "")] + tail
     assert sum(1 for ln in lines if ln) >= LINE_MODEL_MIN_LINES  # the line model's path, not the layout rules'
     return "\n".join(lines)
 

@@ -8,6 +8,8 @@ the same page and retrieval time always give the same timestamp. Times without a
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -133,19 +135,40 @@ def _foreign(line: str, profile: Profile) -> ShownDate | None:
     return _foreign_body(profile.date_lead.sub("", line.strip()), languages)
 
 
-@lru_cache(maxsize=1)
-def short_list_date_parser():
-    """htmldate's last-resort parser (dateparser), restricted to DATE_LANGUAGES: with every locale
-    it compiled and tried ~200 locale dictionaries per page, half of the HTML path's time."""
-    import htmldate.extractors
+# The languages htmldate's last-resort parser tries on the page being read (see htmldate_languages).
+_HTMLDATE_LANGUAGES: list[tuple[str, ...]] = [DATE_LANGUAGES]
+
+
+@lru_cache(maxsize=32)
+def _htmldate_parser(languages: tuple[str, ...]):
     from dateparser import DateDataParser
 
-    parser = DateDataParser(languages=list(DATE_LANGUAGES), settings={
+    return DateDataParser(languages=list(languages), settings={
         "NORMALIZE": True, "PARSERS": ["custom-formats", "absolute-time"], "PREFER_DATES_FROM": "past",
         "PREFER_LOCALE_DATE_ORDER": True, "RETURN_AS_TIMEZONE_AWARE": False, "STRICT_PARSING": True,
     })  # htmldate 1.11.0's own settings (htmldate.extractors.get_external_parser), fewer languages
-    htmldate.extractors.get_external_parser = lambda: parser  # type: ignore[assignment]
-    return parser
+
+
+@lru_cache(maxsize=1)
+def _route_htmldate_parser() -> None:
+    import htmldate.extractors
+
+    htmldate.extractors.get_external_parser = lambda: _htmldate_parser(_HTMLDATE_LANGUAGES[0])  # type: ignore[assignment]
+
+
+@contextmanager
+def htmldate_languages(language: str | None) -> Iterator[None]:
+    """htmldate's last-resort parser (dateparser) for one page: DATE_LANGUAGES and the page's own
+    language. With every locale it tried ~200 locale dictionaries per page (half of the HTML path's
+    time); with the list alone, a date in a language off it ("2025. március 14.", "14 martie 2025")
+    became the year's 1 January."""
+    _route_htmldate_parser()
+    if language and language not in DATE_LANGUAGES and language in _dateparser_languages():
+        _HTMLDATE_LANGUAGES[0] = (language, *DATE_LANGUAGES)
+    try:
+        yield
+    finally:
+        _HTMLDATE_LANGUAGES[0] = DATE_LANGUAGES
 
 
 @lru_cache(maxsize=1)
@@ -187,10 +210,11 @@ def parse_shown_date(line: str, retrieved_at: datetime, profile: Profile, relati
     if not stripped or len(stripped) > 80 or len(stripped.split()) > 10:
         return None
     found = (relative and _relative(stripped, retrieved_at, profile)) or _absolute(stripped, profile)
-    if (found is None and _FOREIGN_DATE.search(stripped) and len(stripped.split()) <= 6 and not stripped.endswith(".")
+    # a line ending in a full stop is a sentence unless it is as short as a date ("2025. március 14.")
+    if (found is None and _FOREIGN_DATE.search(stripped) and len(stripped.split()) <= (5 if stripped.endswith(".") else 6)
             and _DAY_NUMBER.search(stripped)):
         found = _foreign(stripped, profile)
     return found
 
 
-__all__ = ["ShownDate", "before_retrieval", "parse_shown_date"]
+__all__ = ["ShownDate", "before_retrieval", "htmldate_languages", "parse_shown_date"]

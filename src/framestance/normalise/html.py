@@ -11,10 +11,10 @@ from ..config import NormaliseConfig
 from ..isodate import parse_iso
 from .article import Extracted, NotAnArticle
 from .cleaning import clean_paragraphs, parse_byline
-from .dates import ShownDate, short_list_date_parser
+from .dates import ShownDate, htmldate_languages
 from .linemodel import default_model
 from .profiles import profile_for
-from .text import n_words, repair, squash
+from .text import detect_language, n_words, repair, squash
 
 #: schema.org article types that name a genre ("kicker").
 _LD_KICKERS = {
@@ -200,9 +200,9 @@ def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConf
         parsed = None
     from htmldate import find_date
 
-    short_list_date_parser()
-    day = find_date(tree, extensive_search=True, original_date=True, outputformat="%Y-%m-%d", url=art.url,
-                    max_date=latest.strftime("%Y-%m-%d") if latest else None)
+    with htmldate_languages(detect_language(body)):
+        day = find_date(tree, extensive_search=True, original_date=True, outputformat="%Y-%m-%d", url=art.url,
+                        max_date=latest.strftime("%Y-%m-%d") if latest else None)
     if day and not (parsed is not None and str(raw).strip()[:10] == day):
         raw, parsed = day, parse_iso(day)
     if parsed is not None:
