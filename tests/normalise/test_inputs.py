@@ -63,6 +63,17 @@ def test_an_html_date_is_bounded_by_the_retrieval_not_by_the_clock(normalise_dir
     assert len(arts) == 2 and all(a["published_at"] is None or a["published_at"] <= before for a in arts)
 
 
+def test_a_record_dated_after_its_download_keeps_no_date_and_says_why(normalise_dir, tmp_path):
+    rows = [{"url": f"https://harbour.example/{k}", "title": f"Harbour report {k}", "maintext": body(4, f"harbour report {k}"),
+             "date_publish": "2033-05-02 10:00:00", "date_download": download} for k, download in
+            (("late", "2033-05-10 08:00:00"), ("early", "2033-04-01 08:00:00"))]
+    write(tmp_path / "in" / "records.jsonl", "\n".join(json.dumps(r) for r in rows))
+    _, arts, _ = normalise_dir(tmp_path / "in")
+    by_url = {a["url"].rsplit("/", 1)[-1]: a for a in arts}
+    assert by_url["late"]["published_at"] == datetime(2033, 5, 2, 10, tzinfo=UTC) and not by_url["late"]["notes"]
+    assert by_url["early"]["published_at"] is None
+    assert by_url["early"]["notes"] == ["date dropped: '2033-05-02 10:00:00' is after the record was retrieved (2033-04-01 08:00 UTC)"]
+
 def test_an_html_date_in_the_pages_url_comes_first(normalise_dir, tmp_path):
     """htmldate is given the URL trafilatura would give it (here og:url, no canonical link): the
     day in its path is the publication day, before a page-wide "date" meta (often the last change)."""

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from ..config import NormaliseConfig
 from .article import Extracted, NotAnArticle
 from .cleaning import clean_paragraphs, parse_byline
-from .dates import ShownDate
+from .dates import ShownDate, before_retrieval
 from .profiles import profile_for
 from .text import n_words, repair, squash
 
@@ -133,7 +133,8 @@ def parse_record(record: dict, min_words: int = NormaliseConfig.min_words,
                  article_loss: float = NormaliseConfig.page_type_article_loss,
                  retrieved_at: datetime | None = None) -> Extracted:
     """One crawler record -> one article. Raises NotAnArticle or ValueError (parse error). A record
-    with HTML and no text goes the HTML path, page-type check included (`article_loss`)."""
+    with HTML and no text goes the HTML path, page-type check included (`article_loss`). A date
+    after `retrieved_at` (a day's margin) is dropped with a note."""
     if not isinstance(record, dict):
         raise ValueError(f"a record must be an object, not {type(record).__name__}")
     text_value = pick(record, "text")
@@ -177,8 +178,11 @@ def parse_record(record: dict, min_words: int = NormaliseConfig.min_words,
         art.notes.append(f"authors dropped: {_shown(authors)} is not a name or a list of names")
     date_value = pick(record, "date")
     when = parse_when(date_value)
-    if when is not None:
-        art.date = ShownDate(when[1], when[0], when[2], "")
+    shown = ShownDate(when[1], when[0], when[2], "") if when is not None else None
+    if shown is not None and retrieved_at is not None and not before_retrieval(shown, retrieved_at):
+        art.notes.append(f"date dropped: {_shown(date_value)} is after the record was retrieved ({retrieved_at:%Y-%m-%d %H:%M} UTC)")
+    elif shown is not None:
+        art.date = shown
     elif date_value is not None:
         art.notes.append(f"date dropped: {_shown(date_value)} is not a date")
     words = sum(n_words(p) for p in art.paragraphs)
