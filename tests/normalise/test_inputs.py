@@ -61,6 +61,8 @@ def test_an_html_date_is_bounded_by_the_retrieval_not_by_the_clock(normalise_dir
     before = datetime(2033, 4, 1, tzinfo=UTC)
     _, arts, _ = normalise_dir(tmp_path / "in", out="before", retrieved_at=before)
     assert len(arts) == 2 and all(a["published_at"] is None or a["published_at"] <= before for a in arts)
+    notes = {a["source_path"].rsplit("/", 1)[-1]: a["notes"] for a in arts}
+    assert notes["meta.html"] == ["date dropped: '2033-05-02T10:00:00Z' is after the page was retrieved (2033-04-01 00:00 UTC)"]
 
 
 def test_a_record_dated_after_its_download_keeps_no_date_and_says_why(normalise_dir, tmp_path):
@@ -252,3 +254,29 @@ def test_an_html_date_in_the_pages_language(language):
             f"<p class='meta'>{shown}</p>" + f"<p>{text}</p>" * 3 + "</article></body></html>")
     art = parse_html(html, min_words=20, article_loss=0, retrieved_at=datetime(2025, 8, 18, tzinfo=UTC))
     assert art.date is not None and art.date.at == datetime(2025, 3, 14, tzinfo=UTC), art.date
+
+
+def test_an_html_date_does_not_depend_on_the_pages_read_before_it():
+    """htmldate caches parsed strings whatever parser it was given: the same date line on an
+    English page (read with the list) and on a Hungarian one (read in Hungarian too), in either
+    order, gives each page what it gives alone; htmldate's own parser is back afterwards."""
+    import htmldate.extractors
+
+    from framestance.normalise.html import parse_html
+
+    stock = htmldate.extractors.get_external_parser
+    shown, hungarian = _REPORTS["hu"]
+    english = ("The city council approved the harbour dredging plan on Thursday. Work begins in spring and the "
+               "regional budget pays for it. Fishermen say a deeper channel makes shipping safer.")
+
+    def day(text):
+        html = (f"<html><head><title>{text[:40]}</title></head><body><article><h1>{text[:40]}</h1>"
+                f"<p class='meta'>{shown}</p>" + f"<p>{text}</p>" * 3 + "</article></body></html>")
+        art = parse_html(html, min_words=20, article_loss=0, retrieved_at=datetime(2025, 8, 18, tzinfo=UTC))
+        return art.date.at if art.date else None
+
+    alone = {"hu": day(hungarian), "en": day(english)}
+    assert alone["hu"] == datetime(2025, 3, 14, tzinfo=UTC)
+    assert [day(english), day(hungarian)] == [alone["en"], alone["hu"]]
+    assert [day(hungarian), day(english)] == [alone["hu"], alone["en"]]
+    assert htmldate.extractors.get_external_parser is stock

@@ -303,3 +303,6 @@ def test_the_date_of_a_page_read_by_the_line_model(above, below, day, after_lead
     day = day or (datetime(2025, 8, 11, tzinfo=UTC) if after_lead else None)
     assert art.title == "Council approves the harbour dredging plan after a long night"
     assert (art.date.at if art.date else None) == day
+    late = "September 30, 2025" in above + below  # passed over, and said
+    assert art.notes == (["date dropped: 'September 30, 2025' is after the page was retrieved (2025-08-18 09:30 UTC)"]
+                         if late else [])

@@ -135,40 +135,39 @@ def _foreign(line: str, profile: Profile) -> ShownDate | None:
     return _foreign_body(profile.date_lead.sub("", line.strip()), languages)
 
 
-# The languages htmldate's last-resort parser tries on the page being read (see htmldate_languages).
-_HTMLDATE_LANGUAGES: list[tuple[str, ...]] = [DATE_LANGUAGES]
-
-
 @lru_cache(maxsize=32)
 def _htmldate_parser(languages: tuple[str, ...]):
     from dateparser import DateDataParser
 
-    return DateDataParser(languages=list(languages), settings={
+    return DateDataParser(languages=list(languages), use_given_order=len(languages) > len(DATE_LANGUAGES), settings={
         "NORMALIZE": True, "PARSERS": ["custom-formats", "absolute-time"], "PREFER_DATES_FROM": "past",
         "PREFER_LOCALE_DATE_ORDER": True, "RETURN_AS_TIMEZONE_AWARE": False, "STRICT_PARSING": True,
     })  # htmldate 1.11.0's own settings (htmldate.extractors.get_external_parser), fewer languages
 
 
-@lru_cache(maxsize=1)
-def _route_htmldate_parser() -> None:
-    import htmldate.extractors
-
-    htmldate.extractors.get_external_parser = lambda: _htmldate_parser(_HTMLDATE_LANGUAGES[0])  # type: ignore[assignment]
-
-
 @contextmanager
 def htmldate_languages(language: str | None) -> Iterator[None]:
-    """htmldate's last-resort parser (dateparser) for one page: DATE_LANGUAGES and the page's own
-    language. With every locale it tried ~200 locale dictionaries per page (half of the HTML path's
-    time); with the list alone, a date in a language off it ("2025. március 14.", "14 martie 2025")
-    became the year's 1 January."""
-    _route_htmldate_parser()
+    """htmldate's last-resort parser (dateparser) while one page is read: DATE_LANGUAGES, and a
+    page whose language is off that list (and known to dateparser) has its own tried first. With every locale it tried
+    ~200 locale dictionaries per page (half of the HTML path's time); with the list alone, a date in
+    a language off it ("2025. március 14.", "14 martie 2025") became the year's 1 January.
+    htmldate's own parser is back on exit, and its cache of parsed strings (which does not know
+    which parser filled it) is emptied on entry and exit, so that no page's date depends on the
+    pages read before it."""
+    import htmldate.extractors
+
+    languages: tuple[str, ...] = DATE_LANGUAGES
     if language and language not in DATE_LANGUAGES and language in _dateparser_languages():
-        _HTMLDATE_LANGUAGES[0] = (language, *DATE_LANGUAGES)
+        languages = (language, *DATE_LANGUAGES)
+    parser = _htmldate_parser(languages)
+    stock = htmldate.extractors.get_external_parser
+    htmldate.extractors.try_date_expr.cache_clear()
+    htmldate.extractors.get_external_parser = lambda: parser  # type: ignore[assignment]
     try:
         yield
     finally:
-        _HTMLDATE_LANGUAGES[0] = DATE_LANGUAGES
+        htmldate.extractors.get_external_parser = stock
+        htmldate.extractors.try_date_expr.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -197,10 +196,21 @@ def _foreign_body(body: str, languages: tuple[str, ...]) -> ShownDate | None:
     return ShownDate(body, at.astimezone(UTC), precision, "")
 
 
+def latest_publication(retrieved_at: datetime) -> datetime:
+    """The latest instant a page retrieved then can have been published: nothing is published
+    after it was retrieved; a day's margin for days shown in zones east of UTC (a time without a
+    zone is UTC)."""
+    return (retrieved_at if retrieved_at.tzinfo else retrieved_at.replace(tzinfo=UTC)) + timedelta(days=1)
+
+
 def before_retrieval(shown: ShownDate, retrieved_at: datetime) -> bool:
-    """Whether a date can be the page's publication: nothing is published after it was retrieved
-    (a day's margin for zones east of UTC)."""
-    return shown.at is None or shown.at <= retrieved_at + timedelta(days=1)
+    """Whether a shown date can be the page's publication (`latest_publication`)."""
+    return shown.at is None or shown.at <= latest_publication(retrieved_at)
+
+
+def late_date_note(shown: str, retrieved_at: datetime, source: str = "page") -> str:
+    """The article's note for a date not taken because it is after the retrieval."""
+    return f"date dropped: {shown} is after the {source} was retrieved ({retrieved_at:%Y-%m-%d %H:%M} UTC)"
 
 
 def parse_shown_date(line: str, retrieved_at: datetime, profile: Profile, relative: bool = True) -> ShownDate | None:
@@ -217,4 +227,5 @@ def parse_shown_date(line: str, retrieved_at: datetime, profile: Profile, relati
     return found
 
 
-__all__ = ["ShownDate", "before_retrieval", "htmldate_languages", "parse_shown_date"]
+__all__ = ["ShownDate", "before_retrieval", "htmldate_languages", "late_date_note", "latest_publication",
+           "parse_shown_date"]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from ..config import NormaliseConfig
 from ..isodate import parse_iso
 from .article import Extracted, NotAnArticle
 from .cleaning import clean_paragraphs, parse_byline
-from .dates import ShownDate, htmldate_languages
+from .dates import ShownDate, htmldate_languages, late_date_note, latest_publication
 from .linemodel import default_model
 from .profiles import profile_for
 from .text import detect_language, n_words, repair, squash
@@ -191,12 +191,13 @@ def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConf
     raw = next((obj["datePublished"] for obj in ld if isinstance(obj.get("datePublished"), str)), None)
     raw = raw or meta.get("article:published_time") or meta.get("pubdate") or meta.get("date")
     parsed = parse_iso(raw) if raw else None
-    # Nothing is published after it was retrieved: the latest instant a date may name is a day
-    # after retrieval (a day's margin for zones east of UTC). htmldate gets that bound instead of
-    # today's, so that a page's date never depends on when it was normalised, and the page's URL,
-    # as trafilatura gives it (a date in the path).
-    latest = retrieved_at + timedelta(days=1) if retrieved_at else None
-    if parsed is not None and latest is not None and parsed[0] > latest:
+    # Nothing is published after it was retrieved (`latest_publication`): a later JSON-LD/meta
+    # instant is not taken, and htmldate's bound is that day instead of today's, so that a page's
+    # date never depends on when it was normalised. htmldate also gets the page's URL, as
+    # trafilatura gives it (a date in the path).
+    latest = latest_publication(retrieved_at) if retrieved_at else None
+    if parsed is not None and retrieved_at is not None and parsed[0] > latest_publication(retrieved_at):
+        art.notes.append(late_date_note(repr(raw), retrieved_at))
         parsed = None
     from htmldate import find_date
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from ..config import NormaliseConfig
 from .article import Extracted, NotAnArticle
 from .cleaning import clean_paragraphs, parse_byline
-from .dates import ShownDate, before_retrieval
+from .dates import ShownDate, before_retrieval, late_date_note
 from .profiles import profile_for
 from .text import n_words, repair, squash
 
@@ -152,7 +152,7 @@ def parse_record(record: dict, min_words: int = NormaliseConfig.min_words,
         profile = profile_for("\n".join(paragraphs[:3]))
         art.paragraphs, art.syndicated_from = clean_paragraphs(paragraphs, profile, art.media)
         art.url = url or None
-    art.notes = notes
+    art.notes = notes + art.notes  # the record's own first, then what its HTML gave
     art.extra = extra_fields(record)
     title = _scalar(record, "title", art.notes)
     if title is not None:
@@ -180,7 +180,7 @@ def parse_record(record: dict, min_words: int = NormaliseConfig.min_words,
     when = parse_when(date_value)
     shown = ShownDate(when[1], when[0], when[2], "") if when is not None else None
     if shown is not None and retrieved_at is not None and not before_retrieval(shown, retrieved_at):
-        art.notes.append(f"date dropped: {_shown(date_value)} is after the record was retrieved ({retrieved_at:%Y-%m-%d %H:%M} UTC)")
+        art.notes.append(late_date_note(_shown(date_value), retrieved_at, "record"))
     elif shown is not None:
         art.date = shown
     elif date_value is not None:
