@@ -147,13 +147,13 @@ def _htmldate_parser(languages: tuple[str, ...]):
 
 @contextmanager
 def htmldate_languages(language: str | None) -> Iterator[None]:
-    """htmldate's last-resort parser (dateparser) while one page is read: DATE_LANGUAGES, and a
-    page whose language is off that list (and known to dateparser) has its own tried first. With every locale it tried
-    ~200 locale dictionaries per page (half of the HTML path's time); with the list alone, a date in
-    a language off it ("2025. március 14.", "14 martie 2025") became the year's 1 January.
-    htmldate's own parser is back on exit, and its cache of parsed strings (which does not know
-    which parser filled it) is emptied on entry and exit, so that no page's date depends on the
-    pages read before it."""
+    """htmldate's last-resort parser (dateparser) while one page is read: DATE_LANGUAGES, with the
+    page's own language tried first when it is off that list and dateparser knows it. With every
+    locale it tried ~200 locale dictionaries per page (half of the HTML path's time); with the list
+    alone, a date in a language off it ("2025. március 14.", "14 martie 2025") became the year's
+    1 January. htmldate's own parser is back on exit, and its cache of parsed strings (which does
+    not know which parser filled it) is emptied on entry and exit, so that no page's date depends
+    on the pages read before it."""
     import htmldate.extractors
 
     languages: tuple[str, ...] = DATE_LANGUAGES

@@ -195,15 +195,15 @@ def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConf
     # instant is not taken, and htmldate's bound is that day instead of today's, so that a page's
     # date never depends on when it was normalised. htmldate also gets the page's URL, as
     # trafilatura gives it (a date in the path).
-    latest = latest_publication(retrieved_at) if retrieved_at else None
     if parsed is not None and retrieved_at is not None and parsed[0] > latest_publication(retrieved_at):
         art.notes.append(late_date_note(repr(raw), retrieved_at))
         parsed = None
+    latest_day = latest_publication(retrieved_at).strftime("%Y-%m-%d") if retrieved_at else None
     from htmldate import find_date
 
     with htmldate_languages(detect_language(body)):
         day = find_date(tree, extensive_search=True, original_date=True, outputformat="%Y-%m-%d", url=art.url,
-                        max_date=latest.strftime("%Y-%m-%d") if latest else None)
+                        max_date=latest_day)
     if day and not (parsed is not None and str(raw).strip()[:10] == day):
         raw, parsed = day, parse_iso(day)
     if parsed is not None:
