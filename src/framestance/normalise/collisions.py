@@ -204,6 +204,13 @@ def by_article(table: pa.Table) -> tuple[pa.Table, int]:
     return table.set_column(table.schema.get_field_index("label"), "label", pa.array(label, pa.int64())), changed
 
 
+def _found(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(where each value is or would go in the sorted `keys`, whether it is there)."""
+    k = np.searchsorted(keys, values)
+    hit = (k < len(keys)) & (keys[np.minimum(k, len(keys) - 1)] == values) if len(keys) else np.zeros(len(values), bool)
+    return k, hit
+
+
 def jump_requests(table: pa.Table) -> pa.Table:
     """Pointer jumping, step 1: each article whose label is another article's order asks for that
     article's label (`at`: the article asked; labels only fall, so its label is no higher)."""
@@ -217,9 +224,7 @@ def jump_answers(table: pa.Table, requests: pa.Table) -> pa.Table:
     """Step 2, where the articles asked are: each request answered with the asked article's label."""
     order, label = table["order"].to_numpy(), table["label"].to_numpy()
     known, first = np.unique(order, return_index=True)
-    at = requests["at"].to_numpy()
-    k = np.searchsorted(known, at)
-    found = (k < len(known)) & (known[np.minimum(k, len(known) - 1)] == at) if len(known) else np.zeros(len(at), bool)
+    k, found = _found(known, requests["at"].to_numpy())
     return pa.table({"order": requests["order"].filter(pa.array(found)),
                      "label": pa.array(label[first][k[found]], pa.int64())})
 
@@ -232,8 +237,7 @@ def jumped(table: pa.Table, answers: pa.Table) -> pa.Table:
     by = np.argsort(asked, kind="stable")
     asked, best = asked[by], best[by]
     order, label = table["order"].to_numpy(), table["label"].to_numpy()
-    k = np.searchsorted(asked, order)
-    hit = (k < len(asked)) & (asked[np.minimum(k, len(asked) - 1)] == order)
+    k, hit = _found(asked, order)
     out = label.copy()
     out[hit] = np.minimum(label[hit], best[k[hit]])
     return table.set_column(table.schema.get_field_index("label"), "label", pa.array(out, pa.int64()))
@@ -341,6 +345,8 @@ class Resolved:
 #: its owner's memory, which is the driver's, so pieces are sized to go to the object store
 #: instead, whatever the corpus (and not much larger: a block fetches its range's decisions).
 PIECE_BYTES, DECISION_PIECE_BYTES, GRAPH_ROW_BYTES, DECISION_BYTES = 1 << 20, 256 << 10, 80, 60
+#: Keys an article has at most with the default parameters (its id, its text key, its band keys).
+KEYS_PER_ARTICLE = 11
 #: The map's place of a row (`_order`): its file number above these bits.
 SEQ_BITS = 32
 
@@ -406,7 +412,7 @@ def resolve_in_cluster(blocks: list, shuffle_keys: Callable[[pa.Table], pa.Table
         return _listed(fn.options(num_returns=n).remote(n, *args), n)
 
     # a few blocks a task, so that the pieces are few and large whatever the number of blocks
-    groups = np.array_split(np.arange(len(blocks)), min(len(blocks), 2 * parts)) if blocks else []
+    groups = np.array_split(np.arange(len(blocks)), min(len(blocks), 2 * parts))
     keyed = [each(keys_of, parts, *[blocks[i] for i in g]) for g in groups]
     first = [shared_of.remote(*[k[p] for k in keyed]) for p in range(parts)]  # the graph's rows, by key
     graph_rows = sum(ray.get([f[1] for f in first]))
@@ -428,9 +434,9 @@ def resolve_in_cluster(blocks: list, shuffle_keys: Callable[[pa.Table], pa.Table
         tables = [jump_of.remote(tables[q], *[a[q] for a in answers]) for q in range(n)]
         pieces_by_key = [each(split_by, n, t, "key") for t in tables]
         current = [[s[p] for s in pieces_by_key] for p in range(n)]
-    # ranges of whole map tasks; as many as keep the decisions' pieces large (counted low: an
-    # article has at most 11 rows in the graph, so at least graph_rows / 11 articles collide)
-    r = min(len(starts), ranges or max(1, graph_rows // 11 * DECISION_BYTES // (n * DECISION_PIECE_BYTES)))
+    # ranges of whole map tasks; as many as keep the decisions' pieces large (counted low: an article
+    # has at most KEYS_PER_ARTICLE rows in the graph, so at least graph_rows / that many collide)
+    r = min(len(starts), ranges or max(1, graph_rows // KEYS_PER_ARTICLE * DECISION_BYTES // (n * DECISION_PIECE_BYTES)))
     out.bounds = starts[[int(g[0]) for g in np.array_split(np.arange(len(starts)), r)]] if len(starts) else starts
     by_label = [each(split_by, n, t, "label") for t in tables]
     del current, spread, results, tables
@@ -471,5 +477,5 @@ def _concat(pieces) -> pa.Table:
     return pa.concat_tables(list(pieces)) if len(pieces) != 1 else pieces[0]
 
 
-__all__ = ["BAND", "DECISION", "jump_answers", "jump_requests", "jumped", "pieces_for", "ID", "TEXT", "Decisions", "Resolution", "Resolved", "resolve", "by_article", "by_key", "by_range", "decide", "decisions_for", "marked",
+__all__ = ["BAND", "DECISION", "KEYS_PER_ARTICLE", "jump_answers", "jump_requests", "jumped", "pieces_for", "ID", "TEXT", "Decisions", "Resolution", "Resolved", "resolve", "by_article", "by_key", "by_range", "decide", "decisions_for", "marked",
            "piece_of", "resolve_in_cluster", "shared", "split"]

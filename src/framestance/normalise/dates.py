@@ -139,6 +139,7 @@ def _foreign(line: str, profile: Profile) -> ShownDate | None:
 def _htmldate_parser(languages: tuple[str, ...]):
     from dateparser import DateDataParser
 
+    # the given order only for a page's own language before the list (the list alone: dateparser's order)
     return DateDataParser(languages=list(languages), use_given_order=len(languages) > len(DATE_LANGUAGES), settings={
         "NORMALIZE": True, "PARSERS": ["custom-formats", "absolute-time"], "PREFER_DATES_FROM": "past",
         "PREFER_LOCALE_DATE_ORDER": True, "RETURN_AS_TIMEZONE_AWARE": False, "STRICT_PARSING": True,
@@ -203,14 +204,15 @@ def latest_publication(retrieved_at: datetime) -> datetime:
     return (retrieved_at if retrieved_at.tzinfo else retrieved_at.replace(tzinfo=UTC)) + timedelta(days=1)
 
 
-def before_retrieval(shown: ShownDate, retrieved_at: datetime) -> bool:
-    """Whether a shown date can be the page's publication (`latest_publication`)."""
-    return shown.at is None or shown.at <= latest_publication(retrieved_at)
-
-
-def late_date_note(shown: str, retrieved_at: datetime, source: str = "page") -> str:
-    """The article's note for a date not taken because it is after the retrieval."""
-    return f"date dropped: {shown} is after the {source} was retrieved ({retrieved_at:%Y-%m-%d %H:%M} UTC)"
+def publication(shown: ShownDate | None, retrieved_at: datetime, notes: list[str], source: str = "page") -> ShownDate | None:
+    """`shown` when it can be the publication date of a page (or record) retrieved at
+    `retrieved_at` (`latest_publication`); a later one is not, and the article's `notes` say so
+    (once an article)."""
+    if shown is None or shown.at is None or shown.at <= latest_publication(retrieved_at):
+        return shown
+    if not any(n.startswith("date dropped:") for n in notes):
+        notes.append(f"date dropped: {shown.text!r} is after the {source} was retrieved ({retrieved_at:%Y-%m-%d %H:%M} UTC)")
+    return None
 
 
 def parse_shown_date(line: str, retrieved_at: datetime, profile: Profile, relative: bool = True) -> ShownDate | None:
@@ -227,5 +229,4 @@ def parse_shown_date(line: str, retrieved_at: datetime, profile: Profile, relati
     return found
 
 
-__all__ = ["ShownDate", "before_retrieval", "htmldate_languages", "late_date_note", "latest_publication",
-           "parse_shown_date"]
+__all__ = ["ShownDate", "htmldate_languages", "latest_publication", "parse_shown_date", "publication"]

@@ -11,7 +11,7 @@ from ..config import NormaliseConfig
 from ..isodate import parse_iso
 from .article import Extracted, NotAnArticle
 from .cleaning import clean_paragraphs, parse_byline
-from .dates import ShownDate, htmldate_languages, late_date_note, latest_publication
+from .dates import ShownDate, htmldate_languages, latest_publication, publication
 from .linemodel import default_model
 from .profiles import profile_for
 from .text import detect_language, n_words, repair, squash
@@ -195,9 +195,8 @@ def parse_html(html: str, url: str | None = None, min_words: int = NormaliseConf
     # instant is not taken, and htmldate's bound is that day instead of today's, so that a page's
     # date never depends on when it was normalised. htmldate also gets the page's URL, as
     # trafilatura gives it (a date in the path).
-    if parsed is not None and retrieved_at is not None and parsed[0] > latest_publication(retrieved_at):
-        art.notes.append(late_date_note(repr(raw), retrieved_at))
-        parsed = None
+    if parsed is not None and retrieved_at is not None:
+        parsed = parsed if publication(ShownDate(str(raw), parsed[0], parsed[1], ""), retrieved_at, art.notes) else None
     latest_day = latest_publication(retrieved_at).strftime("%Y-%m-%d") if retrieved_at else None
     from htmldate import find_date
 

@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import ARTICLE, REJECT
-from .collisions import BAND, GRAPH_ROW_BYTES, ID, SEQ_BITS, TEXT, decisions_for, marked, pieces_for, resolve_in_cluster
+from .collisions import BAND, GRAPH_ROW_BYTES, ID, KEYS_PER_ARTICLE, SEQ_BITS, TEXT, decisions_for, marked, pieces_for, resolve_in_cluster
 from .core import Params, Result, normalise_batch
 from .dedup import band_key, band_ranges
 from .output import part_name, write_part
@@ -199,8 +199,8 @@ def run(files: list[Found], params: Params, max_bytes: int, retrieved_at: dateti
     rows = ray.data.from_items(tasks, override_num_blocks=len(tasks)).map_batches(
         _map_task, fn_kwargs={"max_bytes": max_bytes, "retrieved_at": retrieved_at, "params": params, "ranges": ranges},
         batch_size=1, batch_format="pyarrow").materialize()
-    # pieces of the keys' shuffle from the articles' count (11 keys an article), so that each is large
-    keys = rows.count() * 11 * GRAPH_ROW_BYTES
+    # pieces of the keys' shuffle from the articles' count, so that each is large
+    keys = rows.count() * KEYS_PER_ARTICLE * GRAPH_ROW_BYTES
     starts = np.array([int(t["first"]) << SEQ_BITS for t in tasks], np.int64)  # decisions in ranges of whole map tasks
     resolved = resolve_in_cluster(rows.to_arrow_refs(), shuffle_keys, starts, pieces_for(keys, max(2, 2 * cpus)))
     outcome.exact, outcome.near = resolved.exact, resolved.near

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from ..config import NormaliseConfig
 from .article import Extracted, NotAnArticle
 from .cleaning import clean_paragraphs, parse_byline
-from .dates import ShownDate, before_retrieval, late_date_note
+from .dates import ShownDate, publication
 from .profiles import profile_for
 from .text import n_words, repair, squash
 
@@ -178,11 +178,9 @@ def parse_record(record: dict, min_words: int = NormaliseConfig.min_words,
         art.notes.append(f"authors dropped: {_shown(authors)} is not a name or a list of names")
     date_value = pick(record, "date")
     when = parse_when(date_value)
-    shown = ShownDate(when[1], when[0], when[2], "") if when is not None else None
-    if shown is not None and retrieved_at is not None and not before_retrieval(shown, retrieved_at):
-        art.notes.append(late_date_note(_shown(date_value), retrieved_at, "record"))
-    elif shown is not None:
-        art.date = shown
+    if when is not None:
+        shown = ShownDate(when[1], when[0], when[2], "")
+        art.date = publication(shown, retrieved_at, art.notes, "record") if retrieved_at is not None else shown
     elif date_value is not None:
         art.notes.append(f"date dropped: {_shown(date_value)} is not a date")
     words = sum(n_words(p) for p in art.paragraphs)

@@ -24,7 +24,7 @@ from functools import lru_cache
 from ..config import NormaliseConfig
 from .article import Extracted, NotAnArticle
 from .cleaning import clean_paragraphs, ends_sentence, layout_words, parse_byline
-from .dates import ShownDate, before_retrieval, late_date_note, parse_shown_date
+from .dates import ShownDate, parse_shown_date, publication
 from .profiles import Profile, profile_for
 from .text import detect_language, fix_mojibake, n_words, squash, tidy
 
@@ -198,10 +198,8 @@ def _read_rest(art: Extracted, lines: list[str], retrieved_at: datetime, profile
         if not ln:
             continue
         if art.date is None:
-            shown = parse_shown_date(ln, retrieved_at, profile)
-            if shown is not None and not before_retrieval(shown, retrieved_at):
-                _note_late(art.notes, shown, retrieved_at)
-            elif shown is not None:
+            shown = publication(parse_shown_date(ln, retrieved_at, profile), retrieved_at, art.notes)
+            if shown is not None:
                 art.date = shown
                 date_at = i
                 if shown.prefix and layout_words(shown.prefix) <= 5:
@@ -382,12 +380,6 @@ DATE_ABOVE_LINES = 16
 DATE_BODY_TOP_LINES = 20
 
 
-def _note_late(notes: list[str], shown: ShownDate, retrieved_at: datetime) -> None:
-    """One note per article for a date line passed over as later than the retrieval."""
-    if not any(n.startswith("date dropped:") for n in notes):
-        notes.append(late_date_note(repr(shown.text), retrieved_at))
-
-
 def _date_near_body(lines: list[str], top: int, first: int, retrieved_at: datetime, profile: Profile,
                     notes: list[str]) -> ShownDate | None:
     """A calendar date on a line of its own near the article: the nearest in the `DATE_ABOVE_LINES`
@@ -397,9 +389,7 @@ def _date_near_body(lines: list[str], top: int, first: int, retrieved_at: dateti
     above = range(top - 1, max(-1, top - 1 - DATE_ABOVE_LINES), -1)
     for i in [*above, *range(first, min(len(lines), first + DATE_BODY_TOP_LINES))]:
         shown = parse_shown_date(lines[i], retrieved_at, profile, relative=False) if lines[i] else None
-        if shown is not None and not before_retrieval(shown, retrieved_at):
-            _note_late(notes, shown, retrieved_at)
-        elif shown is not None:
+        if (shown := publication(shown, retrieved_at, notes)) is not None:
             return shown
     return None
 
